@@ -1,0 +1,192 @@
+package io.lencap.api;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * Captures and restores encapsulations into one checkpoint store. Thread-safe; one per store per
+ * process; close it to stop its threads.
+ *
+ * <pre>{@code
+ * try (Lencap lencap = Lencap.builder().store(Path.of("/var/lib/lencap")).build()) {
+ *   Checkpoint cp = lencap.capture(job).join();
+ *   lencap.restore(job, cp.id(), Placement.inPlace()).join();
+ * }
+ * }</pre>
+ *
+ * <p>Every method returning a {@link CompletableFuture} runs its blocking work on Lencap's own executor
+ * (or the one given to the builder), never on the common pool. Cancelling the future
+ * ({@code cancel(true)}) interrupts the providers' calls and undoes the operation as a failure would.
+ */
+public interface Lencap extends AutoCloseable {
+
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Captures a consistent checkpoint of the whole group at one recovery line, in the policy's mode,
+   * incremental to the encapsulation's latest checkpoint. Completes exceptionally with
+   * {@link CaptureAbortedException} (cause: the member's error) when any member fails in any phase or
+   * the pause budget is exceeded, with {@link ProviderNotFoundException} when no provider supports a
+   * member, or with {@link java.util.concurrent.CancellationException} when cancelled; in every case no
+   * member stays quiesced and no checkpoint is committed.
+   */
+  CompletableFuture<Checkpoint> capture(Encapsulation encapsulation);
+
+  /**
+   * Restores the group to a checkpoint: storage members first, then VMs, each onto its placement, then
+   * resumes them together. Completes with the checkpoint restored, or exceptionally with
+   * {@link NotFoundException} (no such checkpoint), {@link InvalidSpecException} (placement names an
+   * unknown member, or the encapsulation's members differ from the checkpoint's),
+   * {@link CorruptCheckpointException} (a chunk failed verification; nothing is restored from it), or
+   * the provider's error translated ({@link UnavailableException}, {@link LencapTimeoutException}).
+   */
+  CompletableFuture<Checkpoint> restore(Encapsulation encapsulation, String checkpointId, Placement placement);
+
+  /** Restores in place. */
+  default CompletableFuture<Checkpoint> restore(Encapsulation encapsulation, String checkpointId) {
+    return restore(encapsulation, checkpointId, Placement.inPlace());
+  }
+
+  /**
+   * The committed checkpoints of an encapsulation, oldest first. Completes exceptionally with
+   * {@link UnavailableException} when the store cannot be read.
+   */
+  CompletableFuture<List<Checkpoint>> checkpoints(String encapsulation);
+
+  /**
+   * Deletes a checkpoint and collects the chunks no other checkpoint uses. Completes exceptionally with
+   * {@link NotFoundException} when it does not exist.
+   */
+  CompletableFuture<Void> delete(String encapsulation, String checkpointId);
+
+  /**
+   * Re-reads and re-hashes every chunk of every checkpoint of the encapsulation. Completes with a report
+   * listing each problem found (it does not fail on corruption), or exceptionally with
+   * {@link UnavailableException} when the store cannot be read.
+   */
+  CompletableFuture<VerifyReport> verify(String encapsulation);
+
+  /** Adds a listener for events of every operation of this instance. */
+  void addListener(LencapListener listener);
+
+  void removeListener(LencapListener listener);
+
+  /** Stops Lencap's threads and closes the store and providers. Operations under way are cancelled. */
+  @Override
+  void close();
+
+  /**
+   * What a {@link Builder} collected, handed to the engine.
+   *
+   * @param store where checkpoints live: a {@code file:} URI for the local default, {@code hdfs://},
+   *     {@code s3://} and others when their backend is on the class path
+   * @param storeOptions backend options (endpoint, region, replication, credentials as secrets)
+   * @param storeSecrets credentials and keys for the store; never logged
+   * @param executor runs blocking work; empty means Lencap's own bounded pool
+   * @param listeners event listeners
+   * @param clock time source (tests inject a fake one)
+   */
+  record Settings(URI store, Map<String, String> storeOptions, Map<String, Secret> storeSecrets,
+      Optional<Executor> executor, List<LencapListener> listeners, Clock clock) {
+    public Settings {
+      storeOptions = Map.copyOf(storeOptions);
+      storeSecrets = Map.copyOf(storeSecrets);
+      listeners = List.copyOf(listeners);
+    }
+  }
+
+  /** Configures and opens a {@link Lencap}. */
+  final class Builder {
+    private URI store;
+    private final Map<String, String> storeOptions = new TreeMap<>();
+    private final Map<String, Secret> storeSecrets = new TreeMap<>();
+    private Executor executor;
+    private final List<LencapListener> listeners = new ArrayList<>();
+    private Clock clock;
+
+    private Builder() {}
+
+    /** The checkpoint store, by URI ({@code file:/var/lib/lencap}, {@code hdfs://nn:8020/lencap}, ...). */
+    public Builder store(URI store) {
+      Check.unset("store", this.store);
+      this.store = Check.present("store", store);
+      if (!store.isAbsolute()) {
+        throw new InvalidSpecException("store", "'" + store + "' must be an absolute URI (file:, hdfs:, s3:)");
+      }
+      return this;
+    }
+
+    /** A local directory as the checkpoint store (created if missing). */
+    public Builder store(Path directory) {
+      return store(Check.present("store", directory).toAbsolutePath().toUri());
+    }
+
+    public Builder storeOption(String key, String value) {
+      Check.unset("storeOptions." + key, storeOptions.get(key));
+      storeOptions.put(Check.present("storeOptions", key), Check.present("storeOptions." + key, value));
+      return this;
+    }
+
+    public Builder storeSecret(String key, Secret value) {
+      Check.unset("storeSecrets." + key, storeSecrets.get(key));
+      storeSecrets.put(Check.present("storeSecrets", key), Check.present("storeSecrets." + key, value));
+      return this;
+    }
+
+    /** Runs Lencap's blocking work; Lencap never shuts it down. It must not be the common pool. */
+    public Builder executor(Executor executor) {
+      Check.unset("executor", this.executor);
+      this.executor = Check.present("executor", executor);
+      return this;
+    }
+
+    public Builder listener(LencapListener listener) {
+      listeners.add(Check.present("listener", listener));
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      Check.unset("clock", this.clock);
+      this.clock = Check.present("clock", clock);
+      return this;
+    }
+
+    /**
+     * Opens the store, repairs what a process that died mid-capture left behind, and returns the
+     * instance. Throws {@link InvalidSpecException} when no store was given,
+     * {@link UnavailableException} when the store cannot be opened, and {@link LencapException} when no
+     * engine (lencap-core) is on the class or module path.
+     */
+    public Lencap build() {
+      Check.present("store", store);
+      Settings settings = new Settings(store, storeOptions, storeSecrets, Optional.ofNullable(executor),
+          listeners, clock == null ? Clock.systemUTC() : clock);
+      List<String> problems = new ArrayList<>();
+      var it = ServiceLoader.load(EngineProvider.class, Lencap.class.getClassLoader()).iterator();
+      while (true) {
+        try {
+          if (!it.hasNext()) {
+            break;
+          }
+          return it.next().open(settings);
+        } catch (ServiceConfigurationError e) {
+          problems.add(e.getMessage());
+        }
+      }
+      throw new LencapException("no Lencap engine found: add io.lencap:lencap-core to the class or module path"
+          + (problems.isEmpty() ? "" : "; engines that failed to load: " + problems));
+    }
+  }
+}

@@ -1,0 +1,25 @@
+package io.lencap.api;
+
+import java.time.Instant;
+
+/** What a {@link LencapListener} hears: phase changes and transfer progress of captures and restores. */
+public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress {
+  /** The encapsulation concerned. */
+  String encapsulation();
+
+  /** The checkpoint being captured or restored. */
+  String checkpointId();
+
+  /** A member (or the group, when {@code memberId} is null) entered or left a phase. */
+  record PhaseChanged(String encapsulation, String checkpointId, String memberId, Phase phase,
+      Status status, Instant at, String detail) implements LencapEvent {}
+
+  /** Bytes moved so far for a member; {@code totalBytes} is -1 when unknown. */
+  record Progress(String encapsulation, String checkpointId, String memberId, long bytesDone,
+      long totalBytes, Instant at) implements LencapEvent {}
+
+  /** Where a phase stands. */
+  enum Status {
+    STARTED, COMPLETED, FAILED
+  }
+}

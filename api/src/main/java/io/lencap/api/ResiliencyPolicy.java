@@ -1,0 +1,187 @@
+package io.lencap.api;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How an encapsulation is protected: capture mode, how long members may stay paused, how much
+ * history to keep. Immutable; {@link #defaults()} or {@link #builder()}, and {@link #toBuilder()} to
+ * derive a variant. Each value may be set once per builder.
+ */
+public final class ResiliencyPolicy {
+  private static final ResiliencyPolicy DEFAULTS = builder().build();
+
+  private final CaptureMode mode;
+  private final Duration pauseBudget;
+  private final Duration pauseGrace;
+  private final Duration phaseTimeout;
+  private final int keepLast;
+  private final int transferConcurrency;
+  private final int replication;
+
+  private ResiliencyPolicy(Builder b) {
+    this.mode = b.mode == null ? CaptureMode.NON_BLOCKING : b.mode;
+    this.pauseBudget = b.pauseBudget == null ? Duration.ofSeconds(30) : b.pauseBudget;
+    this.pauseGrace = b.pauseGrace == null ? Duration.ofSeconds(5) : b.pauseGrace;
+    this.phaseTimeout = b.phaseTimeout == null ? Duration.ofMinutes(10) : b.phaseTimeout;
+    this.keepLast = b.keepLast == null ? 0 : b.keepLast;
+    this.transferConcurrency = b.transferConcurrency == null ? 4 : b.transferConcurrency;
+    this.replication = b.replication == null ? 0 : b.replication;
+  }
+
+  public static ResiliencyPolicy defaults() {
+    return DEFAULTS;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.mode = mode;
+    b.pauseBudget = pauseBudget;
+    b.pauseGrace = pauseGrace;
+    b.phaseTimeout = phaseTimeout;
+    b.keepLast = keepLast;
+    b.transferConcurrency = transferConcurrency;
+    b.replication = replication;
+    b.derived = true;
+    return b;
+  }
+
+  /** {@link CaptureMode#NON_BLOCKING} unless set. */
+  public CaptureMode mode() {
+    return mode;
+  }
+
+  /**
+   * The longest a member may stay quiesced during a capture (30 s unless set). A capture that needs
+   * longer is aborted and every member resumed.
+   */
+  public Duration pauseBudget() {
+    return pauseBudget;
+  }
+
+  /**
+   * Extra time after the pause budget before the watchdog resumes a member on its own, even if the
+   * capture is stuck in a provider call (5 s unless set).
+   */
+  public Duration pauseGrace() {
+    return pauseGrace;
+  }
+
+  /** The longest any one phase of one member may take outside the pause (10 min unless set). */
+  public Duration phaseTimeout() {
+    return phaseTimeout;
+  }
+
+  /** How many committed checkpoints to keep; older ones are deleted after each commit. 0 keeps all. */
+  public int keepLast() {
+    return keepLast;
+  }
+
+  /** How many members transfer into the store at once (4 unless set). */
+  public int transferConcurrency() {
+    return transferConcurrency;
+  }
+
+  /** Copies a distributed store keeps of each object; 0 leaves the store's default. */
+  public int replication() {
+    return replication;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ResiliencyPolicy p && mode == p.mode && pauseBudget.equals(p.pauseBudget)
+        && pauseGrace.equals(p.pauseGrace) && phaseTimeout.equals(p.phaseTimeout) && keepLast == p.keepLast
+        && transferConcurrency == p.transferConcurrency && replication == p.replication;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(mode, pauseBudget, pauseGrace, phaseTimeout, keepLast, transferConcurrency, replication);
+  }
+
+  @Override
+  public String toString() {
+    return "ResiliencyPolicy{mode=" + mode + ", pauseBudget=" + pauseBudget + ", pauseGrace=" + pauseGrace
+        + ", phaseTimeout=" + phaseTimeout + ", keepLast=" + keepLast + ", transferConcurrency="
+        + transferConcurrency + ", replication=" + replication + "}";
+  }
+
+  /** Collects a policy's values; each may be set once (a builder from {@code toBuilder()} may override). */
+  public static final class Builder {
+    private CaptureMode mode;
+    private Duration pauseBudget;
+    private Duration pauseGrace;
+    private Duration phaseTimeout;
+    private Integer keepLast;
+    private Integer transferConcurrency;
+    private Integer replication;
+    private boolean derived;
+
+    private Builder() {}
+
+    public Builder mode(CaptureMode mode) {
+      once("policy.mode", this.mode);
+      this.mode = Check.present("policy.mode", mode);
+      return this;
+    }
+
+    public Builder pauseBudget(Duration budget) {
+      once("policy.pauseBudget", pauseBudget);
+      this.pauseBudget = Check.positive("policy.pauseBudget", budget);
+      return this;
+    }
+
+    public Builder pauseGrace(Duration grace) {
+      once("policy.pauseGrace", pauseGrace);
+      this.pauseGrace = Check.positive("policy.pauseGrace", grace);
+      return this;
+    }
+
+    public Builder phaseTimeout(Duration timeout) {
+      once("policy.phaseTimeout", phaseTimeout);
+      this.phaseTimeout = Check.positive("policy.phaseTimeout", timeout);
+      return this;
+    }
+
+    public Builder keepLast(int count) {
+      once("policy.keepLast", keepLast);
+      if (count < 0) {
+        throw new InvalidSpecException("policy.keepLast", "must be 0 (keep all) or more, was " + count);
+      }
+      this.keepLast = count;
+      return this;
+    }
+
+    public Builder transferConcurrency(int members) {
+      once("policy.transferConcurrency", transferConcurrency);
+      if (members < 1) {
+        throw new InvalidSpecException("policy.transferConcurrency", "must be at least 1, was " + members);
+      }
+      this.transferConcurrency = members;
+      return this;
+    }
+
+    public Builder replication(int copies) {
+      once("policy.replication", replication);
+      if (copies < 0) {
+        throw new InvalidSpecException("policy.replication", "must be 0 (store default) or more, was " + copies);
+      }
+      this.replication = copies;
+      return this;
+    }
+
+    public ResiliencyPolicy build() {
+      return new ResiliencyPolicy(this);
+    }
+
+    private void once(String field, Object current) {
+      if (!derived) {
+        Check.unset(field, current);
+      }
+    }
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * Lencap's public API: declare an {@link io.lencap.api.Encapsulation}, give it a
+ * {@link io.lencap.api.ResiliencyPolicy}, then capture and restore it through {@link io.lencap.api.Lencap}.
+ */
+module io.lencap.api {
+  exports io.lencap.api;
+
+  uses io.lencap.api.EngineProvider;
+}

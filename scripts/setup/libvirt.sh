@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs and starts libvirt + QEMU (software emulation) on a fresh Debian 12 machine without systemd.
+# Idempotent: when qemu:///system already answers, nothing is done.
+# Env: LENCAP_LOG_DIR (default /var/log/lencap), LENCAP_LIBVIRT_WAIT (seconds, default 180).
+set -euo pipefail
+
+LOG_DIR=${LENCAP_LOG_DIR:-/var/log/lencap}
+WAIT=${LENCAP_LIBVIRT_WAIT:-180}
+URI=qemu:///system
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils libvirt0)
+APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
+
+die() { echo "libvirt.sh: $*" >&2; exit 1; }
+answers() { timeout 20 virsh -q -c "$URI" version >/dev/null 2>&1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, starts libvirtd)"
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "libvirt.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine has no package lists; update first, then install.
+  "${APT[@]}" update >/dev/null || die "apt-get update failed"
+  "${APT[@]}" install --no-install-recommends "${missing[@]}" \
+    || die "apt-get install ${missing[*]} failed"
+fi
+
+if answers; then
+  echo "libvirt.sh: $URI already answers"
+  exit 0
+fi
+
+mkdir -p "$LOG_DIR" /run/libvirt
+if ! pgrep -x virtlogd >/dev/null; then
+  echo "libvirt.sh: starting virtlogd"
+  virtlogd -d >>"$LOG_DIR/virtlogd.log" 2>&1 || die "virtlogd did not start (see $LOG_DIR/virtlogd.log)"
+fi
+if ! pgrep -x libvirtd >/dev/null; then
+  echo "libvirt.sh: starting libvirtd"
+  # libvirtd logs through its own outputs; send them to a file instead of syslog/journald.
+  LIBVIRT_LOG_OUTPUTS="3:file:$LOG_DIR/libvirtd.log" \
+    libvirtd -d >>"$LOG_DIR/libvirtd.out" 2>&1 || die "libvirtd did not start (see $LOG_DIR/libvirtd.out)"
+fi
+
+# The first answer takes several seconds while QEMU's capabilities are probed.
+deadline=$((SECONDS + WAIT))
+until answers; do
+  if [ $SECONDS -ge $deadline ]; then
+    die "$URI did not answer within ${WAIT}s (see $LOG_DIR/libvirtd.log)"
+  fi
+  pgrep -x libvirtd >/dev/null || die "libvirtd exited (see $LOG_DIR/libvirtd.log and $LOG_DIR/libvirtd.out)"
+  sleep 0.5
+done
+echo "libvirt.sh: $URI ready ($(virsh -q -c "$URI" version | grep -m1 -i 'running hypervisor' || true))"

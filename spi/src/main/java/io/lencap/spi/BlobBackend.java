@@ -1,0 +1,44 @@
+package io.lencap.spi;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where the checkpoint store keeps its objects: chunks, manifests, journal records. Keys are relative,
+ * '/'-separated names of letters, digits, '.', '_', '-'. Objects are small (at most a few MiB) and
+ * written whole. Thread-safe. The store builds dedup, atomic commit and collection on these few calls,
+ * so a backend is a thin adapter (a directory, HDFS, S3).
+ */
+public interface BlobBackend extends AutoCloseable {
+  /** Where the objects live, for messages; never credentials. */
+  String describe();
+
+  /** Writes an object, replacing any; readers see the old or the new object whole, never a part. */
+  void put(String key, byte[] data) throws IOException;
+
+  /**
+   * Writes an object only if none exists under the key (a conditional create where the backend has one).
+   * Returns false, writing nothing, when one exists.
+   */
+  boolean putIfAbsent(String key, byte[] data) throws IOException;
+
+  Optional<byte[]> get(String key) throws IOException;
+
+  boolean exists(String key) throws IOException;
+
+  /** Objects whose key starts with the prefix, in no particular order. */
+  List<BlobInfo> list(String prefix) throws IOException;
+
+  /** Deletes an object; no error when it is absent. */
+  void delete(String key) throws IOException;
+
+  /**
+   * Makes every object written so far durable. The store calls it before it commits a manifest. A
+   * backend whose writes are durable on return (HDFS, S3) does nothing.
+   */
+  default void flush() throws IOException {}
+
+  @Override
+  default void close() throws IOException {}
+}

@@ -1,0 +1,34 @@
+package io.lencap.spi;
+
+import io.lencap.api.CaptureMode;
+import io.lencap.api.Resource;
+import java.util.Optional;
+
+/** What a driver sees of the capture it takes part in. Thread-safe. */
+public interface CaptureContext {
+  String encapsulation();
+
+  String checkpointId();
+
+  CaptureMode mode();
+
+  Resource resource();
+
+  /** This member's state in the checkpoint this one is incremental to, for reuse of unchanged data. */
+  Optional<StoredState> parent();
+
+  /** Where the member's state goes. */
+  StateSink state();
+
+  /** How the cut was taken (shown in the checkpoint), e.g. {@code live-external-snapshot}. */
+  void method(String method);
+
+  /** Tells users something about this capture: a fallback taken, a limit met. */
+  void note(String note);
+
+  /** True once the capture was cancelled or aborted; long loops should check it. */
+  boolean isCancelled();
+
+  /** Throws {@link java.util.concurrent.CancellationException} when {@link #isCancelled()}. */
+  void checkCancelled();
+}

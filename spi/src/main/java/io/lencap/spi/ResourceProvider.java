@@ -1,0 +1,29 @@
+package io.lencap.spi;
+
+import io.lencap.api.Resource;
+
+/**
+ * A plug-in that knows one kind of resource (VMs through libvirt, iSCSI LUNs, NFS exports, ...).
+ * Found by {@link java.util.ServiceLoader}: one class, one {@code META-INF/services} line and one
+ * {@code provides io.lencap.spi.ResourceProvider with ...}. One instance serves every resource it
+ * supports and may pool connections across them; the engine closes it when Lencap closes.
+ */
+public interface ResourceProvider extends AutoCloseable {
+  /** A short, stable name shown in checkpoints and errors ({@code libvirt}, {@code iscsi}). */
+  String name();
+
+  /**
+   * Whether this provider handles the resource, judged from its type and locator alone (no I/O).
+   * When it declines, the reason is shown to the user next to every other provider's.
+   */
+  Support supports(Resource resource);
+
+  /**
+   * A driver for one resource for one operation (a capture or a restore). Cheap: connect in
+   * {@link ResourceDriver#prepare} or {@link ResourceDriver#prepareRestore}, not here.
+   */
+  ResourceDriver open(Resource resource, ProviderContext context);
+
+  @Override
+  default void close() {}
+}

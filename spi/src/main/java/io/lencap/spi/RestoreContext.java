@@ -1,0 +1,31 @@
+package io.lencap.spi;
+
+import io.lencap.api.Resource;
+
+/** What a driver sees of the restore it takes part in. Thread-safe. */
+public interface RestoreContext {
+  String encapsulation();
+
+  String checkpointId();
+
+  /** The member as it was captured. */
+  Resource captured();
+
+  /** Where it goes: the captured resource with the placement applied (the driver's own resource). */
+  Resource target();
+
+  /** True when {@link #target()} is the captured resource itself. */
+  default boolean inPlace() {
+    return captured().equals(target());
+  }
+
+  /** The stored state, read with verification. */
+  StoredState state();
+
+  /** Reports bytes written to the target so far (progress events). */
+  void progress(long bytesDone, long totalBytes);
+
+  boolean isCancelled();
+
+  void checkCancelled();
+}

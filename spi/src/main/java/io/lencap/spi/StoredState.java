@@ -1,0 +1,33 @@
+package io.lencap.spi;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A member's state in a committed checkpoint. Every chunk read is verified against its hash: a missing
+ * or corrupt chunk throws {@link io.lencap.api.CorruptCheckpointException} naming the checkpoint, member
+ * and chunk, so no bad byte ever reaches a target.
+ */
+public interface StoredState {
+  String checkpointId();
+
+  Map<String, String> attributes();
+
+  /** Entries in the order they were written (parents before children for trees written that way). */
+  List<StoredEntry> entries();
+
+  Optional<StoredEntry> entry(String path);
+
+  /** One chunk's bytes, verified. */
+  ByteBuffer read(ChunkRef chunk) throws IOException;
+
+  /** An entry's content as a stream, each chunk verified before its bytes are returned. */
+  InputStream open(StoredEntry entry) throws IOException;
+
+  /** Whether {@code content} (its remaining bytes) is exactly the chunk: differential restore skips it then. */
+  boolean matches(ChunkRef chunk, ByteBuffer content);
+}

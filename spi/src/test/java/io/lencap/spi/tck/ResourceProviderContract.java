@@ -1,0 +1,358 @@
+package io.lencap.spi.tck;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.CaptureMode;
+import io.lencap.api.CorruptCheckpointException;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Cut;
+import io.lencap.spi.Health;
+import io.lencap.spi.ProviderContext;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.RestoreContext;
+import io.lencap.spi.StateSink;
+import io.lencap.spi.StoredState;
+import io.lencap.spi.Support;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The provider TCK: contract tests every provider module extends with a real resource. It drives the
+ * phases the way the engine does (see DESIGN.md) over an in-memory store, so a provider that passes
+ * works under the engine. Subclasses supply the provider, a fresh resource, a way to change it and a
+ * fingerprint of its observable state (content hash, counter value).
+ */
+public abstract class ResourceProviderContract {
+  @TempDir
+  protected Path workDirectory;
+
+  protected abstract ResourceProvider provider();
+
+  /** A resource the provider supports, in a known state; called once per test. */
+  protected abstract Resource resource() throws Exception;
+
+  /** Changes the resource's observable state. */
+  protected abstract void mutate(Resource resource) throws Exception;
+
+  /** The resource's observable state: equal fingerprints mean equal state. */
+  protected abstract String fingerprint(Resource resource) throws Exception;
+
+  /** Makes the resource stable for fingerprinting after a restore (a VM restored paused: resume it). */
+  protected void settle(Resource resource) throws Exception {}
+
+  /** Most a capture with nothing changed may add to the store, as a fraction of the first capture. */
+  protected double maxUnchangedRecaptureRatio() {
+    return 0.10;
+  }
+
+  protected ProviderContext context() {
+    return new ProviderContext() {
+      @Override
+      public Path workDirectory() {
+        return workDirectory;
+      }
+
+      @Override
+      public Clock clock() {
+        return Clock.systemUTC();
+      }
+    };
+  }
+
+  @Test
+  void namesItself() {
+    assertNotNull(provider().name());
+    assertFalse(provider().name().isBlank());
+  }
+
+  @Test
+  void supportsItsResource() throws Exception {
+    Resource r = resource();
+    Support s = provider().supports(r);
+    assertTrue(s.supported(), () -> "declined its own resource: " + s.reason());
+  }
+
+  @Test
+  void declinesAForeignResourceSayingWhy() throws Exception {
+    Resource mine = resource();
+    for (ResourceType type : ResourceType.values()) {
+      Resource foreign = Resource.builder("foreign").type(type).locator("lencap-tck-unknown://nowhere/x").build();
+      Support s = provider().supports(foreign);
+      assertFalse(s.supported(), "accepted " + foreign);
+      assertFalse(s.reason() == null || s.reason().isBlank(), "declined without a reason");
+    }
+    assertTrue(provider().supports(mine).supported());
+  }
+
+  @ParameterizedTest
+  @EnumSource(CaptureMode.class)
+  void restoreBringsBackTheCapturedState(CaptureMode mode) throws Exception {
+    Resource r = resource();
+    MemoryState.Chunks chunks = new MemoryState.Chunks();
+    Captured first = capture(r, mode, chunks, "cp1", Optional.empty());
+    String captured = first.fingerprintAtCut;
+    mutate(r);
+    assertNotEquals(captured, fingerprint(r), "mutate() did not change the fingerprint");
+    restore(r, r, first.state);
+    settle(r);
+    assertEquals(captured, fingerprint(r), "restored state differs from the captured one");
+  }
+
+  @Test
+  void aSecondCaptureOfUnchangedStateStoresLittle() throws Exception {
+    Resource r = resource();
+    MemoryState.Chunks chunks = new MemoryState.Chunks();
+    Captured first = capture(r, CaptureMode.NON_BLOCKING, chunks, "cp1", Optional.empty());
+    Captured second = capture(r, CaptureMode.NON_BLOCKING, chunks, "cp2", Optional.of(first.state));
+    assertTrue(first.newBytes > 0, "the first capture stored nothing");
+    assertTrue(second.newBytes <= first.newBytes * maxUnchangedRecaptureRatio(),
+        "second capture stored " + second.newBytes + " bytes of " + first.newBytes);
+  }
+
+  @Test
+  void resumeAndReleaseAreIdempotent() throws Exception {
+    Resource r = resource();
+    try (ResourceDriver d = provider().open(r, context())) {
+      d.resume();
+      CaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(),
+          new MemoryState(new MemoryState.Chunks(), "cp1"));
+      d.prepare(ctx);
+      d.quiesce();
+      Cut cut = d.cut(ctx);
+      d.resume();
+      d.resume();
+      d.release(cut);
+      d.release(cut);
+    }
+    assertEquals(Health.Status.HEALTHY, probe(r).status());
+  }
+
+  @Test
+  void anAbortAfterTheCutLeavesTheResourceWorking() throws Exception {
+    Resource r = resource();
+    String before = fingerprint(r);
+    try (ResourceDriver d = provider().open(r, context())) {
+      CaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(),
+          new MemoryState(new MemoryState.Chunks(), "cp1"));
+      d.prepare(ctx);
+      d.quiesce();
+      Cut cut = d.cut(ctx);
+      d.resume();
+      d.release(cut); // aborted: no transfer
+    }
+    assertEquals(Health.Status.HEALTHY, probe(r).status());
+    mutate(r);
+    assertNotEquals(before, fingerprint(r), "the resource no longer accepts changes after an abort");
+  }
+
+  @Test
+  void aCorruptChunkFailsTheRestore() throws Exception {
+    Resource r = resource();
+    MemoryState.Chunks chunks = new MemoryState.Chunks();
+    Captured first = capture(r, CaptureMode.NON_BLOCKING, chunks, "cp1", Optional.empty());
+    String victim = first.state.entries().stream().flatMap(e -> e.chunks().stream()).findFirst()
+        .orElseThrow(() -> new AssertionError("the capture wrote no chunk")).id();
+    chunks.corrupt(victim);
+    assertThrows(CorruptCheckpointException.class, () -> restore(r, r, first.state));
+  }
+
+  @Test
+  void probeSeesAHealthyResource() throws Exception {
+    assertEquals(Health.Status.HEALTHY, probe(resource()).status());
+  }
+
+  // ---- the engine's order of calls, in miniature ----
+
+  /** The result of {@link #capture}: the stored state and what the resource looked like at the cut. */
+  protected record Captured(StoredState state, String fingerprintAtCut, long newBytes, long logicalBytes) {}
+
+  protected Captured capture(Resource r, CaptureMode mode, MemoryState.Chunks chunks, String id,
+      Optional<StoredState> parent) throws Exception {
+    MemoryState sink = new MemoryState(chunks, id);
+    TckCaptureContext ctx = new TckCaptureContext(r, mode, id, parent, sink);
+    String atCut;
+    try (ResourceDriver d = provider().open(r, context())) {
+      d.prepare(ctx);
+      d.quiesce();
+      Cut cut;
+      try {
+        cut = d.cut(ctx);
+        if (mode == CaptureMode.BLOCKING || !cut.live()) {
+          d.transfer(cut, ctx);
+        }
+      } finally {
+        d.resume();
+      }
+      atCut = fingerprintOfCut(r, sink);
+      try {
+        if (mode == CaptureMode.NON_BLOCKING && cut.live()) {
+          d.transfer(cut, ctx);
+        }
+      } finally {
+        d.release(cut);
+      }
+    }
+    return new Captured(sink.seal(), atCut, sink.newBytes(), sink.logicalBytes());
+  }
+
+  /**
+   * The fingerprint the restored resource must show. By default the state right after the capture
+   * (true for resources that do not change on their own); a running VM overrides this.
+   */
+  protected String fingerprintOfCut(Resource r, MemoryState sink) throws Exception {
+    return fingerprint(r);
+  }
+
+  protected void restore(Resource captured, Resource target, StoredState state) throws Exception {
+    try (ResourceDriver d = provider().open(target, context())) {
+      RestoreContext ctx = new TckRestoreContext(captured, target, state);
+      d.prepareRestore(ctx);
+      d.restore(ctx);
+      d.resume();
+    }
+  }
+
+  protected Health probe(Resource r) throws Exception {
+    try (ResourceDriver d = provider().open(r, context())) {
+      return d.probe();
+    }
+  }
+
+  /** A capture context over a {@link MemoryState}. */
+  protected static final class TckCaptureContext implements CaptureContext {
+    private final Resource resource;
+    private final CaptureMode mode;
+    private final String id;
+    private final Optional<StoredState> parent;
+    private final StateSink sink;
+    final List<String> notes = new ArrayList<>();
+    volatile String method;
+    volatile boolean cancelled;
+
+    public TckCaptureContext(Resource resource, CaptureMode mode, String id, Optional<StoredState> parent,
+        StateSink sink) {
+      this.resource = resource;
+      this.mode = mode;
+      this.id = id;
+      this.parent = parent;
+      this.sink = sink;
+    }
+
+    @Override
+    public String encapsulation() {
+      return "tck";
+    }
+
+    @Override
+    public String checkpointId() {
+      return id;
+    }
+
+    @Override
+    public CaptureMode mode() {
+      return mode;
+    }
+
+    @Override
+    public Resource resource() {
+      return resource;
+    }
+
+    @Override
+    public Optional<StoredState> parent() {
+      return parent;
+    }
+
+    @Override
+    public StateSink state() {
+      return sink;
+    }
+
+    @Override
+    public void method(String method) {
+      this.method = method;
+    }
+
+    @Override
+    public synchronized void note(String note) {
+      notes.add(note);
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return cancelled;
+    }
+
+    @Override
+    public void checkCancelled() {
+      if (cancelled) {
+        throw new CancellationException("cancelled");
+      }
+    }
+  }
+
+  /** A restore context over a stored state. */
+  protected static final class TckRestoreContext implements RestoreContext {
+    private final Resource captured;
+    private final Resource target;
+    private final StoredState state;
+
+    public TckRestoreContext(Resource captured, Resource target, StoredState state) {
+      this.captured = captured;
+      this.target = target;
+      this.state = state;
+    }
+
+    @Override
+    public String encapsulation() {
+      return "tck";
+    }
+
+    @Override
+    public String checkpointId() {
+      return state.checkpointId();
+    }
+
+    @Override
+    public Resource captured() {
+      return captured;
+    }
+
+    @Override
+    public Resource target() {
+      return target;
+    }
+
+    @Override
+    public StoredState state() {
+      return state;
+    }
+
+    @Override
+    public void progress(long bytesDone, long totalBytes) {}
+
+    @Override
+    public boolean isCancelled() {
+      return false;
+    }
+
+    @Override
+    public void checkCancelled() {}
+  }
+}
