@@ -1,0 +1,595 @@
+package io.lencap.core;
+
+import io.lencap.api.CaptureAbortedException;
+import io.lencap.api.CaptureMode;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.LencapEvent.Status;
+import io.lencap.api.LencapTimeoutException;
+import io.lencap.api.Phase;
+import io.lencap.api.ResiliencyPolicy;
+import io.lencap.api.Resource;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Cut;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.StateSink;
+import io.lencap.spi.StoredState;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One capture of one encapsulation, the protocol of DESIGN.md: prepare all; quiesce by levels, writers
+ * first; cut all (the recovery line); resume by levels, storage first (a member whose cut is not live
+ * is transferred before it resumes, and its dependents wait); transfer the rest in the background;
+ * commit the manifest; release the cuts. Any failure, timeout, exceeded pause budget or cancellation
+ * aborts: every quiesced member is resumed, every cut released, nothing committed.
+ */
+final class CaptureRun {
+  private static final Logger log = LoggerFactory.getLogger(CaptureRun.class);
+
+  private final Engine engine;
+  private final Encapsulation encapsulation;
+  private final ResiliencyPolicy policy;
+  private final String checkpointId;
+  private final Instant startedAt;
+  private final Order order;
+  private final Map<String, Member> members = new LinkedHashMap<>();
+  private final Tasks work;
+  private final Tasks cleanup;
+  private final AtomicBoolean aborted = new AtomicBoolean();
+  private final Result result = new Result();
+  private volatile Instant recoveryLine;
+  private volatile long firstQuiesceNanos;
+  private volatile Manifest parent;
+  private volatile String generation;
+  private volatile JournalRecord journal;
+
+  CaptureRun(Engine engine, Encapsulation encapsulation, String checkpointId) {
+    this.engine = engine;
+    this.encapsulation = encapsulation;
+    this.policy = encapsulation.policy();
+    this.checkpointId = checkpointId;
+    this.startedAt = engine.clock().instant();
+    this.order = new Order(encapsulation);
+    this.work = new Tasks(engine.executor(), engine.timer());
+    this.cleanup = new Tasks(engine.executor(), engine.timer());
+  }
+
+  /** The capture's future: cancelling it aborts the capture, and it completes once all is undone. */
+  private final class Result extends CompletableFuture<Checkpoint> {
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      abort(new CancellationException("capture of " + encapsulation.name() + " cancelled"));
+      return true;
+    }
+
+    void cancelled(CancellationException e) {
+      super.cancel(false);
+    }
+  }
+
+  CompletableFuture<Checkpoint> start() {
+    CompletableFuture.runAsync(this::setUp, engine.executor())
+        .thenCompose(v -> forAll(all(), m -> call(m, Phase.PREPARE, policy.phaseTimeout(),
+            () -> m.driver.prepare(m.context))))
+        .thenCompose(v -> quiesceAll())
+        .thenCompose(v -> forAll(all(), this::cut))
+        .thenCompose(v -> afterCut())
+        .thenCompose(v -> transferAll(all().stream().filter(m -> !m.transferred).toList()))
+        .thenApply(v -> commit())
+        .whenComplete((checkpoint, error) -> {
+          if (error != null) {
+            abort(error);
+          } else {
+            finish(checkpoint);
+          }
+        });
+    return result;
+  }
+
+  private List<Member> all() {
+    return List.copyOf(members.values());
+  }
+
+  // ---- phases ----
+
+  private void setUp() {
+    try {
+      parent = engine.store().manifests(encapsulation.name()).stream().reduce((a, b) -> b).orElse(null);
+      generation = engine.store().generation();
+    } catch (IOException e) {
+      throw CheckpointStore.unavailable("cannot read the store " + engine.store().describe(), e);
+    }
+    for (Resource r : encapsulation.resources()) {
+      ResourceProvider provider = engine.providers().providerFor(r);
+      members.put(r.id(), new Member(r, provider));
+    }
+    List<JournalRecord.Member> recorded = all().stream().map(m -> m.journalEntry(Map.of())).toList();
+    journal = new JournalRecord(checkpointId, encapsulation.name(), engine.owner(), startedAt, recorded);
+    try {
+      engine.store().record(journal);
+    } catch (IOException e) {
+      throw CheckpointStore.unavailable("cannot write the intent journal to " + engine.store().describe(), e);
+    }
+    for (Member m : all()) {
+      m.driver = m.provider.open(m.resource, engine.providerContext());
+    }
+    engine.events().phase(encapsulation.name(), checkpointId, null, Phase.PREPARE, Status.STARTED,
+        policy.mode().toString());
+  }
+
+  private CompletableFuture<Void> quiesceAll() {
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (List<String> level : order.descending()) {
+      chain = chain.thenCompose(v -> forAll(members(level), this::quiesce));
+    }
+    return chain;
+  }
+
+  private CompletableFuture<Void> quiesce(Member m) {
+    if (firstQuiesceNanos == 0) {
+      synchronized (this) {
+        if (firstQuiesceNanos == 0) {
+          firstQuiesceNanos = System.nanoTime();
+          // The budget bounds the group's pause: past it, abort and resume everyone in order.
+          engine.timer().schedule(() -> {
+            if (!all().stream().allMatch(x -> x.resumed || !x.quiesceCalled)) {
+              // Blame the member whose call is still running, if one is.
+              Member stuck = all().stream().filter(x -> !x.lastCall.isDone()).findFirst().orElse(null);
+              abort(new MemberFailure(stuck == null ? null : stuck.resource.id(),
+                  stuck == null ? Phase.QUIESCE : stuck.busyPhase, new LencapTimeoutException(
+                  "the pause budget of " + policy.pauseBudget() + " was exceeded")));
+            }
+          }, policy.pauseBudget().toNanos(), TimeUnit.NANOSECONDS);
+        }
+      }
+    }
+    m.quiesceStartNanos = System.nanoTime();
+    m.quiesceCalled = true;
+    // The watchdog: past budget + grace, resume this member directly, even if the capture is stuck.
+    engine.timer().schedule(() -> {
+      if (!m.resumed) {
+        log.warn("watchdog: {} quiesced past its pause budget plus grace; resuming it", m.resource.id());
+        forceResume(m);
+      }
+    }, policy.pauseBudget().plus(policy.pauseGrace()).toNanos(), TimeUnit.NANOSECONDS);
+    return call(m, Phase.QUIESCE, policy.pauseBudget(), () -> m.driver.quiesce());
+  }
+
+  private CompletableFuture<Void> cut(Member m) {
+    return call(m, Phase.CUT, remainingBudget(), () -> {
+      m.cut = m.driver.cut(m.context);
+    });
+  }
+
+  private CompletableFuture<Void> afterCut() {
+    recoveryLine = engine.clock().instant();
+    CompletableFuture.runAsync(this::recordCuts, engine.executor());
+    if (policy.mode() == CaptureMode.BLOCKING) {
+      return transferAll(all()).thenCompose(v -> resumeByLevels());
+    }
+    Map<String, CompletableFuture<Void>> resumed = new HashMap<>();
+    for (List<String> level : order.ascending()) {
+      for (String id : level) {
+        Member m = members.get(id);
+        CompletableFuture<?>[] deps = order.dependencies(id).stream().map(resumed::get)
+            .toArray(CompletableFuture[]::new);
+        resumed.put(id, CompletableFuture.allOf(deps)
+            .thenCompose(v -> m.cut.live() ? CompletableFuture.<Void>completedFuture(null) : transferInPause(m))
+            .thenCompose(v -> resume(m)));
+      }
+    }
+    return CompletableFuture.allOf(resumed.values().toArray(CompletableFuture[]::new));
+  }
+
+  private CompletableFuture<Void> transferInPause(Member m) {
+    m.context.method("copy-in-pause");
+    m.context.note("the cut was not live: the state was copied while the member stayed quiesced");
+    return transfer(m, remainingBudget());
+  }
+
+  private CompletableFuture<Void> resumeByLevels() {
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (List<String> level : order.ascending()) {
+      chain = chain.thenCompose(v -> forAll(members(level), this::resume));
+    }
+    return chain;
+  }
+
+  private CompletableFuture<Void> resume(Member m) {
+    return call(m, Phase.RESUME, policy.pauseGrace().plus(remainingBudget()), () -> {
+      m.driver.resume();
+      m.markResumed();
+    });
+  }
+
+  private CompletableFuture<Void> transferAll(List<Member> todo) {
+    AtomicInteger next = new AtomicInteger();
+    int lanes = Math.min(policy.transferConcurrency(), Math.max(1, todo.size()));
+    CompletableFuture<?>[] workers = new CompletableFuture[lanes];
+    for (int i = 0; i < lanes; i++) {
+      workers[i] = lane(todo, next);
+    }
+    return CompletableFuture.allOf(workers);
+  }
+
+  private CompletableFuture<Void> lane(List<Member> todo, AtomicInteger next) {
+    int i = next.getAndIncrement();
+    if (i >= todo.size() || aborted.get()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return transfer(todo.get(i), policy.phaseTimeout()).thenCompose(v -> lane(todo, next));
+  }
+
+  private CompletableFuture<Void> transfer(Member m, Duration timeout) {
+    return call(m, Phase.TRANSFER, timeout, () -> {
+      m.driver.transfer(m.cut, m.context);
+      m.transferred = true;
+      m.writer.reportDone();
+    });
+  }
+
+  private Checkpoint commit() {
+    engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.STARTED, null);
+    List<Manifest.Member> stored = new ArrayList<>();
+    java.util.Set<String> reused = new java.util.HashSet<>();
+    for (Member m : all()) {
+      reused.addAll(m.writer.reusedChunks());
+      stored.add(new Manifest.Member(m.resource.id(), m.resource.type(), m.resource.locator().toString(),
+          m.resource.properties(), m.provider.name(), m.pauseNanos, m.writer.logicalBytes(),
+          m.writer.storedBytes(), m.context.method, List.copyOf(m.context.notes), m.writer.attributes(),
+          m.writer.entries()));
+    }
+    Manifest manifest = new Manifest(Manifest.FORMAT, checkpointId, encapsulation.name(),
+        parent == null ? null : parent.id(), policy.mode(), startedAt, recoveryLine, engine.clock().instant(),
+        stored);
+    if (aborted.get()) {
+      throw new CancellationException("capture aborted before commit");
+    }
+    try {
+      engine.store().commit(manifest, generation, reused);
+    } catch (IOException e) {
+      throw new MemberFailure(null, Phase.COMMIT, e);
+    }
+    engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.COMPLETED, null);
+    return manifest.toCheckpoint();
+  }
+
+  private void finish(Checkpoint checkpoint) {
+    forAll(all(), m -> cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))
+        .handleAsync((v, e) -> {
+          if (e != null) {
+            log.warn("capture {} of {} committed, but releasing a cut failed: {}", checkpointId,
+                encapsulation.name(), Failures.unwrap(e).toString());
+          }
+          closeDrivers();
+          try {
+            engine.store().forget(checkpointId);
+            if (engine.store().retain(encapsulation.name(), policy.keepLast()) > 0) {
+              engine.store().collect();
+            }
+          } catch (IOException | RuntimeException ex) {
+            log.warn("after committing {}: retention failed: {}", checkpointId, ex.toString());
+          }
+          log.info("captured {} of {}: pause {} ms, {} bytes, {} stored", checkpointId, encapsulation.name(),
+              checkpoint.pause().toMillis(), checkpoint.logicalBytes(), checkpoint.storedBytes());
+          result.complete(checkpoint);
+          return null;
+        }, engine.executor());
+  }
+
+  // ---- abort ----
+
+  void abort(Throwable error) {
+    if (!aborted.compareAndSet(false, true)) {
+      return;
+    }
+    Throwable cause = Failures.unwrap(error);
+    log.info("aborting capture {} of {}: {}", checkpointId, encapsulation.name(), cause.toString());
+    members.values().forEach(m -> m.context.cancelled = true);
+    work.cancelAll("capture aborted");
+    // Resume in order, each once its own call has really returned (or the grace has passed).
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (List<String> level : order.ascending()) {
+      chain = chain.thenCompose(v -> forAllQuietly(members(level), m -> !m.quiesceCalled || m.resumed
+          ? CompletableFuture.completedFuture(null)
+          : m.idle().thenCompose(x -> cleanupCall(m, Phase.RESUME, () -> {
+            m.driver.resume();
+            m.markResumed();
+          }))));
+    }
+    chain.thenCompose(v -> forAllQuietly(all(), m -> m.cut == null ? CompletableFuture.completedFuture(null)
+            : m.idle().thenCompose(x -> cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))))
+        .whenCompleteAsync((v, e) -> {
+          Thread.interrupted(); // a stale interrupt must not fail the store writes below
+          closeDrivers();
+          boolean allResumed = all().stream().allMatch(m -> !m.quiesceCalled || m.resumed);
+          try {
+            if (allResumed) {
+              engine.store().forget(checkpointId); // else keep it: repair resumes them later
+            }
+            engine.store().collect();
+          } catch (IOException | RuntimeException ex) {
+            log.warn("cleaning up after the aborted capture {}: {}", checkpointId, ex.toString());
+          }
+          engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.FAILED,
+              cause.toString());
+          if (cause instanceof CancellationException ce) {
+            result.cancelled(ce);
+          } else {
+            result.completeExceptionally(aborted(cause));
+          }
+        }, engine.executor());
+  }
+
+  private RuntimeException aborted(Throwable cause) {
+    if (cause instanceof CaptureAbortedException ca) {
+      return ca;
+    }
+    if (cause instanceof MemberFailure f) {
+      String who = f.memberId == null ? "" : "member " + f.memberId + " ";
+      RuntimeException translated = Failures.translate(f.getCause(), who + "in " + f.phase);
+      return new CaptureAbortedException(f.memberId, f.phase, "capture of " + encapsulation.name()
+          + " aborted: " + translated.getMessage(), translated);
+    }
+    if (cause instanceof io.lencap.api.ProviderNotFoundException pnf) {
+      return pnf;
+    }
+    RuntimeException translated = Failures.translate(cause, "capture of " + encapsulation.name());
+    return new CaptureAbortedException(null, null, "capture of " + encapsulation.name() + " aborted: "
+        + translated.getMessage(), translated);
+  }
+
+  private void forceResume(Member m) {
+    engine.executor().execute(() -> {
+      try {
+        m.driver.resume();
+        m.markResumed();
+      } catch (Exception e) {
+        log.error("watchdog could not resume {}: {}", m.resource.id(), e.toString());
+      }
+    });
+    abort(new MemberFailure(m.resource.id(), Phase.QUIESCE, new LencapTimeoutException(
+        "member " + m.resource.id() + " stayed quiesced past the pause budget plus grace")));
+  }
+
+  private void closeDrivers() {
+    for (Member m : all()) {
+      if (m.driver != null) {
+        try {
+          m.driver.close();
+        } catch (Exception e) {
+          log.debug("closing driver of {}: {}", m.resource.id(), e.toString());
+        }
+      }
+    }
+  }
+
+  private void recordCuts() {
+    List<JournalRecord.Member> updated = all().stream()
+        .map(m -> m.journalEntry(m.cut == null ? Map.of() : m.cut.artefacts())).toList();
+    try {
+      engine.store().record(journal.withMembers(updated));
+    } catch (IOException e) {
+      log.warn("could not record the cuts of {} in the journal: {}", checkpointId, e.toString());
+    }
+  }
+
+  // ---- plumbing ----
+
+  private Duration remainingBudget() {
+    long used = firstQuiesceNanos == 0 ? 0 : System.nanoTime() - firstQuiesceNanos;
+    return Duration.ofNanos(Math.max(1_000_000L, policy.pauseBudget().toNanos() - used));
+  }
+
+  private List<Member> members(List<String> ids) {
+    return ids.stream().map(members::get).toList();
+  }
+
+  private static CompletableFuture<Void> forAll(List<Member> ms, Function<Member, CompletableFuture<Void>> f) {
+    return CompletableFuture.allOf(ms.stream().map(f).toArray(CompletableFuture[]::new));
+  }
+
+  private static CompletableFuture<Void> forAllQuietly(List<Member> ms,
+      Function<Member, CompletableFuture<Void>> f) {
+    return CompletableFuture.allOf(ms.stream().map(m -> f.apply(m).exceptionally(e -> null))
+        .toArray(CompletableFuture[]::new));
+  }
+
+  /** A phase call of one member: events, time limit, and on failure an immediate abort. */
+  private CompletableFuture<Void> call(Member m, Phase phase, Duration timeout, Body body) {
+    if (aborted.get()) {
+      return CompletableFuture.failedFuture(new CancellationException("capture aborted"));
+    }
+    String id = m.resource.id();
+    engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.STARTED, null);
+    m.busyPhase = phase;
+    Tasks.Call<?> c = work.call("member " + id + " in " + phase, timeout, () -> {
+      body.run();
+      return null;
+    });
+    m.lastCall = c.finished();
+    return c.result().handle((v, e) -> {
+      if (e == null) {
+        engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.COMPLETED, null);
+        return null;
+      }
+      Throwable cause = Failures.unwrap(e);
+      engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.FAILED, cause.toString());
+      MemberFailure failure = new MemberFailure(id, phase, cause);
+      abort(failure);
+      throw failure;
+    });
+  }
+
+  private interface Body {
+    void run() throws Exception;
+  }
+
+  private CompletableFuture<Void> cleanupCall(Member m, Phase phase, Body body) {
+    return cleanup.call("member " + m.resource.id() + " in " + phase + " (cleanup)", policy.phaseTimeout(),
+        () -> {
+          body.run();
+          return null;
+        }).result().handle((v, e) -> {
+          if (e != null) {
+            log.error("cleanup of member {} in {} failed: {}", m.resource.id(), phase, Failures.unwrap(e).toString());
+            throw Failures.translate(e, "member " + m.resource.id() + " in " + phase);
+          }
+          return null;
+        });
+  }
+
+  /** A failure attributed to a member (or the group, with a null id) and a phase. */
+  static final class MemberFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final String memberId;
+    final Phase phase;
+
+    MemberFailure(String memberId, Phase phase, Throwable cause) {
+      super((memberId == null ? "group" : memberId) + " in " + phase + ": " + cause, cause, false, false);
+      this.memberId = memberId;
+      this.phase = phase;
+    }
+  }
+
+  /** One member's state in this capture. */
+  private final class Member {
+    final Resource resource;
+    final ResourceProvider provider;
+    final StateWriter writer;
+    final MemberContext context;
+    volatile ResourceDriver driver;
+    volatile Cut cut;
+    volatile boolean quiesceCalled;
+    volatile boolean resumed;
+    volatile boolean transferred;
+    volatile long quiesceStartNanos;
+    volatile Phase busyPhase;
+    volatile long pauseNanos;
+    volatile CompletableFuture<Void> lastCall = CompletableFuture.completedFuture(null);
+
+    Member(Resource resource, ResourceProvider provider) {
+      this.resource = resource;
+      this.provider = provider;
+      this.writer = new StateWriter(engine.store(), engine.chunkPool(), this::checkCancelled,
+          (done, total) -> engine.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total));
+      this.context = new MemberContext(resource, writer, parentState());
+    }
+
+    private Optional<StoredState> parentState() {
+      Manifest p = parent;
+      if (p == null) {
+        return Optional.empty();
+      }
+      return p.member(resource.id())
+          .filter(pm -> pm.type() == resource.type() && pm.locator().equals(resource.locator().toString())
+              && pm.properties().equals(resource.properties()))
+          .map(pm -> new StoredStateView(engine.store(), engine.chunkPool(), p.id(), pm));
+    }
+
+    private void checkCancelled() {
+      context.checkCancelled();
+    }
+
+    synchronized void markResumed() {
+      if (!resumed) {
+        resumed = true;
+        pauseNanos = System.nanoTime() - quiesceStartNanos;
+      }
+    }
+
+    CompletableFuture<Void> idle() {
+      return lastCall.completeOnTimeout(null, policy.pauseGrace().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    JournalRecord.Member journalEntry(Map<String, String> artefacts) {
+      return new JournalRecord.Member(resource.id(), resource.type(), resource.locator().toString(),
+          resource.properties(), artefacts);
+    }
+  }
+
+  /** The driver's view of the capture. */
+  private final class MemberContext implements CaptureContext {
+    private final Resource resource;
+    private final StateSink sink;
+    private final Optional<StoredState> parentState;
+    final List<String> notes = java.util.Collections.synchronizedList(new ArrayList<>());
+    volatile String method = "default";
+    volatile boolean cancelled;
+
+    MemberContext(Resource resource, StateSink sink, Optional<StoredState> parentState) {
+      this.resource = resource;
+      this.sink = sink;
+      this.parentState = parentState;
+    }
+
+    @Override
+    public String encapsulation() {
+      return encapsulation.name();
+    }
+
+    @Override
+    public String checkpointId() {
+      return checkpointId;
+    }
+
+    @Override
+    public CaptureMode mode() {
+      return policy.mode();
+    }
+
+    @Override
+    public Resource resource() {
+      return resource;
+    }
+
+    @Override
+    public Optional<StoredState> parent() {
+      return parentState;
+    }
+
+    @Override
+    public StateSink state() {
+      return sink;
+    }
+
+    @Override
+    public void method(String m) {
+      this.method = m;
+    }
+
+    @Override
+    public void note(String note) {
+      notes.add(note);
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return cancelled;
+    }
+
+    @Override
+    public void checkCancelled() {
+      if (cancelled) {
+        throw new CancellationException("capture " + checkpointId + " of " + encapsulation.name() + " aborted");
+      }
+    }
+  }
+}

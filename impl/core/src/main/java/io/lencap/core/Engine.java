@@ -1,0 +1,306 @@
+package io.lencap.core;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.LencapException;
+import io.lencap.api.LencapListener;
+import io.lencap.api.Placement;
+import io.lencap.api.UnavailableException;
+import io.lencap.api.VerifyReport;
+import io.lencap.spi.BlobBackend;
+import io.lencap.spi.BlobBackendProvider;
+import io.lencap.spi.ProviderContext;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The engine behind {@link Lencap}: owns the store, the providers and the threads. */
+final class Engine implements Lencap {
+  private static final Logger log = LoggerFactory.getLogger(Engine.class);
+  private static final DateTimeFormatter ID_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+  /** Threads for blocking provider calls: many members wait on I/O at once. */
+  private static final int IO_THREADS = 64;
+
+  private final Settings settings;
+  private final CheckpointStore store;
+  private final ProviderRegistry providers;
+  private final Executor executor;
+  private final ExecutorService ownExecutor;
+  private final ExecutorService chunkPool;
+  private final ScheduledExecutorService timer;
+  private final Events events;
+  private final Path workDirectory;
+  private final JournalRecord.Owner owner;
+  private final Map<String, CompletableFuture<?>> capturing = new ConcurrentHashMap<>();
+  private final ProviderContext providerContext;
+
+  private Engine(Settings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
+    this.settings = settings;
+    this.providers = providers;
+    this.events = new Events(settings.clock(), settings.listeners());
+    if (settings.executor().isPresent()) {
+      this.executor = settings.executor().get();
+      this.ownExecutor = null;
+    } else {
+      ThreadPoolExecutor pool = new ThreadPoolExecutor(IO_THREADS, IO_THREADS, 30, TimeUnit.SECONDS,
+          new LinkedBlockingQueue<>(), daemons("lencap-io-%d"));
+      pool.allowCoreThreadTimeOut(true);
+      this.ownExecutor = pool;
+      this.executor = pool;
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
+    ThreadPoolExecutor chunks = new ThreadPoolExecutor(cores + 1, cores + 1, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), daemons("lencap-chunk-%d"));
+    chunks.allowCoreThreadTimeOut(true);
+    this.chunkPool = chunks;
+    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, daemons("lencap-timer-%d"));
+    t.setRemoveOnCancelPolicy(true);
+    this.timer = t;
+    Duration skew = Duration.parse(settings.storeOptions().getOrDefault("gc.clockSkew", "PT0S"));
+    this.store = new CheckpointStore(backend, settings.clock(), skew);
+    this.workDirectory = workDirectory(settings);
+    Files.createDirectories(workDirectory);
+    this.owner = currentProcess();
+    this.providerContext = new ProviderContext() {
+      @Override
+      public Path workDirectory() {
+        return workDirectory;
+      }
+
+      @Override
+      public Clock clock() {
+        return settings.clock();
+      }
+    };
+  }
+
+  static Engine open(Settings settings) {
+    return open(settings, new ProviderRegistry(Engine.class.getClassLoader()));
+  }
+
+  /** Opens over given providers instead of those on the class path (tests). */
+  static Engine open(Settings settings, ProviderRegistry providers) {
+    BlobBackend backend = openBackend(settings);
+    try {
+      Engine engine = new Engine(settings, backend, providers);
+      new Repair(engine).run();
+      return engine;
+    } catch (IOException e) {
+      throw new UnavailableException("cannot open the store " + backend.describe() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static BlobBackend openBackend(Settings settings) {
+    URI uri = settings.store();
+    List<String> seen = new ArrayList<>();
+    var it = ServiceLoader.load(BlobBackendProvider.class, Engine.class.getClassLoader()).iterator();
+    while (true) {
+      BlobBackendProvider p;
+      try {
+        if (!it.hasNext()) {
+          break;
+        }
+        p = it.next();
+      } catch (ServiceConfigurationError e) {
+        seen.add("failed to load: " + e.getMessage());
+        continue;
+      }
+      seen.add(p.name());
+      if (p.supports(uri)) {
+        try {
+          return p.open(uri, settings.storeOptions(), settings.storeSecrets());
+        } catch (IOException e) {
+          throw new UnavailableException("cannot open store " + uri.getScheme() + " at " + uri.getHost()
+              + uri.getPath() + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    throw new LencapException("no store backend supports '" + uri.getScheme() + ":' URIs; backends found: "
+        + seen + " (add lencap-store-hdfs or lencap-store-s3 for hdfs: and s3:)");
+  }
+
+  private static Path workDirectory(Settings settings) {
+    String configured = settings.storeOptions().get("workDirectory");
+    if (configured != null) {
+      return Path.of(configured);
+    }
+    if ("file".equals(settings.store().getScheme())) {
+      return Path.of(settings.store()).resolve("work");
+    }
+    String tag = Integer.toHexString(settings.store().toString().hashCode());
+    return Path.of(System.getProperty("java.io.tmpdir"), "lencap-work-" + tag);
+  }
+
+  private static JournalRecord.Owner currentProcess() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "localhost";
+    }
+    ProcessHandle self = ProcessHandle.current();
+    return new JournalRecord.Owner(host, self.pid(), self.info().startInstant().orElse(Instant.EPOCH));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemons(String format) {
+    return new ThreadFactoryBuilder().setNameFormat(format).setDaemon(true).build();
+  }
+
+  // ---- what runs use ----
+
+  CheckpointStore store() {
+    return store;
+  }
+
+  ProviderRegistry providers() {
+    return providers;
+  }
+
+  Executor executor() {
+    return executor;
+  }
+
+  Executor chunkPool() {
+    return chunkPool;
+  }
+
+  ScheduledExecutorService timer() {
+    return timer;
+  }
+
+  Events events() {
+    return events;
+  }
+
+  Clock clock() {
+    return settings.clock();
+  }
+
+  ProviderContext providerContext() {
+    return providerContext;
+  }
+
+  JournalRecord.Owner owner() {
+    return owner;
+  }
+
+  // ---- Lencap ----
+
+  @Override
+  public CompletableFuture<Checkpoint> capture(Encapsulation encapsulation) {
+    String id = ID_TIME.format(settings.clock().instant()) + "-"
+        + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
+    CompletableFuture<Checkpoint> running = new CompletableFuture<>();
+    if (capturing.putIfAbsent(encapsulation.name(), running) != null) {
+      return CompletableFuture.failedFuture(new LencapException("a capture of " + encapsulation.name()
+          + " is already running; wait for it to complete"));
+    }
+    CompletableFuture<Checkpoint> f = new CaptureRun(this, encapsulation, id).start();
+    f.whenComplete((v, e) -> capturing.remove(encapsulation.name(), running));
+    return f;
+  }
+
+  @Override
+  public CompletableFuture<Checkpoint> restore(Encapsulation encapsulation, String checkpointId, Placement placement) {
+    return new RestoreRun(this, encapsulation, checkpointId, placement).start();
+  }
+
+  @Override
+  public CompletableFuture<List<Checkpoint>> checkpoints(String encapsulation) {
+    return storeCall("list the checkpoints of " + encapsulation,
+        () -> read(() -> store.manifests(encapsulation)).stream().map(Manifest::toCheckpoint).toList());
+  }
+
+  @Override
+  public CompletableFuture<Void> delete(String encapsulation, String checkpointId) {
+    return storeCall("delete checkpoint " + checkpointId, () -> {
+      read(() -> {
+        store.delete(encapsulation, checkpointId);
+        return store.collect();
+      });
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<VerifyReport> verify(String encapsulation) {
+    return storeCall("verify " + encapsulation, () -> read(() -> store.verify(encapsulation)));
+  }
+
+  @Override
+  public void addListener(LencapListener listener) {
+    events.add(listener);
+  }
+
+  @Override
+  public void removeListener(LencapListener listener) {
+    events.remove(listener);
+  }
+
+  @Override
+  public void close() {
+    capturing.values().forEach(f -> f.cancel(true));
+    timer.shutdownNow();
+    chunkPool.shutdownNow();
+    if (ownExecutor != null) {
+      ownExecutor.shutdownNow();
+    }
+    providers.close();
+    try {
+      store.close();
+    } catch (Exception e) {
+      log.warn("closing the store: {}", e.toString());
+    }
+  }
+
+  private interface StoreRead<T> {
+    T get() throws IOException;
+  }
+
+  private <T> T read(StoreRead<T> r) {
+    try {
+      return r.get();
+    } catch (IOException e) {
+      throw CheckpointStore.unavailable("store " + store.describe(), e);
+    }
+  }
+
+  private <T> CompletableFuture<T> storeCall(String what, Supplier<T> body) {
+    return CompletableFuture.supplyAsync(body, executor)
+        .handle((v, e) -> {
+          if (e != null) {
+            throw Failures.translate(e, what);
+          }
+          return v;
+        });
+  }
+}

@@ -1,0 +1,159 @@
+package io.lencap.core;
+
+import io.lencap.spi.BlobBackend;
+import io.lencap.spi.BlobInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * Objects as files under a root directory. A write goes to a temporary file that is fsynced, then
+ * renamed into place (atomic on POSIX); {@link #flush()} fsyncs the directories that gained entries,
+ * so a rename survives a crash before the store commits a manifest that names the object.
+ */
+final class LocalBackend implements BlobBackend {
+  private static final String TEMP_SUFFIX = ".tmp";
+  private final Path root;
+  private final Set<Path> dirtyDirectories = ConcurrentHashMap.newKeySet();
+
+  LocalBackend(Path root) throws IOException {
+    this.root = root.toAbsolutePath().normalize();
+    Files.createDirectories(this.root);
+  }
+
+  @Override
+  public String describe() {
+    return root.toString();
+  }
+
+  @Override
+  public void put(String key, byte[] data) throws IOException {
+    Path target = resolve(key);
+    Path temp = writeTemp(target, data);
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.deleteIfExists(temp);
+      throw new IOException("the store's file system cannot rename atomically: " + root, e);
+    }
+    dirtyDirectories.add(target.getParent());
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, byte[] data) throws IOException {
+    Path target = resolve(key);
+    if (Files.exists(target)) {
+      return false;
+    }
+    Path temp = writeTemp(target, data);
+    try {
+      // A hard link fails when the target exists: an atomic create-if-absent, also across processes.
+      Files.createLink(target, temp);
+      dirtyDirectories.add(target.getParent());
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  @Override
+  public Optional<byte[]> get(String key) throws IOException {
+    try {
+      return Optional.of(Files.readAllBytes(resolve(key)));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public boolean exists(String key) {
+    return Files.exists(resolve(key));
+  }
+
+  @Override
+  public List<BlobInfo> list(String prefix) throws IOException {
+    int slash = prefix.lastIndexOf('/');
+    Path dir = slash < 0 ? root : resolve(prefix.substring(0, slash));
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    List<BlobInfo> out = new ArrayList<>();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.forEach(p -> {
+        String key = root.relativize(p).toString().replace('\\', '/');
+        if (!key.startsWith(prefix) || key.endsWith(TEMP_SUFFIX)) {
+          return;
+        }
+        try {
+          BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+          if (a.isRegularFile()) {
+            out.add(new BlobInfo(key, a.size(), a.lastModifiedTime().toInstant()));
+          }
+        } catch (NoSuchFileException gone) {
+          // deleted while listing
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+    return out;
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    Files.deleteIfExists(resolve(key));
+  }
+
+  @Override
+  public void flush() throws IOException {
+    for (Path dir : List.copyOf(dirtyDirectories)) {
+      dirtyDirectories.remove(dir);
+      try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+        ch.force(true);
+      }
+    }
+  }
+
+  private Path writeTemp(Path target, byte[] data) throws IOException {
+    Files.createDirectories(target.getParent());
+    Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
+    try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      ByteBuffer buf = ByteBuffer.wrap(data);
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      ch.force(false);
+    } catch (IOException e) {
+      Files.deleteIfExists(temp);
+      throw e;
+    }
+    return temp;
+  }
+
+  private Path resolve(String key) {
+    if (key.isEmpty() || key.startsWith("/") || key.contains("..") || key.contains("\\")) {
+      throw new IllegalArgumentException("bad object key '" + key + "'");
+    }
+    return root.resolve(key);
+  }
+}

@@ -1,0 +1,75 @@
+package io.lencap.core;
+
+import io.lencap.api.ProviderNotFoundException;
+import io.lencap.api.Resource;
+import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.Support;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The resource providers found by {@link ServiceLoader}. A provider that fails to load is remembered
+ * with its error, not fatal: it shows up in the message when no provider supports a resource.
+ */
+final class ProviderRegistry implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ProviderRegistry.class);
+  private final List<ResourceProvider> providers = new ArrayList<>();
+  private final Map<String, String> failedToLoad = new LinkedHashMap<>();
+
+  ProviderRegistry(ClassLoader loader) {
+    Iterator<ResourceProvider> it = ServiceLoader.load(ResourceProvider.class, loader).iterator();
+    while (true) {
+      try {
+        if (!it.hasNext()) {
+          break;
+        }
+        providers.add(it.next());
+      } catch (ServiceConfigurationError e) {
+        failedToLoad.put("(provider " + failedToLoad.size() + ")", "failed to load: " + e.getMessage());
+        log.warn("a resource provider failed to load: {}", e.getMessage());
+      }
+    }
+    log.debug("resource providers: {}", providers.stream().map(ResourceProvider::name).toList());
+  }
+
+  ProviderRegistry(List<ResourceProvider> providers) {
+    this.providers.addAll(providers);
+  }
+
+  /** The first provider that supports the resource, or an error listing why each declined. */
+  ResourceProvider providerFor(Resource resource) {
+    Map<String, String> declined = new LinkedHashMap<>();
+    for (ResourceProvider p : providers) {
+      Support s;
+      try {
+        s = p.supports(resource);
+      } catch (RuntimeException e) {
+        s = Support.no("failed: " + e);
+      }
+      if (s.supported()) {
+        return p;
+      }
+      declined.put(p.name(), s.reason());
+    }
+    declined.putAll(failedToLoad);
+    throw new ProviderNotFoundException(resource.id(), declined);
+  }
+
+  @Override
+  public void close() {
+    for (ResourceProvider p : providers) {
+      try {
+        p.close();
+      } catch (Exception e) {
+        log.warn("closing provider {} failed: {}", p.name(), e.toString());
+      }
+    }
+  }
+}

@@ -1,0 +1,289 @@
+package io.lencap.core;
+
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.EntryWriter;
+import io.lencap.spi.StateSink;
+import io.lencap.spi.StoredEntry;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One member's {@link StateSink} during a capture: chunks each entry, then hashes, compresses and
+ * stores the chunks on the chunk pool, a few at a time per entry, so that a driver streaming one large
+ * entry still uses every core.
+ */
+final class StateWriter implements StateSink {
+  /** Chunks of one entry being hashed and stored at once: bounds memory per entry. */
+  private static final int IN_FLIGHT = 4;
+
+  interface Progress {
+    void report(long bytesDone, long totalBytes);
+  }
+
+  private final CheckpointStore store;
+  private final Executor chunkPool;
+  private final Runnable cancelCheck;
+  private final Progress progress;
+  private final Map<String, StoredEntry> entries = Collections.synchronizedMap(new LinkedHashMap<>());
+  private final Map<String, String> attributes = new ConcurrentHashMap<>();
+  private final Set<String> reused = ConcurrentHashMap.newKeySet();
+  private final AtomicLong storedBytes = new AtomicLong();
+  private final AtomicLong bytesDone = new AtomicLong();
+  private volatile long expected = -1;
+  private volatile long lastReport;
+
+  StateWriter(CheckpointStore store, Executor chunkPool, Runnable cancelCheck, Progress progress) {
+    this.store = store;
+    this.chunkPool = chunkPool;
+    this.cancelCheck = cancelCheck;
+    this.progress = progress;
+  }
+
+  @Override
+  public EntryWriter create(String path, EntryKind kind, Map<String, String> attrs, Chunking chunking) {
+    cancelCheck.run();
+    if (path == null || path.isEmpty()) {
+      throw new IllegalArgumentException("entry path must not be empty");
+    }
+    return new Writer(path, kind, attrs, chunking);
+  }
+
+  @Override
+  public void reuse(StoredEntry entry) {
+    entry.chunks().forEach(c -> reused.add(c.id()));
+    entries.put(entry.path(), entry);
+    moved(entry.size());
+  }
+
+  @Override
+  public void remove(String path) {
+    entries.remove(path);
+  }
+
+  @Override
+  public void attribute(String key, String value) {
+    attributes.put(key, value);
+  }
+
+  @Override
+  public void expectBytes(long total) {
+    expected = total;
+  }
+
+  List<StoredEntry> entries() {
+    synchronized (entries) {
+      return List.copyOf(entries.values());
+    }
+  }
+
+  Map<String, String> attributes() {
+    return Map.copyOf(attributes);
+  }
+
+  long logicalBytes() {
+    return entries().stream().mapToLong(StoredEntry::size).sum();
+  }
+
+  long storedBytes() {
+    return storedBytes.get();
+  }
+
+  /** Chunks this member names without having written them: re-checked if a collection ran meanwhile. */
+  Set<String> reusedChunks() {
+    return reused;
+  }
+
+  private void moved(long n) {
+    long done = bytesDone.addAndGet(n);
+    long now = System.nanoTime();
+    if (now - lastReport > 250_000_000L) { // at most four progress events a second per member
+      lastReport = now;
+      progress.report(done, expected);
+    }
+  }
+
+  /** Final progress figure, once the member's transfer ends. */
+  void reportDone() {
+    progress.report(bytesDone.get(), expected < 0 ? bytesDone.get() : expected);
+  }
+
+  private final class Writer implements EntryWriter {
+    private final String path;
+    private final EntryKind kind;
+    private final Map<String, String> attrs;
+    private final Chunker chunker;
+    private final List<CompletableFuture<ChunkRef>> chunks = new ArrayList<>();
+    private final Semaphore inFlight = new Semaphore(IN_FLIGHT);
+    private long size;
+    private long emitted;
+    private boolean closed;
+
+    Writer(String path, EntryKind kind, Map<String, String> attrs, Chunking chunking) {
+      this.path = path;
+      this.kind = kind;
+      this.attrs = Map.copyOf(attrs);
+      this.chunker = new Chunker(chunking, this::store);
+    }
+
+    @Override
+    public void write(ByteBuffer data) throws IOException {
+      ensureOpen();
+      cancelCheck.run();
+      int n = data.remaining();
+      try {
+        if (data.hasArray()) {
+          chunker.write(data.array(), data.arrayOffset() + data.position(), n);
+          data.position(data.limit());
+        } else {
+          byte[] copy = new byte[n];
+          data.get(copy);
+          chunker.write(copy, 0, n);
+        }
+      } catch (CompletionException e) {
+        throw unwrap(e);
+      }
+      size += n;
+      moved(n);
+      failFast();
+    }
+
+    @Override
+    public void write(byte[] data, int offset, int length) throws IOException {
+      write(ByteBuffer.wrap(data, offset, length));
+    }
+
+    @Override
+    public void reuse(ChunkRef chunk) throws IOException {
+      ensureOpen();
+      if (!chunker.atBoundary()) {
+        throw new IllegalStateException("reuse(" + chunk.id() + ") of entry " + path
+            + " is not at a chunk boundary (offset " + size + ")");
+      }
+      reused.add(chunk.id());
+      chunks.add(CompletableFuture.completedFuture(new ChunkRef(chunk.id(), size, chunk.length())));
+      size += chunk.length();
+      emitted += chunk.length();
+      moved(chunk.length());
+    }
+
+    private void store(byte[] raw) {
+      long offset = emitted;
+      emitted += raw.length;
+      try {
+        inFlight.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CompletionException(new InterruptedIOException("interrupted while storing " + path));
+      }
+      chunks.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          String id = ChunkCodec.id(raw, 0, raw.length);
+          long added = store.putChunk(id, raw);
+          if (added == 0) {
+            reused.add(id);
+          }
+          storedBytes.addAndGet(added);
+          return new ChunkRef(id, offset, raw.length);
+        } catch (IOException e) {
+          throw new CompletionException(e);
+        } finally {
+          inFlight.release();
+        }
+      }, chunkPool));
+    }
+
+    /** Surfaces a failed chunk store early instead of at close. */
+    private void failFast() throws IOException {
+      for (int i = chunks.size() - 1; i >= 0 && i >= chunks.size() - IN_FLIGHT * 2; i--) {
+        CompletableFuture<ChunkRef> f = chunks.get(i);
+        if (f.isCompletedExceptionally()) {
+          await(f);
+        }
+      }
+    }
+
+    @Override
+    public long size() {
+      return size;
+    }
+
+    @Override
+    public OutputStream asStream() {
+      return new OutputStream() {
+        @Override
+        public void write(int b) throws IOException {
+          Writer.this.write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          Writer.this.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+          Writer.this.close();
+        }
+      };
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      try {
+        chunker.finish();
+      } catch (CompletionException e) {
+        throw unwrap(e);
+      }
+      List<ChunkRef> refs = new ArrayList<>(chunks.size());
+      for (CompletableFuture<ChunkRef> f : chunks) {
+        refs.add(await(f));
+      }
+      entries.put(path, new StoredEntry(path, kind, size, attrs, refs));
+    }
+
+    private ChunkRef await(CompletableFuture<ChunkRef> f) throws IOException {
+      try {
+        return f.join();
+      } catch (CompletionException e) {
+        throw unwrap(e);
+      }
+    }
+
+    private IOException unwrap(CompletionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof IOException io) {
+        return io;
+      }
+      if (c instanceof RuntimeException re) {
+        throw re;
+      }
+      return new IOException(c);
+    }
+
+    private void ensureOpen() throws IOException {
+      if (closed) {
+        throw new IOException("entry " + path + " is closed");
+      }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+package io.lencap.core;
+
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+
+/** A member's state in a committed checkpoint, read through the store with every chunk verified. */
+final class StoredStateView implements StoredState {
+  /** Chunks fetched ahead of the reader when streaming an entry. */
+  private static final int READ_AHEAD = 4;
+
+  private final CheckpointStore store;
+  private final Executor chunkPool;
+  private final String checkpointId;
+  private final Manifest.Member member;
+
+  StoredStateView(CheckpointStore store, Executor chunkPool, String checkpointId, Manifest.Member member) {
+    this.store = store;
+    this.chunkPool = chunkPool;
+    this.checkpointId = checkpointId;
+    this.member = member;
+  }
+
+  @Override
+  public String checkpointId() {
+    return checkpointId;
+  }
+
+  @Override
+  public Map<String, String> attributes() {
+    return member.attributes();
+  }
+
+  @Override
+  public List<StoredEntry> entries() {
+    return member.entries();
+  }
+
+  @Override
+  public Optional<StoredEntry> entry(String path) {
+    return member.entries().stream().filter(e -> e.path().equals(path)).findFirst();
+  }
+
+  @Override
+  public ByteBuffer read(ChunkRef chunk) throws IOException {
+    return store.readChunk(chunk, checkpointId, member.id());
+  }
+
+  @Override
+  public boolean matches(ChunkRef chunk, ByteBuffer content) {
+    if (content.remaining() != chunk.length()) {
+      return false;
+    }
+    ByteBuffer d = content.duplicate();
+    byte[] bytes = new byte[d.remaining()];
+    d.get(bytes);
+    return ChunkCodec.id(bytes, 0, bytes.length).equals(chunk.id());
+  }
+
+  @Override
+  public InputStream open(StoredEntry entry) {
+    return new ChunkStream(entry.chunks().iterator());
+  }
+
+  /** Streams chunks in order, fetching a few ahead on the chunk pool. */
+  private final class ChunkStream extends InputStream {
+    private final Iterator<ChunkRef> refs;
+    private final Deque<CompletableFuture<ByteBuffer>> ahead = new ArrayDeque<>();
+    private ByteBuffer current = ByteBuffer.allocate(0);
+
+    ChunkStream(Iterator<ChunkRef> refs) {
+      this.refs = refs;
+      fill();
+    }
+
+    private void fill() {
+      while (ahead.size() < READ_AHEAD && refs.hasNext()) {
+        ChunkRef ref = refs.next();
+        ahead.add(CompletableFuture.supplyAsync(() -> {
+          try {
+            return StoredStateView.this.read(ref);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }, chunkPool));
+      }
+    }
+
+    private boolean advance() throws IOException {
+      while (!current.hasRemaining()) {
+        CompletableFuture<ByteBuffer> next = ahead.poll();
+        if (next == null) {
+          return false;
+        }
+        try {
+          current = next.join();
+        } catch (CompletionException e) {
+          if (e.getCause() instanceof UncheckedIOException u) {
+            throw u.getCause();
+          }
+          if (e.getCause() instanceof RuntimeException r) {
+            throw r;
+          }
+          throw new IOException(e.getCause());
+        }
+        fill();
+      }
+      return true;
+    }
+
+    @Override
+    public int read() throws IOException {
+      return advance() ? current.get() & 0xff : -1;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      if (!advance()) {
+        return -1;
+      }
+      int n = Math.min(len, current.remaining());
+      current.get(b, off, n);
+      return n;
+    }
+
+    @Override
+    public void close() {
+      ahead.forEach(f -> f.cancel(false));
+      ahead.clear();
+    }
+  }
+}

@@ -1,0 +1,192 @@
+package io.lencap.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.CaptureAbortedException;
+import io.lencap.api.CaptureMode;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.CorruptCheckpointException;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.Phase;
+import io.lencap.api.Placement;
+import io.lencap.api.ResiliencyPolicy;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.api.VerifyReport;
+import io.lencap.spi.tck.FaultInjectingProvider;
+import io.lencap.spi.tck.FaultInjectingProvider.Fault;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class EngineTest {
+  @TempDir
+  Path store;
+
+  final MemoryProvider memory = new MemoryProvider();
+  final FaultInjectingProvider faulty = new FaultInjectingProvider(memory);
+  Lencap lencap;
+
+  Lencap open() {
+    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC());
+    lencap = Engine.open(settings, new ProviderRegistry(List.of(faulty)));
+    return lencap;
+  }
+
+  @AfterEach
+  void close() {
+    if (lencap != null) {
+      lencap.close();
+    }
+  }
+
+  Encapsulation group(CaptureMode mode, int members) {
+    Encapsulation.Builder b = Encapsulation.builder("g");
+    Random random = new Random(members);
+    for (int i = 0; i < members; i++) {
+      byte[] data = new byte[64 * 1024 + i * 1000];
+      random.nextBytes(data);
+      memory.devices.put("d" + i, data);
+      b.resource(Resource.of("m" + i, i == 0 ? ResourceType.BLOCK_VOLUME : ResourceType.VIRTUAL_MACHINE,
+          "mem://d" + i));
+    }
+    return b.policy(ResiliencyPolicy.builder().mode(mode).pauseBudget(Duration.ofMillis(1500))
+        .pauseGrace(Duration.ofMillis(500)).phaseTimeout(Duration.ofSeconds(1)).build()).build();
+  }
+
+  @Test
+  void capturesAndRestoresAGroup() {
+    Lencap l = open();
+    Encapsulation g = group(CaptureMode.NON_BLOCKING, 3);
+    byte[] original = memory.devices.get("d1").clone();
+    Checkpoint cp = l.capture(g).join();
+    assertEquals(3, cp.members().size());
+    assertTrue(memory.quiesced.isEmpty());
+    memory.devices.get("d1")[5] ^= 1;
+    l.restore(g, cp.id()).join();
+    assertArrayEquals(original, memory.devices.get("d1"));
+    assertEquals(List.of(cp.id()), l.checkpoints("g").join().stream().map(Checkpoint::id).toList());
+    assertTrue(l.verify("g").join().ok());
+  }
+
+  @Test
+  void aSecondCaptureStoresOnlyWhatChanged() {
+    Lencap l = open();
+    Encapsulation g = group(CaptureMode.NON_BLOCKING, 2);
+    Checkpoint first = l.capture(g).join();
+    memory.devices.get("d1")[10] ^= 1;
+    Checkpoint second = l.capture(g).join();
+    assertEquals(Optional.of(first.id()), second.parent());
+    assertTrue(second.storedBytes() <= 4096 + 64, "stored " + second.storedBytes());
+  }
+
+  @Test
+  void restoresOntoAnotherPlacementLeavingTheOriginal() {
+    Lencap l = open();
+    Encapsulation g = group(CaptureMode.BLOCKING, 2);
+    Checkpoint cp = l.capture(g).join();
+    byte[] captured = memory.devices.get("d1").clone();
+    memory.devices.get("d1")[0] ^= 1;
+    byte[] changed = memory.devices.get("d1").clone();
+    l.restore(g, cp.id(), Placement.builder().move("m1", URI.create("mem://copy")).build()).join();
+    assertArrayEquals(captured, memory.devices.get("copy"));
+    assertArrayEquals(changed, memory.devices.get("d1"));
+  }
+
+  @Test
+  void aFlippedByteFailsTheRestoreAndVerifyNamesIt() throws IOException {
+    Lencap l = open();
+    Encapsulation g = group(CaptureMode.NON_BLOCKING, 1);
+    Checkpoint cp = l.capture(g).join();
+    Path chunk;
+    try (Stream<Path> s = Files.walk(store.resolve("chunks"))) {
+      chunk = s.filter(Files::isRegularFile).findFirst().orElseThrow();
+    }
+    byte[] b = Files.readAllBytes(chunk);
+    b[b.length - 1] ^= 0x40;
+    Files.write(chunk, b);
+    CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> l.restore(g, cp.id()).join());
+    CorruptCheckpointException c = assertInstanceOf(CorruptCheckpointException.class, e.getCause());
+    assertEquals(cp.id(), c.checkpointId());
+    assertEquals("m0", c.memberId());
+    assertEquals(chunk.getFileName().toString(), c.chunkId());
+    VerifyReport report = l.verify("g").join();
+    assertFalse(report.ok());
+    assertEquals(chunk.getFileName().toString(), report.problems().get(0).chunkId());
+  }
+
+  static Stream<Arguments> faults() {
+    List<Arguments> cells = new ArrayList<>();
+    for (CaptureMode mode : CaptureMode.values()) {
+      for (Phase phase : List.of(Phase.PREPARE, Phase.QUIESCE, Phase.CUT, Phase.RESUME, Phase.TRANSFER)) {
+        for (int member = 0; member < 3; member++) {
+          for (Fault fault : Fault.values()) {
+            cells.add(Arguments.of(mode, phase, member, fault));
+          }
+        }
+      }
+    }
+    return cells.stream();
+  }
+
+  @ParameterizedTest(name = "{0} {1} member {2} {3}")
+  @MethodSource("faults")
+  void aFaultInAnyPhaseAbortsCleanly(CaptureMode mode, Phase phase, int member, Fault fault) {
+    Lencap l = open();
+    Encapsulation g = group(mode, 3);
+    Checkpoint good = l.capture(g).join();
+    byte[] captured = memory.devices.get("d" + member).clone();
+    memory.devices.get("d" + member)[1] ^= 1;
+    faulty.inject("m" + member, phase, fault);
+    CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> l.capture(g).join());
+    CaptureAbortedException aborted = assertInstanceOf(CaptureAbortedException.class, e.getCause());
+    assertEquals("m" + member, aborted.memberId(), aborted.getMessage());
+    assertTrue(memory.quiesced.isEmpty(), "still quiesced: " + memory.quiesced);
+    assertTrue(memory.snapshots.isEmpty(), "cut artefacts left: " + memory.snapshots.keySet());
+    assertEquals(List.of(good.id()), l.checkpoints("g").join().stream().map(Checkpoint::id).toList());
+    faulty.disarm();
+    l.restore(g, good.id()).join();
+    assertArrayEquals(captured, memory.devices.get("d" + member));
+    assertTrue(l.verify("g").join().ok());
+  }
+
+  @Test
+  void cancellingInTheMiddleOfATransferUndoesTheCapture() throws Exception {
+    Lencap l = open();
+    Encapsulation g = group(CaptureMode.NON_BLOCKING, 2);
+    faulty.inject("m1", Phase.TRANSFER, Fault.HANG);
+    var f = l.capture(g);
+    faulty.awaitFault();
+    assertTrue(f.cancel(true));
+    org.junit.jupiter.api.Assertions.assertThrows(CancellationException.class, f::join);
+    assertTrue(f.isCancelled());
+    // The cancelled future completes only once everything is undone.
+    assertTrue(memory.quiesced.isEmpty());
+    assertTrue(l.checkpoints("g").join().isEmpty());
+  }
+}

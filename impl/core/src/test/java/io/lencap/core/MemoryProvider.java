@@ -1,0 +1,120 @@
+package io.lencap.core;
+
+import io.lencap.api.NotFoundException;
+import io.lencap.api.Resource;
+import io.lencap.spi.Capability;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.Cut;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.EntryWriter;
+import io.lencap.spi.Health;
+import io.lencap.spi.ProviderContext;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.RestoreContext;
+import io.lencap.spi.Support;
+import java.io.InputStream;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A fake provider for the engine's unit tests: devices are byte arrays in memory (locator
+ * {@code mem://name}); a live cut copies the array. It records who is quiesced, so tests can check that
+ * nobody stays paused.
+ */
+final class MemoryProvider implements ResourceProvider {
+  final Map<String, byte[]> devices = new ConcurrentHashMap<>();
+  final Set<String> quiesced = ConcurrentHashMap.newKeySet();
+  final Map<String, byte[]> snapshots = new ConcurrentHashMap<>();
+  volatile boolean liveCut = true;
+
+  @Override
+  public String name() {
+    return "memory";
+  }
+
+  @Override
+  public Support supports(Resource r) {
+    return "mem".equals(r.locator().getScheme()) ? Support.yes() : Support.no("scheme is not mem");
+  }
+
+  @Override
+  public ResourceDriver open(Resource r, ProviderContext context) {
+    String key = r.locator().getHost();
+    return new ResourceDriver() {
+      @Override
+      public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.LIVE_CUT, Capability.RESTORE_ELSEWHERE);
+      }
+
+      @Override
+      public void prepare(CaptureContext c) {
+        device();
+      }
+
+      private byte[] device() {
+        byte[] d = devices.get(key);
+        if (d == null) {
+          throw new NotFoundException("no device " + key);
+        }
+        return d;
+      }
+
+      @Override
+      public void quiesce() {
+        device();
+        quiesced.add(key);
+      }
+
+      @Override
+      public Cut cut(CaptureContext c) {
+        if (!liveCut) {
+          return Cut.inPlace();
+        }
+        snapshots.put(c.checkpointId() + "/" + key, device().clone());
+        c.method("memory-copy");
+        return Cut.live(Map.of("snapshot", c.checkpointId() + "/" + key));
+      }
+
+      @Override
+      public void resume() {
+        quiesced.remove(key);
+      }
+
+      @Override
+      public void transfer(Cut cut, CaptureContext c) throws Exception {
+        byte[] data = cut.live() ? snapshots.get(cut.artefacts().get("snapshot")) : device();
+        c.state().attribute("length", Integer.toString(data.length));
+        try (EntryWriter w = c.state().create("data", EntryKind.FILE, Map.of(), Chunking.fixed(4096))) {
+          w.write(data, 0, data.length);
+        }
+      }
+
+      @Override
+      public void release(Cut cut) {
+        String s = cut.artefacts().get("snapshot");
+        if (s != null) {
+          snapshots.remove(s);
+        }
+      }
+
+      @Override
+      public void prepareRestore(RestoreContext c) {}
+
+      @Override
+      public void restore(RestoreContext c) throws Exception {
+        try (InputStream in = c.state().open(c.state().entry("data").orElseThrow())) {
+          devices.put(key, in.readAllBytes());
+        }
+      }
+
+      @Override
+      public Health probe() {
+        return devices.containsKey(key) ? Health.healthy() : Health.failed("gone");
+      }
+    };
+  }
+}

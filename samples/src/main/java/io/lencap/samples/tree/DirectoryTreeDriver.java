@@ -1,0 +1,313 @@
+package io.lencap.samples.tree;
+
+import io.lencap.api.Resource;
+import io.lencap.spi.Capability;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.Cut;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.EntryWriter;
+import io.lencap.spi.Health;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.RestoreContext;
+import io.lencap.spi.StateSink;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Captures and restores one directory tree: pre-copy, marker quiesce, final pass; see {@link DirectoryTreeProvider}. */
+final class DirectoryTreeDriver implements ResourceDriver {
+  private static final Logger LOG = LoggerFactory.getLogger(DirectoryTreeDriver.class);
+  static final String METHOD = "pre-copy+final-pass";
+  static final String TARGET = "target";
+  /** Files are chunked by content, so an insertion shifts only the chunks around it. */
+  private static final Chunking CHUNKING = Chunking.contentDefined();
+  private static final int READ_BUFFER = 256 * 1024;
+  /** Copies of one file tried in the final pass before it is kept as it is, with a note. */
+  private static final int FINAL_ATTEMPTS = 3;
+
+  private final Resource resource;
+  private final Path root;
+  /** The copy of each regular file now in the sink, by relative path. */
+  private final Map<String, Copy> copied = new HashMap<>();
+  private CaptureContext capture;
+
+  /** A file's copy: the stamp it was taken under, and whether it surely holds that content. */
+  private record Copy(FileStamp stamp, boolean trusted) {}
+
+  DirectoryTreeDriver(Resource resource, Path root) {
+    this.resource = resource;
+    this.root = root;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return EnumSet.of(Capability.PRE_COPY, Capability.CHANGE_TRACKING, Capability.RESTORE_ELSEWHERE,
+        Capability.DIFFERENTIAL_RESTORE);
+  }
+
+  // ---------------------------------------------------------------- capture
+
+  /** Checks the tree, then copies every regular file while the tree keeps changing. */
+  @Override
+  public void prepare(CaptureContext context) throws IOException {
+    capture = context;
+    requireReadableDirectory();
+    Map<String, StoredEntry> parent = new HashMap<>();
+    context.parent().map(StoredState::entries).orElse(List.of()).forEach(e -> parent.put(e.path(), e));
+    TreeScan scan = TreeScan.of(root);
+    StateSink sink = context.state();
+    sink.expectBytes(scan.fileBytes());
+    int reused = 0;
+    for (Map.Entry<String, PosixFileAttributes> node : scan.nodes().entrySet()) {
+      if (!node.getValue().isRegularFile()) {
+        continue; // directories and symlinks are recorded by the final pass, with their final metadata
+      }
+      context.checkCancelled();
+      String path = node.getKey();
+      FileStamp now = FileStamp.of(node.getValue());
+      StoredEntry old = parent.get(path);
+      if (old != null && old.kind() == EntryKind.FILE && FileStamp.trustedIn(old).filter(now::equals).isPresent()) {
+        sink.reuse(old);
+        copied.put(path, new Copy(now, true));
+        reused++;
+        continue;
+      }
+      try {
+        copy(sink, path, node.getValue());
+      } catch (FileSystemException e) {
+        if (Files.isRegularFile(root.resolve(path), LinkOption.NOFOLLOW_LINKS)) {
+          throw e;
+        }
+        // Deleted or replaced by another kind since the walk: the final pass records what is there.
+      }
+    }
+    LOG.debug("{}: pre-copied {} files, {} reused unread from the parent", resource.id(), copied.size() - reused,
+        reused);
+  }
+
+  /**
+   * Asks cooperating writers to pause by creating the marker file. Idempotent; the marker outlives this
+   * process, so a crash leaves the tree quiesced until crash repair calls {@link #resume()}.
+   */
+  @Override
+  public void quiesce() throws IOException {
+    String by = capture == null ? "" : " for checkpoint " + capture.encapsulation() + "/" + capture.checkpointId();
+    String text = "Lencap quiesced this tree" + by + " (pid " + ProcessHandle.current().pid() + ") at "
+        + Instant.now() + ".\nWriters: do not start a write while this file exists.\n";
+    // NOFOLLOW: a symlink planted under the marker's name must not redirect our write.
+    Files.writeString(marker(), text, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /**
+   * The final pass, inside the quiesce window: copies again what changed since the pre-copy, drops what was
+   * deleted, records directories and symlinks. The state is then complete in the sink, so the cut is live
+   * with nothing left for {@link #transfer}.
+   */
+  @Override
+  public Cut cut(CaptureContext context) throws IOException {
+    context.method(METHOD);
+    StateSink sink = context.state();
+    TreeScan scan = TreeScan.of(root);
+    Map<String, PosixFileAttributes> nodes = scan.nodes();
+    for (String path : List.copyOf(copied.keySet())) {
+      PosixFileAttributes now = nodes.get(path);
+      if (now == null || !now.isRegularFile()) {
+        sink.remove(path);
+        copied.remove(path);
+      }
+    }
+    List<String> special = new ArrayList<>();
+    List<String> unsettled = new ArrayList<>();
+    int recopied = 0;
+    for (Map.Entry<String, PosixFileAttributes> node : nodes.entrySet()) {
+      context.checkCancelled();
+      String path = node.getKey();
+      PosixFileAttributes a = node.getValue();
+      if (a.isRegularFile()) {
+        Copy c = copied.get(path);
+        if (c == null || !c.trusted() || !c.stamp().equals(FileStamp.of(a))) {
+          recopied++;
+          if (!copyFinal(sink, path, a)) {
+            unsettled.add(path);
+          }
+        }
+      } else if (a.isDirectory()) {
+        sink.entry(path, EntryKind.DIRECTORY, Map.of(FileStamp.MODE, PosixFilePermissions.toString(a.permissions()),
+            FileStamp.MTIME, a.lastModifiedTime().toInstant().toString()));
+      } else if (a.isSymbolicLink()) {
+        String target = Files.readSymbolicLink(root.resolve(path)).toString();
+        sink.entry(path, EntryKind.SYMLINK, Map.of(TARGET, target,
+            FileStamp.MTIME, a.lastModifiedTime().toInstant().toString()));
+      } else {
+        special.add(path);
+      }
+    }
+    if (!special.isEmpty()) {
+      context.note("skipped " + special.size() + " special files (FIFOs, sockets, devices): " + sample(special));
+    }
+    if (!unsettled.isEmpty()) {
+      context.note(unsettled.size() + " files kept changing during the final pass (a writer ignores the "
+          + DirectoryTreeProvider.QUIESCE_MARKER + " marker); their last copy may be torn: " + sample(unsettled));
+    }
+    LOG.debug("{}: final pass copied {} files again", resource.id(), recopied);
+    return Cut.live(Map.of());
+  }
+
+  /** Removes the marker. Idempotent, and all crash repair needs: it works on a fresh driver. */
+  @Override
+  public void resume() throws IOException {
+    Files.deleteIfExists(marker());
+  }
+
+  /** Nothing to do: the final pass left the whole state in the sink. */
+  @Override
+  public void transfer(Cut cut, CaptureContext context) {}
+
+  /** Nothing to clean up: the cut creates no artefact. */
+  @Override
+  public void release(Cut cut) {}
+
+  /**
+   * Copies a file in the final pass until a copy is consistent (writers are quiesced, so a racy stamp
+   * does not matter for this capture); false when it never was.
+   */
+  private boolean copyFinal(StateSink sink, String path, PosixFileAttributes attrs) throws IOException {
+    PosixFileAttributes a = attrs;
+    for (int attempt = 1; ; attempt++) {
+      if (copy(sink, path, a) || attempt == FINAL_ATTEMPTS) {
+        return copied.get(path).stamp().equals(stampOf(path));
+      }
+      try {
+        a = Files.readAttributes(root.resolve(path), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException gone) {
+        sink.remove(path);
+        copied.remove(path);
+        return false;
+      }
+    }
+  }
+
+  /**
+   * Copies one regular file into the sink under the stamp read before the copy, and records whether the
+   * copy can be trusted by a later pass: the stamp did not move while reading, and it is not racy.
+   * Returns whether the copy is consistent (the stamp did not move).
+   */
+  private boolean copy(StateSink sink, String path, PosixFileAttributes before) throws IOException {
+    Path file = root.resolve(path);
+    FileStamp stamp = FileStamp.of(before);
+    Instant seen = Instant.now(); // wall clock, like the file system's timestamps (not the engine's clock)
+    try (SeekableByteChannel in = Files.newByteChannel(file, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
+        EntryWriter out = sink.create(path, EntryKind.FILE, stamp.attributes(seen), CHUNKING)) {
+      ByteBuffer buffer = ByteBuffer.allocate(READ_BUFFER);
+      while (in.read(buffer) >= 0) {
+        buffer.flip();
+        out.write(buffer);
+        buffer.clear();
+      }
+    }
+    boolean consistent = stamp.equals(stampOf(path));
+    copied.put(path, new Copy(stamp, consistent && !stamp.racy(seen)));
+    return consistent;
+  }
+
+  private FileStamp stampOf(String path) throws IOException {
+    try {
+      return FileStamp.of(Files.readAttributes(root.resolve(path), PosixFileAttributes.class,
+          LinkOption.NOFOLLOW_LINKS));
+    } catch (NoSuchFileException gone) {
+      return null;
+    }
+  }
+
+  private static String sample(List<String> paths) {
+    return paths.size() <= 5 ? paths.toString() : paths.subList(0, 5) + " and " + (paths.size() - 5) + " more";
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  /**
+   * Validates every stored path, checks that the target directory exists or can be created, and verifies
+   * every chunk of the checkpoint, so that a corrupt checkpoint fails here, before any member is written.
+   */
+  @Override
+  public void prepareRestore(RestoreContext context) throws IOException {
+    RestorePlan.of(context.state(), context.checkpointId(), context.captured().id());
+    Path existing = root;
+    while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+      existing = existing.getParent();
+    }
+    if (existing == null || !Files.isDirectory(existing) || !Files.isWritable(existing)) {
+      throw new IOException("cannot restore tree " + resource.id() + " onto " + root + ": "
+          + (existing == null ? "no ancestor exists" : existing + " is not a writable directory"));
+    }
+    Set<String> verified = new java.util.HashSet<>();
+    for (StoredEntry e : context.state().entries()) {
+      for (var chunk : e.chunks()) {
+        if (verified.add(chunk.id())) {
+          context.checkCancelled();
+          context.state().read(chunk); // throws CorruptCheckpointException naming the chunk
+        }
+      }
+    }
+  }
+
+  @Override
+  public void restore(RestoreContext context) throws IOException {
+    RestorePlan plan = RestorePlan.of(context.state(), context.checkpointId(), context.captured().id());
+    TreeRestore.Result r = new TreeRestore(root, plan, context).run();
+    LOG.info("{}: restored {} from {}: {} files rewritten ({} bytes), {} unchanged, {} entries removed",
+        resource.id(), root, context.checkpointId(), r.rewritten(), r.bytesWritten(), r.unchanged(), r.removed());
+  }
+
+  // ---------------------------------------------------------------- health
+
+  @Override
+  public Health probe() {
+    if (!Files.isDirectory(root)) {
+      return Health.failed(root + (Files.exists(root) ? " is not a directory" : " does not exist"));
+    }
+    if (!Files.isReadable(root) || !Files.isExecutable(root)) {
+      return Health.failed(root + " is not readable");
+    }
+    if (Files.exists(marker(), LinkOption.NOFOLLOW_LINKS)) {
+      return Health.degraded("quiesced: " + marker() + " exists, cooperating writers are waiting");
+    }
+    return Health.healthy();
+  }
+
+  private void requireReadableDirectory() throws IOException {
+    if (!Files.isDirectory(root)) {
+      throw new NoSuchFileException(root.toString(), null, "tree " + resource.id() + " is not a directory");
+    }
+    if (!Files.isReadable(root) || !Files.isExecutable(root)) {
+      throw new java.nio.file.AccessDeniedException(root.toString(), null, "tree " + resource.id()
+          + " is not readable");
+    }
+  }
+
+  private Path marker() {
+    return root.resolve(DirectoryTreeProvider.QUIESCE_MARKER);
+  }
+}
