@@ -29,12 +29,36 @@ import java.util.stream.Stream;
  */
 final class LocalBackend implements BlobBackend {
   private static final String TEMP_SUFFIX = ".tmp";
+  private static final long PID = ProcessHandle.current().pid();
   private final Path root;
   private final Set<Path> dirtyDirectories = ConcurrentHashMap.newKeySet();
 
   LocalBackend(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
     Files.createDirectories(this.root);
+    removeTempsOfDeadProcesses();
+  }
+
+  /** A process killed mid-write leaves its temporary files; they carry its pid so that others can tell. */
+  private void removeTempsOfDeadProcesses() throws IOException {
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        String name = p.getFileName().toString();
+        if (!name.endsWith(TEMP_SUFFIX)) {
+          continue;
+        }
+        String[] parts = name.split("\\.");
+        try {
+          long pid = Long.parseLong(parts[parts.length - 2]);
+          if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            continue;
+          }
+        } catch (RuntimeException notOurs) {
+          continue;
+        }
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   @Override
@@ -136,7 +160,7 @@ final class LocalBackend implements BlobBackend {
 
   private Path writeTemp(Path target, byte[] data) throws IOException {
     Files.createDirectories(target.getParent());
-    Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
+    Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + "." + PID + TEMP_SUFFIX);
     try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       ByteBuffer buf = ByteBuffer.wrap(data);
       while (buf.hasRemaining()) {

@@ -1,0 +1,13 @@
+/**
+ * Lencap samples. {@link io.lencap.samples.tree.DirectoryTreeProvider} is a custom resource provider for a
+ * local directory tree, exported so that applications can reuse it directly; {@code io.lencap.samples}
+ * holds runnable programs.
+ */
+module io.lencap.samples {
+  requires io.lencap.spi;
+  requires org.slf4j;
+
+  exports io.lencap.samples.tree;
+
+  provides io.lencap.spi.ResourceProvider with io.lencap.samples.tree.DirectoryTreeProvider;
+}
