@@ -58,7 +58,7 @@ final class IscsiSession implements AutoCloseable {
     record Options(String initiatorName, int maxRecvDataSegmentLength, int maxBurstLength, Duration timeout,
                    int queueDepth) {
         static Options defaults() {
-            return new Options("iqn.2024-01.io.lencap:initiator", 256 * 1024, 256 * 1024, Duration.ofSeconds(30), 8);
+            return new Options("iqn.2024-01.io.lencap:initiator", 256 * 1024, 256 * 1024, Duration.ofSeconds(5), 8);
         }
     }
 

@@ -10,7 +10,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -57,9 +56,9 @@ final class SampleTree {
     Files.createSymbolicLink(root.resolve("docs-link"), Path.of("a"));
   }
 
-  /** Sets every file's and directory's time an hour back, so that nothing in the tree is racily fresh. */
+  /** Sets every entry's time to one fixed past instant, so that nothing in the tree is racily fresh. */
   static void age(Path root) throws IOException {
-    FileTime past = FileTime.from(Instant.now().minus(Duration.ofHours(1)));
+    FileTime past = FileTime.from(Instant.parse("2020-01-01T00:00:00Z"));
     try (Stream<Path> all = Files.walk(root)) {
       for (Path p : (Iterable<Path>) all::iterator) {
         Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(past, null, null);

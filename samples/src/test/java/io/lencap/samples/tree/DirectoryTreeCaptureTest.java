@@ -1,0 +1,242 @@
+package io.lencap.samples.tree;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.Cut;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.EntryWriter;
+import io.lencap.spi.Health;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.StateSink;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import io.lencap.spi.tck.MemoryState;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Capture behaviour the TCK does not pin down: pre-copy, the final pass, the marker, reuse from the parent. */
+class DirectoryTreeCaptureTest {
+  @TempDir
+  Path dir;
+
+  private final DirectoryTreeProvider provider = new DirectoryTreeProvider();
+  private final MemoryState.Chunks chunks = new MemoryState.Chunks();
+
+  private Resource tree(Path root) {
+    return Resource.of("tree", ResourceType.FILE_TREE, root.toUri().toString());
+  }
+
+  private ResourceDriver open(Resource r) {
+    return provider.open(r, Contexts.provider(dir.resolve("work")));
+  }
+
+  @Test
+  void theFinalPassCatchesWhatChangedAfterThePreCopy() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 1);
+    Resource r = tree(root);
+    MemoryState sink = new MemoryState(chunks, "cp1");
+    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
+    try (ResourceDriver d = open(r)) {
+      d.prepare(ctx);
+      // The tree keeps changing after the pre-copy: an edit, a deletion, a new file, a file turned into a directory.
+      Files.writeString(root.resolve("docs/note-7.txt"), "edited after the pre-copy");
+      Files.delete(root.resolve("docs/note-8.txt"));
+      Files.writeString(root.resolve("docs/late.txt"), "created after the pre-copy");
+      Files.delete(root.resolve("a/small.bin"));
+      Files.createDirectory(root.resolve("a/small.bin"));
+      Map<String, String> atCut = TreeState.fingerprint(root);
+      d.quiesce();
+      Cut cut = d.cut(ctx);
+      d.resume();
+      d.transfer(cut, ctx);
+      d.release(cut);
+      assertEquals(DirectoryTreeDriver.METHOD, ctx.method);
+      StoredState state = sink.seal();
+      assertFalse(state.entry("docs/note-8.txt").isPresent(), "a file deleted before the cut is still stored");
+      assertEquals(EntryKind.DIRECTORY, state.entry("a/small.bin").orElseThrow().kind());
+      assertEquals(EntryKind.SYMLINK, state.entry("docs-link").orElseThrow().kind());
+      assertEquals("docs", state.entry("docs-link").orElseThrow().attribute("target").orElseThrow());
+
+      Path elsewhere = dir.resolve("restored");
+      Resource target = tree(elsewhere);
+      try (ResourceDriver rd = open(target)) {
+        Contexts.Restore rctx = new Contexts.Restore(r, target, state);
+        rd.prepareRestore(rctx);
+        rd.restore(rctx);
+      }
+      assertEquals(atCut, TreeState.fingerprint(elsewhere));
+    }
+  }
+
+  @Test
+  void theMarkerIsWrittenByQuiesceNeverStoredAndRemovedEvenByAFreshDriver() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 2);
+    Path marker = root.resolve(DirectoryTreeProvider.QUIESCE_MARKER);
+    Resource r = tree(root);
+    MemoryState sink = new MemoryState(chunks, "cp1");
+    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
+    ResourceDriver dying = open(r);
+    dying.prepare(ctx);
+    dying.quiesce();
+    dying.quiesce(); // idempotent
+    assertTrue(Files.readString(marker).contains("do not start a write"));
+    assertEquals(Health.Status.DEGRADED, dying.probe().status());
+    dying.cut(ctx);
+    assertFalse(sink.seal().entry(DirectoryTreeProvider.QUIESCE_MARKER).isPresent());
+    // The capturing process dies here: the marker stays until crash repair resumes through a fresh driver.
+    assertTrue(Files.exists(marker));
+    try (ResourceDriver repair = open(r)) {
+      repair.resume();
+      repair.resume();
+      assertEquals(Health.Status.HEALTHY, repair.probe().status());
+    }
+    assertFalse(Files.exists(marker));
+  }
+
+  @Test
+  void unchangedFilesAreReusedFromTheParentWithoutReading() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 3);
+    SampleTree.age(root);
+    Resource r = tree(root);
+    StoredState first = capture(r, "cp1", Optional.empty()).seal();
+
+    CountingSink second = capture(r, "cp2", Optional.of(first));
+    StoredState secondState = second.seal();
+    long files = first.entries().stream().filter(e -> e.kind() == EntryKind.FILE).count();
+    assertEquals(List.of(), second.createdFiles, "files read again although unchanged");
+    assertEquals(files, second.reused.size());
+    assertEquals(first.entries().size(), secondState.entries().size());
+
+    Files.writeString(root.resolve("docs/note-4.txt"), "changed");
+    SampleTree.age(root); // the change itself is not racy: only its stamp differs
+    CountingSink third = capture(r, "cp3", Optional.of(secondState));
+    StoredState thirdState = third.seal();
+    assertEquals(List.of("docs/note-4.txt"), third.createdFiles);
+    assertEquals("changed", new String(thirdState.open(thirdState.entry("docs/note-4.txt").orElseThrow()).readAllBytes()));
+  }
+
+  @Test
+  void aFileModifiedJustBeforeItsStampIsReadAgainNextTime() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 4);
+    SampleTree.age(root);
+    Files.writeString(root.resolve("docs/fresh.txt"), "written right now"); // racily fresh at the capture
+    Resource r = tree(root);
+    StoredState first = capture(r, "cp1", Optional.empty()).seal();
+    CountingSink second = capture(r, "cp2", Optional.of(first));
+    // Read again, never reused (and read once more by the final pass while it is still that fresh).
+    assertTrue(second.createdFiles.contains("docs/fresh.txt"), second.createdFiles.toString());
+    assertFalse(second.reused.contains("docs/fresh.txt"));
+    assertEquals(List.of("docs/fresh.txt"), second.createdFiles.stream().distinct().toList());
+  }
+
+  @Test
+  void specialFilesAreSkippedWithANote() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 5);
+    Path socket = root.resolve("a/control.sock");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(socket));
+      Contexts.Capture ctx = new Contexts.Capture(tree(root), new MemoryState(chunks, "cp1"), Optional.empty());
+      try (ResourceDriver d = open(tree(root))) {
+        d.prepare(ctx);
+        d.quiesce();
+        d.cut(ctx);
+        d.resume();
+      }
+      assertFalse(((MemoryState) ctx.sink).seal().entry("a/control.sock").isPresent());
+      assertTrue(ctx.notes.stream().anyMatch(n -> n.contains("special files") && n.contains("a/control.sock")),
+          ctx.notes.toString());
+    }
+  }
+
+  @Test
+  void aMissingDirectoryFailsThePrepareNamingIt() throws Exception {
+    Path missing = dir.resolve("no-such-tree");
+    Resource r = tree(missing);
+    try (ResourceDriver d = open(r)) {
+      Contexts.Capture ctx = new Contexts.Capture(r, new MemoryState(chunks, "cp1"), Optional.empty());
+      NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> d.prepare(ctx));
+      assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+      assertEquals(Health.Status.FAILED, d.probe().status());
+      d.resume(); // still harmless
+    }
+  }
+
+  /** A whole capture, phase by phase as the engine runs it, into a counting memory state. */
+  private CountingSink capture(Resource r, String id, Optional<StoredState> parent) throws Exception {
+    CountingSink sink = new CountingSink(new MemoryState(chunks, id));
+    Contexts.Capture ctx = new Contexts.Capture(r, sink, parent);
+    try (ResourceDriver d = open(r)) {
+      d.prepare(ctx);
+      d.quiesce();
+      Cut cut;
+      try {
+        cut = d.cut(ctx);
+      } finally {
+        d.resume();
+      }
+      d.transfer(cut, ctx);
+      d.release(cut);
+    }
+    return sink;
+  }
+
+  /** Forwards to a memory state and records which file entries were written and which reused. */
+  private static final class CountingSink implements StateSink {
+    final MemoryState target;
+    final List<String> createdFiles = new CopyOnWriteArrayList<>();
+    final List<String> reused = new CopyOnWriteArrayList<>();
+
+    CountingSink(MemoryState target) {
+      this.target = target;
+    }
+
+    StoredState seal() {
+      return target.seal();
+    }
+
+    @Override
+    public EntryWriter create(String path, EntryKind kind, Map<String, String> attributes, Chunking chunking)
+        throws IOException {
+      if (kind == EntryKind.FILE) {
+        createdFiles.add(path);
+      }
+      return target.create(path, kind, attributes, chunking);
+    }
+
+    @Override
+    public void reuse(StoredEntry entry) {
+      reused.add(entry.path());
+      target.reuse(entry);
+    }
+
+    @Override
+    public void remove(String path) {
+      target.remove(path);
+    }
+
+    @Override
+    public void attribute(String key, String value) {
+      target.attribute(key, value);
+    }
+
+    @Override
+    public void expectBytes(long total) {}
+  }
+}
