@@ -2,6 +2,7 @@ package io.lencap.core;
 
 import io.lencap.api.CaptureAbortedException;
 import io.lencap.api.CorruptCheckpointException;
+import io.lencap.api.LencapException;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
 import io.lencap.api.UnavailableException;
@@ -49,6 +50,7 @@ final class CheckpointStore implements AutoCloseable {
   private static final String GENERATION = "gc/generation";
 
   private final BlobBackend backend;
+  private final ChunkCodec codec;
   private final Clock clock;
   private final Duration clockSkew;
   /** Chunks known to exist: skips the backend round trip when a chunk repeats. */
@@ -56,14 +58,19 @@ final class CheckpointStore implements AutoCloseable {
   private final Map<String, Manifest> manifestCache = new ConcurrentHashMap<>();
   private final Object collectLock = new Object();
 
-  CheckpointStore(BlobBackend backend, Clock clock, Duration clockSkew) {
+  CheckpointStore(BlobBackend backend, ChunkCodec codec, Clock clock, Duration clockSkew) {
     this.backend = backend;
+    this.codec = codec;
     this.clock = clock;
     this.clockSkew = clockSkew;
   }
 
   String describe() {
     return backend.describe();
+  }
+
+  ChunkCodec codec() {
+    return codec;
   }
 
   // ---- chunks ----
@@ -77,8 +84,9 @@ final class CheckpointStore implements AutoCloseable {
     if (known.contains(id)) {
       return 0;
     }
-    byte[] stored = ChunkCodec.encode(raw);
-    boolean created = backend.putIfAbsent(chunkKey(id), stored);
+    String key = chunkKey(id);
+    byte[] stored = codec.encode(key, raw);
+    boolean created = backend.putIfAbsent(key, stored);
     known.add(id);
     return created ? stored.length : 0;
   }
@@ -91,11 +99,11 @@ final class CheckpointStore implements AutoCloseable {
     }
     byte[] raw;
     try {
-      raw = ChunkCodec.decode(stored.get());
-    } catch (IllegalArgumentException e) {
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "undecodable: " + e.getMessage());
+      raw = codec.decode(chunkKey(ref.id()), stored.get());
+    } catch (ChunkCodec.UnreadableException e) {
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage());
     }
-    if (raw.length != ref.length() || !ChunkCodec.id(raw, 0, raw.length).equals(ref.id())) {
+    if (raw.length != ref.length() || !codec.id(raw, 0, raw.length).equals(ref.id())) {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash");
     }
     return ByteBuffer.wrap(raw).asReadOnlyBuffer();
@@ -140,9 +148,18 @@ final class CheckpointStore implements AutoCloseable {
     if (bytes.isEmpty()) {
       return Optional.empty();
     }
-    Manifest m = Json.read(ChunkCodec.decode(bytes.get()), Manifest.class);
+    Manifest m = Json.read(open(key, bytes.get()), Manifest.class);
     manifestCache.put(key, m);
     return Optional.of(m);
+  }
+
+  /** A manifest's or journal record's JSON; unreadable ones (wrong key, damage) fail naming the object. */
+  private byte[] open(String key, byte[] stored) {
+    try {
+      return codec.decode(key, stored);
+    } catch (ChunkCodec.UnreadableException e) {
+      throw new LencapException("store " + describe() + ", object " + key + ": " + e.getMessage());
+    }
   }
 
   /** The collection generation now; a capture notes it when it starts. */
@@ -165,8 +182,8 @@ final class CheckpointStore implements AutoCloseable {
         }
       }
     }
-    byte[] bytes = ChunkCodec.encode(Json.write(manifest));
-    if (!backend.putIfAbsent(manifestKey(manifest.encapsulation(), manifest.id()), bytes)) {
+    String key = manifestKey(manifest.encapsulation(), manifest.id());
+    if (!backend.putIfAbsent(key, codec.encode(key, Json.write(manifest)))) {
       throw new IllegalStateException("checkpoint " + manifest.id() + " already exists");
     }
     backend.flush();
@@ -273,7 +290,7 @@ final class CheckpointStore implements AutoCloseable {
   // ---- intent journal ----
 
   void record(JournalRecord r) throws IOException {
-    backend.put(JOURNAL + r.captureId(), ChunkCodec.encode(Json.write(r)));
+    backend.put(JOURNAL + r.captureId(), codec.encode(JOURNAL + r.captureId(), Json.write(r)));
     backend.flush();
   }
 
@@ -287,8 +304,8 @@ final class CheckpointStore implements AutoCloseable {
       Optional<byte[]> bytes = backend.get(info.key());
       if (bytes.isPresent()) {
         try {
-          out.add(Json.read(ChunkCodec.decode(bytes.get()), JournalRecord.class));
-        } catch (IOException | IllegalArgumentException e) {
+          out.add(Json.read(open(info.key(), bytes.get()), JournalRecord.class));
+        } catch (IOException | LencapException e) {
           log.warn("ignoring unreadable journal record {}: {}", info.key(), e.toString());
         }
       }

@@ -1,19 +1,36 @@
 package io.lencap.core;
 
 import com.github.luben.zstd.Zstd;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Secret;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HexFormat;
+import java.util.Optional;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
- * How chunk and manifest bytes are hashed and laid out in the store: a format byte, then the payload
- * (raw, or zstd when that saves at least 3 %). Chunk ids are SHA-256 of the raw bytes.
+ * How objects are named and laid out in the store: a format byte, then the payload (raw, or zstd when
+ * that saves at least 3 %). With an encryption key, every object is sealed with AES-256-GCM (random
+ * nonce, the object's key as associated data, so objects cannot be swapped) and chunk ids are
+ * HMAC-SHA-256 of the content instead of SHA-256, so that ids reveal nothing about known plaintexts.
  */
 final class ChunkCodec {
   static final byte RAW = 0;
   static final byte ZSTD = 1;
+  static final byte SEALED = 2;
   private static final int LEVEL = 1; // fastest level: hashing and compressing must keep up with disks
+  private static final int NONCE = 12;
+  private static final int TAG_BITS = 128;
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
@@ -22,26 +39,100 @@ final class ChunkCodec {
     }
   });
 
-  private ChunkCodec() {}
+  /** Thrown when an object cannot be opened: damaged, or sealed under another key. */
+  static final class UnreadableException extends Exception {
+    private static final long serialVersionUID = 1L;
 
-  static String id(byte[] data, int offset, int length) {
+    UnreadableException(String message) {
+      super(message);
+    }
+  }
+
+  private final Optional<SecretKeySpec> sealKey;
+  private final ThreadLocal<Mac> idMac;
+  private final SecureRandom random = new SecureRandom();
+
+  private ChunkCodec(Optional<byte[]> key) {
+    this.sealKey = key.map(k -> new SecretKeySpec(derive(k, "lencap seal"), "AES"));
+    this.idMac = key.map(k -> ThreadLocal.withInitial(() -> mac(derive(k, "lencap chunk id")))).orElse(null);
+  }
+
+  static ChunkCodec plain() {
+    return new ChunkCodec(Optional.empty());
+  }
+
+  /** From the store secret {@code encryption.key}: 32 bytes, base64-encoded. */
+  static ChunkCodec of(Optional<Secret> encryptionKey) {
+    if (encryptionKey.isEmpty()) {
+      return plain();
+    }
+    byte[] key;
+    try {
+      key = Base64.getDecoder().decode(encryptionKey.get().reveal());
+    } catch (IllegalArgumentException e) {
+      throw new InvalidSpecException("storeSecrets.encryption.key", "must be base64");
+    }
+    if (key.length != 32) {
+      throw new InvalidSpecException("storeSecrets.encryption.key", "must be 32 bytes (base64), was " + key.length);
+    }
+    return new ChunkCodec(Optional.of(key));
+  }
+
+  boolean sealed() {
+    return sealKey.isPresent();
+  }
+
+  /** The content address of a chunk. */
+  String id(byte[] data, int offset, int length) {
+    if (idMac != null) {
+      Mac mac = idMac.get();
+      mac.update(data, offset, length);
+      return HexFormat.of().formatHex(mac.doFinal());
+    }
     MessageDigest md = SHA256.get();
     md.update(data, offset, length);
     return HexFormat.of().formatHex(md.digest());
   }
 
-  static byte[] encode(byte[] raw) {
+  /** The stored form of an object's raw bytes, for the object named {@code objectKey}. */
+  byte[] encode(String objectKey, byte[] raw) {
     byte[] packed = Zstd.compress(raw, LEVEL);
-    if (packed.length < raw.length - raw.length / 32) {
-      return withHeader(ZSTD, packed);
+    byte[] plain = packed.length < raw.length - raw.length / 32 ? withHeader(ZSTD, packed) : withHeader(RAW, raw);
+    if (sealKey.isEmpty()) {
+      return plain;
     }
-    return withHeader(RAW, raw);
+    try {
+      byte[] nonce = new byte[NONCE];
+      random.nextBytes(nonce);
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      c.init(Cipher.ENCRYPT_MODE, sealKey.get(), new GCMParameterSpec(TAG_BITS, nonce));
+      c.updateAAD(objectKey.getBytes(StandardCharsets.UTF_8));
+      byte[] sealedBytes = c.doFinal(plain);
+      return ByteBuffer.allocate(1 + NONCE + sealedBytes.length).put(SEALED).put(nonce).put(sealedBytes).array();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable", e);
+    }
   }
 
-  /** The raw bytes, or an {@link IllegalArgumentException} when the stored form is damaged. */
-  static byte[] decode(byte[] stored) {
+  /** The raw bytes of a stored object. */
+  byte[] decode(String objectKey, byte[] stored) throws UnreadableException {
     if (stored.length == 0) {
-      throw new IllegalArgumentException("empty object");
+      throw new UnreadableException("empty object");
+    }
+    if (stored[0] == SEALED) {
+      if (sealKey.isEmpty()) {
+        throw new UnreadableException("the store is encrypted: give the store secret encryption.key");
+      }
+      try {
+        Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+        c.init(Cipher.DECRYPT_MODE, sealKey.get(), new GCMParameterSpec(TAG_BITS, stored, 1, NONCE));
+        c.updateAAD(objectKey.getBytes(StandardCharsets.UTF_8));
+        stored = c.doFinal(stored, 1 + NONCE, stored.length - 1 - NONCE);
+      } catch (GeneralSecurityException e) {
+        throw new UnreadableException("cannot decrypt: wrong encryption.key, or the object was altered");
+      }
+    } else if (sealKey.isPresent()) {
+      throw new UnreadableException("stored unencrypted, but an encryption.key was given");
     }
     byte[] payload = Arrays.copyOfRange(stored, 1, stored.length);
     switch (stored[0]) {
@@ -50,15 +141,15 @@ final class ChunkCodec {
       case ZSTD:
         long size = Zstd.getFrameContentSize(payload);
         if (size < 0 || size > Integer.MAX_VALUE) {
-          throw new IllegalArgumentException("damaged zstd frame");
+          throw new UnreadableException("damaged zstd frame");
         }
         try {
           return Zstd.decompress(payload, (int) size);
         } catch (RuntimeException e) {
-          throw new IllegalArgumentException("damaged zstd frame: " + e.getMessage(), e);
+          throw new UnreadableException("damaged zstd frame: " + e.getMessage());
         }
       default:
-        throw new IllegalArgumentException("unknown format " + stored[0]);
+        throw new UnreadableException("unknown format " + stored[0]);
     }
   }
 
@@ -67,5 +158,19 @@ final class ChunkCodec {
     out[0] = format;
     System.arraycopy(payload, 0, out, 1, payload.length);
     return out;
+  }
+
+  private static byte[] derive(byte[] key, String purpose) {
+    return mac(key).doFinal(purpose.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Mac mac(byte[] key) {
+    try {
+      Mac m = Mac.getInstance("HmacSHA256");
+      m.init(new SecretKeySpec(key, "HmacSHA256"));
+      return m;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
   }
 }

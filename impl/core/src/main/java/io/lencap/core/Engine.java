@@ -25,6 +25,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
@@ -86,7 +87,8 @@ final class Engine implements Lencap {
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
     Duration skew = Duration.parse(settings.storeOptions().getOrDefault("gc.clockSkew", "PT0S"));
-    this.store = new CheckpointStore(backend, settings.clock(), skew);
+    this.store = new CheckpointStore(backend, ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))),
+        settings.clock(), skew);
     this.workDirectory = workDirectory(settings);
     Files.createDirectories(workDirectory);
     this.owner = currentProcess();

@@ -193,7 +193,7 @@ final class StateWriter implements StateSink {
       }
       chunks.add(CompletableFuture.supplyAsync(() -> {
         try {
-          String id = ChunkCodec.id(raw, 0, raw.length);
+          String id = store.codec().id(raw, 0, raw.length);
           long added = store.putChunk(id, raw);
           if (added == 0) {
             reused.add(id);

@@ -67,7 +67,7 @@ final class StoredStateView implements StoredState {
     ByteBuffer d = content.duplicate();
     byte[] bytes = new byte[d.remaining()];
     d.get(bytes);
-    return ChunkCodec.id(bytes, 0, bytes.length).equals(chunk.id());
+    return store.codec().id(bytes, 0, bytes.length).equals(chunk.id());
   }
 
   @Override

@@ -111,6 +111,11 @@ final class Cdb {
             return key == 0x5 && asc == 0x25;
         }
 
+        /** ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE. */
+        boolean invalidOpcode() {
+            return key == 0x5 && asc == 0x20;
+        }
+
         @Override
         public String toString() {
             return String.format("sense key 0x%x, ASC 0x%02x, ASCQ 0x%02x", key, asc, ascq);

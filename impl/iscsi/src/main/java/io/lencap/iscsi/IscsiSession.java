@@ -58,7 +58,7 @@ final class IscsiSession implements AutoCloseable {
     record Options(String initiatorName, int maxRecvDataSegmentLength, int maxBurstLength, Duration timeout,
                    int queueDepth) {
         static Options defaults() {
-            return new Options("iqn.2024-01.io.lencap:initiator", 256 * 1024, 256 * 1024, Duration.ofSeconds(5), 8);
+            return new Options("iqn.2024-01.io.lencap:initiator", 256 * 1024, 256 * 1024, Duration.ofSeconds(30), 8);
         }
     }
 
@@ -318,7 +318,16 @@ final class IscsiSession implements AutoCloseable {
 
     /** Flushes the target's write cache (SYNCHRONIZE CACHE). */
     void synchronizeCache() throws IOException {
-        await(submit(Cdb.synchronizeCache10(), address.lunField(), ByteBuffer.allocate(0), false), true);
+        Task task = submit(Cdb.synchronizeCache10(), address.lunField(), ByteBuffer.allocate(0), false);
+        await(task, false);
+        if (task.status != SCSIStatus.GOOD) {
+            Cdb.Sense sense = Cdb.Sense.parse(task.sense);
+            if (sense != null && sense.invalidOpcode()) {
+                LOG.debug("{} has no SYNCHRONIZE CACHE: it writes through", address);
+                return;
+            }
+            throw scsiFailure(task);
+        }
     }
 
     /**
@@ -451,7 +460,8 @@ final class IscsiSession implements AutoCloseable {
                 + address.iqn() + " at " + address.host() + ":" + address.port());
         }
         return new IscsiException(Reason.SCSI, "SCSI command on " + address + " failed with status " + task.status
-            + (sense == null ? "" : " (" + sense + ")"));
+            + (sense != null ? " (" + sense + ")"
+                : task.sense.length > 0 ? " (sense data " + java.util.HexFormat.of().formatHex(task.sense) + ")" : ""));
     }
 
     /** Reads and handles one PDU from the target. */
