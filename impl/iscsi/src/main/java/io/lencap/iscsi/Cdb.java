@@ -111,9 +111,12 @@ final class Cdb {
             return key == 0x5 && asc == 0x25;
         }
 
-        /** ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE. */
+        /**
+         * ILLEGAL REQUEST for the command itself: INVALID COMMAND OPERATION CODE, or (jSCSI's target) INVALID FIELD
+         * IN CDB for a command whose only set field is its operation code.
+         */
         boolean invalidOpcode() {
-            return key == 0x5 && asc == 0x20;
+            return key == 0x5 && (asc == 0x20 || asc == 0x24);
         }
 
         @Override

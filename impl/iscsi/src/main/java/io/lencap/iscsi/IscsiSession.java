@@ -524,8 +524,8 @@ final class IscsiSession implements AutoCloseable {
         byte[] data = readData(pdu);
         expectedStatusSn = p.getStatusSequenceNumber() + 1;
         if (data.length > 2) {
-            int senseLength = ((data[0] & 0xff) << 8) | (data[1] & 0xff);
-            task.sense = java.util.Arrays.copyOfRange(data, 2, Math.min(data.length, 2 + senseLength));
+            // Sense data follows a 2-byte length; jSCSI's target understates that length, so keep all of it.
+            task.sense = java.util.Arrays.copyOfRange(data, 2, data.length);
         }
         if (p.getResponse() != SCSIResponseParser.ServiceResponse.COMMAND_COMPLETED_AT_TARGET) {
             complete(task, SCSIStatus.CHECK_CONDITION);
