@@ -111,12 +111,9 @@ final class Cdb {
             return key == 0x5 && asc == 0x25;
         }
 
-        /**
-         * ILLEGAL REQUEST for the command itself: INVALID COMMAND OPERATION CODE, or (jSCSI's target) INVALID FIELD
-         * IN CDB for a command whose only set field is its operation code.
-         */
-        boolean invalidOpcode() {
-            return key == 0x5 && (asc == 0x20 || asc == 0x24);
+        /** ILLEGAL REQUEST: for a command whose only set field is its operation code, the target lacks it. */
+        boolean illegalRequest() {
+            return key == 0x5;
         }
 
         @Override

@@ -322,7 +322,8 @@ final class IscsiSession implements AutoCloseable {
         await(task, false);
         if (task.status != SCSIStatus.GOOD) {
             Cdb.Sense sense = Cdb.Sense.parse(task.sense);
-            if (sense != null && sense.invalidOpcode()) {
+            // Unsupported: ILLEGAL REQUEST, or (jSCSI's target) sense data cut to 2 bytes.
+            if (sense == null ? task.sense.length < 14 : sense.illegalRequest()) {
                 LOG.debug("{} has no SYNCHRONIZE CACHE: it writes through", address);
                 return;
             }

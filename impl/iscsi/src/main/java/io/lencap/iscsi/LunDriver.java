@@ -100,13 +100,13 @@ final class LunDriver implements ResourceDriver {
         Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(s.sizeBytes()),
             ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
         run(() -> {
-            try (EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes,
-                Chunking.fixed(spec.chunkSize()))) {
-                s.stream(0, s.sizeBytes(), spec.chunkSize(), (offset, data) -> {
-                    context.checkCancelled();
-                    writer.write(data);
-                });
-            }
+            EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes,
+                Chunking.fixed(spec.chunkSize()));
+            s.stream(0, s.sizeBytes(), spec.chunkSize(), (offset, data) -> {
+                context.checkCancelled();
+                writer.write(data);
+            });
+            writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
         });
     }
 
@@ -159,9 +159,9 @@ final class LunDriver implements ResourceDriver {
                     current.position(current.position() + chunk.length());
                 }
             });
-            // 2. Verify every chunk to be written before the first write, so that a corrupt checkpoint
-            //    leaves the LUN untouched.
-            for (ChunkRef chunk : differing) {
+            // 2. Verify every chunk of the checkpoint before the first write, so that a corrupt checkpoint is
+            //    reported (even where the LUN already matches) and leaves the LUN untouched.
+            for (ChunkRef chunk : entry.chunks()) {
                 context.checkCancelled();
                 state.read(chunk);
             }
