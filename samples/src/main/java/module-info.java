@@ -1,7 +1,8 @@
 /**
  * Lencap samples. {@link io.lencap.samples.tree.DirectoryTreeProvider} is a custom resource provider for a
  * local directory tree, exported so that applications can reuse it directly; {@code io.lencap.samples}
- * holds runnable programs.
+ * holds runnable programs and {@code io.lencap.samples.bench} the benchmarks (with a no-op provider for
+ * {@code noop://} members).
  */
 module io.lencap.samples {
   requires io.lencap.spi;
@@ -9,5 +10,7 @@ module io.lencap.samples {
 
   exports io.lencap.samples.tree;
 
-  provides io.lencap.spi.ResourceProvider with io.lencap.samples.tree.DirectoryTreeProvider;
+  provides io.lencap.spi.ResourceProvider with
+      io.lencap.samples.tree.DirectoryTreeProvider,
+      io.lencap.samples.bench.NoOpProvider;
 }

@@ -78,6 +78,24 @@ public interface Lencap extends AutoCloseable {
    */
   CompletableFuture<VerifyReport> verify(String encapsulation);
 
+  /**
+   * Protects an encapsulation as its policy says: captures it on the policy's interval (fixed, or
+   * Young/Daly's from the MTBF and the measured capture cost), watches its members (provider events and
+   * probes, with confirmation so that a brief pause is not a failure), and reacts to a failure
+   * ({@link ResiliencyPolicy#onFailure()}). The protection is recorded in the store, so that a new
+   * process opening the store resumes it. Throws {@link InvalidSpecException} when the encapsulation is
+   * already protected here, or when the policy restores elsewhere and no chooser is given.
+   */
+  Protection protect(Encapsulation encapsulation, PlacementChooser chooser);
+
+  /** Protects with in-place restores only. */
+  default Protection protect(Encapsulation encapsulation) {
+    return protect(encapsulation, null);
+  }
+
+  /** The encapsulations this instance protects, including those resumed from the store when it opened. */
+  List<Protection> protections();
+
   /** Adds a listener for events of every operation of this instance. */
   void addListener(LencapListener listener);
 

@@ -3,7 +3,8 @@ package io.lencap.api;
 import java.time.Instant;
 
 /** What a {@link LencapListener} hears: phase changes and transfer progress of captures and restores. */
-public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress {
+public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress,
+    LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered {
   /** The encapsulation concerned. */
   String encapsulation();
 
@@ -17,6 +18,18 @@ public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEven
   /** Bytes moved so far for a member; {@code totalBytes} is -1 when unknown. */
   record Progress(String encapsulation, String checkpointId, String memberId, long bytesDone,
       long totalBytes, Instant at) implements LencapEvent {}
+
+  /** A checkpoint was committed. */
+  record Committed(String encapsulation, String checkpointId, Checkpoint checkpoint, Instant at)
+      implements LencapEvent {}
+
+  /** A member of a protected encapsulation failed (confirmed, not a flap). */
+  record FailureDetected(String encapsulation, String checkpointId, Failure failure, Instant at)
+      implements LencapEvent {}
+
+  /** A protected encapsulation was restored after a failure; {@code checkpointId} is where it went back to. */
+  record Recovered(String encapsulation, String checkpointId, Failure failure, int attempts, Placement placement,
+      Instant at) implements LencapEvent {}
 
   /** Where a phase stands. */
   enum Status {

@@ -2,6 +2,7 @@ package io.lencap.api;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How an encapsulation is protected: capture mode, how long members may stay paused, how much
@@ -18,6 +19,13 @@ public final class ResiliencyPolicy {
   private final int keepLast;
   private final int transferConcurrency;
   private final int replication;
+  private final Duration checkpointInterval;
+  private final Duration meanTimeBetweenFailures;
+  private final Reaction onFailure;
+  private final int maxRestoreAttempts;
+  private final Duration restoreBackoff;
+  private final Duration probeInterval;
+  private final Duration failureConfirmation;
 
   private ResiliencyPolicy(Builder b) {
     this.mode = b.mode == null ? CaptureMode.NON_BLOCKING : b.mode;
@@ -27,6 +35,13 @@ public final class ResiliencyPolicy {
     this.keepLast = b.keepLast == null ? 0 : b.keepLast;
     this.transferConcurrency = b.transferConcurrency == null ? 4 : b.transferConcurrency;
     this.replication = b.replication == null ? 0 : b.replication;
+    this.checkpointInterval = b.checkpointInterval;
+    this.meanTimeBetweenFailures = b.meanTimeBetweenFailures;
+    this.onFailure = b.onFailure == null ? Reaction.NOTIFY : b.onFailure;
+    this.maxRestoreAttempts = b.maxRestoreAttempts == null ? 3 : b.maxRestoreAttempts;
+    this.restoreBackoff = b.restoreBackoff == null ? Duration.ofSeconds(5) : b.restoreBackoff;
+    this.probeInterval = b.probeInterval == null ? Duration.ofSeconds(5) : b.probeInterval;
+    this.failureConfirmation = b.failureConfirmation == null ? Duration.ofSeconds(3) : b.failureConfirmation;
   }
 
   public static ResiliencyPolicy defaults() {
@@ -46,6 +61,13 @@ public final class ResiliencyPolicy {
     b.keepLast = keepLast;
     b.transferConcurrency = transferConcurrency;
     b.replication = replication;
+    b.checkpointInterval = checkpointInterval;
+    b.meanTimeBetweenFailures = meanTimeBetweenFailures;
+    b.onFailure = onFailure;
+    b.maxRestoreAttempts = maxRestoreAttempts;
+    b.restoreBackoff = restoreBackoff;
+    b.probeInterval = probeInterval;
+    b.failureConfirmation = failureConfirmation;
     b.derived = true;
     return b;
   }
@@ -91,23 +113,65 @@ public final class ResiliencyPolicy {
     return replication;
   }
 
+  /** A fixed interval between scheduled captures of a protected encapsulation. */
+  public Optional<Duration> checkpointInterval() {
+    return Optional.ofNullable(checkpointInterval);
+  }
+
+  /**
+   * The group's mean time between failures: the interval is then Young/Daly's optimum from it and the
+   * measured capture cost, re-estimated as the cost changes.
+   */
+  public Optional<Duration> meanTimeBetweenFailures() {
+    return Optional.ofNullable(meanTimeBetweenFailures);
+  }
+
+  /** What to do when a member of a protected encapsulation fails ({@link Reaction#NOTIFY} unless set). */
+  public Reaction onFailure() {
+    return onFailure;
+  }
+
+  /** Restore attempts after one failure before giving up (3 unless set). */
+  public int maxRestoreAttempts() {
+    return maxRestoreAttempts;
+  }
+
+  /** Wait before the second restore attempt, doubled for each further one (5 s unless set). */
+  public Duration restoreBackoff() {
+    return restoreBackoff;
+  }
+
+  /** How often members of a protected encapsulation are probed (5 s unless set). */
+  public Duration probeInterval() {
+    return probeInterval;
+  }
+
+  /**
+   * How long a failure must persist before it counts: a member that recovers within it (a brief
+   * pause) triggers nothing (3 s unless set).
+   */
+  public Duration failureConfirmation() {
+    return failureConfirmation;
+  }
+
   @Override
   public boolean equals(Object o) {
-    return o instanceof ResiliencyPolicy p && mode == p.mode && pauseBudget.equals(p.pauseBudget)
-        && pauseGrace.equals(p.pauseGrace) && phaseTimeout.equals(p.phaseTimeout) && keepLast == p.keepLast
-        && transferConcurrency == p.transferConcurrency && replication == p.replication;
+    return o instanceof ResiliencyPolicy p && toString().equals(p.toString());
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(mode, pauseBudget, pauseGrace, phaseTimeout, keepLast, transferConcurrency, replication);
+    return Objects.hash(mode, pauseBudget, keepLast, checkpointInterval, meanTimeBetweenFailures, onFailure);
   }
 
   @Override
   public String toString() {
     return "ResiliencyPolicy{mode=" + mode + ", pauseBudget=" + pauseBudget + ", pauseGrace=" + pauseGrace
         + ", phaseTimeout=" + phaseTimeout + ", keepLast=" + keepLast + ", transferConcurrency="
-        + transferConcurrency + ", replication=" + replication + "}";
+        + transferConcurrency + ", replication=" + replication + ", checkpointInterval=" + checkpointInterval
+        + ", meanTimeBetweenFailures=" + meanTimeBetweenFailures + ", onFailure=" + onFailure
+        + ", maxRestoreAttempts=" + maxRestoreAttempts + ", restoreBackoff=" + restoreBackoff
+        + ", probeInterval=" + probeInterval + ", failureConfirmation=" + failureConfirmation + "}";
   }
 
   /** Collects a policy's values; each may be set once (a builder from {@code toBuilder()} may override). */
@@ -119,6 +183,13 @@ public final class ResiliencyPolicy {
     private Integer keepLast;
     private Integer transferConcurrency;
     private Integer replication;
+    private Duration checkpointInterval;
+    private Duration meanTimeBetweenFailures;
+    private Reaction onFailure;
+    private Integer maxRestoreAttempts;
+    private Duration restoreBackoff;
+    private Duration probeInterval;
+    private Duration failureConfirmation;
     private boolean derived;
 
     private Builder() {}
@@ -174,7 +245,56 @@ public final class ResiliencyPolicy {
       return this;
     }
 
+    public Builder checkpointInterval(Duration interval) {
+      once("policy.checkpointInterval", checkpointInterval);
+      this.checkpointInterval = Check.positive("policy.checkpointInterval", interval);
+      return this;
+    }
+
+    public Builder meanTimeBetweenFailures(Duration mtbf) {
+      once("policy.meanTimeBetweenFailures", meanTimeBetweenFailures);
+      this.meanTimeBetweenFailures = Check.positive("policy.meanTimeBetweenFailures", mtbf);
+      return this;
+    }
+
+    public Builder onFailure(Reaction reaction) {
+      once("policy.onFailure", onFailure);
+      this.onFailure = Check.present("policy.onFailure", reaction);
+      return this;
+    }
+
+    public Builder maxRestoreAttempts(int attempts) {
+      once("policy.maxRestoreAttempts", maxRestoreAttempts);
+      if (attempts < 1) {
+        throw new InvalidSpecException("policy.maxRestoreAttempts", "must be at least 1, was " + attempts);
+      }
+      this.maxRestoreAttempts = attempts;
+      return this;
+    }
+
+    public Builder restoreBackoff(Duration backoff) {
+      once("policy.restoreBackoff", restoreBackoff);
+      this.restoreBackoff = Check.positive("policy.restoreBackoff", backoff);
+      return this;
+    }
+
+    public Builder probeInterval(Duration interval) {
+      once("policy.probeInterval", probeInterval);
+      this.probeInterval = Check.positive("policy.probeInterval", interval);
+      return this;
+    }
+
+    public Builder failureConfirmation(Duration window) {
+      once("policy.failureConfirmation", failureConfirmation);
+      this.failureConfirmation = Check.positive("policy.failureConfirmation", window);
+      return this;
+    }
+
     public ResiliencyPolicy build() {
+      if (checkpointInterval != null && meanTimeBetweenFailures != null) {
+        throw new InvalidSpecException("policy.checkpointInterval",
+            "set a fixed checkpointInterval or a meanTimeBetweenFailures to compute it from, not both");
+      }
       return new ResiliencyPolicy(this);
     }
 

@@ -86,7 +86,8 @@ final class DemoTree {
         deleted++;
       }
     }
-    try (SeekableByteChannel image = Files.newByteChannel(root.resolve("images/state-0.img"), StandardOpenOption.WRITE)) {
+    Path imageFile = root.resolve("images/state-0.img");
+    try (SeekableByteChannel image = Files.newByteChannel(imageFile, StandardOpenOption.WRITE)) {
       image.position(1024 * 1024).write(ByteBuffer.wrap(bytes(random, 1024 * 1024)));
       edited++;
     }

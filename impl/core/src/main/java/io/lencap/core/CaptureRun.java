@@ -289,6 +289,8 @@ final class CaptureRun {
           }
           log.info("captured {} of {}: pause {} ms, {} bytes, {} stored", checkpointId, encapsulation.name(),
               checkpoint.pause().toMillis(), checkpoint.logicalBytes(), checkpoint.storedBytes());
+          engine.events().publish(new io.lencap.api.LencapEvent.Committed(encapsulation.name(), checkpointId,
+              checkpoint, engine.clock().instant()));
           result.complete(checkpoint);
           return null;
         }, engine.executor());

@@ -47,6 +47,7 @@ final class CheckpointStore implements AutoCloseable {
   static final String CHUNKS = "chunks/";
   static final String CHECKPOINTS = "checkpoints/";
   static final String JOURNAL = "journal/";
+  static final String PROTECTIONS = "protections/";
   private static final String GENERATION = "gc/generation";
 
   private final BlobBackend backend;
@@ -308,6 +309,28 @@ final class CheckpointStore implements AutoCloseable {
         } catch (IOException | LencapException e) {
           log.warn("ignoring unreadable journal record {}: {}", info.key(), e.toString());
         }
+      }
+    }
+    return out;
+  }
+
+  // ---- protections ----
+
+  void protect(ProtectionRecord r) throws IOException {
+    backend.put(PROTECTIONS + r.name(), codec.encode(PROTECTIONS + r.name(), Json.write(r)));
+    backend.flush();
+  }
+
+  void unprotect(String name) throws IOException {
+    backend.delete(PROTECTIONS + name);
+  }
+
+  List<ProtectionRecord> protections() throws IOException {
+    List<ProtectionRecord> out = new ArrayList<>();
+    for (BlobInfo info : backend.list(PROTECTIONS)) {
+      Optional<byte[]> bytes = backend.get(info.key());
+      if (bytes.isPresent()) {
+        out.add(Json.read(open(info.key(), bytes.get()), ProtectionRecord.class));
       }
     }
     return out;

@@ -3,6 +3,10 @@ package io.lencap.core;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.PlacementChooser;
+import io.lencap.api.Protection;
+import io.lencap.api.Reaction;
 import io.lencap.api.Lencap;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapListener;
@@ -63,6 +67,7 @@ final class Engine implements Lencap {
   private final JournalRecord.Owner owner;
   private final Map<String, CompletableFuture<?>> capturing = new ConcurrentHashMap<>();
   private final ProviderContext providerContext;
+  private final Map<String, Protector> protectors = new ConcurrentHashMap<>();
 
   private Engine(Settings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
     this.settings = settings;
@@ -115,6 +120,7 @@ final class Engine implements Lencap {
     try {
       Engine engine = new Engine(settings, backend, providers);
       new Repair(engine).run();
+      engine.resumeProtections();
       return engine;
     } catch (IOException e) {
       throw new UnavailableException("cannot open the store " + backend.describe() + ": " + e.getMessage(), e);
@@ -259,6 +265,55 @@ final class Engine implements Lencap {
   }
 
   @Override
+  public Protection protect(Encapsulation encapsulation, PlacementChooser chooser) {
+    if (encapsulation.policy().onFailure() == Reaction.RESTORE_ELSEWHERE && chooser == null) {
+      throw new InvalidSpecException("policy.onFailure", "RESTORE_ELSEWHERE needs a PlacementChooser");
+    }
+    Protector p = new Protector(this, encapsulation, chooser);
+    if (protectors.putIfAbsent(encapsulation.name(), p) != null) {
+      throw new InvalidSpecException("encapsulation.name", encapsulation.name() + " is already protected here");
+    }
+    read(() -> {
+      store.protect(ProtectionRecord.of(encapsulation));
+      return null;
+    });
+    p.start();
+    return p;
+  }
+
+  @Override
+  public List<Protection> protections() {
+    return List.copyOf(protectors.values());
+  }
+
+  void unprotect(Protector p) {
+    if (protectors.remove(p.encapsulation().name(), p)) {
+      read(() -> {
+        store.unprotect(p.encapsulation().name());
+        return null;
+      });
+    }
+  }
+
+  /** Resumes the protections a previous process recorded (without choosers: restores go in place). */
+  private void resumeProtections() throws IOException {
+    for (ProtectionRecord r : store.protections()) {
+      Encapsulation e = r.toEncapsulation();
+      if (e.policy().onFailure() == Reaction.RESTORE_ELSEWHERE) {
+        log.warn("resuming protection of {}: no placement chooser in this process, failures restore in place",
+            e.name());
+        e = Encapsulation.builder(e.name()).resources(e.resources())
+            .policy(e.policy().toBuilder().onFailure(Reaction.RESTORE_IN_PLACE).build()).build();
+      }
+      Protector p = new Protector(this, e, null);
+      if (protectors.putIfAbsent(e.name(), p) == null) {
+        log.info("resuming protection of {}", e.name());
+        p.start();
+      }
+    }
+  }
+
+  @Override
   public void addListener(LencapListener listener) {
     events.add(listener);
   }
@@ -270,6 +325,7 @@ final class Engine implements Lencap {
 
   @Override
   public void close() {
+    protectors.values().forEach(Protector::stop);
     capturing.values().forEach(f -> f.cancel(true));
     timer.shutdownNow();
     chunkPool.shutdownNow();

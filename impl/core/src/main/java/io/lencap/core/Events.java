@@ -38,7 +38,7 @@ final class Events {
     publish(new LencapEvent.Progress(encapsulation, checkpointId, memberId, done, total, clock.instant()));
   }
 
-  private void publish(LencapEvent e) {
+  void publish(LencapEvent e) {
     for (LencapListener l : listeners) {
       try {
         l.onEvent(e);

@@ -30,6 +30,8 @@ final class MemoryProvider implements ResourceProvider {
   final Set<String> quiesced = ConcurrentHashMap.newKeySet();
   final Map<String, byte[]> snapshots = new ConcurrentHashMap<>();
   volatile boolean liveCut = true;
+  /** Completed by the first probe that finds a device missing. */
+  volatile java.util.concurrent.CompletableFuture<String> missingSeen = new java.util.concurrent.CompletableFuture<>();
 
   @Override
   public String name() {
@@ -113,7 +115,11 @@ final class MemoryProvider implements ResourceProvider {
 
       @Override
       public Health probe() {
-        return devices.containsKey(key) ? Health.healthy() : Health.failed("gone");
+        if (devices.containsKey(key)) {
+          return Health.healthy();
+        }
+        missingSeen.complete(key);
+        return Health.failed("gone");
       }
     };
   }

@@ -111,6 +111,10 @@ final class Cdb {
             return key == 0x5 && asc == 0x25;
         }
 
+        boolean unitAttention() {
+            return key == 0x6;
+        }
+
         /** ILLEGAL REQUEST: for a command whose only set field is its operation code, the target lacks it. */
         boolean illegalRequest() {
             return key == 0x5;

@@ -232,7 +232,7 @@ final class IscsiSession implements AutoCloseable {
         pdu.getBasicHeaderSegment().setInitiatorTaskTag(0);
         pdu.setDataSegment(ByteBuffer.wrap(TextParameters.encode(text)));
         send(pdu);
-        out.flush();
+        flush();
 
         Incoming answer = receive();
         if (answer.opCode() != OperationCode.LOGIN_RESPONSE) {
@@ -273,8 +273,7 @@ final class IscsiSession implements AutoCloseable {
 
     private void checkLunExists() throws IOException {
         ByteBuffer data = ByteBuffer.allocate(8 + 8 * 256);
-        Task task = submit(Cdb.reportLuns(data.capacity()), 0L, data, false);
-        await(task, false);
+        Task task = await(submit(Cdb.reportLuns(data.capacity()), 0L, data, false), false);
         if (task.status != SCSIStatus.GOOD) {
             return; // a target without REPORT LUNS: READ CAPACITY below tells whether the LUN exists
         }
@@ -313,13 +312,12 @@ final class IscsiSession implements AutoCloseable {
     void write(long lba, ByteBuffer src) throws IOException {
         checkRange(lba, src.remaining());
         await(submit(Cdb.write(lba, src.remaining() / blockSize), address.lunField(), src, true), true);
-        out.flush();
+        flush();
     }
 
     /** Flushes the target's write cache (SYNCHRONIZE CACHE). */
     void synchronizeCache() throws IOException {
-        Task task = submit(Cdb.synchronizeCache10(), address.lunField(), ByteBuffer.allocate(0), false);
-        await(task, false);
+        Task task = await(submit(Cdb.synchronizeCache10(), address.lunField(), ByteBuffer.allocate(0), false), false);
         if (task.status != SCSIStatus.GOOD) {
             Cdb.Sense sense = Cdb.Sense.parse(task.sense);
             // Unsupported: ILLEGAL REQUEST, or (jSCSI's target) sense data cut to 2 bytes.
@@ -361,7 +359,7 @@ final class IscsiSession implements AutoCloseable {
                 queue.add(task);
                 next += n;
             }
-            out.flush();
+            flush();
             Task head = queue.poll();
             await(head, true);
             sink.accept(head.offset, head.buffer.duplicate().position(0).limit(head.length));
@@ -385,14 +383,17 @@ final class IscsiSession implements AutoCloseable {
         final ByteBuffer buffer;
         final int length;
         final long lun;
+        final ByteBuffer cdb;
+        int attempts = 1;
         long offset;
         int transferred;
         boolean done;
         SCSIStatus status;
         byte[] sense = new byte[0];
 
-        Task(int tag, boolean write, ByteBuffer buffer, long lun) {
+        Task(int tag, boolean write, ByteBuffer buffer, long lun, ByteBuffer cdb) {
             this.tag = tag;
+            this.cdb = cdb;
             this.write = write;
             this.buffer = buffer;
             this.length = buffer.remaining();
@@ -404,10 +405,10 @@ final class IscsiSession implements AutoCloseable {
         ensureUsable();
         // Respect the target's command window (MaxCmdSN).
         while (maxCommandSn - commandSn < 0) {
-            out.flush();
+            flush();
             dispatchOne();
         }
-        Task task = new Task(nextTag(), write, buffer.slice(), lunField);
+        Task task = new Task(nextTag(), write, buffer.slice(), lunField, cdb);
         ProtocolDataUnit pdu = pdus.create(false, true, OperationCode.SCSI_COMMAND, NONE, NONE);
         SCSICommandParser cmd = (SCSICommandParser) pdu.getBasicHeaderSegment().getParser();
         cmd.setReadExpectedFlag(!write && task.length > 0);
@@ -432,25 +433,40 @@ final class IscsiSession implements AutoCloseable {
         return tag;
     }
 
-    private void await(Task task, boolean requireGood) throws IOException {
-        try {
-            out.flush();
-            while (!task.done) {
-                dispatchOne();
+    /**
+     * Waits for the task; returns it, or the task that repeated it after a UNIT ATTENTION (a target reports one
+     * after a restart or LUN change, once per session: the command itself was not run).
+     */
+    private Task await(Task task, boolean requireGood) throws IOException {
+        while (true) {
+            try {
+                flush();
+                while (!task.done) {
+                    dispatchOne();
+                }
+            } catch (SocketTimeoutException e) {
+                throw fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address + " did not answer within "
+                    + options.timeout().toSeconds() + " s", e));
+            } catch (EOFException e) {
+                throw fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address + " closed the connection", e));
+            } catch (IscsiException e) {
+                throw fail(e);
+            } catch (IOException e) {
+                throw fail(new IscsiException(Reason.UNAVAILABLE, "connection to iSCSI target " + address + " failed: "
+                    + e.getMessage(), e));
             }
-        } catch (SocketTimeoutException e) {
-            throw fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address + " did not answer within "
-                + options.timeout().toSeconds() + " s", e));
-        } catch (EOFException e) {
-            throw fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address + " closed the connection", e));
-        } catch (IscsiException e) {
-            throw fail(e);
-        } catch (IOException e) {
-            throw fail(new IscsiException(Reason.UNAVAILABLE, "connection to iSCSI target " + address + " failed: "
-                + e.getMessage(), e));
-        }
-        if (requireGood && task.status != SCSIStatus.GOOD) {
-            throw scsiFailure(task);
+            Cdb.Sense sense = task.status == SCSIStatus.CHECK_CONDITION ? Cdb.Sense.parse(task.sense) : null;
+            if (sense != null && sense.unitAttention() && task.attempts < 4) {
+                Task again = submit(task.cdb, task.lun, task.buffer, task.write);
+                again.offset = task.offset;
+                again.attempts = task.attempts + 1;
+                task = again;
+                continue;
+            }
+            if (requireGood && task.status != SCSIStatus.GOOD) {
+                throw scsiFailure(task);
+            }
+            return task;
         }
     }
 
@@ -565,7 +581,7 @@ final class IscsiSession implements AutoCloseable {
             send(data);
             sent += n;
         }
-        out.flush();
+        flush();
     }
 
     private void onNopIn(Incoming pdu) throws IOException {
@@ -585,7 +601,7 @@ final class IscsiSession implements AutoCloseable {
         ByteBuffer bytes = serialize(reply);
         bytes.putInt(20, p.getTargetTransferTag()); // jSCSI's NOPOutParser has no setter for the TTT
         out.write(bytes.array(), 0, bytes.limit());
-        out.flush();
+        flush();
     }
 
     // ---------------------------------------------------------------- framing
@@ -646,7 +662,24 @@ final class IscsiSession implements AutoCloseable {
 
     private void send(ProtocolDataUnit pdu) throws IOException {
         ByteBuffer bytes = serialize(pdu);
-        out.write(bytes.array(), bytes.arrayOffset(), bytes.limit());
+        try {
+            out.write(bytes.array(), bytes.arrayOffset(), bytes.limit());
+        } catch (IOException e) {
+            throw lost(e);
+        }
+    }
+
+    private void flush() throws IOException {
+        try {
+            out.flush();
+        } catch (IOException e) {
+            throw lost(e);
+        }
+    }
+
+    private IscsiException lost(IOException e) {
+        return fail(new IscsiException(Reason.UNAVAILABLE, "connection to iSCSI target " + address + " failed: "
+            + e.getMessage(), e));
     }
 
     private ByteBuffer serialize(ProtocolDataUnit pdu) throws IscsiException {

@@ -35,7 +35,10 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Captures and restores one directory tree: pre-copy, marker quiesce, final pass; see {@link DirectoryTreeProvider}. */
+/**
+ * Captures and restores one directory tree: pre-copy, marker quiesce, final pass, differential restore;
+ * see {@link DirectoryTreeProvider}.
+ */
 final class DirectoryTreeDriver implements ResourceDriver {
   private static final Logger LOG = LoggerFactory.getLogger(DirectoryTreeDriver.class);
   static final String METHOD = "pre-copy+final-pass";
@@ -48,6 +51,7 @@ final class DirectoryTreeDriver implements ResourceDriver {
 
   private final Resource resource;
   private final Path root;
+  private final boolean fsync;
   /** The copy of each regular file now in the sink, by relative path. */
   private final Map<String, Copy> copied = new HashMap<>();
   private CaptureContext capture;
@@ -55,9 +59,10 @@ final class DirectoryTreeDriver implements ResourceDriver {
   /** A file's copy: the stamp it was taken under, and whether it surely holds that content. */
   private record Copy(FileStamp stamp, boolean trusted) {}
 
-  DirectoryTreeDriver(Resource resource, Path root) {
+  DirectoryTreeDriver(Resource resource, Path root, boolean fsync) {
     this.resource = resource;
     this.root = root;
+    this.fsync = fsync;
   }
 
   @Override
@@ -218,7 +223,8 @@ final class DirectoryTreeDriver implements ResourceDriver {
     Path file = root.resolve(path);
     FileStamp stamp = FileStamp.of(before);
     Instant seen = Instant.now(); // wall clock, like the file system's timestamps (not the engine's clock)
-    try (SeekableByteChannel in = Files.newByteChannel(file, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
+    try (SeekableByteChannel in = Files.newByteChannel(file,
+            Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
         EntryWriter out = sink.create(path, EntryKind.FILE, stamp.attributes(seen), CHUNKING)) {
       ByteBuffer buffer = ByteBuffer.allocate(READ_BUFFER);
       while (in.read(buffer) >= 0) {
@@ -276,7 +282,7 @@ final class DirectoryTreeDriver implements ResourceDriver {
   @Override
   public void restore(RestoreContext context) throws IOException {
     RestorePlan plan = RestorePlan.of(context.state(), context.checkpointId(), context.captured().id());
-    TreeRestore.Result r = new TreeRestore(root, plan, context).run();
+    TreeRestore.Result r = new TreeRestore(root, plan, context, fsync).run();
     LOG.info("{}: restored {} from {}: {} files rewritten ({} bytes), {} unchanged, {} entries removed",
         resource.id(), root, context.checkpointId(), r.rewritten(), r.bytesWritten(), r.unchanged(), r.removed());
   }

@@ -18,17 +18,29 @@ import java.nio.file.Path;
  * Resource data = Resource.of("data", ResourceType.FILE_TREE, "file:///srv/job-42/data");
  * }</pre>
  *
- * <p><b>Capture.</b> {@code prepare} copies every regular file while the tree keeps changing (content-defined
- * chunks, so an edit in the middle of a large file stores only the chunks around it), and reuses files
- * unchanged since the parent checkpoint (same size, modification time, inode and mode) without reading
- * them. A directory has no kernel freeze, so {@code quiesce} writes the marker file {@value #QUIESCE_MARKER}
- * in the tree's root: <em>cooperating writers</em> check for it before they start a write and wait while it
- * exists. The marker is advisory, like a maintenance flag: a writer that ignores it, or a write already under
- * way when it appears, can still change a file during the cut. The cut is a short final pass inside the
- * quiesce window: it walks the metadata, copies again only the files that changed since the pre-copy (or
- * whose copy may be stale), drops files deleted meanwhile and records directories, symlinks, modes and
- * modification times. The marker survives the death of the capturing process; the engine's crash repair
- * calls {@code resume()} on a fresh driver, which removes it.
+ * <p><b>Capture.</b> {@code prepare} copies every regular file while the tree keeps changing
+ * (content-defined chunks, so an edit in the middle of a large file stores only the chunks around it), and
+ * reuses files unchanged since the parent checkpoint (same size, modification time, inode and mode) without
+ * reading them. A directory has no kernel freeze, so {@code quiesce} writes the marker file
+ * {@value #QUIESCE_MARKER} in the tree's root.
+ *
+ * <p><b>Cooperating writers</b> check for the marker before they start a write and wait while it exists:
+ * <pre>{@code
+ * Path marker = root.resolve(DirectoryTreeProvider.QUIESCE_MARKER);
+ * while (Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
+ *   Thread.sleep(10); // the pause lasts the final pass: milliseconds for thousands of files
+ * }
+ * write(...);
+ * }</pre>
+ * The marker is advisory, like a maintenance flag: a writer that ignores it, or a write already under way
+ * when it appears, can still change a file during the final pass (a file that keeps changing is noted in the
+ * checkpoint). The marker survives the death of the capturing process; the engine's crash repair calls
+ * {@code resume()} on a fresh driver, which removes it.
+ *
+ * <p>The cut is a short final pass inside the quiesce window: it walks the metadata, copies again only the
+ * files that changed since the pre-copy (or whose copy may be stale), drops files deleted meanwhile and
+ * records directories, symlinks (target in the attribute {@code target}), modes and modification times.
+ * The state is then complete, so the cut is live and the transfer has nothing left to do.
  *
  * <p><b>Restore</b> is differential, in place or onto another directory ({@link io.lencap.api.Placement}
  * with another {@code file:} locator): files whose content matches the checkpoint are left alone (not even
@@ -36,17 +48,25 @@ import java.nio.file.Path;
  * the old one, and entries absent from the checkpoint are deleted. Stored paths are untrusted: absolute
  * paths, {@code ..}, {@code .} or empty segments, and entries under a symlink or a file are refused before
  * anything is written. Symlinks are restored verbatim and never followed, neither when walking nor when
- * writing. Every chunk of the checkpoint is verified before the first write, so a corrupt checkpoint
- * changes nothing.
+ * writing. {@code prepareRestore} verifies every chunk of the checkpoint, so a corrupt checkpoint changes
+ * nothing. The resource property {@value #FSYNC} chooses whether restored files are forced to disk.
  *
  * <p>Not captured: owners and groups, set-id and sticky bits, access times (reading a file for the capture
- * changes them), extended attributes and ACLs; hard links are captured as separate files; special files
- * (FIFOs, sockets, devices) are skipped with a note. Change detection trusts modification times the way
- * rsync does, on a local file system with fine-grained timestamps.
+ * changes them), sub-microsecond times of symlinks (the JDK sets them through lutimes(2)), extended
+ * attributes and ACLs; hard links are captured as separate files; special files (FIFOs, sockets, devices)
+ * are skipped with a note. Change detection trusts modification times as rsync does, on a local file
+ * system with fine-grained timestamps. Walks and writes assume no one renames directories inside the tree
+ * while they run (hostile renames of a parent into a symlink are not defended against).
  */
 public final class DirectoryTreeProvider implements ResourceProvider {
   /** The file whose presence in the tree's root asks writers to pause; never part of the state. */
   public static final String QUIESCE_MARKER = ".lencap-quiesced";
+  /**
+   * Resource property: {@code true} forces each file a restore writes to disk before renaming it into
+   * place (durable against power loss, several times slower for many small files); {@code false}, the
+   * default, leaves flushing to the operating system, as rsync and tar do.
+   */
+  public static final String FSYNC = "fsync";
 
   @Override
   public String name() {
@@ -64,7 +84,16 @@ public final class DirectoryTreeProvider implements ResourceProvider {
 
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
-    return new DirectoryTreeDriver(resource, root(resource));
+    return new DirectoryTreeDriver(resource, root(resource), fsync(resource));
+  }
+
+  private static boolean fsync(Resource resource) {
+    String value = resource.property(FSYNC).orElse("false");
+    if (!value.equals("true") && !value.equals("false")) {
+      throw new InvalidSpecException("resources[" + resource.id() + "].properties." + FSYNC,
+          "must be true or false, was '" + value + "'");
+    }
+    return value.equals("true");
   }
 
   /** The tree's root directory named by a resource's {@code file:} locator. */

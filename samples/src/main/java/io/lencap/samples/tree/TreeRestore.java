@@ -46,6 +46,7 @@ final class TreeRestore {
   private final RestoreContext context;
   private final StoredState state;
   private final long totalBytes;
+  private final boolean fsync;
   private long doneBytes;
   private int rewritten;
   private int unchanged;
@@ -55,8 +56,9 @@ final class TreeRestore {
   /** What a restore did. */
   record Result(int rewritten, int unchanged, int removed, long bytesWritten) {}
 
-  TreeRestore(Path root, RestorePlan plan, RestoreContext context) {
+  TreeRestore(Path root, RestorePlan plan, RestoreContext context, boolean fsync) {
     this.root = root;
+    this.fsync = fsync;
     this.plan = plan;
     this.context = context;
     this.state = context.state();
@@ -174,7 +176,7 @@ final class TreeRestore {
     return true;
   }
 
-  /** Streams the entry's verified content into a new file and makes it durable before the rename. */
+  /** Streams the entry's verified content into a new file (made durable before the rename if asked). */
   private void write(Path temp, StoredEntry e) throws IOException {
     long n = 0;
     try (InputStream in = state.open(e);
@@ -188,7 +190,9 @@ final class TreeRestore {
         }
         n += r;
       }
-      out.force(false);
+      if (fsync) {
+        out.force(false);
+      }
     }
     if (n != e.size()) {
       throw new CorruptCheckpointException(context.checkpointId(), context.captured().id(), "-", "entry '"

@@ -66,6 +66,7 @@ final class TreeScan {
   }
 
   long fileBytes() {
-    return nodes.values().stream().filter(PosixFileAttributes::isRegularFile).mapToLong(PosixFileAttributes::size).sum();
+    return nodes.values().stream().filter(PosixFileAttributes::isRegularFile)
+        .mapToLong(PosixFileAttributes::size).sum();
   }
 }

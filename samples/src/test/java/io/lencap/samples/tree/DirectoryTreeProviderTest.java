@@ -5,13 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lencap.api.CaptureMode;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
+import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,6 +68,26 @@ class DirectoryTreeProviderTest extends ResourceProviderContract {
     Support s = provider().supports(r);
     assertFalse(s.supported());
     assertTrue(s.reason().contains(reason), s.reason());
+  }
+
+  @Test
+  void aBadFsyncPropertyNamesTheField() {
+    Resource r = Resource.builder("r").type(ResourceType.FILE_TREE).locator(trees.toUri())
+        .property(DirectoryTreeProvider.FSYNC, "yes").build();
+    InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> provider().open(r, context()));
+    assertEquals("resources[r].properties.fsync", e.field());
+    assertTrue(e.getMessage().contains("'yes'"), e.getMessage());
+  }
+
+  @Test
+  void restoresWithFsyncToo() throws Exception {
+    Resource plain = resource();
+    Resource durable = plain.toBuilder().property(DirectoryTreeProvider.FSYNC, "true").build();
+    MemoryState.Chunks chunks = new MemoryState.Chunks();
+    Captured first = capture(durable, CaptureMode.NON_BLOCKING, chunks, "cp1", Optional.empty());
+    mutate(durable);
+    restore(durable, durable, first.state());
+    assertEquals(first.fingerprintAtCut(), fingerprint(durable));
   }
 
   @Test

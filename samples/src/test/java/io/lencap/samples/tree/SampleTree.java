@@ -2,7 +2,6 @@ package io.lencap.samples.tree;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -26,7 +25,8 @@ final class SampleTree {
     Files.createDirectories(root.resolve("docs"));
     Files.createDirectories(root.resolve("empty-dir"));
     for (int i = 0; i < 20; i++) {
-      Files.writeString(root.resolve("docs/note-" + i + ".txt"), ("note " + i + " of seed " + seed + "\n").repeat(i * 40));
+      String line = "note " + i + " of seed " + seed + "\n";
+      Files.writeString(root.resolve("docs/note-" + i + ".txt"), line.repeat(i * 40));
     }
     Files.write(root.resolve("a/small.bin"), bytes(random, 1000));
     Files.write(root.resolve("a/b/one-mib.bin"), bytes(random, 1 << 20));
@@ -61,7 +61,8 @@ final class SampleTree {
     FileTime past = FileTime.from(Instant.parse("2020-01-01T00:00:00Z"));
     try (Stream<Path> all = Files.walk(root)) {
       for (Path p : (Iterable<Path>) all::iterator) {
-        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(past, null, null);
+        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+            .setTimes(past, null, null);
       }
     } catch (UncheckedIOException e) {
       throw e.getCause();
@@ -72,9 +73,5 @@ final class SampleTree {
     byte[] b = new byte[n];
     random.nextBytes(b);
     return b;
-  }
-
-  static String text(Path file) throws IOException {
-    return Files.readString(file, StandardCharsets.UTF_8);
   }
 }

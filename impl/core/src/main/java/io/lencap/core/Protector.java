@@ -1,0 +1,325 @@
+package io.lencap.core;
+
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Failure;
+import io.lencap.api.FailureKind;
+import io.lencap.api.LencapEvent;
+import io.lencap.api.Placement;
+import io.lencap.api.PlacementChooser;
+import io.lencap.api.Protection;
+import io.lencap.api.Reaction;
+import io.lencap.api.Resource;
+import io.lencap.spi.FailureSignals;
+import io.lencap.spi.Health;
+import io.lencap.spi.ResourceDriver;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Protects one encapsulation: captures it on its schedule, watches its members (provider signals and
+ * periodic probes), confirms a suspected failure after the policy's window (a brief pause is not a
+ * failure), and reacts by restoring the whole group to its last checkpoint, with bounded attempts and
+ * backoff. While it restores, it neither captures nor listens (the restore itself stops and starts VMs).
+ */
+final class Protector implements Protection {
+  private static final Logger log = LoggerFactory.getLogger(Protector.class);
+
+  private enum State {
+    WATCHING, RESTORING, CLOSED
+  }
+
+  private final Engine engine;
+  private final PlacementChooser chooser;
+  private final CheckpointSchedule schedule;
+  private final Set<String> suspected = ConcurrentHashMap.newKeySet();
+  private final List<AutoCloseable> watches = new ArrayList<>();
+  private final Map<String, ResourceDriver> watchers = new ConcurrentHashMap<>();
+  private volatile Encapsulation encapsulation;
+  private volatile State state = State.WATCHING;
+  private volatile Checkpoint last;
+  private volatile CompletableFuture<Checkpoint> capturing;
+  private volatile ScheduledFuture<?> nextCapture;
+  private volatile ScheduledFuture<?> probes;
+
+  Protector(Engine engine, Encapsulation encapsulation, PlacementChooser chooser) {
+    this.engine = engine;
+    this.encapsulation = encapsulation;
+    this.chooser = chooser;
+    this.schedule = new CheckpointSchedule(encapsulation.policy());
+  }
+
+  void start() {
+    try {
+      List<Checkpoint> existing = engine.checkpoints(encapsulation.name()).join();
+      if (!existing.isEmpty()) {
+        last = existing.get(existing.size() - 1);
+      }
+    } catch (RuntimeException e) {
+      log.warn("protecting {}: cannot list its checkpoints yet: {}", encapsulation.name(), e.toString());
+    }
+    watch();
+    long probeNanos = encapsulation.policy().probeInterval().toNanos();
+    probes = engine.timer().scheduleWithFixedDelay(() -> engine.executor().execute(this::probeAll),
+        probeNanos, probeNanos, TimeUnit.NANOSECONDS);
+    scheduleCapture(Instant.EPOCH);
+  }
+
+  @Override
+  public Encapsulation encapsulation() {
+    return encapsulation;
+  }
+
+  @Override
+  public Optional<Duration> interval() {
+    return schedule.interval();
+  }
+
+  @Override
+  public Optional<Checkpoint> lastCheckpoint() {
+    return Optional.ofNullable(last);
+  }
+
+  @Override
+  public synchronized CompletableFuture<Checkpoint> captureNow() {
+    CompletableFuture<Checkpoint> running = capturing;
+    if (running != null && !running.isDone()) {
+      return running;
+    }
+    Instant started = engine.clock().instant();
+    CompletableFuture<Checkpoint> f = engine.capture(encapsulation);
+    capturing = f;
+    f.whenComplete((cp, e) -> {
+      if (cp != null) {
+        last = cp;
+        schedule.measured(cp.pause());
+      } else {
+        log.warn("scheduled capture of {} failed: {}", encapsulation.name(), Failures.unwrap(e).toString());
+      }
+      if (state == State.WATCHING) {
+        scheduleCapture(started);
+      }
+    });
+    return f;
+  }
+
+  private void scheduleCapture(Instant lastStart) {
+    if (!schedule.scheduled() || state != State.WATCHING) {
+      return;
+    }
+    Instant now = engine.clock().instant();
+    long delay = Math.max(0, Duration.between(now, schedule.nextAfter(lastStart, now)).toNanos());
+    ScheduledFuture<?> previous = nextCapture;
+    if (previous != null) {
+      previous.cancel(false);
+    }
+    nextCapture = engine.timer().schedule(() -> engine.executor().execute(this::captureNow), delay,
+        TimeUnit.NANOSECONDS);
+  }
+
+  // ---- detection ----
+
+  private synchronized void watch() {
+    for (Resource r : encapsulation.resources()) {
+      try {
+        ResourceDriver d = engine.providers().providerFor(r).open(r, engine.providerContext());
+        watchers.put(r.id(), d);
+        Optional<FailureSignals> signals = d.extension(FailureSignals.class);
+        if (signals.isPresent()) {
+          watches.add(signals.get().subscribe(s -> onSignal(r.id(), s)));
+        }
+      } catch (Exception e) {
+        log.warn("cannot watch {} of {}: {}", r.id(), encapsulation.name(), e.toString());
+      }
+    }
+  }
+
+  private synchronized void unwatch() {
+    for (AutoCloseable w : watches) {
+      closeQuietly(w);
+    }
+    watches.clear();
+    watchers.values().forEach(Protector::closeQuietly);
+    watchers.clear();
+  }
+
+  private void onSignal(String memberId, FailureSignals.Signal s) {
+    if (s.kind() == FailureSignals.Kind.RECOVERED) {
+      return; // the confirmation probe decides
+    }
+    suspect(memberId, FailureKind.valueOf(s.kind().name()), s.detail());
+  }
+
+  private void probeAll() {
+    if (state != State.WATCHING) {
+      return;
+    }
+    for (Map.Entry<String, ResourceDriver> w : watchers.entrySet()) {
+      Health h = probe(w.getValue());
+      if (h.status() != Health.Status.HEALTHY) {
+        suspect(w.getKey(), FailureKind.UNREACHABLE, h.detail());
+      }
+    }
+  }
+
+  private static Health probe(ResourceDriver d) {
+    try {
+      return d.probe();
+    } catch (Exception e) {
+      return Health.failed(e.toString());
+    }
+  }
+
+  /** A failure counts only if it is still there after the confirmation window. */
+  private void suspect(String memberId, FailureKind kind, String detail) {
+    if (state != State.WATCHING || !suspected.add(memberId)) {
+      return;
+    }
+    log.info("{} of {} suspected {}: {}", memberId, encapsulation.name(), kind, detail);
+    engine.timer().schedule(() -> engine.executor().execute(() -> {
+      ResourceDriver d = watchers.get(memberId);
+      Health h = d == null ? Health.failed("not watched") : probe(d);
+      suspected.remove(memberId);
+      if (state != State.WATCHING) {
+        return;
+      }
+      if (h.status() == Health.Status.HEALTHY) {
+        log.info("{} of {} recovered within the confirmation window: no failure", memberId, encapsulation.name());
+        return;
+      }
+      failed(new Failure(encapsulation.name(), memberId, kind, detail + "; then " + h.detail(),
+          engine.clock().instant()));
+    }), encapsulation.policy().failureConfirmation().toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  // ---- reaction ----
+
+  private synchronized void failed(Failure f) {
+    if (state != State.WATCHING) {
+      return;
+    }
+    log.warn("{} of {} failed: {} ({})", f.memberId(), f.encapsulation(), f.kind(), f.detail());
+    engine.events().publish(new LencapEvent.FailureDetected(f.encapsulation(), last == null ? null : last.id(), f,
+        f.detectedAt()));
+    Reaction reaction = encapsulation.policy().onFailure();
+    if (reaction == Reaction.NOTIFY) {
+      return;
+    }
+    state = State.RESTORING;
+    if (nextCapture != null) {
+      nextCapture.cancel(false);
+    }
+    CompletableFuture<Checkpoint> running = capturing;
+    if (running != null) {
+      running.cancel(true);
+    }
+    unwatch();
+    attempt(f, 1);
+  }
+
+  private void attempt(Failure f, int n) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    Checkpoint target;
+    try {
+      List<Checkpoint> all = engine.checkpoints(encapsulation.name()).join();
+      if (all.isEmpty()) {
+        log.error("{} failed but has no checkpoint to go back to", encapsulation.name());
+        resumeWatching();
+        return;
+      }
+      target = all.get(all.size() - 1);
+    } catch (RuntimeException e) {
+      retry(f, n, e);
+      return;
+    }
+    Placement placement = encapsulation.policy().onFailure() == Reaction.RESTORE_ELSEWHERE && chooser != null
+        ? chooser.choose(f, target, n) : Placement.inPlace();
+    engine.restore(encapsulation, target.id(), placement).whenComplete((cp, e) -> {
+      if (e != null) {
+        retry(f, n, Failures.unwrap(e));
+        return;
+      }
+      encapsulation = moved(placement);
+      last = cp;
+      log.info("{} restored to {} after {} attempt(s)", encapsulation.name(), cp.id(), n);
+      engine.events().publish(new LencapEvent.Recovered(encapsulation.name(), cp.id(), f, n, placement,
+          engine.clock().instant()));
+      resumeWatching();
+    });
+  }
+
+  /** The group after a move: each member at its placement, dependencies kept. */
+  private Encapsulation moved(Placement placement) {
+    Encapsulation.Builder b = Encapsulation.builder(encapsulation.name()).policy(encapsulation.policy());
+    for (Resource r : encapsulation.resources()) {
+      Resource target = placement.apply(r);
+      b.resource(target.dependsOn().equals(r.dependsOn()) ? target
+          : target.toBuilder().dependsOn(r.dependsOn().toArray(String[]::new)).build());
+    }
+    return b.build();
+  }
+
+  private void retry(Failure f, int n, Throwable e) {
+    if (n >= encapsulation.policy().maxRestoreAttempts()) {
+      log.error("giving up restoring {} after {} attempts: {}", encapsulation.name(), n, e.toString());
+      resumeWatching();
+      return;
+    }
+    long backoff = encapsulation.policy().restoreBackoff().toNanos() << Math.min(20, n - 1);
+    log.warn("restore attempt {} of {} failed ({}); retrying in {} ms", n, encapsulation.name(), e.toString(),
+        backoff / 1_000_000);
+    engine.timer().schedule(() -> engine.executor().execute(() -> attempt(f, n + 1)), backoff, TimeUnit.NANOSECONDS);
+  }
+
+  private synchronized void resumeWatching() {
+    if (state == State.CLOSED) {
+      return;
+    }
+    state = State.WATCHING;
+    suspected.clear();
+    watch();
+    scheduleCapture(engine.clock().instant());
+  }
+
+  // ---- lifecycle ----
+
+  /** Stops watching and scheduling; the protection stays recorded in the store (process shutdown). */
+  synchronized void stop() {
+    state = State.CLOSED;
+    if (nextCapture != null) {
+      nextCapture.cancel(false);
+    }
+    if (probes != null) {
+      probes.cancel(false);
+    }
+    unwatch();
+  }
+
+  /** Unprotects: stops, and forgets the protection so that the next process does not resume it. */
+  @Override
+  public void close() {
+    stop();
+    engine.unprotect(this);
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception e) {
+      log.debug("closing {}: {}", c, e.toString());
+    }
+  }
+}
