@@ -32,6 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One capture of one encapsulation, the protocol of DESIGN.md: prepare all; quiesce by levels, writers
@@ -423,7 +424,11 @@ final class CaptureRun {
     engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.STARTED, null);
     m.busyPhase = phase;
     Tasks.Call<?> c = work.call("member " + id + " in " + phase, timeout, () -> {
-      body.run();
+      try (var e = MDC.putCloseable("lencap.encapsulation", encapsulation.name());
+           var k = MDC.putCloseable("lencap.checkpoint", checkpointId);
+           var r = MDC.putCloseable("lencap.member", id)) {
+        body.run();
+      }
       return null;
     });
     m.lastCall = c.finished();

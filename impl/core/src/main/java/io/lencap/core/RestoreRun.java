@@ -26,6 +26,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One restore of an encapsulation to a checkpoint: check every target before touching any; quiesce
@@ -181,7 +182,11 @@ final class RestoreRun {
     String id = m.captured.id();
     engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.STARTED, null);
     return work.call("member " + id + " in " + phase, encapsulation.policy().phaseTimeout(), () -> {
-      body.run();
+      try (var e = MDC.putCloseable("lencap.encapsulation", encapsulation.name());
+           var k = MDC.putCloseable("lencap.checkpoint", checkpointId);
+           var r = MDC.putCloseable("lencap.member", id)) {
+        body.run();
+      }
       return null;
     }).result().handle((v, e) -> {
       if (e != null) {

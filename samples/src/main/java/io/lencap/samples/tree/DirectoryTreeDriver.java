@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -100,11 +99,14 @@ final class DirectoryTreeDriver implements ResourceDriver {
       }
       try {
         copy(sink, path, node.getValue());
-      } catch (FileSystemException e) {
+      } catch (IOException e) {
         if (Files.isRegularFile(root.resolve(path), LinkOption.NOFOLLOW_LINKS)) {
           throw e;
         }
-        // Deleted or replaced by another kind since the walk: the final pass records what is there.
+        // Deleted or replaced by another kind (a directory reads as EISDIR) since the walk: drop any
+        // partial entry; the final pass records what is there.
+        sink.remove(path);
+        copied.remove(path);
       }
     }
     LOG.debug("{}: pre-copied {} files, {} reused unread from the parent", resource.id(), copied.size() - reused,
