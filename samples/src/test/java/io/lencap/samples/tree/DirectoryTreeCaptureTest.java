@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,6 +88,41 @@ class DirectoryTreeCaptureTest {
       }
       assertEquals(atCut, TreeState.fingerprint(elsewhere));
     }
+  }
+
+  @Test
+  void aTreeChurnedDuringThePreCopyIsCapturedAsItWasAtTheCut() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 6);
+    ChurningWriter writer = new ChurningWriter(root, 6, 300);
+    Thread thread = new Thread(writer, "churning-writer");
+    thread.start();
+    Resource r = tree(root);
+    MemoryState sink = new MemoryState(chunks, "cp1");
+    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
+    try (ResourceDriver d = open(r)) {
+      assertTrue(writer.warm.await(60, TimeUnit.SECONDS), "the writer did not get going");
+      long c0 = writer.warm.getCount(); System.out.println("DBG before " + System.nanoTime()); d.prepare(ctx); System.out.println("DBG after " + System.nanoTime() + " files " + sink.seal().entries().size());
+      d.quiesce();
+      assertTrue(writer.stopped.await(60, TimeUnit.SECONDS), "the writer did not honour the marker");
+      Cut cut = d.cut(ctx);
+      d.resume();
+      d.transfer(cut, ctx);
+      d.release(cut);
+    } finally {
+      writer.halt = true;
+      thread.join();
+    }
+    assertEquals(null, writer.failure);
+    Map<String, String> atCut = TreeState.fingerprint(root); // the writer has stopped for good
+    Path elsewhere = dir.resolve("restored");
+    Resource target = tree(elsewhere);
+    try (ResourceDriver rd = open(target)) {
+      Contexts.Restore rctx = new Contexts.Restore(r, target, sink.seal());
+      rd.prepareRestore(rctx);
+      rd.restore(rctx);
+    }
+    assertEquals(atCut, TreeState.fingerprint(elsewhere));
+    assertEquals(List.of(), ctx.notes, "no file should keep changing once the writer stopped");
   }
 
   @Test
