@@ -5,7 +5,7 @@
  * {@code noop://} members).
  */
 module io.lencap.samples {
-  requires io.lencap.spi;
+  requires transitive io.lencap.spi; // DirectoryTreeProvider's public signatures use SPI types
   requires org.slf4j;
 
   exports io.lencap.samples.tree;

@@ -60,8 +60,14 @@ final class CaptureRun {
   private volatile Manifest parent;
   private volatile String generation;
   private volatile JournalRecord journal;
+  /** The journal update with the cuts; forgetting the record must wait for it, or it would come back. */
+  private volatile CompletableFuture<Void> cutsRecorded = CompletableFuture.completedFuture(null);
 
-  CaptureRun(Engine engine, Encapsulation encapsulation, String checkpointId) {
+  /** Runs just before the result completes, so that whoever sees the result sees its effects. */
+  private final Runnable beforeCompletion;
+
+  CaptureRun(Engine engine, Encapsulation encapsulation, String checkpointId, Runnable beforeCompletion) {
+    this.beforeCompletion = beforeCompletion;
     this.engine = engine;
     this.encapsulation = encapsulation;
     this.policy = encapsulation.policy();
@@ -83,6 +89,11 @@ final class CaptureRun {
     void cancelled(CancellationException e) {
       super.cancel(false);
     }
+  }
+
+  /** The capture's future, before or after {@link #start()}. */
+  CompletableFuture<Checkpoint> result() {
+    return result;
   }
 
   CompletableFuture<Checkpoint> start() {
@@ -181,7 +192,7 @@ final class CaptureRun {
 
   private CompletableFuture<Void> afterCut() {
     recoveryLine = engine.clock().instant();
-    CompletableFuture.runAsync(this::recordCuts, engine.executor());
+    cutsRecorded = CompletableFuture.runAsync(this::recordCuts, engine.executor());
     if (policy.mode() == CaptureMode.BLOCKING) {
       return transferAll(all()).thenCompose(v -> resumeByLevels());
     }
@@ -274,7 +285,9 @@ final class CaptureRun {
 
   private void finish(Checkpoint checkpoint) {
     forAll(all(), m -> cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))
-        .handleAsync((v, e) -> {
+        .handle((v, e) -> e)
+        .thenCombine(cutsRecorded.exceptionally(x -> null), (e, x) -> e)
+        .thenApplyAsync(e -> {
           if (e != null) {
             log.warn("capture {} of {} committed, but releasing a cut failed: {}", checkpointId,
                 encapsulation.name(), Failures.unwrap(e).toString());
@@ -292,6 +305,7 @@ final class CaptureRun {
               checkpoint.pause().toMillis(), checkpoint.logicalBytes(), checkpoint.storedBytes());
           engine.events().publish(new io.lencap.api.LencapEvent.Committed(encapsulation.name(), checkpointId,
               checkpoint, engine.clock().instant()));
+          beforeCompletion.run();
           result.complete(checkpoint);
           return null;
         }, engine.executor());
@@ -319,6 +333,7 @@ final class CaptureRun {
     }
     chain.thenCompose(v -> forAllQuietly(all(), m -> m.cut == null ? CompletableFuture.completedFuture(null)
             : m.idle().thenCompose(x -> cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))))
+        .thenCompose(v -> cutsRecorded.exceptionally(x -> null))
         .whenCompleteAsync((v, e) -> {
           Thread.interrupted(); // a stale interrupt must not fail the store writes below
           closeDrivers();
@@ -333,6 +348,7 @@ final class CaptureRun {
           }
           engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.FAILED,
               cause.toString());
+          beforeCompletion.run();
           if (cause instanceof CancellationException ce) {
             result.cancelled(ce);
           } else {

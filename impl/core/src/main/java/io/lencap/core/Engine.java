@@ -227,14 +227,14 @@ final class Engine implements Lencap {
   public CompletableFuture<Checkpoint> capture(Encapsulation encapsulation) {
     String id = ID_TIME.format(settings.clock().instant()) + "-"
         + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
-    CompletableFuture<Checkpoint> running = new CompletableFuture<>();
-    if (capturing.putIfAbsent(encapsulation.name(), running) != null) {
+    CompletableFuture<?>[] self = new CompletableFuture<?>[1];
+    CaptureRun run = new CaptureRun(this, encapsulation, id, () -> capturing.remove(encapsulation.name(), self[0]));
+    self[0] = run.result();
+    if (capturing.putIfAbsent(encapsulation.name(), run.result()) != null) {
       return CompletableFuture.failedFuture(new LencapException("a capture of " + encapsulation.name()
           + " is already running; wait for it to complete"));
     }
-    CompletableFuture<Checkpoint> f = new CaptureRun(this, encapsulation, id).start();
-    f.whenComplete((v, e) -> capturing.remove(encapsulation.name(), running));
-    return f;
+    return run.start();
   }
 
   @Override
@@ -326,7 +326,15 @@ final class Engine implements Lencap {
   @Override
   public void close() {
     protectors.values().forEach(Protector::stop);
-    capturing.values().forEach(f -> f.cancel(true));
+    List<CompletableFuture<?>> running = List.copyOf(capturing.values());
+    running.forEach(f -> f.cancel(true));
+    try {
+      // Cancelled captures resume their members on our threads: let them finish before the threads go.
+      CompletableFuture.allOf(running.stream().map(f -> f.exceptionally(x -> null)).toArray(CompletableFuture[]::new))
+          .get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("closing while captures were still undoing: {}", e.toString());
+    }
     timer.shutdownNow();
     chunkPool.shutdownNow();
     if (ownExecutor != null) {

@@ -3,6 +3,7 @@ package io.lencap.samples.tree;
 import io.lencap.api.Resource;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
+import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
 import io.lencap.spi.EntryKind;
@@ -14,12 +15,15 @@ import io.lencap.spi.StateSink;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotLinkException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributes;
@@ -28,9 +32,16 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,12 +58,14 @@ final class DirectoryTreeDriver implements ResourceDriver {
   private static final int READ_BUFFER = 256 * 1024;
   /** Copies of one file tried in the final pass before it is kept as it is, with a note. */
   private static final int FINAL_ATTEMPTS = 3;
+  /** Files copied at once. */
+  private static final int COPIERS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
   private final Resource resource;
   private final Path root;
   private final boolean fsync;
   /** The copy of each regular file now in the sink, by relative path. */
-  private final Map<String, Copy> copied = new HashMap<>();
+  private final Map<String, Copy> copied = new ConcurrentHashMap<>();
   private CaptureContext capture;
 
   /** A file's copy: the stamp it was taken under, and whether it surely holds that content. */
@@ -82,23 +95,23 @@ final class DirectoryTreeDriver implements ResourceDriver {
     TreeScan scan = TreeScan.of(root);
     StateSink sink = context.state();
     sink.expectBytes(scan.fileBytes());
-    int reused = 0;
+    List<Map.Entry<String, PosixFileAttributes>> toCopy = new ArrayList<>();
     for (Map.Entry<String, PosixFileAttributes> node : scan.nodes().entrySet()) {
       if (!node.getValue().isRegularFile()) {
         continue; // directories and symlinks are recorded by the final pass, with their final metadata
       }
-      context.checkCancelled();
-      String path = node.getKey();
       FileStamp now = FileStamp.of(node.getValue());
-      StoredEntry old = parent.get(path);
+      StoredEntry old = parent.get(node.getKey());
       if (old != null && old.kind() == EntryKind.FILE && FileStamp.trustedIn(old).filter(now::equals).isPresent()) {
         sink.reuse(old);
-        copied.put(path, new Copy(now, true));
-        reused++;
-        continue;
+        copied.put(node.getKey(), new Copy(now, true));
+      } else {
+        toCopy.add(node);
       }
+    }
+    inParallel(context, toCopy, (path, attrs) -> {
       try {
-        copy(sink, path, node.getValue());
+        copy(sink, path, attrs);
       } catch (IOException e) {
         if (Files.isRegularFile(root.resolve(path), LinkOption.NOFOLLOW_LINKS)) {
           throw e;
@@ -108,9 +121,9 @@ final class DirectoryTreeDriver implements ResourceDriver {
         sink.remove(path);
         copied.remove(path);
       }
-    }
-    LOG.debug("{}: pre-copied {} files, {} reused unread from the parent", resource.id(), copied.size() - reused,
-        reused);
+    });
+    LOG.debug("{}: pre-copied {} files, {} reused unread from the parent", resource.id(), toCopy.size(),
+        copied.size() - toCopy.size());
   }
 
   /**
@@ -119,7 +132,8 @@ final class DirectoryTreeDriver implements ResourceDriver {
    */
   @Override
   public void quiesce() throws IOException {
-    String by = capture == null ? "" : " for checkpoint " + capture.encapsulation() + "/" + capture.checkpointId();
+    String by = capture == null ? ""
+        : " for checkpoint " + capture.encapsulation() + "/" + capture.checkpointId();
     String text = "Lencap quiesced this tree" + by + " (pid " + ProcessHandle.current().pid() + ") at "
         + Instant.now() + ".\nWriters: do not start a write while this file exists.\n";
     // NOFOLLOW: a symlink planted under the marker's name must not redirect our write.
@@ -146,8 +160,8 @@ final class DirectoryTreeDriver implements ResourceDriver {
       }
     }
     List<String> special = new ArrayList<>();
-    List<String> unsettled = new ArrayList<>();
-    int recopied = 0;
+    List<String> unsettled = new CopyOnWriteArrayList<>();
+    List<Map.Entry<String, PosixFileAttributes>> changed = new ArrayList<>();
     for (Map.Entry<String, PosixFileAttributes> node : nodes.entrySet()) {
       context.checkCancelled();
       String path = node.getKey();
@@ -155,22 +169,31 @@ final class DirectoryTreeDriver implements ResourceDriver {
       if (a.isRegularFile()) {
         Copy c = copied.get(path);
         if (c == null || !c.trusted() || !c.stamp().equals(FileStamp.of(a))) {
-          recopied++;
-          if (!copyFinal(sink, path, a)) {
-            unsettled.add(path);
-          }
+          changed.add(node);
         }
       } else if (a.isDirectory()) {
-        sink.entry(path, EntryKind.DIRECTORY, Map.of(FileStamp.MODE, PosixFilePermissions.toString(a.permissions()),
+        sink.entry(path, EntryKind.DIRECTORY, Map.of(
+            FileStamp.MODE, PosixFilePermissions.toString(a.permissions()),
             FileStamp.MTIME, a.lastModifiedTime().toInstant().toString()));
       } else if (a.isSymbolicLink()) {
-        String target = Files.readSymbolicLink(root.resolve(path)).toString();
+        String target;
+        try {
+          target = Files.readSymbolicLink(root.resolve(path)).toString();
+        } catch (NoSuchFileException | NotLinkException gone) {
+          unsettled.add(path); // replaced by a writer that ignores the marker
+          continue;
+        }
         sink.entry(path, EntryKind.SYMLINK, Map.of(TARGET, target,
             FileStamp.MTIME, a.lastModifiedTime().toInstant().toString()));
       } else {
         special.add(path);
       }
     }
+    inParallel(context, changed, (path, attrs) -> {
+      if (!copyFinal(sink, path, attrs)) {
+        unsettled.add(path);
+      }
+    });
     if (!special.isEmpty()) {
       context.note("skipped " + special.size() + " special files (FIFOs, sockets, devices): " + sample(special));
     }
@@ -178,7 +201,7 @@ final class DirectoryTreeDriver implements ResourceDriver {
       context.note(unsettled.size() + " files kept changing during the final pass (a writer ignores the "
           + DirectoryTreeProvider.QUIESCE_MARKER + " marker); their last copy may be torn: " + sample(unsettled));
     }
-    LOG.debug("{}: final pass copied {} files again", resource.id(), recopied);
+    LOG.debug("{}: final pass copied {} files again", resource.id(), changed.size());
     return Cut.live(Map.of());
   }
 
@@ -203,13 +226,16 @@ final class DirectoryTreeDriver implements ResourceDriver {
   private boolean copyFinal(StateSink sink, String path, PosixFileAttributes attrs) throws IOException {
     PosixFileAttributes a = attrs;
     for (int attempt = 1; ; attempt++) {
-      if (copy(sink, path, a) || attempt == FINAL_ATTEMPTS) {
-        return copied.get(path).stamp().equals(stampOf(path));
-      }
       try {
+        if (copy(sink, path, a) || attempt == FINAL_ATTEMPTS) {
+          return copied.get(path).stamp().equals(stampOf(path));
+        }
         a = Files.readAttributes(root.resolve(path), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      } catch (NoSuchFileException gone) {
-        sink.remove(path);
+      } catch (IOException e) {
+        if (Files.isRegularFile(root.resolve(path), LinkOption.NOFOLLOW_LINKS)) {
+          throw e;
+        }
+        sink.remove(path); // deleted or replaced by a writer that ignores the marker
         copied.remove(path);
         return false;
       }
@@ -238,6 +264,60 @@ final class DirectoryTreeDriver implements ResourceDriver {
     boolean consistent = stamp.equals(stampOf(path));
     copied.put(path, new Copy(stamp, consistent && !stamp.racy(seen)));
     return consistent;
+  }
+
+  /** Work on one regular file. */
+  private interface FileTask {
+    void run(String path, PosixFileAttributes attributes) throws IOException;
+  }
+
+  /**
+   * Runs the task on every file, a few at a time: the store hashes and compresses each entry on its own
+   * pool, so copying several small files at once keeps every core busy. Fails with the first error.
+   */
+  private void inParallel(CaptureContext context, List<Map.Entry<String, PosixFileAttributes>> files,
+      FileTask task) throws IOException {
+    if (files.size() <= 1) {
+      for (Map.Entry<String, PosixFileAttributes> f : files) {
+        task.run(f.getKey(), f.getValue());
+      }
+      return;
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(Math.min(COPIERS, files.size()), r -> {
+      Thread t = new Thread(r, "lencap-tree-copy-" + resource.id());
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<?>> copies = new ArrayList<>(files.size());
+      for (Map.Entry<String, PosixFileAttributes> f : files) {
+        copies.add(pool.submit(() -> {
+          context.checkCancelled();
+          task.run(f.getKey(), f.getValue());
+          return null;
+        }));
+      }
+      for (Future<?> copy : copies) {
+        copy.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while copying " + root);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(cause);
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private FileStamp stampOf(String path) throws IOException {
@@ -270,9 +350,9 @@ final class DirectoryTreeDriver implements ResourceDriver {
       throw new IOException("cannot restore tree " + resource.id() + " onto " + root + ": "
           + (existing == null ? "no ancestor exists" : existing + " is not a writable directory"));
     }
-    Set<String> verified = new java.util.HashSet<>();
+    Set<String> verified = new HashSet<>();
     for (StoredEntry e : context.state().entries()) {
-      for (var chunk : e.chunks()) {
+      for (ChunkRef chunk : e.chunks()) {
         if (verified.add(chunk.id())) {
           context.checkCancelled();
           context.state().read(chunk); // throws CorruptCheckpointException naming the chunk
@@ -310,10 +390,14 @@ final class DirectoryTreeDriver implements ResourceDriver {
       throw new NoSuchFileException(root.toString(), null, "tree " + resource.id() + " is not a directory");
     }
     if (!Files.isReadable(root) || !Files.isExecutable(root)) {
-      throw new java.nio.file.AccessDeniedException(root.toString(), null, "tree " + resource.id()
+      throw new AccessDeniedException(root.toString(), null, "tree " + resource.id()
           + " is not readable");
     }
   }
+
+  /** Nothing to release: the driver holds no connection or descriptor between calls. */
+  @Override
+  public void close() {}
 
   private Path marker() {
     return root.resolve(DirectoryTreeProvider.QUIESCE_MARKER);

@@ -101,7 +101,7 @@ class DirectoryTreeCaptureTest {
     Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
     try (ResourceDriver d = open(r)) {
       assertTrue(writer.warm.await(60, TimeUnit.SECONDS), "the writer did not get going");
-      long c0 = writer.warm.getCount(); System.out.println("DBG before " + System.nanoTime()); d.prepare(ctx); System.out.println("DBG after " + System.nanoTime() + " files " + sink.seal().entries().size());
+      d.prepare(ctx); // while the writer keeps going
       d.quiesce();
       assertTrue(writer.stopped.await(60, TimeUnit.SECONDS), "the writer did not honour the marker");
       Cut cut = d.cut(ctx);

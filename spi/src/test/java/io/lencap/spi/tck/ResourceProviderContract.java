@@ -235,7 +235,7 @@ public abstract class ResourceProviderContract {
   }
 
   /** A capture context over a {@link MemoryState}. */
-  protected static final class TckCaptureContext implements CaptureContext {
+  public static final class TckCaptureContext implements CaptureContext {
     private final Resource resource;
     private final CaptureMode mode;
     private final String id;
@@ -308,7 +308,7 @@ public abstract class ResourceProviderContract {
   }
 
   /** A restore context over a stored state. */
-  protected static final class TckRestoreContext implements RestoreContext {
+  public static final class TckRestoreContext implements RestoreContext {
     private final Resource captured;
     private final Resource target;
     private final StoredState state;
