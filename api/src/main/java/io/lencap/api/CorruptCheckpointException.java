@@ -17,6 +17,14 @@ public class CorruptCheckpointException extends LencapException {
     this.chunkId = chunkId;
   }
 
+  /** A problem of the checkpoint's structure (its entry list), not of one chunk: {@link #chunkId()} is null. */
+  public CorruptCheckpointException(String checkpointId, String memberId, String problem) {
+    super("checkpoint " + checkpointId + ", member " + memberId + ": " + problem);
+    this.checkpointId = checkpointId;
+    this.memberId = memberId;
+    this.chunkId = null;
+  }
+
   public String checkpointId() {
     return checkpointId;
   }
@@ -25,6 +33,7 @@ public class CorruptCheckpointException extends LencapException {
     return memberId;
   }
 
+  /** The bad chunk, or null when the problem is not one chunk's. */
   public String chunkId() {
     return chunkId;
   }

@@ -166,9 +166,11 @@ public abstract class ResourceProviderContract {
     Resource r = resource();
     MemoryState.Chunks chunks = new MemoryState.Chunks();
     Captured first = capture(r, CaptureMode.NON_BLOCKING, chunks, "cp1", Optional.empty());
-    String victim = first.state.entries().stream().flatMap(e -> e.chunks().stream()).findFirst()
-        .orElseThrow(() -> new AssertionError("the capture wrote no chunk")).id();
-    chunks.corrupt(victim);
+    List<String> all = first.state.entries().stream().flatMap(e -> e.chunks().stream()).map(c -> c.id())
+        .distinct().toList();
+    assertFalse(all.isEmpty(), "the capture wrote no chunk");
+    all.forEach(chunks::corrupt); // whatever chunk the restore reads is bad
+    mutate(r); // so that even a differential restore must read some
     assertThrows(CorruptCheckpointException.class, () -> restore(r, r, first.state));
   }
 

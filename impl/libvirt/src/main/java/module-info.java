@@ -1,0 +1,13 @@
+/**
+ * Lencap's VM provider: libvirt domains on KVM/QEMU (live external snapshots) and Xen (save images).
+ * Exports nothing; found through ServiceLoader.
+ */
+module io.lencap.libvirt {
+  requires io.lencap.spi;
+  requires org.slf4j;
+  requires java.xml;
+  requires libvirt; // libvirt-java 0.5.4, an automatic module named after its jar
+  requires com.sun.jna;
+
+  provides io.lencap.spi.ResourceProvider with io.lencap.libvirt.LibvirtProvider;
+}

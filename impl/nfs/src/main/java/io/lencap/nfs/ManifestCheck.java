@@ -1,0 +1,201 @@
+package io.lencap.nfs;
+
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checks a stored tree before a restore writes anything: the manifest is untrusted input (a store is
+ * shared, a checkpoint may be crafted). Refused: empty, absolute or non-normal paths, names {@code .},
+ * {@code ..} or with NUL, duplicate paths, an entry whose parent is not a directory of the checkpoint
+ * (which could make us write through a symlink), absolute symlink targets and relative ones that leave the
+ * root once resolved through the checkpoint's other symlinks, chunks that do not tile their file, and
+ * metadata that does not parse.
+ */
+final class ManifestCheck {
+  private static final int MAX_LINK_HOPS = 40;
+  private static final int MAX_NAME_BYTES = 255;
+  private static final int MAX_PATH_BYTES = 4096;
+
+  /** A checked tree: entries parents-first, by path. */
+  record Plan(List<StoredEntry> entries, Map<String, StoredEntry> byPath, TreeAttributes.Meta root) {}
+
+  private ManifestCheck() {}
+
+  static Plan check(StoredState state, String memberId) {
+    String cp = state.checkpointId();
+    Map<String, StoredEntry> byPath = new HashMap<>();
+    for (StoredEntry e : state.entries()) {
+      String path = e.path();
+      checkPath(cp, memberId, path);
+      if (byPath.put(path, e) != null) {
+        throw refuse(cp, memberId, "entry '" + printable(path) + "' appears twice");
+      }
+    }
+    for (StoredEntry e : byPath.values()) {
+      String where = "entry '" + printable(e.path()) + "'";
+      int slash = e.path().lastIndexOf('/');
+      if (slash > 0) {
+        StoredEntry parent = byPath.get(e.path().substring(0, slash));
+        if (parent == null || parent.kind() != EntryKind.DIRECTORY) {
+          throw refuse(cp, memberId, where + ": its parent '" + printable(e.path().substring(0, slash))
+              + "' is not a directory of the checkpoint");
+        }
+      }
+      try {
+        TreeAttributes.meta(e.attributes(), "", where);
+      } catch (IllegalArgumentException bad) {
+        throw refuse(cp, memberId, bad.getMessage());
+      }
+      switch (e.kind()) {
+        case FILE -> checkChunks(cp, memberId, e, where);
+        case SYMLINK -> checkLink(cp, memberId, e, byPath, where);
+        case DIRECTORY -> {
+          if (!e.chunks().isEmpty()) {
+            throw refuse(cp, memberId, where + ": a directory has content");
+          }
+        }
+        default -> throw refuse(cp, memberId, where + ": unknown kind " + e.kind());
+      }
+    }
+    TreeAttributes.Meta root;
+    try {
+      root = TreeAttributes.meta(state.attributes(), TreeAttributes.ROOT, "the tree's root");
+    } catch (IllegalArgumentException bad) {
+      throw refuse(cp, memberId, bad.getMessage());
+    }
+    List<StoredEntry> ordered = new ArrayList<>(byPath.values());
+    ordered.sort(Comparator.comparingInt((StoredEntry e) -> depth(e.path())).thenComparing(StoredEntry::path));
+    return new Plan(List.copyOf(ordered), Map.copyOf(byPath), root);
+  }
+
+  static int depth(String path) {
+    int d = 1;
+    for (int i = 0; i < path.length(); i++) {
+      if (path.charAt(i) == '/') {
+        d++;
+      }
+    }
+    return d;
+  }
+
+  private static void checkPath(String cp, String member, String path) {
+    if (path == null || path.isEmpty()) {
+      throw refuse(cp, member, "an entry has an empty path");
+    }
+    String p = "entry '" + printable(path) + "'";
+    if (path.startsWith("/")) {
+      throw refuse(cp, member, p + ": absolute paths are not allowed");
+    }
+    if (path.indexOf('\0') >= 0) {
+      throw refuse(cp, member, p + ": NUL in a name");
+    }
+    if (path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+      throw refuse(cp, member, p + ": path longer than " + MAX_PATH_BYTES + " bytes");
+    }
+    for (String name : path.split("/", -1)) {
+      if (name.isEmpty()) {
+        throw refuse(cp, member, p + ": empty name (a '/' too many)");
+      }
+      if (name.equals(".") || name.equals("..")) {
+        throw refuse(cp, member, p + ": name '" + name + "' would leave or alias its directory");
+      }
+      if (name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+        throw refuse(cp, member, p + ": a name is longer than " + MAX_NAME_BYTES + " bytes");
+      }
+    }
+  }
+
+  private static void checkChunks(String cp, String member, StoredEntry e, String where) {
+    long at = 0;
+    for (ChunkRef c : e.chunks()) {
+      if (c.offset() != at || c.length() <= 0) {
+        throw refuse(cp, member, where + ": chunk " + c.id() + " at offset " + c.offset()
+            + " does not follow the previous chunk (expected offset " + at + ")");
+      }
+      at += c.length();
+    }
+    if (at != e.size()) {
+      throw refuse(cp, member, where + ": chunks cover " + at + " bytes but the entry says " + e.size());
+    }
+  }
+
+  private static void checkLink(String cp, String member, StoredEntry e, Map<String, StoredEntry> byPath,
+      String where) {
+    String target = e.attributes().get(TreeAttributes.TARGET);
+    if (target == null || target.isEmpty()) {
+      throw refuse(cp, member, where + ": a symlink without a target");
+    }
+    if (target.indexOf('\0') >= 0) {
+      throw refuse(cp, member, where + ": NUL in the symlink target");
+    }
+    if (target.startsWith("/")) {
+      throw refuse(cp, member, where + ": absolute symlink target '" + printable(target)
+          + "' would point outside the export root");
+    }
+    if (!e.chunks().isEmpty()) {
+      throw refuse(cp, member, where + ": a symlink has content");
+    }
+    Deque<String> dir = new ArrayDeque<>(parentNames(e.path()));
+    if (!resolves(dir, target, byPath, 0)) {
+      throw refuse(cp, member, where + ": symlink target '" + printable(target) + "' leads outside the export root");
+    }
+  }
+
+  /**
+   * Walks {@code target} from {@code dir} the way a kernel would, following the checkpoint's own symlinks
+   * on the way; false when it climbs above the root or loops.
+   */
+  private static boolean resolves(Deque<String> dir, String target, Map<String, StoredEntry> byPath, int hops) {
+    if (hops > MAX_LINK_HOPS) {
+      return false;
+    }
+    for (String name : target.split("/")) {
+      if (name.isEmpty() || name.equals(".")) {
+        continue;
+      }
+      if (name.equals("..")) {
+        if (dir.isEmpty()) {
+          return false;
+        }
+        dir.removeLast();
+        continue;
+      }
+      dir.addLast(name);
+      StoredEntry hop = byPath.get(String.join("/", dir));
+      if (hop != null && hop.kind() == EntryKind.SYMLINK) {
+        String next = hop.attributes().get(TreeAttributes.TARGET);
+        if (next == null || next.startsWith("/")) {
+          return false;
+        }
+        dir.removeLast();
+        if (!resolves(dir, next, byPath, hops + 1)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static List<String> parentNames(String path) {
+    String[] names = path.split("/");
+    return List.of(names).subList(0, names.length - 1);
+  }
+
+  private static String printable(String s) {
+    return s.replace("\0", "\\0");
+  }
+
+  private static UnsafeManifestException refuse(String cp, String member, String problem) {
+    return new UnsafeManifestException(cp, member, problem);
+  }
+}

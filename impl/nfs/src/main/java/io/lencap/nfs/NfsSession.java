@@ -1,0 +1,329 @@
+package io.lencap.nfs;
+
+import com.emc.ecs.nfsclient.mount.MountException;
+import com.emc.ecs.nfsclient.nfs.NfsCreateMode;
+import com.emc.ecs.nfsclient.nfs.NfsDirectoryPlusEntry;
+import com.emc.ecs.nfsclient.nfs.NfsException;
+import com.emc.ecs.nfsclient.nfs.NfsSetAttributes;
+import com.emc.ecs.nfsclient.nfs.NfsTime;
+import com.emc.ecs.nfsclient.nfs.NfsWriteRequest;
+import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3;
+import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3ReadResponse;
+import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3ReaddirplusResponse;
+import com.emc.ecs.nfsclient.rpc.CredentialUnix;
+import com.emc.ecs.nfsclient.rpc.RpcException;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.UnavailableException;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One mounted tree over NFSv3 (nfs-client's {@link Nfs3}), addressed by file handles: LOOKUP never follows
+ * symlinks, so nothing done through a session can leave the export. Thread-safe (nfs-client multiplexes
+ * calls over one connection per server). Network failures become {@link UnavailableException}.
+ */
+final class NfsSession {
+  /**
+   * Largest WRITE we send. nfs-client sends a request above 1 MiB as two record fragments in two channel
+   * writes, and concurrent requests then interleave and corrupt the shared stream: stay well below.
+   */
+  static final int WRITE_SIZE = 512 * 1024;
+  static final int READ_SIZE = 1024 * 1024;
+  private static final int READDIR_MAX = 256 * 1024;
+  private static final int RETRIES = 2;
+
+  private final Nfs3 nfs;
+  private final byte[] root;
+  private final String where;
+
+  private NfsSession(Nfs3 nfs, byte[] root, String where) {
+    this.nfs = nfs;
+    this.root = root;
+    this.where = where;
+  }
+
+  /** Mounts the locator's export and looks up the tree's root directory below it. */
+  static NfsSession open(NfsLocator loc) {
+    NettyThreads.useDaemonThreads();
+    CredentialUnix cred = new CredentialUnix(loc.uid(), loc.gid(), Set.of());
+    List<String> refused = new ArrayList<>();
+    for (String export : loc.exportCandidates()) {
+      Nfs3 nfs;
+      try {
+        nfs = new Nfs3(loc.host(), export, cred, RETRIES);
+      } catch (MountException e) {
+        refused.add(export + " (" + e.getMessage() + ")");
+        continue;
+      } catch (IOException e) {
+        throw new UnavailableException(loc.describe() + ": cannot mount " + export + " on " + loc.host()
+            + " (is rpcbind and the NFS server running?): " + e.getMessage(), e);
+      }
+      NfsSession s = new NfsSession(nfs, nfs.getRootFileHandle(), loc.describe());
+      byte[] dir = s.root;
+      String walked = export;
+      for (String name : loc.below(export)) {
+        walked = walked.endsWith("/") ? walked + name : walked + "/" + name;
+        Optional<Node> n = s.lookup(dir, name, walked);
+        if (n.isEmpty() || n.get().attrs().kind() != Attrs.Kind.DIRECTORY) {
+          throw new InvalidSpecException("locator", loc.describe() + ": " + walked
+              + (n.isEmpty() ? " does not exist" : " is not a directory (symlinks are not followed)"));
+        }
+        dir = n.get().handle();
+      }
+      return new NfsSession(nfs, dir, loc.describe());
+    }
+    throw new InvalidSpecException("locator", loc.describe() + ": the server exports none of " + refused);
+  }
+
+  byte[] root() {
+    return root;
+  }
+
+  String where() {
+    return where;
+  }
+
+  /** One directory entry with its attributes and handle. */
+  record Node(String path, String name, Attrs attrs, byte[] handle) {}
+
+  Attrs getattr(byte[] fh, String path) throws IOException {
+    return call(path, () -> Attrs.of(nfs.wrapped_getAttr(nfs.makeGetAttrRequest(fh)).getAttributes()));
+  }
+
+  /** The entries of a directory, "." and ".." left out, with attributes and handles (READDIRPLUS). */
+  List<Node> list(byte[] dir, String dirPath) throws IOException {
+    List<Node> out = new ArrayList<>();
+    long cookie = 0;
+    long verifier = 0;
+    while (true) {
+      long c = cookie;
+      long v = verifier;
+      Nfs3ReaddirplusResponse r = call(dirPath,
+          () -> nfs.wrapped_getReaddirplus(nfs.makeReaddirplusRequest(dir, c, v, READDIR_MAX / 4, READDIR_MAX)));
+      for (NfsDirectoryPlusEntry e : r.getEntries()) {
+        String name = e.getFileName();
+        cookie = e.getCookie();
+        if (name.equals(".") || name.equals("..")) {
+          continue;
+        }
+        String path = dirPath.isEmpty() ? name : dirPath + "/" + name;
+        if (e.getAttributes() == null || e.getFileHandle() == null) {
+          lookup(dir, name, path).ifPresent(out::add); // the server may leave them out; ask
+        } else {
+          out.add(new Node(path, name, Attrs.of(e.getAttributes()), e.getFileHandle()));
+        }
+      }
+      verifier = r.getCookieverf();
+      if (r.isEof() || r.getEntries().isEmpty()) {
+        return out;
+      }
+    }
+  }
+
+  Optional<Node> lookup(byte[] dir, String name, String path) throws IOException {
+    try {
+      return Optional.of(call(path, () -> {
+        var r = nfs.wrapped_getLookup(nfs.makeLookupRequest(dir, name));
+        byte[] fh = r.getFileHandle();
+        var a = r.getAttributes();
+        return new Node(path, name, a != null ? Attrs.of(a) : getattr(fh, path), fh);
+      }));
+    } catch (IOException e) {
+      if (vanished(e)) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  /** Reads up to {@code length} bytes at {@code offset}; {@code eof} says the file ends with them. */
+  record Read(int bytes, boolean eof) {}
+
+  Read read(byte[] fh, long offset, byte[] buffer, int length, String path) throws IOException {
+    return call(path, () -> {
+      Nfs3ReadResponse r = nfs.wrapped_getRead(nfs.makeReadRequest(fh, offset, length), buffer, 0);
+      return new Read(r.getBytesRead(), r.isEof());
+    });
+  }
+
+  String readlink(byte[] fh, String path) throws IOException {
+    return call(path, () -> nfs.wrapped_getReadlink(nfs.makeReadlinkRequest(fh)).getData());
+  }
+
+  /** Writes all of {@code data} at {@code offset}, unstable; {@link #commit} makes it durable. */
+  void write(byte[] fh, long offset, ByteBuffer data, String path) throws IOException {
+    ByteBuffer d = data.duplicate();
+    long off = offset;
+    while (d.hasRemaining()) {
+      int n = Math.min(d.remaining(), WRITE_SIZE);
+      ByteBuffer piece = d.slice(d.position(), n);
+      long at = off;
+      int written = call(path, () -> {
+        List<ByteBuffer> payload = new ArrayList<>(1); // mutable: nfs-client appends to it
+        payload.add(piece);
+        return nfs.wrapped_sendWrite(nfs.makeWriteRequest(fh, at, payload, NfsWriteRequest.UNSTABLE)).getCount();
+      });
+      if (written <= 0) {
+        throw new IOException(where + ": " + path + ": the server wrote nothing at offset " + at);
+      }
+      d.position(d.position() + written);
+      off += written;
+    }
+  }
+
+  void commit(byte[] fh, String path) throws IOException {
+    call(path, () -> nfs.wrapped_sendCommit(nfs.makeCommitRequest(fh, 0, 0)));
+  }
+
+  /** Creates (or truncates) a regular file with its mode and owner. */
+  byte[] createFile(byte[] dir, String name, int mode, long uid, long gid, String path) throws IOException {
+    NfsSetAttributes a = new NfsSetAttributes();
+    a.setMode((long) mode);
+    a.setUid(uid);
+    a.setGid(gid);
+    a.setSize(0L);
+    return call(path, () -> nfs.wrapped_sendCreate(
+        nfs.makeCreateRequest(NfsCreateMode.UNCHECKED, dir, name, a, null)).getFileHandle());
+  }
+
+  /** Creates a directory; always with a mode (nfs-client would create it with mode 000). */
+  byte[] mkdir(byte[] dir, String name, int mode, String path) throws IOException {
+    NfsSetAttributes a = new NfsSetAttributes();
+    a.setMode((long) mode);
+    return call(path, () -> nfs.wrapped_sendMkdir(nfs.makeMkdirRequest(dir, name, a)).getFileHandle());
+  }
+
+  byte[] symlink(byte[] dir, String name, String target, String path) throws IOException {
+    return call(path, () -> {
+      var r = nfs.wrapped_sendSymlink(nfs.makeSymlinkRequest(target, dir, name, new NfsSetAttributes()));
+      byte[] fh = r.getFileHandle();
+      return fh != null ? fh : lookup(dir, name, path).orElseThrow(() -> new FileNotFoundException(path)).handle();
+    });
+  }
+
+  /** Removes a file or symlink; absent is fine (a retried call may already have removed it). */
+  void remove(byte[] dir, String name, String path) throws IOException {
+    try {
+      call(path, () -> nfs.wrapped_sendRemove(nfs.makeRemoveRequest(dir, name)));
+    } catch (IOException e) {
+      if (!vanished(e)) {
+        throw e;
+      }
+    }
+  }
+
+  void rmdir(byte[] dir, String name, String path) throws IOException {
+    try {
+      call(path, () -> nfs.wrapped_sendRmdir(nfs.makeRmdirRequest(dir, name)));
+    } catch (IOException e) {
+      if (!vanished(e)) {
+        throw e;
+      }
+    }
+  }
+
+  void rename(byte[] fromDir, String from, byte[] toDir, String to, String path) throws IOException {
+    call(path, () -> nfs.wrapped_sendRename(nfs.makeRenameRequest(fromDir, from, toDir, to)));
+  }
+
+  /**
+   * Sets what is not null. Times go at millisecond grain: nfs-client's {@link NfsTime} carries no more.
+   */
+  void setattr(byte[] fh, Integer mode, Long uid, Long gid, Long size, Long atimeNanos, Long mtimeNanos,
+      String path) throws IOException {
+    NfsSetAttributes a = new NfsSetAttributes();
+    if (mode != null) {
+      a.setMode((long) mode);
+    }
+    if (uid != null) {
+      a.setUid(uid);
+    }
+    if (gid != null) {
+      a.setGid(gid);
+    }
+    if (size != null) {
+      a.setSize(size);
+    }
+    if (atimeNanos != null) {
+      a.setAtime(new NfsTime(Math.floorDiv(atimeNanos, 1_000_000L)));
+    }
+    if (mtimeNanos != null) {
+      a.setMtime(new NfsTime(Math.floorDiv(mtimeNanos, 1_000_000L)));
+    }
+    call(path, () -> nfs.wrapped_setAttr(nfs.makeSetAttrRequest(fh, a, null)));
+  }
+
+  /** True when the error says the object is gone (deleted under us, or its handle went stale). */
+  static boolean vanished(IOException e) {
+    return e instanceof NfsError n && (n.status == NOENT || n.status == STALE);
+  }
+
+  static final int NOENT = 2;
+  static final int EXIST = 17;
+  static final int STALE = 70;
+
+  /** An NFS error status on one path, said in words. */
+  static final class NfsError extends IOException {
+    private static final long serialVersionUID = 1L;
+    final int status;
+
+    NfsError(int status, String message, Throwable cause) {
+      super(message, cause);
+      this.status = status;
+    }
+  }
+
+  private static String words(int status) {
+    return switch (status) {
+      case 1 -> "not permitted (NFS3ERR_PERM)";
+      case NOENT -> "no such file or directory (NFS3ERR_NOENT)";
+      case 5 -> "I/O error (NFS3ERR_IO)";
+      case 13 -> "access denied (NFS3ERR_ACCES): does the export squash root?";
+      case EXIST -> "already exists (NFS3ERR_EXIST)";
+      case 20 -> "not a directory (NFS3ERR_NOTDIR)";
+      case 21 -> "is a directory (NFS3ERR_ISDIR)";
+      case 22 -> "invalid argument (NFS3ERR_INVAL)";
+      case 28 -> "no space left (NFS3ERR_NOSPC)";
+      case 30 -> "read-only export (NFS3ERR_ROFS)";
+      case 63 -> "name too long (NFS3ERR_NAMETOOLONG)";
+      case 66 -> "directory not empty (NFS3ERR_NOTEMPTY)";
+      case 69 -> "quota exceeded (NFS3ERR_DQUOT)";
+      case STALE -> "stale file handle (NFS3ERR_STALE)";
+      case 10004 -> "not supported by the server (NFS3ERR_NOTSUPP)";
+      default -> "NFS error " + status;
+    };
+  }
+
+  private interface IoCall<T> {
+    T run() throws IOException;
+  }
+
+  /** Runs one NFS call, naming the path in errors and turning lost connections into UnavailableException. */
+  private <T> T call(String path, IoCall<T> c) throws IOException {
+    try {
+      return c.run();
+    } catch (NfsError e) {
+      throw e;
+    } catch (FileNotFoundException e) {
+      throw new NfsError(NOENT, where + ": '" + path + "': " + words(NOENT), e);
+    } catch (NfsException e) {
+      if (e.getCause() instanceof RpcException) {
+        throw lost(path, e);
+      }
+      int st = e.getStatus() == null ? -1 : e.getStatus().getValue();
+      throw new NfsError(st, where + ": '" + path + "': " + words(st), e);
+    } catch (RpcException e) {
+      throw lost(path, e);
+    }
+  }
+
+  private UnavailableException lost(String path, IOException e) {
+    return new UnavailableException(where + ": lost the NFS server while working on '" + path + "': "
+        + e.getMessage(), e);
+  }
+}

@@ -1,0 +1,219 @@
+package io.lencap.hdfs;
+
+import io.lencap.spi.BlobBackend;
+import io.lencap.spi.BlobInfo;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileAlreadyExistsException;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Options;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Objects as HDFS files under a root directory.
+ *
+ * <p>Every write goes to a new file under {@code ROOT/.tmp}, is {@code hsync}ed (on the disks of every
+ * DataNode in the pipeline, not only in their memory) and closed, then renamed into place by the
+ * NameNode in one atomic step: {@link #put} renames with {@code OVERWRITE}, {@link #putIfAbsent} without
+ * it, so that of two writers racing for one key exactly one rename succeeds and the other gets
+ * {@link FileAlreadyExistsException}. Readers therefore never see a partial object, and a writer that
+ * dies mid-write leaves only a temporary file (removed by the next open once an hour old). Since each
+ * write is durable when it returns, {@link #flush()} has nothing to do.
+ */
+final class HdfsBackend implements BlobBackend {
+  private static final Logger log = LoggerFactory.getLogger(HdfsBackend.class);
+  private static final String TEMP_DIR = ".tmp";
+  /** No object write takes this long: an older temporary file was left by a writer that died. */
+  private static final Duration STALE_TEMP = Duration.ofHours(1);
+  private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*");
+
+  private final DistributedFileSystem fs;
+  private final Path root;
+  private final String rootPath;
+  private final Path temps;
+  private final short replication;
+  private final int bufferSize;
+  /** Parent directories created or seen, to spare the NameNode a mkdirs per object. */
+  private final Set<Path> directories = ConcurrentHashMap.newKeySet();
+
+  HdfsBackend(DistributedFileSystem fs, Path root, Optional<Short> replication) throws IOException {
+    this.fs = fs;
+    this.root = fs.makeQualified(root);
+    this.rootPath = this.root.toUri().getPath();
+    this.temps = new Path(this.root, TEMP_DIR);
+    fs.mkdirs(temps);
+    this.replication = replication.orElse(fs.getDefaultReplication(this.root));
+    this.bufferSize = fs.getConf().getInt("io.file.buffer.size", 4096);
+    removeStaleTemps();
+  }
+
+  private void removeStaleTemps() throws IOException {
+    long cutoff = Instant.now().minus(STALE_TEMP).toEpochMilli();
+    for (FileStatus s : fs.listStatus(temps)) {
+      if (s.getModificationTime() < cutoff && fs.delete(s.getPath(), false)) {
+        log.debug("removed {}, left by a writer that died", s.getPath());
+      }
+    }
+  }
+
+  @Override
+  public String describe() {
+    return root.toString();
+  }
+
+  /** The replication factor new objects get. */
+  short replication() {
+    return replication;
+  }
+
+  @Override
+  public void put(String key, byte[] data) throws IOException {
+    Path target = resolve(key);
+    Path temp = writeTemp(data);
+    try {
+      moveInto(temp, target, Options.Rename.OVERWRITE);
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(temp);
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, byte[] data) throws IOException {
+    Path target = resolve(key);
+    if (fs.exists(target)) {
+      return false;
+    }
+    Path temp = writeTemp(data);
+    try {
+      moveInto(temp, target, Options.Rename.NONE);
+      return true;
+    } catch (FileAlreadyExistsException raceLost) {
+      deleteQuietly(temp);
+      return false;
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(temp);
+      throw e;
+    }
+  }
+
+  private Path writeTemp(byte[] data) throws IOException {
+    Path temp = new Path(temps, UUID.randomUUID() + ".tmp");
+    try (FSDataOutputStream out = fs.create(temp, false, bufferSize, replication, fs.getDefaultBlockSize(temp))) {
+      out.write(data);
+      out.hsync();
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(temp);
+      throw e;
+    }
+    return temp;
+  }
+
+  private void moveInto(Path temp, Path target, Options.Rename mode) throws IOException {
+    Path parent = target.getParent();
+    if (directories.add(parent)) {
+      try {
+        fs.mkdirs(parent);
+      } catch (IOException | RuntimeException e) {
+        directories.remove(parent);
+        throw e;
+      }
+    }
+    try {
+      fs.rename(temp, target, mode);
+    } catch (FileNotFoundException e) {
+      if (fs.exists(parent)) {
+        throw e;
+      }
+      fs.mkdirs(parent); // removed behind our back: create it once more
+      fs.rename(temp, target, mode);
+    }
+  }
+
+  private void deleteQuietly(Path temp) {
+    try {
+      fs.delete(temp, false);
+    } catch (IOException | RuntimeException e) {
+      log.debug("could not remove {}: {}", temp, e.toString());
+    }
+  }
+
+  @Override
+  public Optional<byte[]> get(String key) throws IOException {
+    try (FSDataInputStream in = fs.open(resolve(key))) {
+      return Optional.of(in.readAllBytes());
+    } catch (FileNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public boolean exists(String key) throws IOException {
+    return fs.exists(resolve(key));
+  }
+
+  @Override
+  public List<BlobInfo> list(String prefix) throws IOException {
+    int slash = prefix.lastIndexOf('/');
+    Path dir = slash <= 0 ? root : resolve(prefix.substring(0, slash));
+    List<BlobInfo> out = new ArrayList<>();
+    walk(dir, prefix, out);
+    return out;
+  }
+
+  private void walk(Path dir, String prefix, List<BlobInfo> out) throws IOException {
+    try {
+      RemoteIterator<FileStatus> it = fs.listStatusIterator(dir);
+      while (it.hasNext()) {
+        FileStatus s = it.next();
+        String key = keyOf(s.getPath());
+        if (s.isDirectory()) {
+          String asPrefix = key + "/";
+          if (!key.equals(TEMP_DIR) && (asPrefix.startsWith(prefix) || prefix.startsWith(asPrefix))) {
+            walk(s.getPath(), prefix, out);
+          }
+        } else if (key.startsWith(prefix)) {
+          out.add(new BlobInfo(key, s.getLen(), Instant.ofEpochMilli(s.getModificationTime())));
+        }
+      }
+    } catch (FileNotFoundException e) {
+      // the directory does not exist (yet), or went away while listing: nothing under it
+    }
+  }
+
+  private String keyOf(Path p) {
+    return p.toUri().getPath().substring(rootPath.length() + 1);
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    fs.delete(resolve(key), false);
+  }
+
+  @Override
+  public void close() throws IOException {
+    fs.close();
+  }
+
+  private Path resolve(String key) {
+    if (!KEY.matcher(key).matches() || key.contains("..")) {
+      throw new IllegalArgumentException("bad object key '" + key + "'");
+    }
+    return new Path(root, key);
+  }
+}

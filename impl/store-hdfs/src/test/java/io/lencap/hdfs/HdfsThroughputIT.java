@@ -1,0 +1,85 @@
+package io.lencap.hdfs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Measures capture throughput into HDFS against HDFS's own raw write of the same bytes (one file,
+ * replication 3, hsync at the end), and prints both with their ratio. Alternates the two, keeps the
+ * best of each (the machine is shared). Incompressible data, a fresh store per capture (no dedup).
+ */
+class HdfsThroughputIT {
+  private static final int BYTES = Integer.getInteger("lencap.bench.mib", 128) << 20;
+  private static final int ROUNDS = 2;
+  private static MiniHdfs hdfs;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void startHdfs() throws Exception {
+    hdfs = new MiniHdfs("throughput-it");
+  }
+
+  @AfterAll
+  static void stopHdfs() {
+    if (hdfs != null) {
+      hdfs.close();
+    }
+  }
+
+  @Test
+  void captureVersusRawWrite() throws Exception {
+    byte[] data = new byte[BYTES];
+    new Random(7).nextBytes(data);
+    Path volume = dir.resolve("volume");
+    Files.write(volume, data);
+    Encapsulation group = Encapsulation.builder("bench")
+        .resource(Resource.of("v", ResourceType.BLOCK_VOLUME, FileVolumeProvider.SCHEME + "://" + volume)).build();
+    FileSystem fs = hdfs.cluster.getFileSystem();
+    double raw = 0;
+    double capture = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+      long t0 = System.nanoTime();
+      try (FSDataOutputStream out = fs.create(new org.apache.hadoop.fs.Path("/raw/" + round), (short) 3)) {
+        for (int off = 0; off < BYTES; off += 1 << 20) {
+          out.write(data, off, Math.min(1 << 20, BYTES - off));
+        }
+        out.hsync();
+      }
+      raw = Math.max(raw, mibPerSecond(System.nanoTime() - t0));
+
+      try (Lencap lencap = Lencap.builder().store(hdfs.uri("bench-" + round)).storeOption("replication", "3").build()) {
+        long t1 = System.nanoTime();
+        Checkpoint cp = lencap.capture(group).get(10, TimeUnit.MINUTES);
+        capture = Math.max(capture, mibPerSecond(System.nanoTime() - t1));
+        assertEquals(BYTES, cp.logicalBytes());
+      }
+    }
+    String line = String.format(Locale.ROOT,
+        "HDFS (MiniDFSCluster, 3 DataNodes, replication 3), %d MiB incompressible: raw FileSystem write %.0f MiB/s,"
+            + " Lencap capture %.0f MiB/s, ratio capture/raw %.2f", BYTES >> 20, raw, capture, capture / raw);
+    System.out.println(line);
+    Files.writeString(Path.of("target", "throughput-hdfs.txt"), line + "\n");
+  }
+
+  private static double mibPerSecond(long nanos) {
+    return (BYTES / 1048576.0) / (nanos / 1e9);
+  }
+}
