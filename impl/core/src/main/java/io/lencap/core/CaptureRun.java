@@ -197,12 +197,14 @@ final class CaptureRun {
       return transferAll(all()).thenCompose(v -> resumeByLevels());
     }
     Map<String, CompletableFuture<Void>> resumed = new HashMap<>();
+    // Members with the same dependencies (every VM depends on all storage) share one wait.
+    Map<java.util.Set<String>, CompletableFuture<Void>> depsResumed = new HashMap<>();
     for (List<String> level : order.ascending()) {
       for (String id : level) {
         Member m = members.get(id);
-        CompletableFuture<?>[] deps = order.dependencies(id).stream().map(resumed::get)
-            .toArray(CompletableFuture[]::new);
-        resumed.put(id, CompletableFuture.allOf(deps)
+        CompletableFuture<Void> deps = depsResumed.computeIfAbsent(order.dependencies(id), ds -> CompletableFuture
+            .allOf(ds.stream().map(resumed::get).toArray(CompletableFuture[]::new)));
+        resumed.put(id, deps
             .thenCompose(v -> m.cut.live() ? CompletableFuture.<Void>completedFuture(null) : transferInPause(m))
             .thenCompose(v -> resume(m)));
       }

@@ -61,8 +61,10 @@ final class LibvirtErrors {
   /** The error number of a failure translated here, if it came from libvirt. */
   static ErrorNumber code(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof Coded coded) {
-        return coded.code();
+      for (Throwable s : c.getSuppressed()) {
+        if (s instanceof Coded coded) {
+          return coded.code();
+        }
       }
     }
     return null;

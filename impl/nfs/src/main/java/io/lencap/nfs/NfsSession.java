@@ -145,8 +145,12 @@ final class NfsSession {
   record Read(int bytes, boolean eof) {}
 
   Read read(byte[] fh, long offset, byte[] buffer, int length, String path) throws IOException {
+    return read(fh, offset, buffer, 0, length, path);
+  }
+
+  Read read(byte[] fh, long offset, byte[] buffer, int at, int length, String path) throws IOException {
     return call(path, () -> {
-      Nfs3ReadResponse r = nfs.wrapped_getRead(nfs.makeReadRequest(fh, offset, length), buffer, 0);
+      Nfs3ReadResponse r = nfs.wrapped_getRead(nfs.makeReadRequest(fh, offset, length), buffer, at);
       return new Read(r.getBytesRead(), r.isEof());
     });
   }

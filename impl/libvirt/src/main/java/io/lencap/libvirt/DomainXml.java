@@ -1,0 +1,205 @@
+package io.lencap.libvirt;
+
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.transform.OutputKeys;
+import javax.xml.transform.TransformerFactory;
+import javax.xml.transform.dom.DOMSource;
+import javax.xml.transform.stream.StreamResult;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+import org.w3c.dom.NodeList;
+import org.xml.sax.InputSource;
+
+/**
+ * A libvirt domain XML document: reads its disks and rewrites what a restore elsewhere changes (disk
+ * sources, name, UUID, file-backed consoles). May hold secrets (VNC passwords): never log it.
+ */
+final class DomainXml {
+  private final Document doc;
+
+  private DomainXml(Document doc) {
+    this.doc = doc;
+  }
+
+  static DomainXml parse(String xml) {
+    try {
+      DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+      f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+      f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+      f.setExpandEntityReferences(false);
+      return new DomainXml(f.newDocumentBuilder().parse(new InputSource(new StringReader(xml))));
+    } catch (Exception e) {
+      throw new IllegalArgumentException("not a libvirt domain XML document: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * One disk of the domain.
+   *
+   * @param dev the guest device name ({@code vda}), unique in a domain
+   * @param type file, block, network, volume
+   * @param device disk, cdrom, floppy, lun
+   * @param source the host path of a file or block disk, if any
+   * @param format the image format (qcow2, raw), if declared
+   * @param readOnly whether the guest cannot write it
+   */
+  record Disk(String dev, String type, String device, Optional<Path> source, Optional<String> format,
+      boolean readOnly) {
+    /** Whether a snapshot should give this disk an overlay: a writable disk backed by a local file or device. */
+    boolean writableLocal() {
+      return !readOnly && source.isPresent() && (type.equals("file") || type.equals("block"));
+    }
+  }
+
+  List<Disk> disks() {
+    List<Disk> out = new ArrayList<>();
+    for (Element d : diskElements()) {
+      Element target = child(d, "target");
+      if (target == null) {
+        continue;
+      }
+      String type = d.getAttribute("type").isEmpty() ? "file" : d.getAttribute("type");
+      Element source = child(d, "source");
+      Optional<Path> path = Optional.empty();
+      if (source != null) {
+        String p = type.equals("block") ? source.getAttribute("dev") : source.getAttribute("file");
+        if (!p.isEmpty()) {
+          path = Optional.of(Path.of(p));
+        }
+      }
+      Element driver = child(d, "driver");
+      Optional<String> format = driver == null || driver.getAttribute("type").isEmpty()
+          ? Optional.empty() : Optional.of(driver.getAttribute("type"));
+      String device = d.getAttribute("device").isEmpty() ? "disk" : d.getAttribute("device");
+      out.add(new Disk(target.getAttribute("dev"), type, device, path, format,
+          child(d, "readonly") != null || device.equals("cdrom")));
+    }
+    return out;
+  }
+
+  String name() {
+    Element n = child(doc.getDocumentElement(), "name");
+    return n == null ? "" : n.getTextContent().trim();
+  }
+
+  /** Points each named disk ({@code dev -> path}) at a new file, dropping any backing chain shown. */
+  DomainXml withDiskSources(Map<String, Path> sources) {
+    for (Element d : diskElements()) {
+      Element target = child(d, "target");
+      if (target == null || !sources.containsKey(target.getAttribute("dev"))) {
+        continue;
+      }
+      Path p = sources.get(target.getAttribute("dev"));
+      d.setAttribute("type", "file");
+      Element source = child(d, "source");
+      if (source == null) {
+        source = doc.createElement("source");
+        d.insertBefore(source, target);
+      }
+      for (String a : List.of("dev", "index", "startupPolicy")) {
+        source.removeAttribute(a);
+      }
+      source.setAttribute("file", p.toString());
+      Element backing = child(d, "backingStore");
+      if (backing != null) {
+        d.removeChild(backing);
+      }
+    }
+    return this;
+  }
+
+  DomainXml withName(String name) {
+    Element n = child(doc.getDocumentElement(), "name");
+    if (n == null) {
+      n = doc.createElement("name");
+      doc.getDocumentElement().insertBefore(n, doc.getDocumentElement().getFirstChild());
+    }
+    n.setTextContent(name);
+    return this;
+  }
+
+  /** Sets the UUID, or removes it (libvirt then makes a new one) when empty. */
+  DomainXml withUuid(Optional<String> uuid) {
+    Element u = child(doc.getDocumentElement(), "uuid");
+    if (uuid.isEmpty()) {
+      if (u != null) {
+        doc.getDocumentElement().removeChild(u);
+      }
+      return this;
+    }
+    if (u == null) {
+      u = doc.createElement("uuid");
+      doc.getDocumentElement().appendChild(u);
+    }
+    u.setTextContent(uuid.get());
+    return this;
+  }
+
+  /** Rewrites the paths of file-backed serial ports and consoles (a copy must not append to the original's log). */
+  DomainXml withCharacterFiles(UnaryOperator<Path> relocate) {
+    Element devices = child(doc.getDocumentElement(), "devices");
+    if (devices == null) {
+      return this;
+    }
+    for (String kind : List.of("serial", "console", "parallel", "channel")) {
+      for (Element c : children(devices, kind)) {
+        Element source = child(c, "source");
+        if (c.getAttribute("type").equals("file") && source != null && !source.getAttribute("path").isEmpty()) {
+          source.setAttribute("path", relocate.apply(Path.of(source.getAttribute("path"))).toString());
+        }
+      }
+      for (Element c : children(devices, kind)) {
+        Element log = child(c, "log");
+        if (log != null && !log.getAttribute("file").isEmpty()) {
+          log.setAttribute("file", relocate.apply(Path.of(log.getAttribute("file"))).toString());
+        }
+      }
+    }
+    return this;
+  }
+
+  @Override
+  public String toString() {
+    try {
+      var t = TransformerFactory.newInstance().newTransformer();
+      t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
+      StringWriter w = new StringWriter();
+      t.transform(new DOMSource(doc), new StreamResult(w));
+      return w.toString();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot write domain XML", e);
+    }
+  }
+
+  private List<Element> diskElements() {
+    Element devices = child(doc.getDocumentElement(), "devices");
+    return devices == null ? List.of() : children(devices, "disk");
+  }
+
+  private static Element child(Element parent, String name) {
+    List<Element> c = children(parent, name);
+    return c.isEmpty() ? null : c.get(0);
+  }
+
+  private static List<Element> children(Element parent, String name) {
+    List<Element> out = new ArrayList<>();
+    NodeList nodes = parent.getChildNodes();
+    for (int i = 0; i < nodes.getLength(); i++) {
+      Node n = nodes.item(i);
+      if (n instanceof Element e && e.getTagName().equals(name)) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+}

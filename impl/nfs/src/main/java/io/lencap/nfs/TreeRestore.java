@@ -1,0 +1,269 @@
+package io.lencap.nfs;
+
+import io.lencap.nfs.NfsSession.Node;
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.RestoreContext;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes a checked tree onto an export, differentially: what the checkpoint lacks is removed, a file that
+ * is still the captured object (same file id, size, mtime and ctime) is left alone, any other existing file
+ * is compared chunk by chunk and only differing chunks are written; then owners, modes and times are set,
+ * directories last and deepest first so that writing their children does not change them again.
+ */
+final class TreeRestore {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TreeRestore.class);
+  private final NfsSession s;
+  private final ManifestCheck.Plan plan;
+  private final StoredState state;
+  private final RestoreContext ctx;
+  private final ExecutorService pool;
+  private final Map<String, byte[]> handles = new ConcurrentHashMap<>();
+  private final AtomicLong done = new AtomicLong();
+  private long total;
+
+  /** What a restore did, for tests and notes. */
+  record Result(int removed, int created, int filesWritten, long bytesWritten, int filesUnchanged) {}
+
+  private final AtomicLong bytesWritten = new AtomicLong();
+  private final AtomicLong filesWritten = new AtomicLong();
+  private final AtomicLong unchanged = new AtomicLong();
+
+  TreeRestore(NfsSession s, ManifestCheck.Plan plan, StoredState state, RestoreContext ctx, ExecutorService pool) {
+    this.s = s;
+    this.plan = plan;
+    this.state = state;
+    this.ctx = ctx;
+    this.pool = pool;
+  }
+
+  Result run() throws Exception {
+    handles.put("", s.root());
+    List<Node> current = TreeWalker.walk(s, pool, ctx::isCancelled);
+    Map<String, Node> existing = new HashMap<>();
+    for (Node n : current) {
+      existing.put(n.path(), n);
+    }
+    total = plan.entries().stream().mapToLong(StoredEntry::size).sum();
+
+    // 1. Remove what the checkpoint lacks or has as another kind, children before parents.
+    List<Node> doomed = new ArrayList<>();
+    for (Node n : current) {
+      StoredEntry e = plan.byPath().get(n.path());
+      if (e == null || !sameKind(n, e) || (e.kind() == EntryKind.SYMLINK && !sameTarget(n, e))) {
+        doomed.add(n);
+      }
+    }
+    doomed.sort(Comparator.comparingInt((Node n) -> -ManifestCheck.depth(n.path())));
+    for (Node n : doomed) {
+      ctx.checkCancelled();
+      byte[] parent = parentHandle(n.path(), existing);
+      if (n.attrs().kind() == Attrs.Kind.DIRECTORY) {
+        s.rmdir(parent, n.name(), n.path());
+      } else {
+        s.remove(parent, n.name(), n.path());
+      }
+      existing.remove(n.path());
+    }
+
+    // 2. Directories, parents first (the plan is ordered so); writable for us until the end.
+    int created = 0;
+    for (StoredEntry e : plan.entries()) {
+      if (e.kind() != EntryKind.DIRECTORY) {
+        continue;
+      }
+      Node n = existing.get(e.path());
+      if (n != null) {
+        handles.put(e.path(), n.handle());
+      } else {
+        ctx.checkCancelled();
+        handles.put(e.path(), s.mkdir(handles.get(parentOf(e.path())), nameOf(e.path()), 0700, e.path()));
+        created++;
+      }
+    }
+
+    // 3. Files and symlinks, in parallel, with their own metadata.
+    List<Callable<Void>> work = new ArrayList<>();
+    for (StoredEntry e : plan.entries()) {
+      if (e.kind() == EntryKind.FILE) {
+        Node n = existing.get(e.path());
+        if (n == null) {
+          created++;
+        }
+        work.add(() -> {
+          ctx.checkCancelled();
+          file(e, n);
+          return null;
+        });
+      } else if (e.kind() == EntryKind.SYMLINK) {
+        Node n = existing.get(e.path());
+        if (n == null) {
+          created++;
+        }
+        work.add(() -> {
+          link(e, n);
+          return null;
+        });
+      }
+    }
+    Parallel.all(pool, work);
+
+    // 4. Directory metadata, deepest first, then the root's.
+    List<StoredEntry> dirs = new ArrayList<>();
+    for (StoredEntry e : plan.entries()) {
+      if (e.kind() == EntryKind.DIRECTORY) {
+        dirs.add(e);
+      }
+    }
+    for (int i = dirs.size() - 1; i >= 0; i--) {
+      StoredEntry e = dirs.get(i);
+      // always: adding or removing children changed the directory's mtime since we listed it
+      meta(handles.get(e.path()), TreeAttributes.meta(e.attributes(), "", e.path()), null, false, e.path());
+    }
+    meta(s.root(), plan.root(), null, true, "");
+    return new Result(doomed.size(), created, (int) filesWritten.get(), bytesWritten.get(), (int) unchanged.get());
+  }
+
+  private void file(StoredEntry e, Node n) throws IOException {
+    TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
+    byte[] fh;
+    boolean wrote = false;
+    if (n != null && untouched(n.attrs(), e)) {
+      unchanged.incrementAndGet();
+      done.addAndGet(e.size());
+      ctx.progress(done.get(), total);
+      return; // still the very object we captured
+    }
+    if (n == null) {
+      fh = s.createFile(handles.get(parentOf(e.path())), nameOf(e.path()), m.mode() | 0600, m.uid(), m.gid(),
+          e.path());
+      for (ChunkRef c : e.chunks()) {
+        ctx.checkCancelled();
+        s.write(fh, c.offset(), state.read(c), e.path());
+        bytesWritten.addAndGet(c.length());
+        progress(c.length());
+      }
+      wrote = true;
+    } else {
+      fh = n.handle();
+      byte[] buf = null;
+      for (ChunkRef c : e.chunks()) {
+        ctx.checkCancelled();
+        if (c.offset() + c.length() <= n.attrs().size()) {
+          if (buf == null || buf.length < c.length()) {
+            buf = new byte[c.length()];
+          }
+          int got = readFully(fh, c.offset(), buf, c.length(), e.path());
+          if (got == c.length() && state.matches(c, ByteBuffer.wrap(buf, 0, got))) {
+            progress(c.length());
+            continue;
+          }
+        }
+        s.write(fh, c.offset(), state.read(c), e.path());
+        bytesWritten.addAndGet(c.length());
+        progress(c.length());
+        wrote = true;
+      }
+      if (n.attrs().size() != e.size()) {
+        s.setattr(fh, null, null, null, e.size(), null, null, e.path());
+        wrote = true;
+      }
+    }
+    if (wrote) {
+      s.commit(fh, e.path());
+      filesWritten.incrementAndGet();
+    }
+    meta(fh, m, n == null ? null : n.attrs(), !wrote, e.path());
+  }
+
+  private void link(StoredEntry e, Node n) throws IOException {
+    byte[] fh = n != null ? n.handle()
+        : s.symlink(handles.get(parentOf(e.path())), nameOf(e.path()), e.attributes().get(TreeAttributes.TARGET),
+            e.path());
+    TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
+    try {
+      // A symlink's mode means nothing; owner and times are worth a try (servers may refuse them).
+      s.setattr(fh, null, m.uid(), m.gid(), null, m.atime(), m.mtime(), e.path());
+    } catch (NfsSession.NfsError refused) {
+      log.debug("{}: the server refused owner/times on symlink {}: {}", s.where(), e.path(), refused.getMessage());
+    }
+  }
+
+  /** Sets mode, owner and times; skips what already matches when {@code current} is known and unwritten. */
+  private void meta(byte[] fh, TreeAttributes.Meta m, Attrs current, boolean trustCurrent, String path)
+      throws IOException {
+    if (trustCurrent && current != null && current.mode() == m.mode() && current.uid() == m.uid()
+        && current.gid() == m.gid() && millis(current.mtime()) == millis(m.mtime())
+        && millis(current.atime()) == millis(m.atime())) {
+      return;
+    }
+    s.setattr(fh, m.mode(), m.uid(), m.gid(), null, m.atime(), m.mtime(), path);
+  }
+
+  private int readFully(byte[] fh, long offset, byte[] buf, int length, String path) throws IOException {
+    int got = 0;
+    while (got < length) {
+      NfsSession.Read r = s.read(fh, offset + got, buf, got, length - got, path);
+      got += r.bytes();
+      if (r.eof() || r.bytes() == 0) {
+        break;
+      }
+    }
+    return got;
+  }
+
+  private void progress(long bytes) {
+    ctx.progress(done.addAndGet(bytes), total);
+  }
+
+  private static boolean untouched(Attrs a, StoredEntry e) {
+    Map<String, String> at = e.attributes();
+    return Long.toString(a.fileid()).equals(at.get(TreeAttributes.FILEID)) && a.size() == e.size()
+        && Long.toString(a.mtime()).equals(at.get(TreeAttributes.MTIME))
+        && Long.toString(a.ctime()).equals(at.get(TreeAttributes.CTIME));
+  }
+
+  private boolean sameKind(Node n, StoredEntry e) {
+    return switch (n.attrs().kind()) {
+      case FILE -> e.kind() == EntryKind.FILE;
+      case DIRECTORY -> e.kind() == EntryKind.DIRECTORY;
+      case SYMLINK -> e.kind() == EntryKind.SYMLINK;
+      case OTHER -> false;
+    };
+  }
+
+  private boolean sameTarget(Node n, StoredEntry e) throws IOException {
+    return s.readlink(n.handle(), n.path()).equals(e.attributes().get(TreeAttributes.TARGET));
+  }
+
+  private byte[] parentHandle(String path, Map<String, Node> existing) {
+    String parent = parentOf(path);
+    return parent.isEmpty() ? s.root() : existing.get(parent).handle();
+  }
+
+  private static String parentOf(String path) {
+    int slash = path.lastIndexOf('/');
+    return slash < 0 ? "" : path.substring(0, slash);
+  }
+
+  private static String nameOf(String path) {
+    return path.substring(path.lastIndexOf('/') + 1);
+  }
+
+  private static long millis(long nanos) {
+    return Math.floorDiv(nanos, 1_000_000L);
+  }
+}
