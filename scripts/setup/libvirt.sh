@@ -24,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # A fresh machine has no package lists; update first, then install.
   "${APT[@]}" update >/dev/null || die "apt-get update failed"
-  "${APT[@]}" install --no-install-recommends "${missing[@]}" \
+  "${APT[@]}" install "${missing[@]}" \
     || die "apt-get install ${missing[*]} failed"
 fi
 
@@ -38,20 +38,23 @@ if ! pgrep -x virtlogd >/dev/null; then
   echo "libvirt.sh: starting virtlogd"
   virtlogd -d >>"$LOG_DIR/virtlogd.log" 2>&1 || die "virtlogd did not start (see $LOG_DIR/virtlogd.log)"
 fi
-if ! pgrep -x libvirtd >/dev/null; then
-  echo "libvirt.sh: starting libvirtd"
-  # libvirtd logs through its own outputs; send them to a file instead of syslog/journald.
-  LIBVIRT_LOG_OUTPUTS="3:file:$LOG_DIR/libvirtd.log" \
-    libvirtd -d >>"$LOG_DIR/libvirtd.out" 2>&1 || die "libvirtd did not start (see $LOG_DIR/libvirtd.out)"
-fi
 
-# The first answer takes several seconds while QEMU's capabilities are probed.
+# The first answer takes several seconds while QEMU's capabilities are probed. A libvirtd that is still
+# shutting down (killed a moment ago) is waited for; once none runs, a new one is started.
 deadline=$((SECONDS + WAIT))
+starts=0
 until answers; do
+  if ! pgrep -x libvirtd >/dev/null; then
+    [ $starts -lt 3 ] || die "libvirtd exited $starts times (see $LOG_DIR/libvirtd.log and $LOG_DIR/libvirtd.out)"
+    echo "libvirt.sh: starting libvirtd"
+    # libvirtd logs through its own outputs; send them to a file instead of syslog/journald.
+    LIBVIRT_LOG_OUTPUTS="3:file:$LOG_DIR/libvirtd.log" \
+      libvirtd -d >>"$LOG_DIR/libvirtd.out" 2>&1 || die "libvirtd did not start (see $LOG_DIR/libvirtd.out)"
+    starts=$((starts + 1))
+  fi
   if [ $SECONDS -ge $deadline ]; then
     die "$URI did not answer within ${WAIT}s (see $LOG_DIR/libvirtd.log)"
   fi
-  pgrep -x libvirtd >/dev/null || die "libvirtd exited (see $LOG_DIR/libvirtd.log and $LOG_DIR/libvirtd.out)"
   sleep 0.5
 done
 echo "libvirt.sh: $URI ready ($(virsh -q -c "$URI" version | grep -m1 -i 'running hypervisor' || true))"

@@ -29,6 +29,24 @@ final class Connections implements AutoCloseable {
     });
   }
 
+  /**
+   * A working connection, waiting up to {@code patience} for libvirtd to come back (it may be restarting):
+   * for the calls that must not give up at once, resuming a paused domain and merging overlays back.
+   */
+  LibvirtConnection getPatiently(URI uri, String member, java.time.Duration patience) throws InterruptedException {
+    long deadline = System.nanoTime() + patience.toNanos();
+    while (true) {
+      try {
+        return get(uri, member);
+      } catch (io.lencap.api.UnavailableException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        java.util.concurrent.TimeUnit.MILLISECONDS.sleep(250); // polling for the daemon's socket
+      }
+    }
+  }
+
   /** A connection of its own (event subscriptions register a close callback, one per connection). */
   LibvirtConnection dedicated(URI uri, String member) {
     return connect(uri, member);

@@ -52,9 +52,10 @@ final class DomainXml {
    * @param source the host path of a file or block disk, if any
    * @param format the image format (qcow2, raw), if declared
    * @param readOnly whether the guest cannot write it
+   * @param backing the file behind the source, when the live XML shows a backing chain
    */
   record Disk(String dev, String type, String device, Optional<Path> source, Optional<String> format,
-      boolean readOnly) {
+      boolean readOnly, Optional<Path> backing) {
     /** Whether a snapshot should give this disk an overlay: a writable disk backed by a local file or device. */
     boolean writableLocal() {
       return !readOnly && source.isPresent() && (type.equals("file") || type.equals("block"));
@@ -81,8 +82,16 @@ final class DomainXml {
       Optional<String> format = driver == null || driver.getAttribute("type").isEmpty()
           ? Optional.empty() : Optional.of(driver.getAttribute("type"));
       String device = d.getAttribute("device").isEmpty() ? "disk" : d.getAttribute("device");
+      Optional<Path> backing = Optional.empty();
+      Element store = child(d, "backingStore");
+      Element storeSource = store == null ? null : child(store, "source");
+      if (storeSource != null) {
+        String b = storeSource.getAttribute("file").isEmpty() ? storeSource.getAttribute("dev")
+            : storeSource.getAttribute("file");
+        backing = b.isEmpty() ? Optional.empty() : Optional.of(Path.of(b));
+      }
       out.add(new Disk(target.getAttribute("dev"), type, device, path, format,
-          child(d, "readonly") != null || device.equals("cdrom")));
+          child(d, "readonly") != null || device.equals("cdrom"), backing));
     }
     return out;
   }
@@ -168,8 +177,8 @@ final class DomainXml {
     return this;
   }
 
-  @Override
-  public String toString() {
+  /** The document as text, for libvirt only (it may hold secrets). */
+  String xml() {
     try {
       var t = TransformerFactory.newInstance().newTransformer();
       t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
@@ -179,6 +188,11 @@ final class DomainXml {
     } catch (Exception e) {
       throw new IllegalStateException("cannot write domain XML", e);
     }
+  }
+
+  @Override
+  public String toString() {
+    return "DomainXml{" + name() + "}";
   }
 
   private List<Element> diskElements() {

@@ -18,6 +18,15 @@ import org.slf4j.LoggerFactory;
 final class EventLoop {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
   private static boolean started;
+  /** Held here: JNA frees a callback whose Java object is collected, and libvirt would call freed memory. */
+  private static final ErrorCallback TO_DEBUG_LOG = new ErrorCallback() {
+    @Override
+    public void errorCallback(Pointer userData, virError error) {
+      if (log.isDebugEnabled() && error != null) {
+        log.debug("libvirt: {}", error.message);
+      }
+    }
+  };
 
   private EventLoop() {}
 
@@ -25,15 +34,8 @@ final class EventLoop {
     if (started) {
       return;
     }
-    Connect.setErrorCallback(new ErrorCallback() {
-      @Override
-      public void errorCallback(Pointer userData, virError error) {
-        if (log.isDebugEnabled() && error != null) {
-          log.debug("libvirt: {}", error.message);
-        }
-      }
-    });
     try {
+      Connect.setErrorCallback(TO_DEBUG_LOG);
       Library.initEventLoop();
     } catch (LibvirtException e) {
       throw LibvirtErrors.translate(e.getError(), "-", "starting libvirt's event loop", e);

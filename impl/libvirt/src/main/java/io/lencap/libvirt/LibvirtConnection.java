@@ -27,6 +27,10 @@ final class LibvirtConnection extends Connect {
   static final int PAUSED_IOERROR = 5;
 
   private final String redactedUri;
+  /** Our listeners: libvirt-java registers its native callback per connection, racily, so we register once. */
+  private final java.util.List<org.libvirt.event.LifecycleListener> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private org.libvirt.event.LifecycleListener dispatcher;
 
   LibvirtConnection(String uri, String redactedUri) throws LibvirtException {
     super(uri, false);
@@ -36,6 +40,24 @@ final class LibvirtConnection extends Connect {
   /** The connection URI without credentials, for messages. */
   String redactedUri() {
     return redactedUri;
+  }
+
+  /** Delivers this connection's lifecycle events to the listener until the handle is closed. */
+  AutoCloseable watch(org.libvirt.event.LifecycleListener listener) throws LibvirtException {
+    synchronized (this) {
+      if (dispatcher == null) {
+        org.libvirt.event.LifecycleListener d = (domain, event) -> {
+          for (org.libvirt.event.LifecycleListener l : listeners) {
+            l.onLifecycleChange(domain, event);
+          }
+          return 0;
+        };
+        addLifecycleListener(d);
+        dispatcher = d;
+      }
+    }
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
   }
 
   /** A domain's state and reason (virDomainGetState). */
@@ -132,6 +154,17 @@ final class LibvirtConnection extends Connect {
   }
 
   void closeQuietly() {
+    try {
+      synchronized (this) {
+        if (dispatcher != null && vcp != null) {
+          // A registered callback keeps the native connection (and its events) alive past close().
+          removeLifecycleListener(dispatcher);
+          dispatcher = null;
+        }
+      }
+    } catch (LibvirtException | RuntimeException e) {
+      // the daemon went away: nothing is registered any more
+    }
     try {
       close();
     } catch (LibvirtException | RuntimeException e) {

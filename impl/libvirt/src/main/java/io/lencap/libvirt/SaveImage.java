@@ -1,0 +1,100 @@
+package io.lencap.libvirt;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.function.UnaryOperator;
+
+/**
+ * The header of QEMU's save images and external-snapshot memory files (libvirt's qemu_saveimage.c): a
+ * 92-byte header, then the domain XML and a cookie inside a data area that libvirt pads with 64 KiB so
+ * that the XML can be edited. Restoring a copy next to its original needs a new UUID, which libvirt's
+ * own XML replacement refuses (the ABI check compares UUIDs); rewriting the XML in the file is how a
+ * copy gets one.
+ */
+final class SaveImage {
+  private static final byte[] MAGIC = "LibvirtQemudSave".getBytes(StandardCharsets.US_ASCII);
+  private static final int HEADER = 16 + 5 * 4 + 14 * 4;
+
+  private SaveImage() {}
+
+  /** Replaces the domain XML stored in the image; the memory stream after the data area is untouched. */
+  static void rewriteXml(Path image, UnaryOperator<String> rewrite) throws IOException {
+    try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.nativeOrder());
+      readFully(ch, header, 0);
+      header.flip();
+      byte[] magic = new byte[MAGIC.length];
+      header.get(magic);
+      if (!java.util.Arrays.equals(magic, MAGIC)) {
+        throw new IOException(image + " is not a complete QEMU save image (magic "
+            + new String(magic, StandardCharsets.US_ASCII) + ")");
+      }
+      int version = header.getInt();
+      int dataLen = header.getInt();
+      header.getInt(); // was_running
+      header.getInt(); // compressed
+      int cookieOffset = header.getInt();
+      if (version < 1 || version > 2 || dataLen <= 0) {
+        throw new IOException(image + ": unknown save image version " + version);
+      }
+      ByteBuffer data = ByteBuffer.allocate(dataLen);
+      readFully(ch, data, HEADER);
+      byte[] d = data.array();
+      int xmlEnd = indexOfZero(d, 0);
+      String xml = new String(d, 0, xmlEnd, StandardCharsets.UTF_8);
+      byte[] cookie = new byte[0];
+      if (version == 2 && cookieOffset > 0) {
+        cookie = java.util.Arrays.copyOfRange(d, cookieOffset, indexOfZero(d, cookieOffset));
+      }
+      byte[] newXml = rewrite.apply(xml).getBytes(StandardCharsets.UTF_8);
+      int needed = newXml.length + 1 + (cookie.length == 0 ? 0 : cookie.length + 1);
+      if (needed > dataLen) {
+        throw new IOException(image + ": the rewritten domain XML (" + needed + " bytes) does not fit the "
+            + dataLen + " bytes the image reserves");
+      }
+      ByteBuffer out = ByteBuffer.allocate(dataLen);
+      out.put(newXml).put((byte) 0);
+      if (cookie.length > 0) {
+        out.put(cookie).put((byte) 0);
+      }
+      out.position(0).limit(dataLen);
+      writeFully(ch, out, HEADER);
+      if (cookie.length > 0) {
+        ByteBuffer offset = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(newXml.length + 1);
+        offset.flip();
+        writeFully(ch, offset, 16 + 4 * 4);
+      }
+      ch.force(true);
+    }
+  }
+
+  private static int indexOfZero(byte[] b, int from) {
+    for (int i = from; i < b.length; i++) {
+      if (b[i] == 0) {
+        return i;
+      }
+    }
+    return b.length;
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+    while (b.hasRemaining()) {
+      int n = ch.read(b, pos + b.position());
+      if (n < 0) {
+        throw new IOException("save image ends inside its header");
+      }
+    }
+  }
+
+  private static void writeFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+    long p = pos;
+    while (b.hasRemaining()) {
+      p += ch.write(b, p);
+    }
+  }
+}

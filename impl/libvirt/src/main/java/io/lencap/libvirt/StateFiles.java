@@ -1,0 +1,145 @@
+package io.lencap.libvirt;
+
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.EntryWriter;
+import io.lencap.spi.RestoreContext;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Moves whole files (memory images, disk images) into a capture's entries and back out of a stored state. */
+final class StateFiles {
+  private static final int BUFFER = 1 << 20;
+
+  private StateFiles() {}
+
+  /**
+   * Writes a file as an entry. Its identity (size, times, inode) goes into the attributes, so that the
+   * next capture can reuse the parent's entry without reading a file that did not change. {@code check}
+   * runs between buffers and throws to stop the copy.
+   */
+  static long capture(Path file, String entry, Map<String, String> attributes, Chunking chunking,
+      CaptureContext ctx, Runnable check) throws IOException {
+    Map<String, String> attrs = new TreeMap<>(attributes);
+    attrs.put("identity", identity(file));
+    long n = 0;
+    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+      EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, chunking);
+      boolean written = false;
+      try {
+        ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
+        while (in.read(buf) >= 0) {
+          ctx.checkCancelled();
+          check.run();
+          buf.flip();
+          n += buf.remaining();
+          out.write(buf);
+          buf.clear();
+        }
+        written = true;
+      } finally {
+        if (written) {
+          out.close();
+        } else {
+          closeAfterFailure(out);
+        }
+      }
+    } catch (NoSuchFileException e) {
+      throw new NoSuchFileException(file.toString(), null, "not readable from this host: run Lencap on the "
+          + "hypervisor's host or keep images on storage shared with it");
+    }
+    return n;
+  }
+
+  /** Closes a writer whose entry failed; the first failure is the one to report (a store may rethrow it). */
+  private static void closeAfterFailure(EntryWriter out) {
+    try {
+      out.close();
+    } catch (IOException | RuntimeException ignored) {
+      // the write already failed and is propagating
+    }
+  }
+
+  /** Reuses the parent's entry when the file is provably the one the parent read; true if it did. */
+  static boolean reuseUnchanged(Path file, String entry, Map<String, String> attributes, CaptureContext ctx)
+      throws IOException {
+    if (ctx.parent().isEmpty()) {
+      return false;
+    }
+    StoredEntry previous = ctx.parent().get().entry(entry).orElse(null);
+    if (previous == null) {
+      return false;
+    }
+    Map<String, String> expected = new TreeMap<>(attributes);
+    expected.put("identity", identity(file));
+    if (!previous.attributes().equals(expected)) {
+      return false;
+    }
+    ctx.state().reuse(previous);
+    return true;
+  }
+
+  /**
+   * Size, change time, modification time and inode: a file keeps them only if nothing wrote to it (the
+   * change time cannot be set back by users).
+   */
+  static String identity(Path file) throws IOException {
+    Map<String, Object> a = Files.readAttributes(file, "unix:size,ctime,lastModifiedTime,ino,dev");
+    return a.get("size") + "/" + a.get("ctime") + "/" + a.get("lastModifiedTime") + "/" + a.get("dev") + ":"
+        + a.get("ino");
+  }
+
+  /**
+   * Writes an entry into a new file, chunk by chunk, each verified by the store before its bytes are
+   * written. All-zero chunks are skipped, so sparse images stay sparse.
+   */
+  static void restore(StoredState state, StoredEntry entry, Path target, long[] done, long total,
+      RestoreContext ctx) throws IOException {
+    Files.deleteIfExists(target);
+    try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      for (ChunkRef c : entry.chunks()) {
+        ctx.checkCancelled();
+        ByteBuffer b = state.read(c);
+        if (!allZero(b)) {
+          long pos = c.offset();
+          while (b.hasRemaining()) {
+            pos += out.write(b, pos);
+          }
+        }
+        done[0] += c.length();
+        ctx.progress(done[0], total);
+      }
+      out.truncate(entry.size());
+      if (out.size() < entry.size()) {
+        out.write(ByteBuffer.allocate(1), entry.size() - 1); // extend a file that ends in a hole
+      }
+      out.force(true);
+    }
+  }
+
+  private static boolean allZero(ByteBuffer b) {
+    ByteBuffer d = b.duplicate();
+    while (d.remaining() >= 8) {
+      if (d.getLong() != 0) {
+        return false;
+      }
+    }
+    while (d.hasRemaining()) {
+      if (d.get() != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

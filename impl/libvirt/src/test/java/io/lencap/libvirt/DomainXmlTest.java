@@ -1,0 +1,82 @@
+package io.lencap.libvirt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class DomainXmlTest {
+  static final String XML = """
+      <domain type='kvm'>
+        <name>vm1</name>
+        <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+        <devices>
+          <disk type='file' device='disk'>
+            <driver name='qemu' type='qcow2'/>
+            <source file='/var/lib/vm1/top.qcow2' index='2'/>
+            <backingStore type='file' index='1'><format type='qcow2'/><source file='/var/lib/vm1/base.qcow2'/></backingStore>
+            <target dev='vda' bus='virtio'/>
+          </disk>
+          <disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='vdb'/></disk>
+          <disk type='network' device='disk'><source protocol='rbd' name='pool/img'/><target dev='vdc'/></disk>
+          <disk type='file' device='cdrom'><source file='/iso/install.iso'/><target dev='hdc'/><readonly/></disk>
+          <serial type='file'><source path='/var/log/vm1.console' append='on'/><target port='0'/></serial>
+          <console type='file'><source path='/var/log/vm1.console' append='on'/><target type='serial' port='0'/></console>
+          <graphics type='vnc' passwd='s3cret'/>
+        </devices>
+      </domain>""";
+
+  @Test
+  void readsDisks() {
+    List<DomainXml.Disk> disks = DomainXml.parse(XML).disks();
+    assertEquals(List.of("vda", "vdb", "vdc", "hdc"), disks.stream().map(DomainXml.Disk::dev).toList());
+    DomainXml.Disk vda = disks.get(0);
+    assertEquals(Optional.of(Path.of("/var/lib/vm1/top.qcow2")), vda.source());
+    assertEquals(Optional.of(Path.of("/var/lib/vm1/base.qcow2")), vda.backing());
+    assertEquals(Optional.of("qcow2"), vda.format());
+    assertTrue(vda.writableLocal());
+    assertEquals(Optional.of(Path.of("/dev/sdb")), disks.get(1).source());
+    assertTrue(disks.get(1).writableLocal());
+    assertFalse(disks.get(2).writableLocal(), "network disks are not read by the provider");
+    assertFalse(disks.get(3).writableLocal(), "read-only cdroms are referenced, not captured");
+  }
+
+  @Test
+  void rewritesWhatARestoreElsewhereChanges() {
+    DomainXml x = DomainXml.parse(XML).withDiskSources(Map.of("vda", Path.of("/new/vda.qcow2")))
+        .withName("vm1-copy").withUuid(Optional.of("11111111-2222-3333-4444-555555555555"))
+        .withCharacterFiles(p -> Path.of("/new").resolve(p.getFileName()));
+    DomainXml back = DomainXml.parse(x.xml());
+    assertEquals("vm1-copy", back.name());
+    DomainXml.Disk vda = back.disks().get(0);
+    assertEquals(Optional.of(Path.of("/new/vda.qcow2")), vda.source());
+    assertEquals(Optional.empty(), vda.backing(), "the old chain is dropped");
+    assertTrue(x.xml().contains("<uuid>11111111-2222-3333-4444-555555555555</uuid>"));
+    assertTrue(x.xml().contains("path=\"/new/vm1.console\""), "console relocated");
+    assertFalse(x.xml().contains("index="), "libvirt's runtime indices are dropped");
+    assertEquals(Optional.of(Path.of("/dev/sdb")), back.disks().get(1).source());
+  }
+
+  @Test
+  void removingTheUuidLetsLibvirtChoose() {
+    assertFalse(DomainXml.parse(XML).withUuid(Optional.empty()).xml().contains("<uuid>"));
+  }
+
+  @Test
+  void neverShowsItsContentInToString() {
+    assertEquals("DomainXml{vm1}", DomainXml.parse(XML).toString());
+    assertFalse(DomainXml.parse(XML).toString().contains("s3cret"));
+  }
+
+  @Test
+  void refusesDoctypes() {
+    assertThrows(IllegalArgumentException.class, () -> DomainXml.parse(
+        "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain><name>&x;</name></domain>"));
+  }
+}

@@ -1,0 +1,196 @@
+package io.lencap.libvirt;
+
+import static io.lencap.libvirt.CounterGuestIT.WAIT;
+import static io.lencap.libvirt.CounterGuestIT.assertNoLeftovers;
+import static io.lencap.libvirt.CounterGuestIT.group;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.CaptureAbortedException;
+import io.lencap.api.CaptureMode;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
+import io.lencap.api.Phase;
+import io.lencap.spi.FailureSignals;
+import io.lencap.spi.ProviderContext;
+import io.lencap.spi.ResourceDriver;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Faults in the middle of captures of a real counter guest: each ends in a clean failure (no checkpoint,
+ * guest running or, when destroyed, its disk chain merged back), and the next capture works.
+ */
+class FaultsIT {
+  @TempDir
+  Path tmp;
+
+  @BeforeAll
+  static void requireQemu() {
+    CounterGuest.requireQemu();
+  }
+
+  @Test
+  void domainDestroyedInTheMiddleOfTheTransfer() throws Exception {
+    try (CounterGuest g = CounterGuest.boot("lencap-it-destroyed")) {
+      g.awaitCounter(n -> n >= 2, WAIT);
+      Encapsulation job = group("destroyed", CaptureMode.NON_BLOCKING, g.resource("vm"));
+      AtomicBoolean fired = new AtomicBoolean();
+      AtomicReference<Throwable> listenerError = new AtomicReference<>();
+      try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).build()) {
+        lencap.addListener(e -> {
+          // Progress is reported from the transfer's own thread: the domain dies with bytes in flight.
+          if (e instanceof LencapEvent.Progress p && p.bytesDone() > (8 << 20) && fired.compareAndSet(false, true)) {
+            try {
+              g.domain().destroy();
+            } catch (Exception x) {
+              listenerError.set(x);
+            }
+          }
+        });
+        ExecutionException failed = assertThrows(ExecutionException.class,
+            () -> lencap.capture(job).get(5, TimeUnit.MINUTES));
+        CaptureAbortedException aborted = assertInstanceOf(CaptureAbortedException.class, failed.getCause());
+        assertEquals(Phase.TRANSFER, aborted.phase(), aborted.toString());
+        assertTrue(fired.get());
+        assertEquals(null, listenerError.get());
+        assertEquals(List.of(), lencap.checkpoints("destroyed").get());
+      }
+      // The overlay was merged into the base offline and the definition points at the base again.
+      assertEquals(g.disk.toString(), g.diskSource());
+      assertNoLeftovers(g.dir);
+      assertNoCutFiles(tmp.resolve("store"));
+      // What the guest wrote after the cut is in the base: a cold boot continues from it.
+      int onDisk = g.diskCounter();
+      long boots = g.boots();
+      g.domain().create();
+      g.awaitCounter(n -> n == onDisk + 1, WAIT);
+      assertEquals(boots + 1, g.boots());
+    }
+  }
+
+  @Test
+  void libvirtdRestartedInTheMiddleOfTheSnapshot() throws Exception {
+    try (CounterGuest g = CounterGuest.boot("lencap-it-restart")) {
+      g.awaitCounter(n -> n >= 2, WAIT);
+      Encapsulation job = group("restart", CaptureMode.NON_BLOCKING, g.resource("vm"));
+      Path work = tmp.resolve("store").resolve("work").resolve("libvirt");
+      AtomicReference<Throwable> faultError = new AtomicReference<>();
+      AtomicBoolean armed = new AtomicBoolean(true);
+      // Failure signals on a connection of their own: libvirtd's restart shows, then the reconnection.
+      java.util.concurrent.BlockingQueue<FailureSignals.Signal> signals = new java.util.concurrent.LinkedBlockingQueue<>();
+      LibvirtProvider provider = new LibvirtProvider();
+      ResourceDriver watcher = provider.open(g.resource("vm"), new ProviderContext() {
+        @Override
+        public Path workDirectory() {
+          return tmp.resolve("watch");
+        }
+
+        @Override
+        public java.time.Clock clock() {
+          return java.time.Clock.systemUTC();
+        }
+      });
+      try (AutoCloseable sub = watcher.extension(FailureSignals.class).orElseThrow().subscribe(signals::add);
+           Lencap lencap = Lencap.builder().store(tmp.resolve("store")).build()) {
+        lencap.addListener(e -> {
+          if (e instanceof LencapEvent.PhaseChanged p && p.phase() == Phase.CUT
+              && p.status() == LencapEvent.Status.STARTED && armed.compareAndSet(true, false)) {
+            Thread killer = new Thread(() -> {
+              try {
+                // Once QEMU writes the snapshot's memory file, the snapshot job is under way: kill libvirtd.
+                Libvirtd.awaitFile(work, ".mem");
+                Libvirtd.kill();
+                Libvirtd.start();
+              } catch (Exception x) {
+                faultError.set(x);
+              }
+            }, "libvirtd-killer");
+            killer.start();
+          }
+        });
+        ExecutionException failed = assertThrows(ExecutionException.class,
+            () -> lencap.capture(job).get(5, TimeUnit.MINUTES));
+        assertInstanceOf(CaptureAbortedException.class, failed.getCause());
+        Libvirtd.awaitAnswer();
+        assertEquals(null, faultError.get());
+        assertEquals(List.of(), lencap.checkpoints("restart").get());
+        assertEquals(FailureSignals.Kind.UNREACHABLE, nextSignal(signals).kind());
+        assertEquals(FailureSignals.Kind.RECOVERED, nextSignal(signals).kind());
+
+        // The guest runs on (libvirtd's job recovery or our resume unpaused it).
+        int now = g.lastCounter();
+        g.awaitCounter(n -> n >= now + 2, WAIT);
+
+        // The next capture heals whatever the interrupted snapshot left and succeeds.
+        Checkpoint cp = lencap.capture(job).get(5, TimeUnit.MINUTES);
+        assertEquals("live-external-snapshot", cp.member("vm").orElseThrow().method());
+        assertEquals(g.disk.toString(), g.diskSource());
+        assertNoLeftovers(g.dir);
+        assertNoCutFiles(tmp.resolve("store"));
+        assertEquals(null, signals.poll(), "no failure signalled for the guest itself");
+      } finally {
+        watcher.close();
+        provider.close();
+      }
+    }
+  }
+
+  static FailureSignals.Signal nextSignal(java.util.concurrent.BlockingQueue<FailureSignals.Signal> q)
+      throws InterruptedException {
+    FailureSignals.Signal s = q.poll(60, TimeUnit.SECONDS);
+    if (s == null) {
+      throw new AssertionError("no failure signal within 60 s");
+    }
+    return s;
+  }
+
+  @Test
+  void storeDiskFull() throws Exception {
+    Path small = tmp.resolve("small");
+    Files.createDirectories(small);
+    CounterGuest.run("mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", small.toString());
+    try (CounterGuest g = CounterGuest.boot("lencap-it-full")) {
+      g.awaitCounter(n -> n >= 2, WAIT);
+      Encapsulation job = group("full", CaptureMode.NON_BLOCKING, g.resource("vm"));
+      // The cut's memory file goes to a roomy work directory; the store's chunks fill the 12 MiB tmpfs.
+      try (Lencap lencap = Lencap.builder().store(small.resolve("store"))
+          .storeOption("workDirectory", tmp.resolve("work").toString()).build()) {
+        ExecutionException failed = assertThrows(ExecutionException.class,
+            () -> lencap.capture(job).get(5, TimeUnit.MINUTES));
+        CaptureAbortedException aborted = assertInstanceOf(CaptureAbortedException.class, failed.getCause());
+        assertTrue(aborted.phase() == Phase.TRANSFER || aborted.phase() == Phase.COMMIT, aborted.toString());
+        assertEquals(List.of(), lencap.checkpoints("full").get());
+        int now = g.lastCounter();
+        g.awaitCounter(n -> n >= now + 2, WAIT);
+        assertEquals(g.disk.toString(), g.diskSource());
+        assertNoLeftovers(g.dir);
+        assertNoCutFiles(tmp.resolve("work"));
+      }
+    } finally {
+      CounterGuest.run("umount", small.toString());
+    }
+  }
+
+  static void assertNoCutFiles(Path dir) throws Exception {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      assertEquals(List.of(), s.filter(p -> p.toString().endsWith(".mem") || p.toString().endsWith(".save")).toList());
+    }
+  }
+}
