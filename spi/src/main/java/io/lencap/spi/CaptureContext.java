@@ -23,6 +23,12 @@ public interface CaptureContext {
   /** How the cut was taken (shown in the checkpoint), e.g. {@code live-external-snapshot}. */
   void method(String method);
 
+  /**
+   * The member's real pause, when the driver measured it itself: a live snapshot stops the guest for
+   * only part of the cut call. The checkpoint then shows this instead of the engine's quiesce-to-resume.
+   */
+  void pause(java.time.Duration measured);
+
   /** Tells users something about this capture: a fallback taken, a limit met. */
   void note(String note);
 

@@ -540,6 +540,17 @@ final class CaptureRun {
       }
     }
 
+    /** The driver's own measure of the pause when it gave one, else quiesce start to resume end. */
+    long pauseNanos() {
+      Duration reported = context.reportedPause;
+      if (reported != null) {
+        context.note("pause measured by the provider: " + reported.toMillis() + " ms; quiesce to resume took "
+            + pauseNanos / 1_000_000 + " ms");
+        return reported.toNanos();
+      }
+      return pauseNanos;
+    }
+
     CompletableFuture<Void> idle() {
       return lastCall.completeOnTimeout(null, policy.pauseGrace().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -557,6 +568,7 @@ final class CaptureRun {
     private final Optional<StoredState> parentState;
     final List<String> notes = java.util.Collections.synchronizedList(new ArrayList<>());
     volatile String method = "default";
+    volatile Duration reportedPause;
     volatile boolean cancelled;
 
     MemberContext(Resource resource, StateSink sink, Optional<StoredState> parentState) {
@@ -598,6 +610,11 @@ final class CaptureRun {
     @Override
     public void method(String m) {
       this.method = m;
+    }
+
+    @Override
+    public void pause(Duration measured) {
+      reportedPause = measured;
     }
 
     @Override

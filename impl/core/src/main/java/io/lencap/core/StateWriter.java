@@ -252,11 +252,15 @@ final class StateWriter implements StateSink {
       try {
         chunker.finish();
       } catch (CompletionException e) {
-        throw unwrap(e);
+        throw failed(unwrap(e));
       }
       List<ChunkRef> refs = new ArrayList<>(chunks.size());
-      for (CompletableFuture<ChunkRef> f : chunks) {
-        refs.add(await(f));
+      try {
+        for (CompletableFuture<ChunkRef> f : chunks) {
+          refs.add(await(f));
+        }
+      } catch (IOException e) {
+        throw failed(e);
       }
       entries.put(path, new StoredEntry(path, kind, size, attrs, refs));
     }
@@ -267,6 +271,11 @@ final class StateWriter implements StateSink {
       } catch (CompletionException e) {
         throw unwrap(e);
       }
+    }
+
+    /** A fresh exception each time: the same instance thrown by write() and close() cannot be suppressed. */
+    private IOException failed(IOException cause) {
+      return new IOException("entry " + path + ": " + cause.getMessage(), cause);
     }
 
     private IOException unwrap(CompletionException e) {

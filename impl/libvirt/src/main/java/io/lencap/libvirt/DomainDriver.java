@@ -302,6 +302,7 @@ final class DomainDriver implements ResourceDriver {
         Optional<Duration> paused = watch.await(Duration.ofSeconds(2));
         String downtime = qemuDowntime(domain);
         ctx.state().attribute("pause.guest.ms", paused.map(p -> Long.toString(p.toMillis())).orElse("unknown"));
+        paused.ifPresent(ctx::pause); // the guest's real pause, not the whole snapshot call
         ctx.note(String.format("live external snapshot: the guest's vCPUs stood still %s (libvirt events; QEMU "
             + "reports %s ms of downtime) within a %d ms snapshot call",
             paused.map(p -> p.toMillis() + " ms").orElse("an unmeasured time"), downtime, call / 1_000_000));

@@ -77,6 +77,9 @@ final class Capture implements CaptureContext {
   }
 
   @Override
+  public void pause(java.time.Duration measured) {}
+
+  @Override
   public void note(String note) {
     notes.add(note);
   }

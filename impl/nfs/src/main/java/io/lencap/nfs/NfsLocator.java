@@ -13,7 +13,7 @@ import java.util.Optional;
  * directory inside it. Properties {@code uid} and {@code gid} choose the AUTH_SYS identity (default root,
  * which needs the export's {@code no_root_squash} to restore owners).
  */
-record NfsLocator(String host, String path, Optional<String> export, int uid, int gid) {
+record NfsLocator(String field, String host, String path, Optional<String> export, int uid, int gid) {
   static final String SCHEME = "nfs";
 
   static NfsLocator of(Resource resource) {
@@ -44,7 +44,7 @@ record NfsLocator(String host, String path, Optional<String> export, int uid, in
       throw new InvalidSpecException(field + ".properties.export",
           "'" + export.get() + "' is not a prefix of the locator's path '" + path + "'");
     }
-    return new NfsLocator(uri.getHost(), path, export,
+    return new NfsLocator(field + ".locator", uri.getHost(), path, export,
         id(field + ".properties.uid", resource.property("uid").orElse("0")),
         id(field + ".properties.gid", resource.property("gid").orElse("0")));
   }

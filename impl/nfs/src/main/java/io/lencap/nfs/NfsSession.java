@@ -68,16 +68,21 @@ final class NfsSession {
       String walked = export;
       for (String name : loc.below(export)) {
         walked = walked.endsWith("/") ? walked + name : walked + "/" + name;
-        Optional<Node> n = s.lookup(dir, name, walked);
+        Optional<Node> n;
+        try {
+          n = s.lookup(dir, name, walked);
+        } catch (IOException e) {
+          throw new UnavailableException(loc.describe() + ": cannot look up " + walked + ": " + e.getMessage(), e);
+        }
         if (n.isEmpty() || n.get().attrs().kind() != Attrs.Kind.DIRECTORY) {
-          throw new InvalidSpecException("locator", loc.describe() + ": " + walked
+          throw new InvalidSpecException(loc.field(), loc.describe() + ": " + walked
               + (n.isEmpty() ? " does not exist" : " is not a directory (symlinks are not followed)"));
         }
         dir = n.get().handle();
       }
       return new NfsSession(nfs, dir, loc.describe());
     }
-    throw new InvalidSpecException("locator", loc.describe() + ": the server exports none of " + refused);
+    throw new InvalidSpecException(loc.field(), loc.describe() + ": the server exports none of " + refused);
   }
 
   byte[] root() {

@@ -31,19 +31,29 @@ import java.util.concurrent.atomic.AtomicLong;
 final class TreeCapture {
   static final Chunking CHUNKING = Chunking.contentDefined();
 
+  /**
+   * How recent a change may be for a copy to be trusted without the final pass reading it again: file times
+   * tick coarsely (a few ms on Linux) and the server's clock may differ from ours, so a file changed again
+   * within the same tick while we read it would look unchanged. Such "racily clean" files are re-read.
+   */
+  static final long RACY_MILLIS = 2_000;
+
   private final Map<String, Attrs> written = new ConcurrentHashMap<>();
+  private final Set<String> racy = ConcurrentHashMap.newKeySet();
+  private final java.time.Clock clock;
   private final Map<Long, StoredEntry> parentFiles = new HashMap<>();
   private final Map<String, StoredEntry> parentLinks = new HashMap<>();
 
   /** What one pass did, for notes and benchmarks. */
   record Pass(int entries, int changed, int filesRead, long bytesRead, int filesReused, int removed,
-      int skippedSpecial) {}
+      int skippedSpecial, long listMillis, long totalMillis) {}
 
   /**
    * @param parent this member's state in the parent checkpoint
    * @param fsid the file system being captured: file ids of another file system mean nothing here
    */
-  TreeCapture(Optional<StoredState> parent, long fsid) {
+  TreeCapture(Optional<StoredState> parent, long fsid, java.time.Clock clock) {
+    this.clock = clock;
     if (parent.isEmpty() || !Long.toString(fsid).equals(parent.get().attributes().get(TreeAttributes.FSID))) {
       return;
     }
@@ -57,6 +67,8 @@ final class TreeCapture {
   }
 
   Pass pass(NfsSession s, CaptureContext ctx, ExecutorService pool) throws Exception {
+    long start = System.nanoTime();
+    long racyAfterNanos = (clock.millis() - RACY_MILLIS) * 1_000_000L;
     StateSink sink = ctx.state();
     Attrs root = s.getattr(s.root(), "");
     sink.attribute(TreeAttributes.FORMAT, TreeAttributes.FORMAT_VALUE);
@@ -64,6 +76,7 @@ final class TreeCapture {
     TreeAttributes.of(root).forEach((k, v) -> sink.attribute(TreeAttributes.ROOT + k, v));
 
     List<Node> nodes = TreeWalker.walk(s, pool, ctx::isCancelled);
+    long listed = System.nanoTime();
     Set<String> seen = new HashSet<>(nodes.size() * 2);
     List<Callable<Void>> reads = new ArrayList<>();
     AtomicLong bytesRead = new AtomicLong();
@@ -79,7 +92,7 @@ final class TreeCapture {
         continue;
       }
       seen.add(n.path());
-      if (a.sameAs(written.get(n.path()))) {
+      if (a.sameAs(written.get(n.path())) && !racy.contains(n.path())) {
         continue;
       }
       changed++;
@@ -98,6 +111,7 @@ final class TreeCapture {
               && Long.toString(a.mtime()).equals(p.attributes().get(TreeAttributes.MTIME))) {
             sink.reuse(new StoredEntry(n.path(), EntryKind.FILE, p.size(), TreeAttributes.of(a), p.chunks()));
             written.put(n.path(), a);
+            racy.remove(n.path());
             reused++;
           } else {
             toRead += a.size();
@@ -106,6 +120,11 @@ final class TreeCapture {
               ctx.checkCancelled();
               if (copy(s, sink, n, bytesRead)) {
                 written.put(n.path(), a);
+                if (a.ctime() >= racyAfterNanos || a.mtime() >= racyAfterNanos) {
+                  racy.add(n.path());
+                } else {
+                  racy.remove(n.path());
+                }
               } else {
                 forget(sink, n.path());
               }
@@ -130,7 +149,8 @@ final class TreeCapture {
     if (special > 0) {
       ctx.note(special + " special files (devices, FIFOs, sockets) were skipped");
     }
-    return new Pass(nodes.size() - special, changed + removed, fileReads, bytesRead.get(), reused, removed, special);
+    return new Pass(nodes.size() - special, changed + removed, fileReads, bytesRead.get(), reused, removed, special,
+        (listed - start) / 1_000_000, (System.nanoTime() - start) / 1_000_000);
   }
 
   /** Entries this capture holds, by path (for tests). */
@@ -140,6 +160,7 @@ final class TreeCapture {
 
   private void forget(StateSink sink, String path) {
     written.remove(path);
+    racy.remove(path);
     sink.remove(path);
   }
 

@@ -51,6 +51,7 @@ final class TreeRestore {
   }
 
   Result run() throws Exception {
+    verifyChunks();
     handles.put("", s.root());
     List<Node> current = TreeWalker.walk(s, pool, ctx::isCancelled);
     Map<String, Node> existing = new HashMap<>();
@@ -135,6 +136,28 @@ final class TreeRestore {
     }
     meta(s.root(), plan.root(), null, true, "");
     return new Result(doomed.size(), created, (int) filesWritten.get(), bytesWritten.get(), (int) unchanged.get());
+  }
+
+  /**
+   * Reads and verifies every distinct chunk before the first change to the export, so that a corrupt
+   * checkpoint fails the restore and leaves the export untouched (even where it already matches).
+   */
+  private void verifyChunks() throws Exception {
+    Map<String, ChunkRef> distinct = new HashMap<>();
+    for (StoredEntry e : plan.entries()) {
+      for (ChunkRef c : e.chunks()) {
+        distinct.putIfAbsent(c.id(), c);
+      }
+    }
+    List<Callable<Void>> reads = new ArrayList<>();
+    for (ChunkRef c : distinct.values()) {
+      reads.add(() -> {
+        ctx.checkCancelled();
+        state.read(c);
+        return null;
+      });
+    }
+    Parallel.all(pool, reads);
   }
 
   private void file(StoredEntry e, Node n) throws IOException {

@@ -1,15 +1,16 @@
 package io.lencap.nfs;
 
-import io.lencap.api.LencapException;
+import io.lencap.api.CorruptCheckpointException;
 
 /**
  * A checkpoint's manifest names something a restore must not write: a traversal name, an absolute path, a
- * symlink that would lead out of the export. Thrown before anything is written.
+ * symlink that would lead out of the export. Thrown before anything is written; a structural
+ * {@link CorruptCheckpointException} (no chunk id), so callers handle it as any unusable checkpoint.
  */
-final class UnsafeManifestException extends LencapException {
+final class UnsafeManifestException extends CorruptCheckpointException {
   private static final long serialVersionUID = 1L;
 
   UnsafeManifestException(String checkpointId, String memberId, String problem) {
-    super("checkpoint " + checkpointId + ", member " + memberId + ": refused before writing anything: " + problem);
+    super(checkpointId, memberId, "refused before writing anything: " + problem);
   }
 }

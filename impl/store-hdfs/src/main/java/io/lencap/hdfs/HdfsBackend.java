@@ -7,12 +7,14 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
+import org.apache.hadoop.fs.CreateFlag;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
@@ -20,6 +22,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,9 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Objects as HDFS files under a root directory.
  *
- * <p>Every write goes to a new file under {@code ROOT/.tmp}, is {@code hsync}ed (on the disks of every
- * DataNode in the pipeline, not only in their memory) and closed, then renamed into place by the
- * NameNode in one atomic step: {@link #put} renames with {@code OVERWRITE}, {@link #putIfAbsent} without
+ * <p>Every write goes to a new file under {@code ROOT/.tmp}, created with {@code SYNC_BLOCK} (closing it
+ * puts its block on the disks of every DataNode in the pipeline, not only in their memory), then is
+ * renamed into place by the NameNode in one atomic step: {@link #put} renames with {@code OVERWRITE}, {@link #putIfAbsent} without
  * it, so that of two writers racing for one key exactly one rename succeeds and the other gets
  * {@link FileAlreadyExistsException}. Readers therefore never see a partial object, and a writer that
  * dies mid-write leaves only a temporary file (removed by the next open once an hour old). Since each
@@ -40,6 +43,13 @@ final class HdfsBackend implements BlobBackend {
   private static final String TEMP_DIR = ".tmp";
   /** No object write takes this long: an older temporary file was left by a writer that died. */
   private static final Duration STALE_TEMP = Duration.ofHours(1);
+  /**
+   * Create (never overwrite) and have the DataNodes sync each block to disk when it closes. Not hsync:
+   * after an hsync, HDFS's default policy insists on replacing a DataNode that fails mid-write, which a
+   * three-node cluster cannot, so the write failed; a synced block close gives the same durability and
+   * lets the write finish on the two DataNodes left.
+   */
+  private static final EnumSet<CreateFlag> WRITE_FLAGS = EnumSet.of(CreateFlag.CREATE, CreateFlag.SYNC_BLOCK);
   private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*");
 
   private final DistributedFileSystem fs;
@@ -48,6 +58,7 @@ final class HdfsBackend implements BlobBackend {
   private final Path temps;
   private final short replication;
   private final int bufferSize;
+  private final FsPermission umask;
   /** Parent directories created or seen, to spare the NameNode a mkdirs per object. */
   private final Set<Path> directories = ConcurrentHashMap.newKeySet();
 
@@ -59,6 +70,7 @@ final class HdfsBackend implements BlobBackend {
     fs.mkdirs(temps);
     this.replication = replication.orElse(fs.getDefaultReplication(this.root));
     this.bufferSize = fs.getConf().getInt("io.file.buffer.size", 4096);
+    this.umask = FsPermission.getUMask(fs.getConf());
     removeStaleTemps();
   }
 
@@ -114,9 +126,9 @@ final class HdfsBackend implements BlobBackend {
 
   private Path writeTemp(byte[] data) throws IOException {
     Path temp = new Path(temps, UUID.randomUUID() + ".tmp");
-    try (FSDataOutputStream out = fs.create(temp, false, bufferSize, replication, fs.getDefaultBlockSize(temp))) {
+    try (FSDataOutputStream out = fs.create(temp, FsPermission.getFileDefault().applyUMask(umask), WRITE_FLAGS,
+        bufferSize, replication, fs.getDefaultBlockSize(temp), null)) {
       out.write(data);
-      out.hsync();
     } catch (IOException | RuntimeException e) {
       deleteQuietly(temp);
       throw e;

@@ -5,6 +5,7 @@ import io.lencap.api.Secret;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobBackendProvider;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.URI;
 import java.util.Map;
 import java.util.Optional;
@@ -22,13 +23,19 @@ import org.apache.hadoop.hdfs.DistributedFileSystem;
  *   <li>{@code hdfs.user}: the HDFS user to act as (the process's user unless set);
  *   <li>{@code hdfs.conf.KEY}: any Hadoop client setting, e.g. {@code hdfs.conf.dfs.nameservices}.
  * </ul>
- * Kerberos is not handled here: a process that needs it logs in through Hadoop's
- * {@code UserGroupInformation} before opening Lencap.
+ *
+ * <p>The backend shortens the client's wait between retries to close a file (objects are small files):
+ * {@code dfs.client.block.write.locateFollowingBlock.initial.delay.ms} 25 and {@code ...retries} 10;
+ * {@code hdfs.conf.} options override that, and Hadoop's configuration files on the class path apply
+ * to everything else. The backend takes no store secrets: Kerberos is not handled here, a process that
+ * needs it logs in through Hadoop's {@code UserGroupInformation} before opening Lencap.
  */
 public final class HdfsBackendProvider implements BlobBackendProvider {
   static final String REPLICATION = "replication";
   static final String USER = "hdfs.user";
   static final String CONF_PREFIX = "hdfs.conf.";
+  private static final String COMPLETE_RETRY_DELAY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms";
+  private static final String COMPLETE_RETRIES = "dfs.client.block.write.locateFollowingBlock.retries";
 
   @Override
   public String name() {
@@ -52,6 +59,12 @@ public final class HdfsBackendProvider implements BlobBackendProvider {
     }
     Optional<Short> replication = replication(options.get(REPLICATION));
     Configuration conf = new Configuration();
+    // Every object is a small file, and closing one waits until the NameNode has heard from a DataNode
+    // about its block; the client's first retry waits 400 ms by default, which made a 256 KiB write take
+    // 50-90 ms here instead of 20-30. Retry sooner and more often (25 s in all instead of 12);
+    // hdfs.conf.* options override this.
+    conf.set(COMPLETE_RETRY_DELAY, "25");
+    conf.set(COMPLETE_RETRIES, "10");
     options.forEach((k, v) -> {
       if (k.startsWith(CONF_PREFIX)) {
         conf.set(k.substring(CONF_PREFIX.length()), v);
@@ -64,7 +77,7 @@ public final class HdfsBackendProvider implements BlobBackendProvider {
       fs = user == null ? FileSystem.newInstance(fsUri, conf) : FileSystem.newInstance(fsUri, conf, user);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while connecting to " + fsUri);
+      throw new InterruptedIOException("interrupted while connecting to " + fsUri);
     }
     if (!(fs instanceof DistributedFileSystem dfs)) {
       fs.close();

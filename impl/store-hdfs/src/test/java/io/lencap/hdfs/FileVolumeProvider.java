@@ -27,7 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A test member for store tests: a local file as a block volume ({@code hdfsvol:///path/to/file}). The
  * cut copies the file aside, so the member resumes before the transfer; the transfer streams the copy
- * in fixed chunks. {@link #MID_TRANSFER} runs a test's action once a transfer has written half a file
+ * in fixed chunks (256 KiB, or the resource property {@code chunkBytes}). {@link #MID_TRANSFER} runs a test's action once a transfer has written half a file
  * (fault injection at a known point, no timing guesses).
  */
 public final class FileVolumeProvider implements ResourceProvider {
@@ -83,8 +83,9 @@ public final class FileVolumeProvider implements ResourceProvider {
         c.state().expectBytes(size);
         Runnable hook = MID_TRANSFER.get(file.toString());
         byte[] buf = new byte[BUFFER];
+        Chunking chunking = r.property("chunkBytes").map(b -> Chunking.fixed(Integer.parseInt(b))).orElse(Chunking.blocks());
         try (InputStream in = Files.newInputStream(copy);
-            EntryWriter w = c.state().create("volume", EntryKind.FILE, Map.of(), Chunking.blocks())) {
+            EntryWriter w = c.state().create("volume", EntryKind.FILE, Map.of(), chunking)) {
           int n;
           while ((n = in.read(buf)) > 0) {
             w.write(buf, 0, n);

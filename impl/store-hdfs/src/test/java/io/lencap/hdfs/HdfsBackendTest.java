@@ -129,6 +129,7 @@ class HdfsBackendTest extends BlobBackendContract {
     try (BlobBackend reopened = provider.open(location, Map.of(), Map.of())) {
       assertFalse(fs.exists(stale));
       assertTrue(fs.exists(fresh));
+      assertEquals(List.of("journal/a"), reopened.list("").stream().map(BlobInfo::key).toList());
     }
   }
 

@@ -81,6 +81,9 @@ final class Contexts {
     }
 
     @Override
+    public void pause(java.time.Duration measured) {}
+
+    @Override
     public void note(String note) {
       notes.add(note);
     }

@@ -291,6 +291,13 @@ public abstract class ResourceProviderContract {
       this.method = method;
     }
 
+    volatile java.time.Duration pause;
+
+    @Override
+    public void pause(java.time.Duration measured) {
+      this.pause = measured;
+    }
+
     @Override
     public synchronized void note(String note) {
       notes.add(note);

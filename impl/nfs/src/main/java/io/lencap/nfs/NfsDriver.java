@@ -1,0 +1,207 @@
+package io.lencap.nfs;
+
+import io.lencap.api.CaptureMode;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Resource;
+import io.lencap.nfs.snapshot.NasSnapshots;
+import io.lencap.spi.Capability;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Cut;
+import io.lencap.spi.Health;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.RestoreContext;
+import java.net.URI;
+import java.time.Clock;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One export through one capture or restore.
+ *
+ * <p>Non-blocking capture: {@link #prepare} pre-copies the tree while the group runs; {@link #quiesce} has
+ * nothing to stop (the group's writers are quiesced before their storage); {@link #cut} makes the final
+ * pass (metadata of the whole tree, content of what changed since the pre-copy), after which the state is
+ * complete and detached, so the cut is live and {@link #transfer} has nothing left. With a
+ * {@link NasSnapshots} hook the cut takes a snapshot instead and the transfer reads it. Blocking capture:
+ * the whole copy runs in {@link #transfer} while quiesced.
+ */
+final class NfsDriver implements ResourceDriver {
+  private static final Logger log = LoggerFactory.getLogger(NfsDriver.class);
+  private static final AtomicInteger POOLS = new AtomicInteger();
+  static final String SNAPSHOT = "snapshot";
+  static final String SNAPSHOT_LOCATOR = "snapshot.locator";
+
+  private final Resource resource;
+  private final NfsLocator locator;
+  private final NasSnapshots snapshots;
+  private final int threads;
+  private final Clock clock;
+  private ExecutorService pool;
+  private NfsSession session;
+  private TreeCapture capture;
+  private ManifestCheck.Plan plan;
+  private volatile TreeCapture.Pass lastPass;
+  private volatile TreeRestore.Result lastRestore;
+
+  NfsDriver(Resource resource, NfsLocator locator, NasSnapshots snapshots, Clock clock) {
+    this.clock = clock;
+    this.resource = resource;
+    this.locator = locator;
+    this.snapshots = snapshots;
+    String t = resource.property("threads").orElse("4");
+    try {
+      this.threads = Integer.parseInt(t);
+      if (threads < 1 || threads > 64) {
+        throw new NumberFormatException();
+      }
+    } catch (NumberFormatException e) {
+      throw new InvalidSpecException("resources[" + resource.id() + "].properties.threads",
+          "must be an integer from 1 to 64, was '" + t + "'");
+    }
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return EnumSet.of(Capability.LIVE_CUT, Capability.CHANGE_TRACKING, Capability.PRE_COPY,
+        Capability.RESTORE_ELSEWHERE, Capability.DIFFERENTIAL_RESTORE);
+  }
+
+  @Override
+  public void prepare(CaptureContext ctx) throws Exception {
+    NfsSession s = session();
+    capture = new TreeCapture(ctx.parent(), s.getattr(s.root(), "").fsid(), clock);
+    if (ctx.mode() == CaptureMode.NON_BLOCKING && snapshots == null) {
+      lastPass = capture.pass(s, ctx, pool());
+      log.debug("{}: pre-copy {}", s.where(), lastPass);
+    }
+  }
+
+  @Override
+  public void quiesce() {
+    // Nothing to stop on a NAS: the group's writers (VMs) are quiesced before the storage they write to.
+  }
+
+  @Override
+  public Cut cut(CaptureContext ctx) throws Exception {
+    if (ctx.mode() == CaptureMode.BLOCKING) {
+      return Cut.inPlace();
+    }
+    if (snapshots != null) {
+      String name = "lencap-" + ctx.checkpointId().replaceAll("[^A-Za-z0-9._-]", "_");
+      URI at = snapshots.take(resource, name);
+      ctx.method("nas-snapshot");
+      return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));
+    }
+    TreeCapture.Pass p = capture.pass(session(), ctx, pool());
+    lastPass = p;
+    ctx.method("pre-copy+final-pass");
+    ctx.note("final pass in the pause: " + p.entries() + " entries listed in " + p.listMillis() + " ms, "
+        + p.changed() + " changed, " + p.filesRead() + " files (" + p.bytesRead() + " bytes) read, "
+        + p.totalMillis() + " ms in all");
+    return Cut.live(Map.of());
+  }
+
+  @Override
+  public void resume() {
+    // Nothing was stopped.
+  }
+
+  @Override
+  public void transfer(Cut cut, CaptureContext ctx) throws Exception {
+    String snapshot = cut.artefacts().get(SNAPSHOT_LOCATOR);
+    if (snapshot != null) {
+      Resource view = Resource.builder(resource.id()).type(resource.type()).locator(snapshot).build();
+      NfsSession s = NfsSession.open(NfsLocator.of(view));
+      lastPass = new TreeCapture(ctx.parent(), s.getattr(s.root(), "").fsid(), clock).pass(s, ctx, pool());
+    } else if (!cut.live()) {
+      ctx.method("copy-in-pause");
+      lastPass = capture.pass(session(), ctx, pool());
+    }
+    // A live cut without a snapshot already holds the whole state.
+  }
+
+  @Override
+  public void release(Cut cut) throws Exception {
+    String name = cut.artefacts().get(SNAPSHOT);
+    if (name != null && snapshots != null) {
+      snapshots.delete(resource, name);
+    } else if (name != null) {
+      log.warn("{}: cannot delete NAS snapshot {}: no snapshot hook supports this resource any more",
+          locator.describe(), name);
+    }
+  }
+
+  @Override
+  public void prepareRestore(RestoreContext ctx) throws Exception {
+    plan = ManifestCheck.check(ctx.state(), resource.id());
+    session();
+  }
+
+  @Override
+  public void restore(RestoreContext ctx) throws Exception {
+    if (plan == null) {
+      prepareRestore(ctx);
+    }
+    lastRestore = new TreeRestore(session(), plan, ctx.state(), ctx, pool()).run();
+    log.debug("{}: restored {}", session.where(), lastRestore);
+  }
+
+  @Override
+  public Health probe() {
+    try {
+      NfsSession s = session();
+      Attrs a = s.getattr(s.root(), "");
+      return a.kind() == Attrs.Kind.DIRECTORY ? Health.healthy() : Health.failed(s.where() + " is not a directory");
+    } catch (Exception e) {
+      return Health.failed(locator.describe() + ": " + e.getMessage());
+    }
+  }
+
+  @Override
+  public <T> Optional<T> extension(Class<T> type) {
+    return type == NasSnapshots.class && snapshots != null ? Optional.of(type.cast(snapshots)) : Optional.empty();
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+  }
+
+  /** What the last pass did (tests and the benchmark read it). */
+  TreeCapture.Pass lastPass() {
+    return lastPass;
+  }
+
+  TreeRestore.Result lastRestore() {
+    return lastRestore;
+  }
+
+  private synchronized NfsSession session() {
+    if (session == null) {
+      session = NfsSession.open(locator);
+    }
+    return session;
+  }
+
+  private synchronized ExecutorService pool() {
+    if (pool == null) {
+      int id = POOLS.incrementAndGet();
+      AtomicInteger n = new AtomicInteger();
+      pool = Executors.newFixedThreadPool(threads, r -> {
+        Thread t = new Thread(r, "lencap-nfs-" + id + "-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    return pool;
+  }
+}
