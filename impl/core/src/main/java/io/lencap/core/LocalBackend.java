@@ -23,15 +23,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
- * Objects as files under a root directory. A write goes to a temporary file that is fsynced, then
- * renamed into place (atomic on POSIX); {@link #flush()} fsyncs the directories that gained entries,
- * so a rename survives a crash before the store commits a manifest that names the object.
+ * Objects as files under a root directory. A write goes to a temporary file, then is renamed (or
+ * linked) into place, atomic on POSIX. Durability is batched: {@link #flush()}, which the store calls
+ * before it commits a manifest, syncs the file system once ({@code syncfs} through coreutils'
+ * {@code sync -f}; fsync of each new file where that is missing), then fsyncs the directories that
+ * gained entries. Per-object fsync cost about 0.5 ms per chunk here: most of a capture of small files.
  */
 final class LocalBackend implements BlobBackend {
   private static final String TEMP_SUFFIX = ".tmp";
   private static final long PID = ProcessHandle.current().pid();
   private final Path root;
   private final Set<Path> dirtyDirectories = ConcurrentHashMap.newKeySet();
+  private final Set<Path> dirtyFiles = ConcurrentHashMap.newKeySet();
+  private volatile boolean syncfs = true;
 
   LocalBackend(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
@@ -76,6 +80,7 @@ final class LocalBackend implements BlobBackend {
       Files.deleteIfExists(temp);
       throw new IOException("the store's file system cannot rename atomically: " + root, e);
     }
+    dirtyFiles.add(target);
     dirtyDirectories.add(target.getParent());
   }
 
@@ -89,6 +94,7 @@ final class LocalBackend implements BlobBackend {
     try {
       // A hard link fails when the target exists: an atomic create-if-absent, also across processes.
       Files.createLink(target, temp);
+      dirtyFiles.add(target);
       dirtyDirectories.add(target.getParent());
       return true;
     } catch (FileAlreadyExistsException e) {
@@ -150,12 +156,41 @@ final class LocalBackend implements BlobBackend {
 
   @Override
   public void flush() throws IOException {
+    List<Path> files = List.copyOf(dirtyFiles);
+    dirtyFiles.removeAll(files);
+    if (!files.isEmpty() && !(syncfs && syncFileSystem())) {
+      for (Path f : files) {
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+          ch.force(false);
+        } catch (NoSuchFileException gone) {
+          // collected meanwhile
+        }
+      }
+    }
     for (Path dir : List.copyOf(dirtyDirectories)) {
       dirtyDirectories.remove(dir);
       try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
         ch.force(true);
       }
     }
+  }
+
+  /** One syncfs(2) of the store's file system; false (and never again) when it cannot be run. */
+  private boolean syncFileSystem() throws IOException {
+    try {
+      Process p = new ProcessBuilder("sync", "-f", root.toString()).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (p.waitFor() == 0) {
+        return true;
+      }
+    } catch (IOException e) {
+      // no coreutils sync: fall back to fsync per file
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while syncing " + root);
+    }
+    syncfs = false;
+    return false;
   }
 
   private Path writeTemp(Path target, byte[] data) throws IOException {
@@ -166,7 +201,6 @@ final class LocalBackend implements BlobBackend {
       while (buf.hasRemaining()) {
         ch.write(buf);
       }
-      ch.force(false);
     } catch (IOException e) {
       Files.deleteIfExists(temp);
       throw e;
