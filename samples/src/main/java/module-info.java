@@ -7,6 +7,7 @@
 module io.lencap.samples {
   requires transitive io.lencap.spi; // DirectoryTreeProvider's public signatures use SPI types
   requires org.slf4j;
+  requires io.lencap.timeline;
 
   exports io.lencap.samples.tree;
 

@@ -97,6 +97,19 @@ public final class CounterGuests {
     throw new TimeoutException(name + " printed no counter above " + after + " within " + limit);
   }
 
+  /** Waits until the guest has printed more than {@code seen} counters; returns the first new one. */
+  public long awaitNewCounter(String name, int seen, Duration limit) throws Exception {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<Long> all = counters(name);
+      if (all.size() > seen) {
+        return all.get(seen);
+      }
+      Thread.sleep(200); // polling a file the guest appends to; there is nothing to wait on
+    }
+    throw new TimeoutException(name + " printed nothing new within " + limit);
+  }
+
   /** The QEMU process that runs a guest (libvirt writes its pid file). */
   public long qemuPid(String name) throws IOException {
     return Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", name + ".pid")).trim());
