@@ -44,6 +44,8 @@ final class Protector implements Protection {
   private final PlacementChooser chooser;
   private final CheckpointSchedule schedule;
   private final Set<String> suspected = ConcurrentHashMap.newKeySet();
+  /** When the failure being handled was first suspected: checkpoints after it may hold the failed state. */
+  private volatile Instant failureSuspectedAt;
   private final List<AutoCloseable> watches = new ArrayList<>();
   private final Map<String, ResourceDriver> watchers = new ConcurrentHashMap<>();
   private volatile Encapsulation encapsulation;
@@ -124,8 +126,19 @@ final class Protector implements Protection {
     if (previous != null) {
       previous.cancel(false);
     }
-    nextCapture = engine.timer().schedule(() -> engine.executor().execute(this::captureNow), delay,
+    nextCapture = engine.timer().schedule(() -> engine.executor().execute(this::scheduledCapture), delay,
         TimeUnit.NANOSECONDS);
+  }
+
+  /** A scheduled capture waits while a member is suspected: a failed state must not become the recovery line. */
+  private void scheduledCapture() {
+    if (!suspected.isEmpty()) {
+      log.info("postponing the scheduled capture of {}: {} suspected", encapsulation.name(), suspected);
+      scheduleCapture(engine.clock().instant().minus(schedule.interval().orElse(Duration.ZERO))
+          .plus(encapsulation.policy().failureConfirmation()));
+      return;
+    }
+    captureNow();
   }
 
   // ---- detection ----
@@ -186,6 +199,7 @@ final class Protector implements Protection {
     if (state != State.WATCHING || !suspected.add(memberId)) {
       return;
     }
+    Instant suspectedAt = engine.clock().instant();
     log.info("{} of {} suspected {}: {}", memberId, encapsulation.name(), kind, detail);
     engine.timer().schedule(() -> engine.executor().execute(() -> {
       ResourceDriver d = watchers.get(memberId);
@@ -199,16 +213,17 @@ final class Protector implements Protection {
         return;
       }
       failed(new Failure(encapsulation.name(), memberId, kind, detail + "; then " + h.detail(),
-          engine.clock().instant()));
+          engine.clock().instant()), suspectedAt);
     }), encapsulation.policy().failureConfirmation().toNanos(), TimeUnit.NANOSECONDS);
   }
 
   // ---- reaction ----
 
-  private synchronized void failed(Failure f) {
+  private synchronized void failed(Failure f, Instant suspectedAt) {
     if (state != State.WATCHING) {
       return;
     }
+    failureSuspectedAt = suspectedAt;
     log.warn("{} of {} failed: {} ({})", f.memberId(), f.encapsulation(), f.kind(), f.detail());
     engine.events().publish(new LencapEvent.FailureDetected(f.encapsulation(), last == null ? null : last.id(), f,
         f.detectedAt()));
@@ -234,13 +249,16 @@ final class Protector implements Protection {
     }
     Checkpoint target;
     try {
+      // The member may have failed up to one probe before it was suspected: go back to a recovery line
+      // before that, not to a checkpoint that may hold the failed state.
+      Instant safe = failureSuspectedAt.minus(encapsulation.policy().probeInterval());
       List<Checkpoint> all = engine.checkpoints(encapsulation.name()).join();
-      if (all.isEmpty()) {
-        log.error("{} failed but has no checkpoint to go back to", encapsulation.name());
+      target = all.stream().filter(c -> c.recoveryLine().isBefore(safe)).reduce((a, b) -> b).orElse(null);
+      if (target == null) {
+        log.error("{} failed but has no checkpoint from before the failure to go back to", encapsulation.name());
         resumeWatching();
         return;
       }
-      target = all.get(all.size() - 1);
     } catch (RuntimeException e) {
       retry(f, n, e);
       return;

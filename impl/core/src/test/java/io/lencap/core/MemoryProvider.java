@@ -30,6 +30,7 @@ final class MemoryProvider implements ResourceProvider {
   final Set<String> quiesced = ConcurrentHashMap.newKeySet();
   final Map<String, byte[]> snapshots = new ConcurrentHashMap<>();
   volatile boolean liveCut = true;
+  final java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
   /** Completed by the first probe that finds a device missing. */
   volatile java.util.concurrent.CompletableFuture<String> missingSeen = new java.util.concurrent.CompletableFuture<>();
 
@@ -115,6 +116,7 @@ final class MemoryProvider implements ResourceProvider {
 
       @Override
       public Health probe() {
+        probes.incrementAndGet();
         if (devices.containsKey(key)) {
           return Health.healthy();
         }

@@ -64,6 +64,7 @@ class ProtectorTest {
       Protection p = l.protect(group(Reaction.RESTORE_IN_PLACE));
       Checkpoint cp = p.captureNow().join();
       memory.devices.put("b", new byte[] {9, 9, 9}); // the group moved on after the checkpoint
+      awaitProbeRounds(3); // and ran past the checkpoint for a few probes before a failure
       CompletableFuture<LencapEvent.Recovered> recovered = next(LencapEvent.Recovered.class, l);
       memory.devices.remove("a"); // member a dies
       LencapEvent.Recovered r = recovered.get(30, TimeUnit.SECONDS);
@@ -73,6 +74,15 @@ class ProtectorTest {
       assertArrayEquals(new byte[] {4, 5, 6}, memory.devices.get("b"), "the whole group goes back, not only a");
       assertEquals(1, events.stream().filter(e -> e instanceof LencapEvent.FailureDetected).count());
     }
+  }
+
+  void awaitProbeRounds(int rounds) throws InterruptedException {
+    int target = memory.probes.get() + 2 * rounds;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (memory.probes.get() < target && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // the probes run on Lencap's timer; we count them, not time
+    }
+    assertTrue(memory.probes.get() >= target, "the protection stopped probing");
   }
 
   @Test

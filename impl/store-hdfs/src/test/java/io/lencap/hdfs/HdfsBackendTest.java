@@ -72,11 +72,16 @@ class HdfsBackendTest extends BlobBackendContract {
   void objectsGetTheConfiguredReplicationOnThreeDataNodes() throws Exception {
     backend.put("chunks/ab/abc", random(10_000, 1));
     FileSystem fs = hdfs.cluster.getFileSystem();
-    Path p = new Path(location.getPath(), "chunks/ab/abc");
-    FileStatus st = fs.getFileStatus(p);
+    FileStatus st = fs.getFileStatus(new Path(location.getPath(), "chunks/ab/abc"));
     assertEquals(3, st.getReplication());
-    // getReplication() reports what was asked for; the block's locations say where copies really are.
+    // getReplication() reports what was asked for; the block's locations say where copies really are
+    // (each DataNode reports its copy on its own, so the last report may trail the close a little).
+    long deadline = System.nanoTime() + 30_000_000_000L;
     BlockLocation[] blocks = fs.getFileBlockLocations(st, 0, st.getLen());
+    while (blocks[0].getNames().length < 3 && System.nanoTime() < deadline) {
+      Thread.sleep(50); // polling, bounded by the deadline
+      blocks = fs.getFileBlockLocations(st, 0, st.getLen());
+    }
     assertEquals(1, blocks.length);
     assertEquals(3, blocks[0].getNames().length);
   }

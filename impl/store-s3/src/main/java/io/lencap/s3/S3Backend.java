@@ -75,7 +75,8 @@ final class S3Backend implements BlobBackend {
   private static final Logger log = LoggerFactory.getLogger(S3Backend.class);
   static final long MULTIPART_THRESHOLD = 16L << 20;
   static final long PART_SIZE = 8L << 20;
-  private static final int EVENT_LOOPS = 2;
+  /** Netty threads: they also do TLS, so one per core (at least two). */
+  private static final int EVENT_LOOPS = Math.max(2, Runtime.getRuntime().availableProcessors());
   private static final String PROBE_PREFIX = ".lencap-probe/";
   /** Retries of a conditional put that the server refused with 409 (a concurrent conditional write). */
   private static final int CONFLICT_RETRIES = 5;
