@@ -68,6 +68,7 @@ public final class MpiLauncher {
         guests.awaitCounterAbove(names.get(0), guests.counter(names.get(0)).orElse(0) + 3, Duration.ofMinutes(1));
         String victim = names.get(names.size() - 1);
         long atFailure = guests.counter(victim).orElseThrow();
+        int printedAtKill = guests.counters(victim).size();
         Instant killed = Instant.now();
         new ProcessBuilder("kill", "-9", Long.toString(guests.qemuPid(victim))).start().waitFor();
         System.out.printf("killed %s's QEMU at counter %d%n", victim, atFailure);
@@ -75,8 +76,7 @@ public final class MpiLauncher {
         LencapEvent.Recovered r = recovered.get(5, TimeUnit.MINUTES);
         Checkpoint back = committed.stream().filter(c -> c.id().equals(r.checkpointId())).findFirst()
             .orElse(first);
-        List<Long> seen = guests.counters(victim);
-        long restoredFrom = restoredCounter(seen, atFailure);
+        long restoredFrom = guests.awaitNewCounter(victim, printedAtKill, Duration.ofMinutes(1));
         System.out.printf("detected after %d ms (%s), group running again after %d ms%n",
             Duration.between(killed, f.at()).toMillis(), f.failure().kind(), Duration.between(killed, r.at()).toMillis());
         System.out.printf("back to checkpoint %s; %s counts on from %d: work lost %d s of %d%n", back.id(), victim,
@@ -88,15 +88,5 @@ public final class MpiLauncher {
         guests.remove(n);
       }
     }
-  }
-
-  /** The first counter printed after the step back that the restore caused. */
-  static long restoredCounter(List<Long> seen, long atFailure) {
-    for (int i = 1; i < seen.size(); i++) {
-      if (seen.get(i) < seen.get(i - 1)) {
-        return seen.get(i);
-      }
-    }
-    return atFailure;
   }
 }
