@@ -110,6 +110,24 @@ public final class CounterGuests {
     throw new TimeoutException(name + " printed nothing new within " + limit);
   }
 
+  /**
+   * Waits until the guest's counter steps back after the first {@code seen} lines (a restore put an
+   * older state in place); returns the counter it stepped back to.
+   */
+  public long awaitStepBack(String name, int seen, Duration limit) throws Exception {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<Long> all = counters(name);
+      for (int i = Math.max(1, seen); i < all.size(); i++) {
+        if (all.get(i) < all.get(i - 1)) {
+          return all.get(i);
+        }
+      }
+      Thread.sleep(200); // polling a file the guest appends to; there is nothing to wait on
+    }
+    throw new TimeoutException(name + "'s counter did not step back within " + limit);
+  }
+
   /** The QEMU process that runs a guest (libvirt writes its pid file). */
   public long qemuPid(String name) throws IOException {
     return Long.parseLong(Files.readString(Path.of("/run/libvirt/qemu", name + ".pid")).trim());
