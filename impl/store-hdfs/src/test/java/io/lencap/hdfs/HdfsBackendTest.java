@@ -122,6 +122,26 @@ class HdfsBackendTest extends BlobBackendContract {
   }
 
   @Test
+  void concurrentWritesIntoNewDirectoriesAllLand() throws Exception {
+    // Many writers meeting the same new parent directories at once, as chunk writes do.
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Callable<Boolean>> writers = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        String key = "chunks/d" + (i % 4) + "/c" + i;
+        int seed = i;
+        writers.add(() -> backend.putIfAbsent(key, random(1000, seed)));
+      }
+      for (Future<Boolean> f : pool.invokeAll(writers)) {
+        assertTrue(f.get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(64, backend.list("chunks/").size());
+  }
+
+  @Test
   void temporaryFilesNeverShowAndStaleOnesAreRemovedAtOpen() throws Exception {
     backend.put("journal/a", random(10, 1));
     FileSystem fs = hdfs.cluster.getFileSystem();

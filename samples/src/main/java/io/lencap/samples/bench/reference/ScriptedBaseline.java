@@ -19,10 +19,10 @@ import java.util.Map;
  */
 public final class ScriptedBaseline {
   /** A baseline capture: the group's pause (which here is also the wall time) and the bytes written. */
-  public record Result(Path dir, long pauseNanos, long bytes) {}
+  public record Result(Path dir, Map<String, Path> disks, long pauseNanos, long bytes) {}
 
   private final String uri;
-  private final Map<String, Path> disks = new LinkedHashMap<>();
+  private final List<String> vms;
   private final URI lun;
   private final Path export;
 
@@ -30,9 +30,7 @@ public final class ScriptedBaseline {
     this.uri = uri;
     this.lun = lun;
     this.export = export;
-    for (String vm : vms) {
-      disks.put(vm, disk(vm));
-    }
+    this.vms = List.copyOf(vms);
   }
 
   private Path disk(String vm) throws IOException, InterruptedException {
@@ -47,6 +45,10 @@ public final class ScriptedBaseline {
 
   public Result capture(Path dir) throws IOException, InterruptedException {
     Files.createDirectories(dir);
+    Map<String, Path> disks = new LinkedHashMap<>(); // where each disk is now (a capture may have moved it)
+    for (String vm : vms) {
+      disks.put(vm, disk(vm));
+    }
     long t0 = System.nanoTime();
     for (String vm : disks.keySet()) {
       virsh("suspend", vm);
@@ -65,13 +67,13 @@ public final class ScriptedBaseline {
     for (Path f : Workload.files(dir)) {
       bytes += Files.size(f);
     }
-    return new Result(dir, pause, bytes);
+    return new Result(dir, disks, pause, bytes);
   }
 
   /** Puts the group back as captured; the guests must be stopped. Returns nanoseconds. */
   public long restore(Result from) throws IOException, InterruptedException {
     long t0 = System.nanoTime();
-    for (Map.Entry<String, Path> d : disks.entrySet()) {
+    for (Map.Entry<String, Path> d : from.disks().entrySet()) {
       Files.copy(from.dir().resolve(d.getKey() + ".disk"), d.getValue(), StandardCopyOption.REPLACE_EXISTING);
       virsh("restore", from.dir().resolve(d.getKey() + ".save").toString(), "--paused");
     }
@@ -82,14 +84,10 @@ public final class ScriptedBaseline {
       }
     }
     Sh.run("tar", "-C", export.toString(), "-xf", from.dir().resolve("export.tar").toString());
-    for (String vm : disks.keySet()) {
+    for (String vm : vms) {
       virsh("resume", vm);
     }
     return System.nanoTime() - t0;
-  }
-
-  public List<Path> disks() {
-    return new ArrayList<>(disks.values());
   }
 
   private void virsh(String... args) throws IOException, InterruptedException {
