@@ -138,20 +138,13 @@ final class HdfsBackend implements BlobBackend {
 
   private void moveInto(Path temp, Path target, Options.Rename mode) throws IOException {
     Path parent = target.getParent();
-    if (directories.add(parent)) {
-      try {
-        fs.mkdirs(parent);
-      } catch (IOException | RuntimeException e) {
-        directories.remove(parent);
-        throw e;
-      }
+    if (!directories.contains(parent)) {
+      fs.mkdirs(parent); // idempotent: threads racing here all succeed
+      directories.add(parent);
     }
     try {
       fs.rename(temp, target, mode);
     } catch (FileNotFoundException e) {
-      if (fs.exists(parent)) {
-        throw e;
-      }
       fs.mkdirs(parent); // removed behind our back: create it once more
       fs.rename(temp, target, mode);
     }
