@@ -104,6 +104,7 @@ final class CaptureRun {
         .thenCompose(v -> forAll(all(), this::cut))
         .thenCompose(v -> afterCut())
         .thenCompose(v -> transferAll(all().stream().filter(m -> !m.transferred).toList()))
+        .thenCompose(v -> cutsRecorded) // the journal's cut record first: the commit's record extends it
         .thenApply(v -> commit())
         .whenComplete((checkpoint, error) -> {
           if (error != null) {
@@ -277,6 +278,9 @@ final class CaptureRun {
       throw new CancellationException("capture aborted before commit");
     }
     try {
+      // Name the reused chunks in the journal first, so that a collection from now on spares them.
+      journal = journal.withReused(reused);
+      engine.store().record(journal);
       engine.store().commit(manifest, generation, reused);
     } catch (IOException e) {
       throw new MemberFailure(null, Phase.COMMIT, e);
@@ -406,7 +410,8 @@ final class CaptureRun {
     List<JournalRecord.Member> updated = all().stream()
         .map(m -> m.journalEntry(m.cut == null ? Map.of() : m.cut.artefacts())).toList();
     try {
-      engine.store().record(journal.withMembers(updated));
+      journal = journal.withMembers(updated);
+      engine.store().record(journal);
     } catch (IOException e) {
       log.warn("could not record the cuts of {} in the journal: {}", checkpointId, e.toString());
     }

@@ -36,11 +36,12 @@ import org.slf4j.LoggerFactory;
  *   chunks/ab/abcd...      a chunk, named by the SHA-256 of its raw bytes (format byte + payload)
  *   checkpoints/NAME/ID    a committed manifest; its presence is the commit
  *   journal/CAPTURE        intent record of a capture in flight (for crash repair)
- *   gc/generation          changed by every collection, so that a capture that reused chunks while a
- *                          collection ran re-checks them before it commits
+ *   gc/generation          changed when a collection starts and when it ends; gc/running while it runs
  * </pre>
  * Collection never deletes a chunk named by a committed manifest, nor one written after the oldest
- * capture in flight started.
+ * capture in flight started, nor one a capture in flight reuses (its journal record lists them before it
+ * commits). A capture that overlapped a collection re-checks its reused chunks before committing: the
+ * chunk it deduplicated against may have been garbage that the collection took.
  */
 final class CheckpointStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
@@ -49,6 +50,7 @@ final class CheckpointStore implements AutoCloseable {
   static final String JOURNAL = "journal/";
   static final String PROTECTIONS = "protections/";
   private static final String GENERATION = "gc/generation";
+  private static final String COLLECTING = "gc/running";
 
   private final BlobBackend backend;
   private final ChunkCodec codec;
@@ -174,7 +176,7 @@ final class CheckpointStore implements AutoCloseable {
    */
   void commit(Manifest manifest, String generationAtStart, Set<String> reusedChunks) throws IOException {
     backend.flush();
-    if (!generation().equals(generationAtStart)) {
+    if (!generation().equals(generationAtStart) || backend.exists(COLLECTING)) {
       for (String id : reusedChunks) {
         if (!backend.exists(chunkKey(id))) {
           known.remove(id);
@@ -222,15 +224,34 @@ final class CheckpointStore implements AutoCloseable {
   int collect() throws IOException {
     synchronized (collectLock) {
       Instant started = clock.instant();
-      backend.put(GENERATION, (started + " " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
+      backend.put(COLLECTING, started.toString().getBytes(StandardCharsets.UTF_8));
+      newGeneration();
+      try {
+        return sweep(started);
+      } finally {
+        newGeneration();
+        backend.delete(COLLECTING);
+      }
+    }
+  }
+
+  private void newGeneration() throws IOException {
+    backend.put(GENERATION, (clock.instant() + " " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private int sweep(Instant started) throws IOException {
+    {
+      // The journal before the manifests: a capture that commits in between is then in one or the other
+      // (its new chunks spared by the cutoff, its reused ones by its record or by its own re-check).
       Instant cutoff = started;
+      Set<String> live = new HashSet<>();
       for (JournalRecord r : journal()) {
         if (r.startedAt().isBefore(cutoff)) {
           cutoff = r.startedAt();
         }
+        live.addAll(r.reused());
       }
       cutoff = cutoff.minus(clockSkew);
-      Set<String> live = new HashSet<>();
       for (Manifest m : allManifests()) {
         m.members().forEach(member -> member.entries().forEach(e -> e.chunks().forEach(c -> live.add(c.id()))));
       }

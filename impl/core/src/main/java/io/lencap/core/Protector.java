@@ -247,35 +247,34 @@ final class Protector implements Protection {
     if (state == State.CLOSED) {
       return;
     }
-    Checkpoint target;
-    try {
-      // The member may have failed up to one probe before it was suspected: go back to a recovery line
-      // before that, not to a checkpoint that may hold the failed state.
-      Instant safe = failureSuspectedAt.minus(encapsulation.policy().probeInterval());
-      List<Checkpoint> all = engine.checkpoints(encapsulation.name()).join();
-      target = all.stream().filter(c -> c.recoveryLine().isBefore(safe)).reduce((a, b) -> b).orElse(null);
+    // The member may have failed up to one probe before it was suspected: go back to a recovery line
+    // before that, not to a checkpoint that may hold the failed state.
+    Instant safe = failureSuspectedAt.minus(encapsulation.policy().probeInterval());
+    engine.checkpoints(encapsulation.name()).whenComplete((all, listing) -> {
+      if (listing != null) {
+        retry(f, n, Failures.unwrap(listing));
+        return;
+      }
+      Checkpoint target = all.stream().filter(c -> c.recoveryLine().isBefore(safe)).reduce((a, b) -> b).orElse(null);
       if (target == null) {
         log.error("{} failed but has no checkpoint from before the failure to go back to", encapsulation.name());
         resumeWatching();
         return;
       }
-    } catch (RuntimeException e) {
-      retry(f, n, e);
-      return;
-    }
-    Placement placement = encapsulation.policy().onFailure() == Reaction.RESTORE_ELSEWHERE && chooser != null
-        ? chooser.choose(f, target, n) : Placement.inPlace();
-    engine.restore(encapsulation, target.id(), placement).whenComplete((cp, e) -> {
-      if (e != null) {
-        retry(f, n, Failures.unwrap(e));
-        return;
-      }
-      encapsulation = moved(placement);
-      last = cp;
-      log.info("{} restored to {} after {} attempt(s)", encapsulation.name(), cp.id(), n);
-      engine.events().publish(new LencapEvent.Recovered(encapsulation.name(), cp.id(), f, n, placement,
-          engine.clock().instant()));
-      resumeWatching();
+      Placement placement = encapsulation.policy().onFailure() == Reaction.RESTORE_ELSEWHERE && chooser != null
+          ? chooser.choose(f, target, n) : Placement.inPlace();
+      engine.restore(encapsulation, target.id(), placement).whenComplete((cp, e) -> {
+        if (e != null) {
+          retry(f, n, Failures.unwrap(e));
+          return;
+        }
+        encapsulation = moved(placement);
+        last = cp;
+        log.info("{} restored to {} after {} attempt(s)", encapsulation.name(), cp.id(), n);
+        engine.events().publish(new LencapEvent.Recovered(encapsulation.name(), cp.id(), f, n, placement,
+            engine.clock().instant()));
+        resumeWatching();
+      });
     });
   }
 
