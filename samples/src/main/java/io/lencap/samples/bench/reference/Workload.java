@@ -7,8 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -57,9 +61,13 @@ public final class Workload {
     long count = Math.max(1, Math.round(extents * fraction));
     byte[] data = new byte[EXTENT];
     try (FileChannel ch = FileChannel.open(image, StandardOpenOption.WRITE)) {
-      for (long i = 0; i < count; i++) {
-        random.nextBytes(data);
-        ch.write(ByteBuffer.wrap(data), random.nextLong(extents) * EXTENT);
+      Set<Long> picked = new HashSet<>();
+      while (picked.size() < count) {
+        long extent = random.nextLong(extents);
+        if (picked.add(extent)) { // distinct extents: exactly the fraction changes
+          random.nextBytes(data);
+          ch.write(ByteBuffer.wrap(data), extent * EXTENT);
+        }
       }
       ch.force(true);
     }
@@ -71,8 +79,8 @@ public final class Workload {
     List<Path> files = files(root);
     SplittableRandom random = new SplittableRandom(seed);
     int count = (int) Math.max(1, Math.round(files.size() * fraction));
-    for (int i = 0; i < count; i++) {
-      Path f = files.get(random.nextInt(files.size()));
+    Collections.shuffle(files, new Random(seed)); // distinct files
+    for (Path f : files.subList(0, count)) {
       byte[] data = new byte[(int) Files.size(f)];
       random.nextBytes(data);
       Files.write(f, data);
