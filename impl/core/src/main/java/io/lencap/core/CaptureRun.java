@@ -206,11 +206,30 @@ final class CaptureRun {
         CompletableFuture<Void> deps = depsResumed.computeIfAbsent(order.dependencies(id), ds -> CompletableFuture
             .allOf(ds.stream().map(resumed::get).toArray(CompletableFuture[]::new)));
         resumed.put(id, deps
-            .thenCompose(v -> m.cut.live() ? CompletableFuture.<Void>completedFuture(null) : transferInPause(m))
+            .thenCompose(v -> m.cut.live() || frozenByWriters(m) ? CompletableFuture.<Void>completedFuture(null)
+                : transferInPause(m))
             .thenCompose(v -> resume(m)));
       }
     }
     return CompletableFuture.allOf(resumed.values().toArray(CompletableFuture[]::new));
+  }
+
+  /**
+   * Whether a storage member whose own cut is not live stays frozen anyway: every member that depends on
+   * it has a live cut that redirects its writes away from it until release (a VM's overlay over its LUN).
+   */
+  private boolean frozenByWriters(Member storage) {
+    String locator = storage.resource.locator().toString();
+    List<Member> writers = all().stream()
+        .filter(w -> w.resource.dependsOn().contains(storage.resource.id())).toList();
+    boolean frozen = !writers.isEmpty()
+        && writers.stream().allMatch(w -> w.cut.live() && w.cut.redirects().contains(locator));
+    if (frozen) {
+      storage.context.method("frozen-by-writers");
+      storage.context.note("its writers (" + writers.stream().map(w -> w.resource.id()).toList()
+          + ") wrote to overlays while it was transferred after resume");
+    }
+    return frozen;
   }
 
   private CompletableFuture<Void> transferInPause(Member m) {

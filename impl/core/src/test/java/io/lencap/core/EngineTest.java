@@ -176,6 +176,31 @@ class EngineTest {
   }
 
   @Test
+  void aLunWhoseWritersRedirectTheirWritesIsTransferredAfterResume() {
+    Lencap l = open();
+    memory.devices.put("lun", new byte[100_000]);
+    memory.devices.put("vm", new byte[10_000]);
+    memory.inPlace.add("lun");
+    Encapsulation g = Encapsulation.builder("g")
+        .resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
+        .resource(Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator("mem://vm").dependsOn("lun").build())
+        .build();
+    Checkpoint inPause = l.capture(g).join();
+    assertEquals("copy-in-pause", inPause.member("lun").orElseThrow().method());
+    assertTrue(memory.calls.indexOf("lun:transfer") < memory.calls.indexOf("vm:resume"), memory.calls.toString());
+
+    memory.calls.clear();
+    memory.redirects.put("vm", "mem://lun");
+    Checkpoint frozen = l.capture(g).join();
+    assertEquals("frozen-by-writers", frozen.member("lun").orElseThrow().method());
+    assertTrue(memory.calls.indexOf("lun:transfer") > memory.calls.indexOf("vm:resume"), memory.calls.toString());
+    memory.devices.put("lun", new byte[100_000]);
+    memory.devices.get("lun")[7] = 1;
+    l.restore(g, frozen.id()).join();
+    assertEquals(0, memory.devices.get("lun")[7]);
+  }
+
+  @Test
   void cancellingInTheMiddleOfATransferUndoesTheCapture() throws Exception {
     Lencap l = open();
     Encapsulation g = group(CaptureMode.NON_BLOCKING, 2);

@@ -30,6 +30,12 @@ final class MemoryProvider implements ResourceProvider {
   final Set<String> quiesced = ConcurrentHashMap.newKeySet();
   final Map<String, byte[]> snapshots = new ConcurrentHashMap<>();
   volatile boolean liveCut = true;
+  /** Devices whose cut is in place (transferred in the pause unless frozen by their writers). */
+  final Set<String> inPlace = ConcurrentHashMap.newKeySet();
+  /** Device -> storage locator whose writes its cut redirects. */
+  final Map<String, String> redirects = new ConcurrentHashMap<>();
+  /** "device:phase" in the order the phases ran. */
+  final java.util.List<String> calls = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
   final java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
   /** Completed by the first probe that finds a device missing. */
   volatile java.util.concurrent.CompletableFuture<String> missingSeen = new java.util.concurrent.CompletableFuture<>();
@@ -74,21 +80,24 @@ final class MemoryProvider implements ResourceProvider {
 
       @Override
       public Cut cut(CaptureContext c) {
-        if (!liveCut) {
+        if (!liveCut || inPlace.contains(key)) {
           return Cut.inPlace();
         }
         snapshots.put(c.checkpointId() + "/" + key, device().clone());
         c.method("memory-copy");
-        return Cut.live(Map.of("snapshot", c.checkpointId() + "/" + key));
+        Cut cut = Cut.live(Map.of("snapshot", c.checkpointId() + "/" + key));
+        return redirects.containsKey(key) ? cut.redirecting(Set.of(redirects.get(key))) : cut;
       }
 
       @Override
       public void resume() {
+        calls.add(key + ":resume");
         quiesced.remove(key);
       }
 
       @Override
       public void transfer(Cut cut, CaptureContext c) throws Exception {
+        calls.add(key + ":transfer");
         byte[] data = cut.live() ? snapshots.get(cut.artefacts().get("snapshot")) : device();
         c.state().attribute("length", Integer.toString(data.length));
         try (EntryWriter w = c.state().create("data", EntryKind.FILE, Map.of(), Chunking.fixed(4096))) {
