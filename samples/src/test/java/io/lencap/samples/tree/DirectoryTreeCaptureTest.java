@@ -1,5 +1,9 @@
 package io.lencap.samples.tree;
 
+import io.lencap.spi.tck.ResourceProviderContract;
+import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
+import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
+import io.lencap.api.CaptureMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,7 +53,7 @@ class DirectoryTreeCaptureTest {
   }
 
   private ResourceDriver open(Resource r) {
-    return provider.open(r, Contexts.provider(dir.resolve("work")));
+    return provider.open(r, ResourceProviderContract.providerContext(dir.resolve("work")));
   }
 
   @Test
@@ -57,7 +61,7 @@ class DirectoryTreeCaptureTest {
     Path root = SampleTree.create(dir.resolve("t"), 1);
     Resource r = tree(root);
     MemoryState sink = new MemoryState(chunks, "cp1");
-    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
+    TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", Optional.empty(), sink);
     try (ResourceDriver d = open(r)) {
       d.prepare(ctx);
       // The tree keeps changing after the pre-copy: an edit, a deletion, a new file, a file turned into a directory.
@@ -72,7 +76,7 @@ class DirectoryTreeCaptureTest {
       d.resume();
       d.transfer(cut, ctx);
       d.release(cut);
-      assertEquals(DirectoryTreeDriver.METHOD, ctx.method);
+      assertEquals(DirectoryTreeDriver.METHOD, ctx.method());
       StoredState state = sink.seal();
       assertFalse(state.entry("docs/note-8.txt").isPresent(), "a file deleted before the cut is still stored");
       assertEquals(EntryKind.DIRECTORY, state.entry("a/small.bin").orElseThrow().kind());
@@ -82,7 +86,7 @@ class DirectoryTreeCaptureTest {
       Path elsewhere = dir.resolve("restored");
       Resource target = tree(elsewhere);
       try (ResourceDriver rd = open(target)) {
-        Contexts.Restore rctx = new Contexts.Restore(r, target, state);
+        TckRestoreContext rctx = new TckRestoreContext(r, target, state);
         rd.prepareRestore(rctx);
         rd.restore(rctx);
       }
@@ -98,7 +102,7 @@ class DirectoryTreeCaptureTest {
     thread.start();
     Resource r = tree(root);
     MemoryState sink = new MemoryState(chunks, "cp1");
-    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
+    TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", Optional.empty(), sink);
     try (ResourceDriver d = open(r)) {
       assertTrue(writer.warm.await(60, TimeUnit.SECONDS), "the writer did not get going");
       d.prepare(ctx); // while the writer keeps going
@@ -117,12 +121,12 @@ class DirectoryTreeCaptureTest {
     Path elsewhere = dir.resolve("restored");
     Resource target = tree(elsewhere);
     try (ResourceDriver rd = open(target)) {
-      Contexts.Restore rctx = new Contexts.Restore(r, target, sink.seal());
+      TckRestoreContext rctx = new TckRestoreContext(r, target, sink.seal());
       rd.prepareRestore(rctx);
       rd.restore(rctx);
     }
     assertEquals(atCut, TreeState.fingerprint(elsewhere));
-    assertEquals(List.of(), ctx.notes, "no file should keep changing once the writer stopped");
+    assertEquals(List.of(), ctx.notes(), "no file should keep changing once the writer stopped");
   }
 
   @Test
@@ -131,7 +135,7 @@ class DirectoryTreeCaptureTest {
     Path marker = root.resolve(DirectoryTreeProvider.QUIESCE_MARKER);
     Resource r = tree(root);
     MemoryState sink = new MemoryState(chunks, "cp1");
-    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
+    TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", Optional.empty(), sink);
     ResourceDriver dying = open(r);
     dying.prepare(ctx);
     dying.quiesce();
@@ -195,16 +199,16 @@ class DirectoryTreeCaptureTest {
     Path socket = root.resolve("a/control.sock");
     try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
       server.bind(UnixDomainSocketAddress.of(socket));
-      Contexts.Capture ctx = new Contexts.Capture(tree(root), new MemoryState(chunks, "cp1"), Optional.empty());
+      TckCaptureContext ctx = new TckCaptureContext(tree(root), CaptureMode.NON_BLOCKING, "cp1", Optional.empty(), new MemoryState(chunks, "cp1"));
       try (ResourceDriver d = open(tree(root))) {
         d.prepare(ctx);
         d.quiesce();
         d.cut(ctx);
         d.resume();
       }
-      assertFalse(((MemoryState) ctx.sink).seal().entry("a/control.sock").isPresent());
-      assertTrue(ctx.notes.stream().anyMatch(n -> n.contains("special files") && n.contains("a/control.sock")),
-          ctx.notes.toString());
+      assertFalse(((MemoryState) ctx.state()).seal().entry("a/control.sock").isPresent());
+      assertTrue(ctx.notes().stream().anyMatch(n -> n.contains("special files") && n.contains("a/control.sock")),
+          ctx.notes().toString());
     }
   }
 
@@ -213,7 +217,7 @@ class DirectoryTreeCaptureTest {
     Path missing = dir.resolve("no-such-tree");
     Resource r = tree(missing);
     try (ResourceDriver d = open(r)) {
-      Contexts.Capture ctx = new Contexts.Capture(r, new MemoryState(chunks, "cp1"), Optional.empty());
+      TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(), new MemoryState(chunks, "cp1"));
       NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> d.prepare(ctx));
       assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
       assertEquals(Health.Status.FAILED, d.probe().status());
@@ -224,7 +228,7 @@ class DirectoryTreeCaptureTest {
   /** A whole capture, phase by phase as the engine runs it, into a counting memory state. */
   private CountingSink capture(Resource r, String id, Optional<StoredState> parent) throws Exception {
     CountingSink sink = new CountingSink(new MemoryState(chunks, id));
-    Contexts.Capture ctx = new Contexts.Capture(r, sink, parent);
+    TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", parent, sink);
     try (ResourceDriver d = open(r)) {
       d.prepare(ctx);
       d.quiesce();

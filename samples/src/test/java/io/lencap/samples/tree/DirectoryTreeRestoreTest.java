@@ -1,5 +1,9 @@
 package io.lencap.samples.tree;
 
+import io.lencap.spi.tck.ResourceProviderContract;
+import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
+import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
+import io.lencap.api.CaptureMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -260,8 +264,8 @@ class DirectoryTreeRestoreTest {
     StoredState state = sink.seal();
     Path elsewhere = sandbox.resolve("other/host/tree");
     Resource target = tree(elsewhere);
-    try (ResourceDriver d = provider.open(target, Contexts.provider(sandbox))) {
-      Contexts.Restore ctx = new Contexts.Restore(tree(root), target, state);
+    try (ResourceDriver d = provider.open(target, ResourceProviderContract.providerContext(sandbox))) {
+      TckRestoreContext ctx = new TckRestoreContext(tree(root), target, state);
       d.prepareRestore(ctx);
       assertFalse(Files.exists(elsewhere), "prepareRestore must change nothing");
       d.restore(ctx);
@@ -276,13 +280,13 @@ class DirectoryTreeRestoreTest {
   }
 
   private void withDriver(DriverAction action) throws Exception {
-    try (ResourceDriver d = provider.open(tree(root), Contexts.provider(sandbox))) {
+    try (ResourceDriver d = provider.open(tree(root), ResourceProviderContract.providerContext(sandbox))) {
       action.run(d);
     }
   }
 
-  private Contexts.Restore context(StoredState state) {
-    return new Contexts.Restore(tree(root), tree(root), state);
+  private TckRestoreContext context(StoredState state) {
+    return new TckRestoreContext(tree(root), tree(root), state);
   }
 
   private static Resource tree(Path dir) {
@@ -290,8 +294,8 @@ class DirectoryTreeRestoreTest {
   }
 
   private void capture(Resource r, MemoryState sink) throws Exception {
-    Contexts.Capture ctx = new Contexts.Capture(r, sink, Optional.empty());
-    try (ResourceDriver d = provider.open(r, Contexts.provider(sandbox))) {
+    TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", Optional.empty(), sink);
+    try (ResourceDriver d = provider.open(r, ResourceProviderContract.providerContext(sandbox))) {
       d.prepare(ctx);
       d.quiesce();
       Cut cut = d.cut(ctx);

@@ -23,10 +23,10 @@ import io.lencap.spi.StoredState;
 import io.lencap.spi.Support;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -62,6 +62,11 @@ public abstract class ResourceProviderContract {
   }
 
   protected ProviderContext context() {
+    return providerContext(workDirectory);
+  }
+
+  /** A provider context over a work directory, for tests that drive a driver phase by phase. */
+  public static ProviderContext providerContext(Path workDirectory) {
     return new ProviderContext() {
       @Override
       public Path workDirectory() {
@@ -243,9 +248,19 @@ public abstract class ResourceProviderContract {
     private final String id;
     private final Optional<StoredState> parent;
     private final StateSink sink;
-    final List<String> notes = new ArrayList<>();
+    final List<String> notes = new CopyOnWriteArrayList<>();
     volatile String method;
     volatile boolean cancelled;
+
+    /** The method the driver reported, or null. */
+    public String method() {
+      return method;
+    }
+
+    /** The notes the driver wrote. */
+    public List<String> notes() {
+      return List.copyOf(notes);
+    }
 
     public TckCaptureContext(Resource resource, CaptureMode mode, String id, Optional<StoredState> parent,
         StateSink sink) {
@@ -299,7 +314,7 @@ public abstract class ResourceProviderContract {
     }
 
     @Override
-    public synchronized void note(String note) {
+    public void note(String note) {
       notes.add(note);
     }
 
