@@ -164,8 +164,13 @@ final class DomainDriver implements ResourceDriver {
       plan = cut.equals("live") ? Plan.LIVE_SNAPSHOT : Plan.PAUSED_SNAPSHOT;
     }
     checkChains(domain, state.active(), ctx);
+    boolean snapshot = plan == Plan.LIVE_SNAPSHOT || plan == Plan.PAUSED_SNAPSHOT;
     for (DomainXml.Disk d : disks) {
-      if (!d.writableLocal() && d.source().isPresent() || d.type().equals("network") || d.type().equals("volume")) {
+      if (snapshot && d.writableLun()) {
+        ctx.note("disk " + d.dev() + " (iSCSI LUN " + d.lun().get() + ") is not captured here: its writes go to a "
+            + "local overlay from the cut until the release merges it back, so the LUN stays frozen for its own "
+            + "member of the encapsulation to capture");
+      } else if (!d.writableLocal() && d.source().isPresent() || d.type().equals("network") || d.type().equals("volume")) {
         ctx.note("disk " + d.dev() + " (" + d.type() + (d.readOnly() ? ", read-only" : "") + ") is referenced, "
             + "not captured: keep it where it is, or capture its storage as a member of the encapsulation");
       }
@@ -194,6 +199,17 @@ final class DomainDriver implements ResourceDriver {
   private void checkChains(Domain domain, boolean active, CaptureContext ctx) throws IOException {
     Overlays overlays = new Overlays(member, where);
     for (DomainXml.Disk d : disks) {
+      if (d.backingLun().isPresent() && d.source().isPresent()) {
+        Path top = d.source().get();
+        if (!top.getFileName().toString().contains(".lencap-")) {
+          throw new InvalidSpecException("resources[" + member + "]", where + ": disk " + d.dev() + " (" + top
+              + ") is an overlay over the LUN " + d.backingLun().get() + "; Lencap captures single-file disks "
+              + "and LUNs: merge it first (virsh blockcommit --active --pivot)");
+        }
+        overlays.mergeBack(domain, active, d.dev(), top, d.backingLun().get());
+        ctx.note("merged " + top + " back into " + d.backingLun().get() + ": an overlay left by an interrupted capture");
+        continue;
+      }
       if (!d.writableLocal() || d.backing().isEmpty()) {
         continue;
       }
@@ -253,7 +269,7 @@ final class DomainDriver implements ResourceDriver {
           }
           throw e;
         }
-        return Cut.live(artefacts);
+        return Cut.live(artefacts).redirecting(redirects());
       }
       case SAVE_IMAGE -> {
         Path image = workDirectory().resolve(uuid + "-" + tag + ".save");
@@ -269,6 +285,29 @@ final class DomainDriver implements ResourceDriver {
     }
   }
 
+  /**
+   * The locators of the LUNs whose writes the snapshot redirects to overlays, as their members may spell them:
+   * {@code iscsi://host:port/iqn/lun}, also without the port when it is iSCSI's default, plus the property
+   * {@code redirects} (comma-separated) for LUN members addressed otherwise (a host name instead of an address).
+   */
+  private Set<String> redirects() {
+    Set<String> out = new java.util.TreeSet<>();
+    for (DomainXml.Disk d : disks) {
+      if (d.writableLun()) {
+        URI lun = d.lun().get();
+        out.add(lun.toString());
+        if (lun.getPort() == 3260) {
+          out.add("iscsi://" + lun.getHost() + lun.getRawPath());
+        }
+      }
+    }
+    if (!out.isEmpty()) {
+      resource.property("redirects").ifPresent(r -> java.util.Arrays.stream(r.split(","))
+          .map(String::trim).filter(x -> !x.isEmpty()).forEach(out::add));
+    }
+    return out;
+  }
+
   private void snapshot(CaptureContext ctx, String tag, Map<String, String> artefacts) throws Exception {
     Path memory = workDirectory().resolve(uuid + "-" + tag + ".mem");
     artefacts.put("memory", memory.toString());
@@ -282,6 +321,13 @@ final class DomainDriver implements ResourceDriver {
             : workDirectory().resolve(uuid + "-" + d.dev() + "-" + tag + ".qcow2");
         artefacts.put("overlay." + d.dev(), overlay.toString());
         artefacts.put("base." + d.dev(), base.toString());
+        xml.append("<disk name='").append(escape(d.dev())).append("' snapshot='external' type='file'><source file='")
+            .append(escape(overlay.toString())).append("'/><driver type='qcow2'/></disk>");
+      } else if (d.writableLun()) {
+        // QEMU writes the overlay (libvirt hands it to user libvirt-qemu); the LUN stays frozen until release.
+        Path overlay = workDirectory().resolve(uuid + "-" + d.dev() + ".lencap-" + tag + ".qcow2");
+        artefacts.put("overlay." + d.dev(), overlay.toString());
+        artefacts.put("lun." + d.dev(), d.lun().get().toString());
         xml.append("<disk name='").append(escape(d.dev())).append("' snapshot='external' type='file'><source file='")
             .append(escape(overlay.toString())).append("'/><driver type='qcow2'/></disk>");
       } else {
@@ -473,7 +519,11 @@ final class DomainDriver implements ResourceDriver {
       for (Map.Entry<String, String> e : a.entrySet()) {
         if (e.getKey().startsWith("overlay.")) {
           String dev = e.getKey().substring("overlay.".length());
-          overlays.mergeBack(domain, active, dev, Path.of(e.getValue()), Path.of(a.get("base." + dev)));
+          if (a.containsKey("lun." + dev)) {
+            overlays.mergeBack(domain, active, dev, Path.of(e.getValue()), URI.create(a.get("lun." + dev)));
+          } else {
+            overlays.mergeBack(domain, active, dev, Path.of(e.getValue()), Path.of(a.get("base." + dev)));
+          }
         }
       }
       Files.deleteIfExists(Path.of(a.get("memory")));

@@ -2,6 +2,7 @@ package io.lencap.libvirt;
 
 import java.io.StringReader;
 import java.io.StringWriter;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,12 +54,38 @@ final class DomainXml {
    * @param format the image format (qcow2, raw), if declared
    * @param readOnly whether the guest cannot write it
    * @param backing the file behind the source, when the live XML shows a backing chain
+   * @param lun the {@code iscsi://host:port/iqn/lun} of a network disk QEMU reaches through its own iSCSI
+   *     initiator, if this is one
+   * @param backingLun the same for a LUN behind the source (an overlay over a LUN)
    */
   record Disk(String dev, String type, String device, Optional<Path> source, Optional<String> format,
-      boolean readOnly, Optional<Path> backing) {
+      boolean readOnly, Optional<Path> backing, Optional<URI> lun, Optional<URI> backingLun) {
     /** Whether a snapshot should give this disk an overlay: a writable disk backed by a local file or device. */
     boolean writableLocal() {
       return !readOnly && source.isPresent() && (type.equals("file") || type.equals("block"));
+    }
+
+    /** Whether a snapshot should redirect this disk's writes to a local overlay: a writable iSCSI LUN. */
+    boolean writableLun() {
+      return !readOnly && lun.isPresent();
+    }
+  }
+
+  /** The locator of an iSCSI network source, in the URL form of libiscsi and the iSCSI provider. */
+  private static Optional<URI> lun(Element source) {
+    if (source == null || !source.getAttribute("protocol").equals("iscsi") || source.getAttribute("name").isEmpty()) {
+      return Optional.empty();
+    }
+    Element host = child(source, "host");
+    if (host == null || host.getAttribute("name").isEmpty()) {
+      return Optional.empty();
+    }
+    String port = host.getAttribute("port").isEmpty() ? "3260" : host.getAttribute("port");
+    String h = host.getAttribute("name").contains(":") ? "[" + host.getAttribute("name") + "]" : host.getAttribute("name");
+    try {
+      return Optional.of(new URI("iscsi://" + h + ":" + port + "/" + source.getAttribute("name")));
+    } catch (java.net.URISyntaxException e) {
+      return Optional.empty();
     }
   }
 
@@ -91,7 +118,9 @@ final class DomainXml {
         backing = b.isEmpty() ? Optional.empty() : Optional.of(Path.of(b));
       }
       out.add(new Disk(target.getAttribute("dev"), type, device, path, format,
-          child(d, "readonly") != null || device.equals("cdrom"), backing));
+          child(d, "readonly") != null || device.equals("cdrom"), backing,
+          type.equals("network") ? lun(source) : Optional.empty(),
+          store != null && store.getAttribute("type").equals("network") ? lun(storeSource) : Optional.empty()));
     }
     return out;
   }
@@ -119,6 +148,39 @@ final class DomainXml {
         source.removeAttribute(a);
       }
       source.setAttribute("file", p.toString());
+      Element backing = child(d, "backingStore");
+      if (backing != null) {
+        d.removeChild(backing);
+      }
+    }
+    return this;
+  }
+
+  /** Points disk {@code dev} back at the iSCSI LUN {@code iscsi://host:port/iqn/lun}, dropping any backing chain. */
+  DomainXml withLunSource(String dev, URI lun) {
+    for (Element d : diskElements()) {
+      Element target = child(d, "target");
+      if (target == null || !target.getAttribute("dev").equals(dev)) {
+        continue;
+      }
+      d.setAttribute("type", "network");
+      Element old = child(d, "source");
+      Element source = doc.createElement("source");
+      source.setAttribute("protocol", "iscsi");
+      source.setAttribute("name", lun.getPath().substring(1));
+      Element host = doc.createElement("host");
+      host.setAttribute("name", lun.getHost());
+      host.setAttribute("port", Integer.toString(lun.getPort() < 0 ? 3260 : lun.getPort()));
+      source.appendChild(host);
+      if (old != null) {
+        d.replaceChild(source, old);
+      } else {
+        d.insertBefore(source, target);
+      }
+      Element driver = child(d, "driver");
+      if (driver != null) {
+        driver.setAttribute("type", "raw");
+      }
       Element backing = child(d, "backingStore");
       if (backing != null) {
         d.removeChild(backing);

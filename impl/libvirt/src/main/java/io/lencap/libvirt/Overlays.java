@@ -4,11 +4,13 @@ import io.lencap.api.LencapException;
 import io.lencap.api.LencapTimeoutException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.libvirt.Domain;
 import org.libvirt.DomainBlockJobInfo;
 import org.slf4j.Logger;
@@ -32,6 +34,20 @@ final class Overlays {
 
   /** Merges {@code overlay} of disk {@code dev} into {@code base} if the domain still uses it, then deletes it. */
   void mergeBack(Domain domain, boolean active, String dev, Path overlay, Path base) throws IOException {
+    mergeBack(domain, active, dev, overlay, base.toString(), x -> x.withDiskSources(Map.of(dev, base)));
+  }
+
+  /** The same for an overlay over an iSCSI LUN that QEMU reaches itself. */
+  void mergeBack(Domain domain, boolean active, String dev, Path overlay, URI lun) throws IOException {
+    mergeBack(domain, active, dev, overlay, lun.toString(), x -> x.withLunSource(dev, lun));
+  }
+
+  /**
+   * @param base what the overlay sits on, for messages
+   * @param pointBack rewrites the inactive definition so that {@code dev} uses its base again
+   */
+  private void mergeBack(Domain domain, boolean active, String dev, Path overlay, String base,
+      UnaryOperator<DomainXml> pointBack) throws IOException {
     if (!Files.exists(overlay)) {
       return; // merged and deleted by an earlier release
     }
@@ -48,7 +64,7 @@ final class Overlays {
       if (source(domain, dev, flags).filter(overlay::equals).isPresent()) {
         commitOffline(overlay);
         String xml = LibvirtErrors.call(member, where + ": reading the inactive XML", () -> domain.getXMLDesc(flags));
-        String fixed = DomainXml.parse(xml).withDiskSources(Map.of(dev, base)).xml();
+        String fixed = pointBack.apply(DomainXml.parse(xml)).xml();
         LibvirtErrors.run(member, where + ": pointing disk " + dev + " back at " + base,
             () -> domain.getConnect().domainDefineXML(fixed));
       }

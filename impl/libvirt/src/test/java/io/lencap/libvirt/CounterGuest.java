@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,6 +125,31 @@ final class CounterGuest implements AutoCloseable {
     }
     run("chown", "-R", "libvirt-qemu:libvirt-qemu", g.dir.toString());
     c.domainDefineXML(xml(name, g.disk, g.console).replace("</disk>", "</disk>" + extra));
+    return g;
+  }
+
+  /**
+   * Defines a guest whose only disk {@code vda} is the iSCSI LUN {@code iscsi://host:port/iqn/lun}, reached
+   * through QEMU's own initiator ({@code qemu-block-extra}); {@link #disk} does not exist then.
+   */
+  static CounterGuest defineOnLun(String name, URI lun) throws Exception {
+    Connect c = requireQemu();
+    CounterGuest g = new CounterGuest(name);
+    g.removeDomain();
+    deleteTree(g.dir);
+    Files.createDirectories(g.dir);
+    Files.createFile(g.console);
+    run("chown", "-R", "libvirt-qemu:libvirt-qemu", g.dir.toString());
+    String fileDisk = "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/>"
+        + "<source file='" + g.disk + "'/><target dev='vda' bus='virtio'/></disk>";
+    String lunDisk = "<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+        + "<source protocol='iscsi' name='" + lun.getPath().substring(1) + "'><host name='" + lun.getHost()
+        + "' port='" + lun.getPort() + "'/></source><target dev='vda' bus='virtio'/></disk>";
+    String xml = xml(name, g.disk, g.console);
+    if (!xml.contains(fileDisk)) {
+      throw new IllegalStateException("the guest XML no longer has the expected disk element");
+    }
+    c.domainDefineXML(xml.replace(fileDisk, lunDisk));
     return g;
   }
 

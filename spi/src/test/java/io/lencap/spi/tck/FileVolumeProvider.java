@@ -1,4 +1,4 @@
-package io.lencap.hdfs;
+package io.lencap.spi.tck;
 
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Resource;
@@ -25,15 +25,15 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A test member for store tests: a local file as a block volume ({@code hdfsvol:///path/to/file}). The
+ * A test member for store tests: a local file as a block volume ({@code tckvol:///path/to/file}; register it in the test's META-INF/services). The
  * cut copies the file aside, so the member resumes before the transfer; the transfer streams the copy
  * in fixed chunks (256 KiB, or the resource property {@code chunkBytes}). {@link #MID_TRANSFER} runs a test's action once a transfer has written half a file
  * (fault injection at a known point, no timing guesses).
  */
 public final class FileVolumeProvider implements ResourceProvider {
-  static final String SCHEME = "hdfsvol";
+  public static final String SCHEME = "tckvol";
   /** File path -> action run once, from the transfer thread, when half of that file has been written. */
-  static final Map<String, Runnable> MID_TRANSFER = new ConcurrentHashMap<>();
+  public static final Map<String, Runnable> MID_TRANSFER = new ConcurrentHashMap<>();
   private static final int BUFFER = 1 << 20;
 
   @Override
