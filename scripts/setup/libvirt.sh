@@ -7,7 +7,8 @@ set -euo pipefail
 LOG_DIR=${LENCAP_LOG_DIR:-/var/log/lencap}
 WAIT=${LENCAP_LIBVIRT_WAIT:-180}
 URI=qemu:///system
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils libvirt0)
+# qemu-block-extra: QEMU's own iSCSI initiator (block-iscsi), for guests whose disk is a LUN.
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-block-extra libvirt0)
 APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 
 die() { echo "libvirt.sh: $*" >&2; exit 1; }

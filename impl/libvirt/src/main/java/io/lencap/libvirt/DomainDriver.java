@@ -51,7 +51,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>a running QEMU domain, non-blocking: a live external snapshot (memory file and one overlay per
  *       writable disk); the guest runs on while the memory file and the frozen disk bases are
- *       transferred, then {@link #release} merges the overlays back;</li>
+ *       transferred, then {@link #release} merges the overlays back. A disk on an iSCSI LUN that QEMU reaches
+ *       itself gets a local overlay too, but its base is left to the LUN's own member: the cut names the LUN in
+ *       its redirects, so the engine reads the frozen LUN after resume;</li>
  *   <li>blocking mode, a paused domain, or a hypervisor without live external snapshots (Xen's libxl,
  *       the test driver): a save image; the domain stops, its memory and disks are copied, and
  *       {@link #resume} starts it again from the image;</li>

@@ -79,4 +79,38 @@ class DomainXmlTest {
     assertThrows(IllegalArgumentException.class, () -> DomainXml.parse(
         "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain><name>&x;</name></domain>"));
   }
+
+  static final String LUN_XML = """
+      <domain type='qemu'><name>vm2</name><devices>
+        <disk type='network' device='disk'><driver name='qemu' type='raw'/>
+          <source protocol='iscsi' name='iqn.2024-01.io.lencap:t1/0'><host name='10.0.0.5'/></source>
+          <target dev='vda' bus='virtio'/></disk>
+        <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+          <source file='/work/u-vdb.lencap-x.qcow2' index='2'/>
+          <backingStore type='network' index='1'><format type='raw'/>
+            <source protocol='iscsi' name='iqn.2024-01.io.lencap:t2/1'><host name='127.0.0.1' port='3270'/></source>
+          </backingStore>
+          <target dev='vdb' bus='virtio'/></disk>
+        <disk type='network' device='disk'><source protocol='iscsi' name='iqn.x:t3/0'><host name='h'/></source>
+          <target dev='vdc'/><readonly/></disk>
+      </devices></domain>""";
+
+  @Test
+  void readsIscsiLunsAsTheirLocatorsAndPointsAnOverlaidDiskBackAtItsLun() {
+    List<DomainXml.Disk> disks = DomainXml.parse(LUN_XML).disks();
+    assertEquals(Optional.of(java.net.URI.create("iscsi://10.0.0.5:3260/iqn.2024-01.io.lencap:t1/0")), disks.get(0).lun());
+    assertTrue(disks.get(0).writableLun());
+    assertFalse(disks.get(0).writableLocal());
+    assertEquals(Optional.empty(), disks.get(1).lun());
+    assertEquals(Optional.of(java.net.URI.create("iscsi://127.0.0.1:3270/iqn.2024-01.io.lencap:t2/1")),
+        disks.get(1).backingLun());
+    assertFalse(disks.get(2).writableLun(), "a read-only LUN is not redirected");
+
+    DomainXml.Disk back = DomainXml.parse(DomainXml.parse(LUN_XML)
+        .withLunSource("vdb", disks.get(1).backingLun().get()).xml()).disks().get(1);
+    assertEquals("network", back.type());
+    assertEquals(disks.get(1).backingLun(), back.lun());
+    assertEquals(Optional.of("raw"), back.format());
+    assertEquals(Optional.empty(), back.backingLun());
+  }
 }

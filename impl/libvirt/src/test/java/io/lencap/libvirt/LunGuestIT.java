@@ -114,6 +114,9 @@ class LunGuestIT {
         CounterGuestIT.assertContinues(atCut, first);
         assertTrue(first <= reached, "restored " + first + " but the guest had reached " + reached);
         assertEquals(boots, g.boots(), "the guest went on from memory, without a cold boot");
+        System.out.printf("lun-guest: LUN sector 0 at the cut %d, after its transfer %d, after its restore %d; first "
+            + "counter of the restored guest %d (the guest had reached %d)%n", atCut, probe.atTransfer,
+            probe.atRestore, first, reached);
         int later = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
         int lunLater = awaitLun(istgt.lun, n -> n >= later);
         assertTrue(lunLater <= later + 2, "LUN " + lunLater + " vs console " + later);
