@@ -32,7 +32,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * One capture of one encapsulation, the protocol of DESIGN.md: prepare all; quiesce by levels, writers
@@ -458,21 +457,14 @@ final class CaptureRun {
   }
 
   /** A phase call of one member: events, time limit, and on failure an immediate abort. */
-  private CompletableFuture<Void> call(Member m, Phase phase, Duration timeout, Body body) {
+  private CompletableFuture<Void> call(Member m, Phase phase, Duration timeout, Tasks.Body body) {
     if (aborted.get()) {
       return CompletableFuture.failedFuture(new CancellationException("capture aborted"));
     }
     String id = m.resource.id();
     engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.STARTED, null);
     m.busyPhase = phase;
-    Tasks.Call<?> c = work.call("member " + id + " in " + phase, timeout, () -> {
-      try (var e = MDC.putCloseable("lencap.encapsulation", encapsulation.name());
-           var k = MDC.putCloseable("lencap.checkpoint", checkpointId);
-           var r = MDC.putCloseable("lencap.member", id)) {
-        body.run();
-      }
-      return null;
-    });
+    Tasks.Call<?> c = work.callFor(encapsulation.name(), checkpointId, id, phase.name(), timeout, body);
     m.lastCall = c.finished();
     return c.result().handle((v, e) -> {
       if (e == null) {
@@ -487,11 +479,7 @@ final class CaptureRun {
     });
   }
 
-  private interface Body {
-    void run() throws Exception;
-  }
-
-  private CompletableFuture<Void> cleanupCall(Member m, Phase phase, Body body) {
+  private CompletableFuture<Void> cleanupCall(Member m, Phase phase, Tasks.Body body) {
     return cleanup.call("member " + m.resource.id() + " in " + phase + " (cleanup)", policy.phaseTimeout(),
         () -> {
           body.run();

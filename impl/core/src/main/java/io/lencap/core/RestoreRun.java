@@ -26,7 +26,6 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
  * One restore of an encapsulation to a checkpoint: check every target before touching any; quiesce
@@ -171,24 +170,14 @@ final class RestoreRun {
     return CompletableFuture.allOf(ms.stream().map(f).toArray(CompletableFuture[]::new));
   }
 
-  private interface Body {
-    void run() throws Exception;
-  }
-
-  private CompletableFuture<Void> call(Member m, Phase phase, Body body) {
+  private CompletableFuture<Void> call(Member m, Phase phase, Tasks.Body body) {
     if (cancelled) {
       return CompletableFuture.failedFuture(new CancellationException("restore cancelled"));
     }
     String id = m.captured.id();
     engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.STARTED, null);
-    return work.call("member " + id + " in " + phase, encapsulation.policy().phaseTimeout(), () -> {
-      try (var e = MDC.putCloseable("lencap.encapsulation", encapsulation.name());
-           var k = MDC.putCloseable("lencap.checkpoint", checkpointId);
-           var r = MDC.putCloseable("lencap.member", id)) {
-        body.run();
-      }
-      return null;
-    }).result().handle((v, e) -> {
+    return work.callFor(encapsulation.name(), checkpointId, id, phase.name(), encapsulation.policy().phaseTimeout(),
+        body).result().handle((v, e) -> {
       if (e != null) {
         Throwable t = Failures.unwrap(e);
         engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.FAILED, t.toString());

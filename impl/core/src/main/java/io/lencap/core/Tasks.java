@@ -12,6 +12,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.MDC;
 
 /**
  * Runs blocking provider calls on the engine's executor with a time limit. A call that times out or is
@@ -50,6 +51,24 @@ final class Tasks {
       task.finished.complete(null);
     }
     return new Call<>(task.result, task.finished);
+  }
+
+  /** A provider call without a result. */
+  interface Body {
+    void run() throws Exception;
+  }
+
+  /** A member's provider call, run with the log context (MDC) naming its encapsulation, checkpoint and member. */
+  Call<Void> callFor(String encapsulation, String checkpointId, String memberId, String phase, Duration timeout,
+      Body body) {
+    return call("member " + memberId + " in " + phase, timeout, () -> {
+      try (var e = MDC.putCloseable("lencap.encapsulation", encapsulation);
+           var k = MDC.putCloseable("lencap.checkpoint", checkpointId);
+           var r = MDC.putCloseable("lencap.member", memberId)) {
+        body.run();
+      }
+      return null;
+    });
   }
 
   /** Interrupts every call under way; their results complete with a cancellation. */
