@@ -13,24 +13,24 @@ import io.lencap.spi.Support;
  */
 public final class IscsiProvider implements ResourceProvider {
 
-    @Override
-    public String name() {
-        return "iscsi";
-    }
+  @Override
+  public String name() {
+    return "iscsi";
+  }
 
-    @Override
-    public Support supports(Resource resource) {
-        if (resource.type() != ResourceType.BLOCK_VOLUME) {
-            return Support.no("type " + resource.type().shortName() + " is not block");
-        }
-        if (!"iscsi".equalsIgnoreCase(resource.locator().getScheme())) {
-            return Support.no("scheme " + resource.locator().getScheme() + " is not iscsi");
-        }
-        return Support.yes();
+  @Override
+  public Support supports(Resource resource) {
+    if (resource.type() != ResourceType.BLOCK_VOLUME) {
+      return Support.no("type " + resource.type().shortName() + " is not block");
     }
+    if (!"iscsi".equalsIgnoreCase(resource.locator().getScheme())) {
+      return Support.no("scheme " + resource.locator().getScheme() + " is not iscsi");
+    }
+    return Support.yes();
+  }
 
-    @Override
-    public ResourceDriver open(Resource resource, ProviderContext context) {
-        return new LunDriver(LunSpec.of(resource));
-    }
+  @Override
+  public ResourceDriver open(Resource resource, ProviderContext context) {
+    return new LunDriver(LunSpec.of(resource));
+  }
 }

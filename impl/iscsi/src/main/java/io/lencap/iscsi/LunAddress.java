@@ -9,69 +9,69 @@ import java.net.URISyntaxException;
  */
 record LunAddress(String host, int port, String iqn, int lun) {
 
-    static final int DEFAULT_PORT = 3260;
-    /** Flat space addressing (SAM-2) reaches LUNs up to 16383. */
-    static final int MAX_LUN = 0x3fff;
+  static final int DEFAULT_PORT = 3260;
+  /** Flat space addressing (SAM-2) reaches LUNs up to 16383. */
+  static final int MAX_LUN = 0x3fff;
 
-    LunAddress {
-        if (host == null || host.isBlank()) {
-            throw new IllegalArgumentException("locator host is missing");
-        }
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("locator port " + port + " is not in 1..65535");
-        }
-        if (iqn == null || iqn.isBlank()) {
-            throw new IllegalArgumentException("locator target name (iqn) is missing");
-        }
-        if (lun < 0 || lun > MAX_LUN) {
-            throw new IllegalArgumentException("locator lun " + lun + " is not in 0.." + MAX_LUN);
-        }
+  LunAddress {
+    if (host == null || host.isBlank()) {
+      throw new IllegalArgumentException("locator host is missing");
     }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("locator port " + port + " is not in 1..65535");
+    }
+    if (iqn == null || iqn.isBlank()) {
+      throw new IllegalArgumentException("locator target name (iqn) is missing");
+    }
+    if (lun < 0 || lun > MAX_LUN) {
+      throw new IllegalArgumentException("locator lun " + lun + " is not in 0.." + MAX_LUN);
+    }
+  }
 
-    static LunAddress parse(URI locator) {
-        if (locator == null) {
-            throw new IllegalArgumentException("locator is missing");
-        }
-        if (!"iscsi".equalsIgnoreCase(locator.getScheme())) {
-            throw new IllegalArgumentException("locator scheme must be iscsi (iscsi://host:port/iqn/lun), got: "
-                + locator.getScheme());
-        }
-        if (locator.getRawUserInfo() != null) {
-            // Never echo the user-info: it may hold a secret.
-            throw new IllegalArgumentException(
-                "locator must not carry credentials; give CHAP credentials as the resource's secrets");
-        }
-        String path = locator.getPath();
-        String[] parts = path == null ? new String[0] : path.split("/");
-        // "/iqn/lun" splits into "", iqn, lun
-        if (parts.length != 3 || parts[1].isEmpty() || parts[2].isEmpty()) {
-            throw new IllegalArgumentException("locator path must be /iqn/lun (iscsi://host:port/iqn/lun), got: " + path);
-        }
-        int lun;
-        try {
-            lun = Integer.parseInt(parts[2]);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("locator lun must be a number, got: " + parts[2]);
-        }
-        return new LunAddress(locator.getHost(), locator.getPort() < 0 ? DEFAULT_PORT : locator.getPort(), parts[1], lun);
+  static LunAddress parse(URI locator) {
+    if (locator == null) {
+      throw new IllegalArgumentException("locator is missing");
     }
+    if (!"iscsi".equalsIgnoreCase(locator.getScheme())) {
+      throw new IllegalArgumentException("locator scheme must be iscsi (iscsi://host:port/iqn/lun), got: "
+        + locator.getScheme());
+    }
+    if (locator.getRawUserInfo() != null) {
+      // Never echo the user-info: it may hold a secret.
+      throw new IllegalArgumentException(
+        "locator must not carry credentials; give CHAP credentials as the resource's secrets");
+    }
+    String path = locator.getPath();
+    String[] parts = path == null ? new String[0] : path.split("/");
+    // "/iqn/lun" splits into "", iqn, lun
+    if (parts.length != 3 || parts[1].isEmpty() || parts[2].isEmpty()) {
+      throw new IllegalArgumentException("locator path must be /iqn/lun (iscsi://host:port/iqn/lun), got: " + path);
+    }
+    int lun;
+    try {
+      lun = Integer.parseInt(parts[2]);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("locator lun must be a number, got: " + parts[2]);
+    }
+    return new LunAddress(locator.getHost(), locator.getPort() < 0 ? DEFAULT_PORT : locator.getPort(), parts[1], lun);
+  }
 
-    /** The 8-byte LUN field of SCSI command PDUs (SAM-2: peripheral addressing below 256, flat above). */
-    long lunField() {
-        long firstTwoBytes = lun < 256 ? lun : 0x4000 | lun;
-        return firstTwoBytes << 48;
-    }
+  /** The 8-byte LUN field of SCSI command PDUs (SAM-2: peripheral addressing below 256, flat above). */
+  long lunField() {
+    long firstTwoBytes = lun < 256 ? lun : 0x4000 | lun;
+    return firstTwoBytes << 48;
+  }
 
-    URI toUri() {
-        try {
-            return new URI("iscsi", null, host, port, "/" + iqn + "/" + lun, null, null);
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+  URI toUri() {
+    try {
+      return new URI("iscsi", null, host, port, "/" + iqn + "/" + lun, null, null);
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
     }
+  }
 
-    @Override
-    public String toString() {
-        return toUri().toString();
-    }
+  @Override
+  public String toString() {
+    return toUri().toString();
+  }
 }

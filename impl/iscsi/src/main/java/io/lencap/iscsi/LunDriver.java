@@ -33,205 +33,205 @@ import org.slf4j.LoggerFactory;
  */
 final class LunDriver implements ResourceDriver {
 
-    private static final Logger LOG = LoggerFactory.getLogger(LunDriver.class);
-    static final String ENTRY = "lun";
-    static final String ATTR_BYTES = "lun.bytes";
-    static final String ATTR_BLOCK_SIZE = "lun.blockSize";
+  private static final Logger LOG = LoggerFactory.getLogger(LunDriver.class);
+  static final String ENTRY = "lun";
+  static final String ATTR_BYTES = "lun.bytes";
+  static final String ATTR_BLOCK_SIZE = "lun.blockSize";
 
-    private final LunSpec spec;
-    private IscsiSession session;
+  private final LunSpec spec;
+  private IscsiSession session;
 
-    LunDriver(LunSpec spec) {
-        this.spec = spec;
+  LunDriver(LunSpec spec) {
+    this.spec = spec;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return EnumSet.of(Capability.RESTORE_ELSEWHERE, Capability.DIFFERENTIAL_RESTORE);
+  }
+
+  private IscsiSession session() {
+    if (session == null) {
+      try {
+        session = spec.connect();
+      } catch (IscsiException e) {
+        throw translate(e);
+      }
     }
+    return session;
+  }
 
-    @Override
-    public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.RESTORE_ELSEWHERE, Capability.DIFFERENTIAL_RESTORE);
+  // ---------------------------------------------------------------- capture
+
+  @Override
+  public void prepare(CaptureContext context) {
+    IscsiSession s = session();
+    LOG.debug("{}: {} blocks of {} bytes", spec.id(), s.blockCount(), s.blockSize());
+    if (spec.chunkSize() % s.blockSize() != 0) {
+      throw new InvalidSpecException("resources[" + spec.id() + "].properties." + LunSpec.CHUNK_SIZE,
+        "chunk size " + spec.chunkSize() + " is not a multiple of the LUN's block size " + s.blockSize());
     }
+    context.state().expectBytes(s.sizeBytes());
+  }
 
-    private IscsiSession session() {
-        if (session == null) {
-            try {
-                session = spec.connect();
-            } catch (IscsiException e) {
-                throw translate(e);
-            }
+  /** Flushes the target's write cache: the writers (VMs) are already quiesced. */
+  @Override
+  public void quiesce() {
+    run(() -> session().synchronizeCache());
+  }
+
+  @Override
+  public Cut cut(CaptureContext context) {
+    context.method("in-place-copy");
+    context.note("LUN " + spec.address() + " has no storage snapshot: copied inside the quiesce window");
+    return Cut.inPlace();
+  }
+
+  @Override
+  public void resume() {
+    // Nothing was stopped on the target itself.
+  }
+
+  @Override
+  public void transfer(Cut cut, CaptureContext context) {
+    IscsiSession s = session();
+    context.state().attribute(ATTR_BYTES, Long.toString(s.sizeBytes()));
+    context.state().attribute(ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
+    Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(s.sizeBytes()),
+      ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
+    run(() -> {
+      EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes,
+        Chunking.fixed(spec.chunkSize()));
+      s.stream(0, s.sizeBytes(), spec.chunkSize(), (offset, data) -> {
+        context.checkCancelled();
+        writer.write(data);
+      });
+      writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
+    });
+  }
+
+  @Override
+  public void release(Cut cut) {
+    // An in-place cut creates nothing.
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  @Override
+  public void prepareRestore(RestoreContext context) {
+    StoredEntry entry = storedLun(context);
+    IscsiSession s = session();
+    String field = context.inPlace() ? "resources[" + spec.id() + "].locator" : "placement[" + spec.id() + "].locator";
+    if (s.sizeBytes() < entry.size()) {
+      throw new InvalidSpecException(field, "LUN " + spec.address() + " holds " + s.sizeBytes()
+        + " bytes, the checkpoint's LUN " + entry.size() + ": choose a LUN at least as large");
+    }
+    for (ChunkRef chunk : entry.chunks()) {
+      if (chunk.offset() % s.blockSize() != 0 || chunk.length() % s.blockSize() != 0) {
+        throw new InvalidSpecException(field, "LUN " + spec.address() + " has " + s.blockSize()
+          + "-byte blocks, which the checkpoint's chunks do not align with");
+      }
+    }
+  }
+
+  @Override
+  public void restore(RestoreContext context) {
+    StoredEntry entry = storedLun(context);
+    StoredState state = context.state();
+    IscsiSession s = session();
+    run(() -> {
+      // 1. Compare: read the target LUN and find the chunks that differ (nothing written yet).
+      List<ChunkRef> differing = new ArrayList<>();
+      var chunks = entry.chunks().iterator();
+      int piece = entry.chunks().isEmpty() ? spec.chunkSize() : entry.chunks().get(0).length();
+      s.stream(0, entry.size(), piece, (offset, current) -> {
+        context.checkCancelled();
+        while (current.hasRemaining()) {
+          ChunkRef chunk = chunks.next();
+          if (chunk.offset() != offset + current.position() || chunk.length() > current.remaining()) {
+            throw new CorruptCheckpointException(context.checkpointId(), spec.id(), chunk.id(),
+              "chunk at " + chunk.offset() + " does not follow the LUN's chunking");
+          }
+          ByteBuffer part = current.slice(current.position(), chunk.length());
+          if (!state.matches(chunk, part)) {
+            differing.add(chunk);
+          }
+          current.position(current.position() + chunk.length());
         }
-        return session;
+      });
+      // 2. Verify every chunk of the checkpoint before the first write, so that a corrupt checkpoint is
+      //    reported (even where the LUN already matches) and leaves the LUN untouched.
+      for (ChunkRef chunk : entry.chunks()) {
+        context.checkCancelled();
+        state.read(chunk);
+      }
+      // 3. Write what differs.
+      long total = differing.stream().mapToLong(ChunkRef::length).sum();
+      long done = 0;
+      for (ChunkRef chunk : differing) {
+        context.checkCancelled();
+        s.write(chunk.offset() / s.blockSize(), state.read(chunk));
+        done += chunk.length();
+        context.progress(done, total);
+      }
+      s.synchronizeCache();
+      LOG.info("{}: restored {} of {} chunks ({} bytes) onto {}", spec.id(), differing.size(),
+        entry.chunks().size(), total, spec.address());
+    });
+  }
+
+  private StoredEntry storedLun(RestoreContext context) {
+    return context.state().entry(ENTRY).orElseThrow(() -> new CorruptCheckpointException(context.checkpointId(),
+      spec.id(), "-", "the stored state has no '" + ENTRY + "' entry"));
+  }
+
+  // ---------------------------------------------------------------- health, lifecycle
+
+  @Override
+  public Health probe() {
+    try (IscsiSession s = spec.connect()) {
+      return Health.healthy();
+    } catch (IscsiException e) {
+      return Health.failed(e.getMessage());
     }
+  }
 
-    // ---------------------------------------------------------------- capture
-
-    @Override
-    public void prepare(CaptureContext context) {
-        IscsiSession s = session();
-        LOG.debug("{}: {} blocks of {} bytes", spec.id(), s.blockCount(), s.blockSize());
-        if (spec.chunkSize() % s.blockSize() != 0) {
-            throw new InvalidSpecException("resources[" + spec.id() + "].properties." + LunSpec.CHUNK_SIZE,
-                "chunk size " + spec.chunkSize() + " is not a multiple of the LUN's block size " + s.blockSize());
-        }
-        context.state().expectBytes(s.sizeBytes());
+  @Override
+  public void close() {
+    if (session != null) {
+      session.close();
+      session = null;
     }
+  }
 
-    /** Flushes the target's write cache: the writers (VMs) are already quiesced. */
-    @Override
-    public void quiesce() {
-        run(() -> session().synchronizeCache());
+  @FunctionalInterface
+  private interface IoAction {
+    void run() throws java.io.IOException;
+  }
+
+  private void run(IoAction action) {
+    try {
+      action.run();
+    } catch (IscsiException e) {
+      throw translate(e);
+    } catch (java.io.IOException e) {
+      throw new UnavailableException(spec.id() + ": " + e.getMessage(), e);
     }
+  }
 
-    @Override
-    public Cut cut(CaptureContext context) {
-        context.method("in-place-copy");
-        context.note("LUN " + spec.address() + " has no storage snapshot: copied inside the quiesce window");
-        return Cut.inPlace();
+  /** The one place where iSCSI failures become Lencap's exceptions. Messages never hold secrets. */
+  private LencapException translate(IscsiException e) {
+    String message = "resource " + spec.id() + ": " + e.getMessage();
+    if (e.reason() == IscsiException.Reason.NOT_FOUND) {
+      NotFoundException nf = new NotFoundException(message);
+      nf.initCause(e);
+      return nf;
     }
+    return new UnavailableException(message, e);
+  }
 
-    @Override
-    public void resume() {
-        // Nothing was stopped on the target itself.
-    }
-
-    @Override
-    public void transfer(Cut cut, CaptureContext context) {
-        IscsiSession s = session();
-        context.state().attribute(ATTR_BYTES, Long.toString(s.sizeBytes()));
-        context.state().attribute(ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
-        Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(s.sizeBytes()),
-            ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
-        run(() -> {
-            EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes,
-                Chunking.fixed(spec.chunkSize()));
-            s.stream(0, s.sizeBytes(), spec.chunkSize(), (offset, data) -> {
-                context.checkCancelled();
-                writer.write(data);
-            });
-            writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
-        });
-    }
-
-    @Override
-    public void release(Cut cut) {
-        // An in-place cut creates nothing.
-    }
-
-    // ---------------------------------------------------------------- restore
-
-    @Override
-    public void prepareRestore(RestoreContext context) {
-        StoredEntry entry = storedLun(context);
-        IscsiSession s = session();
-        String field = context.inPlace() ? "resources[" + spec.id() + "].locator" : "placement[" + spec.id() + "].locator";
-        if (s.sizeBytes() < entry.size()) {
-            throw new InvalidSpecException(field, "LUN " + spec.address() + " holds " + s.sizeBytes()
-                + " bytes, the checkpoint's LUN " + entry.size() + ": choose a LUN at least as large");
-        }
-        for (ChunkRef chunk : entry.chunks()) {
-            if (chunk.offset() % s.blockSize() != 0 || chunk.length() % s.blockSize() != 0) {
-                throw new InvalidSpecException(field, "LUN " + spec.address() + " has " + s.blockSize()
-                    + "-byte blocks, which the checkpoint's chunks do not align with");
-            }
-        }
-    }
-
-    @Override
-    public void restore(RestoreContext context) {
-        StoredEntry entry = storedLun(context);
-        StoredState state = context.state();
-        IscsiSession s = session();
-        run(() -> {
-            // 1. Compare: read the target LUN and find the chunks that differ (nothing written yet).
-            List<ChunkRef> differing = new ArrayList<>();
-            var chunks = entry.chunks().iterator();
-            int piece = entry.chunks().isEmpty() ? spec.chunkSize() : entry.chunks().get(0).length();
-            s.stream(0, entry.size(), piece, (offset, current) -> {
-                context.checkCancelled();
-                while (current.hasRemaining()) {
-                    ChunkRef chunk = chunks.next();
-                    if (chunk.offset() != offset + current.position() || chunk.length() > current.remaining()) {
-                        throw new CorruptCheckpointException(context.checkpointId(), spec.id(), chunk.id(),
-                            "chunk at " + chunk.offset() + " does not follow the LUN's chunking");
-                    }
-                    ByteBuffer part = current.slice(current.position(), chunk.length());
-                    if (!state.matches(chunk, part)) {
-                        differing.add(chunk);
-                    }
-                    current.position(current.position() + chunk.length());
-                }
-            });
-            // 2. Verify every chunk of the checkpoint before the first write, so that a corrupt checkpoint is
-            //    reported (even where the LUN already matches) and leaves the LUN untouched.
-            for (ChunkRef chunk : entry.chunks()) {
-                context.checkCancelled();
-                state.read(chunk);
-            }
-            // 3. Write what differs.
-            long total = differing.stream().mapToLong(ChunkRef::length).sum();
-            long done = 0;
-            for (ChunkRef chunk : differing) {
-                context.checkCancelled();
-                s.write(chunk.offset() / s.blockSize(), state.read(chunk));
-                done += chunk.length();
-                context.progress(done, total);
-            }
-            s.synchronizeCache();
-            LOG.info("{}: restored {} of {} chunks ({} bytes) onto {}", spec.id(), differing.size(),
-                entry.chunks().size(), total, spec.address());
-        });
-    }
-
-    private StoredEntry storedLun(RestoreContext context) {
-        return context.state().entry(ENTRY).orElseThrow(() -> new CorruptCheckpointException(context.checkpointId(),
-            spec.id(), "-", "the stored state has no '" + ENTRY + "' entry"));
-    }
-
-    // ---------------------------------------------------------------- health, lifecycle
-
-    @Override
-    public Health probe() {
-        try (IscsiSession s = spec.connect()) {
-            return Health.healthy();
-        } catch (IscsiException e) {
-            return Health.failed(e.getMessage());
-        }
-    }
-
-    @Override
-    public void close() {
-        if (session != null) {
-            session.close();
-            session = null;
-        }
-    }
-
-    @FunctionalInterface
-    private interface IoAction {
-        void run() throws java.io.IOException;
-    }
-
-    private void run(IoAction action) {
-        try {
-            action.run();
-        } catch (IscsiException e) {
-            throw translate(e);
-        } catch (java.io.IOException e) {
-            throw new UnavailableException(spec.id() + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** The one place where iSCSI failures become Lencap's exceptions. Messages never hold secrets. */
-    private LencapException translate(IscsiException e) {
-        String message = "resource " + spec.id() + ": " + e.getMessage();
-        if (e.reason() == IscsiException.Reason.NOT_FOUND) {
-            NotFoundException nf = new NotFoundException(message);
-            nf.initCause(e);
-            return nf;
-        }
-        return new UnavailableException(message, e);
-    }
-
-    @Override
-    public String toString() {
-        return "LunDriver[" + spec + "]";
-    }
+  @Override
+  public String toString() {
+    return "LunDriver[" + spec + "]";
+  }
 }

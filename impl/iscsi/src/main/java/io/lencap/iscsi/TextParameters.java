@@ -10,23 +10,23 @@ import java.util.Map;
  */
 final class TextParameters {
 
-    private TextParameters() {
-    }
+  private TextParameters() {
+  }
 
-    static byte[] encode(Map<String, String> parameters) {
-        StringBuilder text = new StringBuilder();
-        parameters.forEach((key, value) -> text.append(key).append('=').append(value).append('\0'));
-        return text.toString().getBytes(StandardCharsets.UTF_8);
-    }
+  static byte[] encode(Map<String, String> parameters) {
+    StringBuilder text = new StringBuilder();
+    parameters.forEach((key, value) -> text.append(key).append('=').append(value).append('\0'));
+    return text.toString().getBytes(StandardCharsets.UTF_8);
+  }
 
-    static Map<String, String> decode(byte[] data) {
-        Map<String, String> parameters = new LinkedHashMap<>();
-        for (String pair : new String(data, StandardCharsets.UTF_8).split("\0")) {
-            int eq = pair.indexOf('=');
-            if (eq > 0) {
-                parameters.put(pair.substring(0, eq), pair.substring(eq + 1));
-            }
-        }
-        return parameters;
+  static Map<String, String> decode(byte[] data) {
+    Map<String, String> parameters = new LinkedHashMap<>();
+    for (String pair : new String(data, StandardCharsets.UTF_8).split("\0")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        parameters.put(pair.substring(0, eq), pair.substring(eq + 1));
+      }
     }
+    return parameters;
+  }
 }

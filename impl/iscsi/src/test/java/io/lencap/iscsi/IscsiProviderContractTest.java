@@ -18,65 +18,65 @@ import org.junit.jupiter.api.io.TempDir;
 /** The provider TCK over jSCSI's in-process target (a 4 MiB LUN, random content). */
 class IscsiProviderContractTest extends ResourceProviderContract {
 
-    static final long SIZE = 4L << 20;
+  static final long SIZE = 4L << 20;
 
-    @TempDir
-    static Path dir;
-    static JscsiTarget target;
-    static Path file;
-    private final Random random = new Random(1);
+  @TempDir
+  static Path dir;
+  static JscsiTarget target;
+  static Path file;
+  private final Random random = new Random(1);
 
-    @BeforeAll
-    static void start() throws Exception {
-        file = dir.resolve("lun.img");
-        target = new JscsiTarget(file, SIZE);
+  @BeforeAll
+  static void start() throws Exception {
+    file = dir.resolve("lun.img");
+    target = new JscsiTarget(file, SIZE);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    target.close();
+  }
+
+  @BeforeEach
+  void fillWithRandomContent() throws Exception {
+    byte[] data = new byte[(int) SIZE];
+    random.nextBytes(data);
+    try (IscsiSession s = session()) {
+      s.write(0, ByteBuffer.wrap(data));
     }
+  }
 
-    @AfterAll
-    static void stop() throws Exception {
-        target.close();
-    }
+  private static IscsiSession session() throws IscsiException {
+    return IscsiSession.open(LunAddress.parse(target.locator(0)), Optional.empty(), IscsiSession.Options.defaults());
+  }
 
-    @BeforeEach
-    void fillWithRandomContent() throws Exception {
-        byte[] data = new byte[(int) SIZE];
-        random.nextBytes(data);
-        try (IscsiSession s = session()) {
-            s.write(0, ByteBuffer.wrap(data));
-        }
-    }
+  @Override
+  protected ResourceProvider provider() {
+    return new IscsiProvider();
+  }
 
-    private static IscsiSession session() throws IscsiException {
-        return IscsiSession.open(LunAddress.parse(target.locator(0)), Optional.empty(), IscsiSession.Options.defaults());
-    }
+  @Override
+  protected Resource resource() {
+    return Resource.builder("lun").type("block").locator(target.locator(0)).build();
+  }
 
-    @Override
-    protected ResourceProvider provider() {
-        return new IscsiProvider();
+  /** Rewrites one 64 KiB region in the middle through iSCSI. */
+  @Override
+  protected void mutate(Resource resource) throws Exception {
+    byte[] data = new byte[64 * 1024];
+    random.nextBytes(data);
+    try (IscsiSession s = session()) {
+      s.write(SIZE / 2 / 512, ByteBuffer.wrap(data));
     }
+  }
 
-    @Override
-    protected Resource resource() {
-        return Resource.builder("lun").type("block").locator(target.locator(0)).build();
+  /** SHA-256 of the LUN read through iSCSI. */
+  @Override
+  protected String fingerprint(Resource resource) throws Exception {
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    try (IscsiSession s = session()) {
+      s.stream(0, s.sizeBytes(), 256 * 1024, (offset, data) -> sha.update(data));
     }
-
-    /** Rewrites one 64 KiB region in the middle through iSCSI. */
-    @Override
-    protected void mutate(Resource resource) throws Exception {
-        byte[] data = new byte[64 * 1024];
-        random.nextBytes(data);
-        try (IscsiSession s = session()) {
-            s.write(SIZE / 2 / 512, ByteBuffer.wrap(data));
-        }
-    }
-
-    /** SHA-256 of the LUN read through iSCSI. */
-    @Override
-    protected String fingerprint(Resource resource) throws Exception {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        try (IscsiSession s = session()) {
-            s.stream(0, s.sizeBytes(), 256 * 1024, (offset, data) -> sha.update(data));
-        }
-        return HexFormat.of().formatHex(sha.digest()) + " file " + Files.size(file);
-    }
+    return HexFormat.of().formatHex(sha.digest()) + " file " + Files.size(file);
+  }
 }

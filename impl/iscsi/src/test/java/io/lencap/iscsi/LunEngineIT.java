@@ -22,74 +22,74 @@ import org.junit.jupiter.api.io.TempDir;
 /** The "must show" through the engine (Lencap.capture/restore, local store) against istgt. */
 class LunEngineIT {
 
-    static final long SIZE = 512L << 20;
-    static final int CHUNK = 256 * 1024;
+  static final long SIZE = 512L << 20;
+  static final int CHUNK = 256 * 1024;
 
-    @TempDir
-    static Path dir;
-    static IstgtTarget istgt;
+  @TempDir
+  static Path dir;
+  static IstgtTarget istgt;
 
-    @BeforeAll
-    static void start() throws Exception {
-        istgt = new IstgtTarget(dir, IstgtTarget.Spec.of("engine", SIZE));
-        IscsiLunIT.dir = dir;
+  @BeforeAll
+  static void start() throws Exception {
+    istgt = new IstgtTarget(dir, IstgtTarget.Spec.of("engine", SIZE));
+    IscsiLunIT.dir = dir;
+  }
+
+  @AfterAll
+  static void stop() {
+    if (istgt != null) {
+      istgt.close();
     }
+  }
 
-    @AfterAll
-    static void stop() {
-        if (istgt != null) {
-            istgt.close();
+  @Test
+  void aRandomLunRewrittenInOnePercentStoresAboutOnePercentAndRestoresExactly() throws Exception {
+    Resource lun = Resource.builder("lun").type("block").locator(istgt.locator("engine", 0)).build();
+    Encapsulation job = Encapsulation.builder("san-job").resource(lun).build();
+    IscsiLunIT.fillRandom(lun, 11);
+    String original = IscsiLunIT.hash(lun);
+    try (Lencap lencap = Lencap.builder().store(dir.resolve("store")).build()) {
+      Checkpoint first = lencap.capture(job).join();
+      int blocks = (int) (SIZE / CHUNK);
+      Random random = new Random(12);
+      byte[] data = new byte[CHUNK];
+      Set<Integer> touched = new HashSet<>();
+      try (IscsiSession s = LunSpec.of(lun).connect()) {
+        while (touched.size() < blocks / 100) {
+          int b = random.nextInt(blocks);
+          if (touched.add(b)) {
+            random.nextBytes(data);
+            s.write((long) b * CHUNK / s.blockSize(), ByteBuffer.wrap(data));
+          }
         }
-    }
+      }
+      Checkpoint second = lencap.capture(job).join();
+      double ratio = (double) second.storedBytes() / first.storedBytes();
+      System.out.printf("engine: first capture stored %d bytes (pause %s), second %d (%.2f%%), notes %s%n",
+        first.storedBytes(), first.pause(), second.storedBytes(), ratio * 100,
+        second.member("lun").orElseThrow().notes());
+      assertTrue(ratio > 0.005 && ratio < 0.02, "second capture stored " + ratio * 100 + "% of the first");
+      assertTrue(second.member("lun").orElseThrow().notes().stream().anyMatch(n -> n.contains("quiesce window")),
+        "the capture says the LUN was copied in the quiesce window");
 
-    @Test
-    void aRandomLunRewrittenInOnePercentStoresAboutOnePercentAndRestoresExactly() throws Exception {
-        Resource lun = Resource.builder("lun").type("block").locator(istgt.locator("engine", 0)).build();
-        Encapsulation job = Encapsulation.builder("san-job").resource(lun).build();
-        IscsiLunIT.fillRandom(lun, 11);
-        String original = IscsiLunIT.hash(lun);
-        try (Lencap lencap = Lencap.builder().store(dir.resolve("store")).build()) {
-            Checkpoint first = lencap.capture(job).join();
-            int blocks = (int) (SIZE / CHUNK);
-            Random random = new Random(12);
-            byte[] data = new byte[CHUNK];
-            Set<Integer> touched = new HashSet<>();
-            try (IscsiSession s = LunSpec.of(lun).connect()) {
-                while (touched.size() < blocks / 100) {
-                    int b = random.nextInt(blocks);
-                    if (touched.add(b)) {
-                        random.nextBytes(data);
-                        s.write((long) b * CHUNK / s.blockSize(), ByteBuffer.wrap(data));
-                    }
-                }
-            }
-            Checkpoint second = lencap.capture(job).join();
-            double ratio = (double) second.storedBytes() / first.storedBytes();
-            System.out.printf("engine: first capture stored %d bytes (pause %s), second %d (%.2f%%), notes %s%n",
-                first.storedBytes(), first.pause(), second.storedBytes(), ratio * 100,
-                second.member("lun").orElseThrow().notes());
-            assertTrue(ratio > 0.005 && ratio < 0.02, "second capture stored " + ratio * 100 + "% of the first");
-            assertTrue(second.member("lun").orElseThrow().notes().stream().anyMatch(n -> n.contains("quiesce window")),
-                "the capture says the LUN was copied in the quiesce window");
+      lencap.restore(job, first.id()).join();
+      assertEquals(original, IscsiLunIT.hash(lun), "restored LUN hashes equal to the first checkpoint");
 
-            lencap.restore(job, first.id()).join();
-            assertEquals(original, IscsiLunIT.hash(lun), "restored LUN hashes equal to the first checkpoint");
-
-            // A target that dies mid-capture: the capture fails and no checkpoint appears.
-            int before = lencap.checkpoints("san-job").join().size();
-            Thread killer = new Thread(() -> {
-                try {
-                    Thread.sleep(1500); // fault injection timing: the login takes ~1 s, the copy ~2-4 s
-                    istgt.kill();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            killer.start();
-            assertThrows(CompletionException.class, () -> lencap.capture(job).join());
-            killer.join();
-            istgt.start();
-            assertEquals(before, lencap.checkpoints("san-job").join().size(), "no partial checkpoint");
+      // A target that dies mid-capture: the capture fails and no checkpoint appears.
+      int before = lencap.checkpoints("san-job").join().size();
+      Thread killer = new Thread(() -> {
+        try {
+          Thread.sleep(1500); // fault injection timing: the login takes ~1 s, the copy ~2-4 s
+          istgt.kill();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         }
+      });
+      killer.start();
+      assertThrows(CompletionException.class, () -> lencap.capture(job).join());
+      killer.join();
+      istgt.start();
+      assertEquals(before, lencap.checkpoints("san-job").join().size(), "no partial checkpoint");
     }
+  }
 }
