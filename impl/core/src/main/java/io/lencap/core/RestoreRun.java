@@ -14,10 +14,12 @@ import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredState;
 import java.io.IOException;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
@@ -226,6 +228,13 @@ final class RestoreRun {
         @Override
         public Resource target() {
           return target;
+        }
+
+        @Override
+        public Optional<Resource> relocated(URI capturedLocator) {
+          return encapsulation.resources().stream()
+              .filter(r -> r.locator().equals(capturedLocator) && placement.target(r.id()).isPresent())
+              .findFirst().map(placement::apply);
         }
 
         @Override

@@ -117,6 +117,17 @@ class EngineTest {
   }
 
   @Test
+  void aMemberSeesWhereAnotherMemberMoves() {
+    Lencap l = open();
+    Encapsulation g = group(CaptureMode.BLOCKING, 2);
+    Checkpoint cp = l.capture(g).join();
+    l.restore(g, cp.id(), Placement.builder().move("m0", URI.create("mem://copy")).build()).join();
+    assertEquals(Optional.of(URI.create("mem://copy")), memory.d0SeenAt.get("d1").map(Resource::locator));
+    l.restore(g, cp.id()).join();
+    assertEquals(Optional.empty(), memory.d0SeenAt.get("d1"), "nothing moved");
+  }
+
+  @Test
   void aFlippedByteFailsTheRestoreAndVerifyNamesIt() throws IOException {
     Lencap l = open();
     Encapsulation g = group(CaptureMode.NON_BLOCKING, 1);

@@ -36,6 +36,8 @@ final class MemoryProvider implements ResourceProvider {
   final Map<String, String> redirects = new ConcurrentHashMap<>();
   /** "device:phase" in the order the phases ran. */
   final java.util.List<String> calls = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+  /** Device -> where its restore context said device d0 went ({@code RestoreContext.relocated}). */
+  final Map<String, java.util.Optional<Resource>> d0SeenAt = new ConcurrentHashMap<>();
   final java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
   /** Completed by the first probe that finds a device missing. */
   volatile java.util.concurrent.CompletableFuture<String> missingSeen = new java.util.concurrent.CompletableFuture<>();
@@ -118,6 +120,7 @@ final class MemoryProvider implements ResourceProvider {
 
       @Override
       public void restore(RestoreContext c) throws Exception {
+        d0SeenAt.put(key, c.relocated(java.net.URI.create("mem://d0")));
         try (InputStream in = c.state().open(c.state().entry("data").orElseThrow())) {
           devices.put(key, in.readAllBytes());
         }
