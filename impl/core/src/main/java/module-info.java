@@ -14,6 +14,7 @@ module io.lencap.core {
 
   uses io.lencap.spi.ResourceProvider;
   uses io.lencap.spi.BlobBackendProvider;
+  uses io.lencap.spi.StorageSnapshot;
 
   provides io.lencap.api.EngineProvider with io.lencap.core.CoreEngineProvider;
   provides io.lencap.spi.BlobBackendProvider with io.lencap.core.LocalBackendProvider;

@@ -1,7 +1,9 @@
 package io.lencap.spi;
 
+import io.lencap.api.Resource;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 
 /** What the engine gives a provider when it opens a driver. */
 public interface ProviderContext {
@@ -12,4 +14,9 @@ public interface ProviderContext {
   Path workDirectory();
 
   Clock clock();
+
+  /** The first installed {@link StorageSnapshot} that supports the resource; empty when none does. */
+  default Optional<StorageSnapshot> storageSnapshot(Resource resource) {
+    return Optional.empty();
+  }
 }

@@ -10,12 +10,14 @@ import io.lencap.api.Reaction;
 import io.lencap.api.Lencap;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapListener;
+import io.lencap.api.Resource;
 import io.lencap.api.Placement;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobBackendProvider;
 import io.lencap.spi.ProviderContext;
+import io.lencap.spi.StorageSnapshot;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -106,6 +108,11 @@ final class Engine implements Lencap {
       @Override
       public Clock clock() {
         return settings.clock();
+      }
+
+      @Override
+      public Optional<StorageSnapshot> storageSnapshot(Resource resource) {
+        return providers.storageSnapshot(resource);
       }
     };
   }

@@ -3,44 +3,69 @@ package io.lencap.core;
 import io.lencap.api.ProviderNotFoundException;
 import io.lencap.api.Resource;
 import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Support;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The resource providers found by {@link ServiceLoader}. A provider that fails to load is remembered
- * with its error, not fatal: it shows up in the message when no provider supports a resource.
+ * The resource providers and storage snapshot implementations found by {@link ServiceLoader}. One that
+ * fails to load is remembered with its error, not fatal: it shows up in the message when no provider
+ * supports a resource.
  */
 final class ProviderRegistry implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ProviderRegistry.class);
   private final List<ResourceProvider> providers = new ArrayList<>();
+  private final List<StorageSnapshot> snapshots = new ArrayList<>();
   private final Map<String, String> failedToLoad = new LinkedHashMap<>();
 
   ProviderRegistry(ClassLoader loader) {
-    Iterator<ResourceProvider> it = ServiceLoader.load(ResourceProvider.class, loader).iterator();
+    load(ResourceProvider.class, loader, providers);
+    load(StorageSnapshot.class, loader, snapshots);
+    log.debug("resource providers: {}, storage snapshots: {}", providers.stream().map(ResourceProvider::name)
+        .toList(), snapshots.stream().map(s -> s.getClass().getName()).toList());
+  }
+
+  ProviderRegistry(List<ResourceProvider> providers) {
+    this.providers.addAll(providers);
+  }
+
+  private <T> void load(Class<T> type, ClassLoader loader, List<T> into) {
+    Iterator<T> it = ServiceLoader.load(type, loader).iterator();
     while (true) {
       try {
         if (!it.hasNext()) {
           break;
         }
-        providers.add(it.next());
+        into.add(it.next());
       } catch (ServiceConfigurationError e) {
-        failedToLoad.put("(provider " + failedToLoad.size() + ")", "failed to load: " + e.getMessage());
-        log.warn("a resource provider failed to load: {}", e.getMessage());
+        failedToLoad.put("(" + type.getSimpleName() + " " + failedToLoad.size() + ")",
+            "failed to load: " + e.getMessage());
+        log.warn("a {} failed to load: {}", type.getSimpleName(), e.getMessage());
       }
     }
-    log.debug("resource providers: {}", providers.stream().map(ResourceProvider::name).toList());
   }
 
-  ProviderRegistry(List<ResourceProvider> providers) {
-    this.providers.addAll(providers);
+  /** The first storage snapshot implementation that supports the resource. */
+  Optional<StorageSnapshot> storageSnapshot(Resource resource) {
+    for (StorageSnapshot s : snapshots) {
+      try {
+        if (s.supports(resource)) {
+          return Optional.of(s);
+        }
+      } catch (RuntimeException e) {
+        log.warn("storage snapshot {} failed to judge {}: {}", s.getClass().getName(), resource.id(), e.toString());
+      }
+    }
+    return Optional.empty();
   }
 
   /** The first provider that supports the resource, or an error listing why each declined. */

@@ -9,7 +9,8 @@ import io.lencap.spi.Support;
 
 /**
  * iSCSI LUNs ({@code iscsi://host:port/iqn/lun}, type {@code block}) through an initiator built on jSCSI's PDU
- * codec. CHAP: property {@code chap.user} and secret {@code chap.secret}.
+ * codec. CHAP: property {@code chap.user} and secret {@code chap.secret}. A target that can snapshot plugs in
+ * through {@link io.lencap.spi.StorageSnapshot}.
  */
 public final class IscsiProvider implements ResourceProvider {
 
@@ -31,6 +32,6 @@ public final class IscsiProvider implements ResourceProvider {
 
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
-    return new LunDriver(LunSpec.of(resource));
+    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource));
   }
 }

@@ -1,9 +1,11 @@
 package io.lencap.iscsi;
 
+import io.lencap.api.CaptureMode;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.LencapException;
 import io.lencap.api.NotFoundException;
+import io.lencap.api.Resource;
 import io.lencap.api.UnavailableException;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Capability;
@@ -15,21 +17,26 @@ import io.lencap.spi.EntryWriter;
 import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
+import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Captures and restores one LUN. The LUN is read whole in fixed, block-aligned chunks; the store keeps only chunks
- * it lacks. A plain iSCSI target cannot snapshot, so the cut is in place: the engine copies the LUN before it
- * resumes the group, and the capture says so. Restore reads the target LUN, writes only the chunks that differ.
+ * it lacks. When a {@link StorageSnapshot} supports the LUN, a non-blocking cut takes a snapshot and the transfer
+ * reads it after the group resumes. A plain iSCSI target cannot snapshot, so there the cut is in place: the engine
+ * copies the LUN before it resumes the group (unless the LUN's writers redirect their writes), and the capture says
+ * so. Restore reads the target LUN, writes only the chunks that differ.
  */
 final class LunDriver implements ResourceDriver {
 
@@ -37,12 +44,18 @@ final class LunDriver implements ResourceDriver {
   static final String ENTRY = "lun";
   static final String ATTR_BYTES = "lun.bytes";
   static final String ATTR_BLOCK_SIZE = "lun.blockSize";
+  static final String SNAPSHOT = "snapshot";
+  static final String SNAPSHOT_LOCATOR = "snapshot.locator";
 
+  private final Resource resource;
   private final LunSpec spec;
+  private final Optional<StorageSnapshot> snapshots;
   private IscsiSession session;
 
-  LunDriver(LunSpec spec) {
+  LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots) {
+    this.resource = resource;
     this.spec = spec;
+    this.snapshots = snapshots;
   }
 
   @Override
@@ -81,7 +94,13 @@ final class LunDriver implements ResourceDriver {
   }
 
   @Override
-  public Cut cut(CaptureContext context) {
+  public Cut cut(CaptureContext context) throws Exception {
+    if (snapshots.isPresent() && context.mode() == CaptureMode.NON_BLOCKING) {
+      String name = "lencap-" + context.checkpointId().replaceAll("[^A-Za-z0-9._-]", "_");
+      URI at = snapshots.get().take(resource, name);
+      context.method("storage-snapshot");
+      return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));
+    }
     context.method("in-place-copy");
     context.note("LUN " + spec.address() + " has no storage snapshot: copied inside the quiesce window");
     return Cut.inPlace();
@@ -94,7 +113,23 @@ final class LunDriver implements ResourceDriver {
 
   @Override
   public void transfer(Cut cut, CaptureContext context) {
-    IscsiSession s = session();
+    String snapshot = cut.artefacts().get(SNAPSHOT_LOCATOR);
+    if (snapshot == null) {
+      transfer(session(), context);
+      return;
+    }
+    // The snapshot is another LUN, reached with the LUN's own credentials and tunables.
+    Resource.Builder image = Resource.builder(resource.id()).type(resource.type()).locator(snapshot);
+    resource.properties().forEach(image::property);
+    resource.secrets().forEach(image::secret);
+    try (IscsiSession s = LunSpec.of(image.build()).connect()) {
+      transfer(s, context);
+    } catch (IscsiException e) {
+      throw translate(e);
+    }
+  }
+
+  private void transfer(IscsiSession s, CaptureContext context) {
     context.state().attribute(ATTR_BYTES, Long.toString(s.sizeBytes()));
     context.state().attribute(ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
     Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(s.sizeBytes()),
@@ -111,8 +146,16 @@ final class LunDriver implements ResourceDriver {
   }
 
   @Override
-  public void release(Cut cut) {
-    // An in-place cut creates nothing.
+  public void release(Cut cut) throws Exception {
+    String name = cut.artefacts().get(SNAPSHOT);
+    if (name == null) {
+      return; // an in-place cut creates nothing
+    }
+    if (snapshots.isEmpty()) {
+      throw new UnavailableException(spec.id() + ": cannot delete storage snapshot " + name
+          + ": no StorageSnapshot supports this LUN any more");
+    }
+    snapshots.get().delete(resource, name);
   }
 
   // ---------------------------------------------------------------- restore
@@ -194,6 +237,11 @@ final class LunDriver implements ResourceDriver {
     } catch (IscsiException e) {
       return Health.failed(e.getMessage());
     }
+  }
+
+  @Override
+  public <T> Optional<T> extension(Class<T> type) {
+    return type == StorageSnapshot.class ? snapshots.map(type::cast) : Optional.empty();
   }
 
   @Override

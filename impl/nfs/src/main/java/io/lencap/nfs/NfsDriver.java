@@ -3,7 +3,7 @@ package io.lencap.nfs;
 import io.lencap.api.CaptureMode;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
-import io.lencap.nfs.snapshot.NasSnapshots;
+import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * nothing to stop (the group's writers are quiesced before their storage); {@link #cut} makes the final
  * pass (metadata of the whole tree, content of what changed since the pre-copy), after which the state is
  * complete and detached, so the cut is live and {@link #transfer} has nothing left. With a
- * {@link NasSnapshots} hook the cut takes a snapshot instead and the transfer reads it. Blocking capture:
+ * {@link StorageSnapshot} the cut takes a snapshot instead and the transfer reads it. Blocking capture:
  * the whole copy runs in {@link #transfer} while quiesced.
  */
 final class NfsDriver implements ResourceDriver {
@@ -40,7 +40,7 @@ final class NfsDriver implements ResourceDriver {
 
   private final Resource resource;
   private final NfsLocator locator;
-  private final NasSnapshots snapshots;
+  private final StorageSnapshot snapshots;
   private final int threads;
   private final Clock clock;
   private ExecutorService pool;
@@ -50,7 +50,7 @@ final class NfsDriver implements ResourceDriver {
   private volatile TreeCapture.Pass lastPass;
   private volatile TreeRestore.Result lastRestore;
 
-  NfsDriver(Resource resource, NfsLocator locator, NasSnapshots snapshots, Clock clock) {
+  NfsDriver(Resource resource, NfsLocator locator, StorageSnapshot snapshots, Clock clock) {
     this.clock = clock;
     this.resource = resource;
     this.locator = locator;
@@ -96,7 +96,7 @@ final class NfsDriver implements ResourceDriver {
     if (snapshots != null) {
       String name = "lencap-" + ctx.checkpointId().replaceAll("[^A-Za-z0-9._-]", "_");
       URI at = snapshots.take(resource, name);
-      ctx.method("nas-snapshot");
+      ctx.method("storage-snapshot");
       return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));
     }
     TreeCapture.Pass p = capture.pass(session(), ctx, pool());
@@ -133,7 +133,7 @@ final class NfsDriver implements ResourceDriver {
     if (name != null && snapshots != null) {
       snapshots.delete(resource, name);
     } else if (name != null) {
-      log.warn("{}: cannot delete NAS snapshot {}: no snapshot hook supports this resource any more",
+      log.warn("{}: cannot delete NAS snapshot {}: no storage snapshot supports this resource any more",
           locator.describe(), name);
     }
   }
@@ -166,7 +166,7 @@ final class NfsDriver implements ResourceDriver {
 
   @Override
   public <T> Optional<T> extension(Class<T> type) {
-    return type == NasSnapshots.class && snapshots != null ? Optional.of(type.cast(snapshots)) : Optional.empty();
+    return type == StorageSnapshot.class && snapshots != null ? Optional.of(type.cast(snapshots)) : Optional.empty();
   }
 
   @Override

@@ -1,7 +1,7 @@
 package io.lencap.nfs;
 
 import io.lencap.api.Resource;
-import io.lencap.nfs.snapshot.NasSnapshots;
+import io.lencap.spi.StorageSnapshot;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Set;
@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * the property {@code snapshots.dir} (inside another export) and serves it from there. It proves the
  * plumbing (cut takes, transfer reads, release deletes), not the O(1) cut a real filer gives.
  */
-public final class CopySnapshots implements NasSnapshots {
+public final class CopySnapshots implements StorageSnapshot {
   static final Set<String> LIVE = ConcurrentHashMap.newKeySet();
 
   @Override

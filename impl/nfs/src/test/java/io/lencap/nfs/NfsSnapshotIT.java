@@ -8,7 +8,6 @@ import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import io.lencap.nfs.snapshot.NasSnapshots;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.TreeMap;
@@ -31,11 +30,10 @@ class NfsSnapshotIT {
     TreeMap<String, String> original = LocalTree.walk(a);
     Resource nas = Resource.builder("nas").type(ResourceType.FILE_TREE).locator(SERVER.locator("a"))
         .property("snapshots", "copy").property("snapshots.dir", SERVER.dir("snaps").toString()).build();
-    assertTrue(new NfsProvider().open(nas, null).extension(NasSnapshots.class).isPresent());
     Encapsulation job = Encapsulation.builder("snap").resource(nas).build();
     try (Lencap lencap = Lencap.builder().store(store).build()) {
       Checkpoint cp = lencap.capture(job).join();
-      assertEquals("nas-snapshot", cp.member("nas").orElseThrow().method());
+      assertEquals("storage-snapshot", cp.member("nas").orElseThrow().method());
       assertTrue(CopySnapshots.LIVE.isEmpty(), "snapshots left: " + CopySnapshots.LIVE);
       try (var s = Files.list(SERVER.dir("snaps"))) {
         assertEquals(0, s.count(), "the snapshot directory was not released");
