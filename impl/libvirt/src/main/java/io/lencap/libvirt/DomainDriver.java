@@ -288,19 +288,15 @@ final class DomainDriver implements ResourceDriver {
   }
 
   /**
-   * The locators of the LUNs whose writes the snapshot redirects to overlays, as their members may spell them:
-   * {@code iscsi://host:port/iqn/lun}, also without the port when it is iSCSI's default, plus the property
-   * {@code redirects} (comma-separated) for LUN members addressed otherwise (a host name instead of an address).
+   * The locators of the LUNs whose writes the snapshot redirects to overlays, as their members may spell them
+   * ({@link #spellings}), plus the property {@code redirects} (comma-separated) for LUN members addressed
+   * otherwise (a host name instead of an address).
    */
   private Set<String> redirects() {
     Set<String> out = new java.util.TreeSet<>();
     for (DomainXml.Disk d : disks) {
       if (d.writableLun()) {
-        URI lun = d.lun().get();
-        out.add(lun.toString());
-        if (lun.getPort() == 3260) {
-          out.add("iscsi://" + lun.getHost() + lun.getRawPath());
-        }
+        out.addAll(spellings(d.lun().get()));
       }
     }
     if (!out.isEmpty()) {
@@ -308,6 +304,44 @@ final class DomainDriver implements ResourceDriver {
           .map(String::trim).filter(x -> !x.isEmpty()).forEach(out::add));
     }
     return out;
+  }
+
+  /**
+   * The ways a LUN member's locator may spell the LUN of a disk: {@code iscsi://host:port/iqn/lun}, also without
+   * the port when it is iSCSI's default, and with LUN 0 spelled out when the disk's source names only the target.
+   */
+  static Set<String> spellings(URI lun) {
+    Set<String> out = new java.util.LinkedHashSet<>();
+    String path = lun.getRawPath();
+    List<String> paths = path.lastIndexOf('/') > 0 && path.substring(path.lastIndexOf('/') + 1).matches("\\d+")
+        ? List.of(path) : List.of(path, path + "/0");
+    for (String p : paths) {
+      out.add("iscsi://" + lun.getRawAuthority() + p);
+      if (lun.getPort() == 3260 || lun.getPort() < 0) {
+        out.add("iscsi://" + lun.getHost() + ":3260" + p);
+        out.add("iscsi://" + lun.getHost() + p);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The iSCSI disks of a restored domain whose LUN member the placement moves, by device: the LUN's new locator.
+   * A VM follows its LUN wherever it goes; its CHAP and initiator settings stay as they were.
+   */
+  static Map<String, URI> movedLuns(DomainXml xml, RestoreContext ctx) {
+    Map<String, URI> out = new TreeMap<>();
+    for (DomainXml.Disk d : xml.disks()) {
+      d.lun().flatMap(lun -> spellings(lun).stream().map(s -> ctx.relocated(URI.create(s)))
+              .flatMap(Optional::stream).findFirst())
+          .ifPresent(target -> out.put(d.dev(), target.locator()));
+    }
+    return out;
+  }
+
+  static DomainXml withMovedLuns(DomainXml xml, Map<String, URI> moved) {
+    moved.forEach(xml::withLunSource);
+    return xml;
   }
 
   private void snapshot(CaptureContext ctx, String tag, Map<String, String> artefacts) throws Exception {
@@ -622,8 +656,11 @@ final class DomainDriver implements ResourceDriver {
       Domain existing = findByName(conn, domainName);
       Optional<String> targetUuid = inPlace ? Optional.empty() : Optional.of(existing == null
           ? java.util.UUID.randomUUID().toString() : call("reading its UUID", existing::getUUIDString));
+      Map<String, URI> moved = new TreeMap<>();
       java.util.function.UnaryOperator<String> rewrite = xml -> {
         DomainXml dx = DomainXml.parse(xml).withDiskSources(finals);
+        moved.putAll(movedLuns(dx, ctx));
+        withMovedLuns(dx, moved);
         if (!inPlace) {
           dx.withName(domainName).withUuid(targetUuid).withCharacterFiles(this::relocate);
         }
@@ -656,6 +693,9 @@ final class DomainDriver implements ResourceDriver {
       if (memory != null) {
         startPausedFrom(memory, capturedName);
         restoredState = s.attributes().getOrDefault("state", "running");
+        if (!moved.isEmpty()) {
+          followMovedLunsOnNextBoot(moved);
+        }
       } else {
         String def = definition;
         run("defining it", () -> conn.domainDefineXML(def));
@@ -669,6 +709,16 @@ final class DomainDriver implements ResourceDriver {
       if (memory != null) {
         Files.deleteIfExists(memory);
       }
+    }
+  }
+
+  /** The memory image ran with the moved LUNs; a persistent definition must name them too, or a cold boot goes back. */
+  private void followMovedLunsOnNextBoot(Map<String, URI> moved) {
+    Domain d = call("looking it up", () -> conn.domainLookupByName(domainName));
+    if (call("asking whether it is persistent", d::isPersistent) == 1) {
+      String xml = call("reading its definition", () -> d.getXMLDesc(Domain.XMLFlags.SECURE | Domain.XMLFlags.INACTIVE));
+      String fixed = withMovedLuns(DomainXml.parse(xml), moved).xml();
+      run("pointing its definition at the LUNs it was restored onto", () -> conn.domainDefineXML(fixed));
     }
   }
 

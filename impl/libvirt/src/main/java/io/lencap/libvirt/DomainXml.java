@@ -156,22 +156,42 @@ final class DomainXml {
     return this;
   }
 
-  /** Points disk {@code dev} back at the iSCSI LUN {@code iscsi://host:port/iqn/lun}, dropping any backing chain. */
+  /**
+   * Points disk {@code dev} at the iSCSI LUN {@code iscsi://host:port/iqn/lun}, dropping any backing chain. The
+   * new source copies the LUN source the disk has, or the one its overlay sits on (libvirt keeps it in the
+   * backingStore), so its CHAP {@code <auth>}, {@code <initiator>} and other children survive; only the
+   * target name and the host change.
+   */
   DomainXml withLunSource(String dev, URI lun) {
     for (Element d : diskElements()) {
       Element target = child(d, "target");
       if (target == null || !target.getAttribute("dev").equals(dev)) {
         continue;
       }
-      d.setAttribute("type", "network");
       Element old = child(d, "source");
-      Element source = doc.createElement("source");
+      Element backing = child(d, "backingStore");
+      Element template = d.getAttribute("type").equals("network") ? old
+          : backing != null && backing.getAttribute("type").equals("network") ? child(backing, "source") : null;
+      Element source = template == null ? doc.createElement("source") : (Element) template.cloneNode(true);
+      for (String a : List.of("file", "dev", "index", "startupPolicy")) {
+        source.removeAttribute(a);
+      }
       source.setAttribute("protocol", "iscsi");
       source.setAttribute("name", lun.getPath().substring(1));
+      for (Element h : children(source, "host")) {
+        source.removeChild(h);
+      }
       Element host = doc.createElement("host");
-      host.setAttribute("name", lun.getHost());
+      String name = lun.getHost();
+      host.setAttribute("name", name.startsWith("[") ? name.substring(1, name.length() - 1) : name);
       host.setAttribute("port", Integer.toString(lun.getPort() < 0 ? 3260 : lun.getPort()));
-      source.appendChild(host);
+      source.insertBefore(host, source.getFirstChild());
+      if (child(d, "auth") != null) {
+        for (Element a : children(source, "auth")) {
+          source.removeChild(a); // the disk-level <auth> of older definitions already applies; libvirt refuses two
+        }
+      }
+      d.setAttribute("type", "network");
       if (old != null) {
         d.replaceChild(source, old);
       } else {
@@ -181,12 +201,50 @@ final class DomainXml {
       if (driver != null) {
         driver.setAttribute("type", "raw");
       }
-      Element backing = child(d, "backingStore");
       if (backing != null) {
         d.removeChild(backing);
       }
     }
     return this;
+  }
+
+  /**
+   * How QEMU reaches an iSCSI LUN, as a domain XML names it: the locator, the CHAP user and the libvirt secret
+   * (by UUID or by usage) holding its password, and the initiator name to log in with. Holds no secret value.
+   */
+  record LunAccess(URI lun, Optional<String> user, Optional<String> secretUuid, Optional<String> secretUsage,
+      Optional<String> initiator) {
+    static LunAccess of(URI lun) {
+      return new LunAccess(lun, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+    }
+  }
+
+  /** The LUN disk {@code dev} uses: the one behind its overlay (backingStore) if it has one, else its own source. */
+  Optional<LunAccess> lunAccess(String dev) {
+    for (Element d : diskElements()) {
+      Element target = child(d, "target");
+      if (target == null || !target.getAttribute("dev").equals(dev)) {
+        continue;
+      }
+      Element backing = child(d, "backingStore");
+      Element source = backing != null && backing.getAttribute("type").equals("network") ? child(backing, "source")
+          : d.getAttribute("type").equals("network") ? child(d, "source") : null;
+      Optional<URI> lun = lun(source);
+      if (lun.isEmpty()) {
+        return Optional.empty();
+      }
+      Element auth = child(source, "auth") != null ? child(source, "auth") : child(d, "auth");
+      Element secret = auth == null ? null : child(auth, "secret");
+      Element initiator = child(source, "initiator");
+      Element iqn = initiator == null ? null : child(initiator, "iqn");
+      return Optional.of(new LunAccess(lun.get(), attribute(auth, "username"), attribute(secret, "uuid"),
+          attribute(secret, "usage"), attribute(iqn, "name")));
+    }
+    return Optional.empty();
+  }
+
+  private static Optional<String> attribute(Element e, String name) {
+    return e == null || e.getAttribute(name).isEmpty() ? Optional.empty() : Optional.of(e.getAttribute(name));
   }
 
   DomainXml withName(String name) {

@@ -7,12 +7,18 @@ import java.nio.file.Files;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.UnaryOperator;
+import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.DomainBlockJobInfo;
+import org.libvirt.Secret;
+import org.libvirt.SecretUsageType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,20 +40,33 @@ final class Overlays {
 
   /** Merges {@code overlay} of disk {@code dev} into {@code base} if the domain still uses it, then deletes it. */
   void mergeBack(Domain domain, boolean active, String dev, Path overlay, Path base) throws IOException {
-    mergeBack(domain, active, dev, overlay, base.toString(), x -> x.withDiskSources(Map.of(dev, base)));
-  }
-
-  /** The same for an overlay over an iSCSI LUN that QEMU reaches itself. */
-  void mergeBack(Domain domain, boolean active, String dev, Path overlay, URI lun) throws IOException {
-    mergeBack(domain, active, dev, overlay, lun.toString(), x -> x.withLunSource(dev, lun));
+    mergeBack(domain, active, dev, overlay, base.toString(), x -> {
+      commitOffline(overlay, List.of(overlay.toString()));
+      return x.withDiskSources(Map.of(dev, base));
+    });
   }
 
   /**
-   * @param base what the overlay sits on, for messages
-   * @param pointBack rewrites the inactive definition so that {@code dev} uses its base again
+   * The same for an overlay over an iSCSI LUN that QEMU reaches itself. Offline, {@code qemu-img} opens the LUN
+   * as the definition describes it (CHAP user and libvirt secret, initiator name), not through the overlay's
+   * backing file name, which carries no credentials.
    */
-  private void mergeBack(Domain domain, boolean active, String dev, Path overlay, String base,
-      UnaryOperator<DomainXml> pointBack) throws IOException {
+  void mergeBack(Domain domain, boolean active, String dev, Path overlay, URI lun) throws IOException {
+    mergeBack(domain, active, dev, overlay, lun.toString(), x -> {
+      DomainXml.LunAccess access = x.lunAccess(dev).orElse(DomainXml.LunAccess.of(lun));
+      commitOffline(domain, overlay, access);
+      return x.withLunSource(dev, lun);
+    });
+  }
+
+  /** Merges offline and rewrites the inactive definition so that the disk uses its base again. */
+  private interface OfflineMerge {
+    DomainXml apply(DomainXml inactive) throws IOException;
+  }
+
+  /** @param base what the overlay sits on, for messages */
+  private void mergeBack(Domain domain, boolean active, String dev, Path overlay, String base, OfflineMerge offline)
+      throws IOException {
     if (!Files.exists(overlay)) {
       return; // merged and deleted by an earlier release
     }
@@ -56,15 +75,13 @@ final class Overlays {
       return;
     }
     if (active) {
-      if (source(domain, dev, 0).filter(overlay::equals).isPresent()) {
+      if (source(xml(domain, 0), dev).filter(overlay::equals).isPresent()) {
         commitActive(domain, dev);
       }
     } else {
-      int flags = Domain.XMLFlags.SECURE | Domain.XMLFlags.INACTIVE;
-      if (source(domain, dev, flags).filter(overlay::equals).isPresent()) {
-        commitOffline(overlay);
-        String xml = LibvirtErrors.call(member, where + ": reading the inactive XML", () -> domain.getXMLDesc(flags));
-        String fixed = pointBack.apply(DomainXml.parse(xml)).xml();
+      DomainXml inactive = xml(domain, Domain.XMLFlags.SECURE | Domain.XMLFlags.INACTIVE);
+      if (source(inactive, dev).filter(overlay::equals).isPresent()) {
+        String fixed = offline.apply(inactive).xml();
         LibvirtErrors.run(member, where + ": pointing disk " + dev + " back at " + base,
             () -> domain.getConnect().domainDefineXML(fixed));
       }
@@ -72,10 +89,12 @@ final class Overlays {
     Files.deleteIfExists(overlay);
   }
 
-  private Optional<Path> source(Domain domain, String dev, int flags) {
-    String xml = LibvirtErrors.call(member, where + ": reading its XML", () -> domain.getXMLDesc(flags));
-    return DomainXml.parse(xml).disks().stream().filter(d -> d.dev().equals(dev)).findFirst()
-        .flatMap(DomainXml.Disk::source);
+  private DomainXml xml(Domain domain, int flags) {
+    return DomainXml.parse(LibvirtErrors.call(member, where + ": reading its XML", () -> domain.getXMLDesc(flags)));
+  }
+
+  private static Optional<Path> source(DomainXml xml, String dev) {
+    return xml.disks().stream().filter(d -> d.dev().equals(dev)).findFirst().flatMap(DomainXml.Disk::source);
   }
 
   private void commitActive(Domain domain, String dev) {
@@ -112,11 +131,85 @@ final class Overlays {
     }
   }
 
-  private void commitOffline(Path overlay) throws IOException {
+  /**
+   * {@code qemu-img commit} of an overlay over a LUN, the LUN given as options; a CHAP password goes from the
+   * libvirt secret into a file only root can read, named on the command line by path, deleted afterwards.
+   */
+  private void commitOffline(Domain domain, Path overlay, DomainXml.LunAccess a) throws IOException {
+    String path = a.lun().getPath().substring(1);
+    int slash = path.lastIndexOf('/');
+    boolean numbered = slash > 0 && path.substring(slash + 1).matches("\\d+");
+    StringBuilder opts = new StringBuilder("driver=qcow2,file.driver=file,file.filename=").append(opt(overlay.toString()))
+        .append(",backing.driver=raw,backing.file.driver=iscsi,backing.file.transport=tcp,backing.file.portal=")
+        .append(opt(a.lun().getHost() + ":" + (a.lun().getPort() < 0 ? 3260 : a.lun().getPort())))
+        .append(",backing.file.target=").append(opt(numbered ? path.substring(0, slash) : path))
+        .append(",backing.file.lun=").append(numbered ? path.substring(slash + 1) : "0");
+    a.initiator().ifPresent(i -> opts.append(",backing.file.initiator-name=").append(opt(i)));
+    if (a.user().isEmpty()) {
+      commitOffline(overlay, List.of("--image-opts", opts.toString()));
+      return;
+    }
+    Path key = Files.createTempFile("lencap-chap", ".key",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try {
+      byte[] password = chapPassword(domain, a);
+      try {
+        Files.write(key, password);
+      } finally {
+        Arrays.fill(password, (byte) 0);
+      }
+      opts.append(",backing.file.user=").append(opt(a.user().get())).append(",backing.file.password-secret=lencap-chap");
+      commitOffline(overlay, List.of("--object", "secret,id=lencap-chap,format=raw,file=" + opt(key.toString()),
+          "--image-opts", opts.toString()));
+    } finally {
+      Files.deleteIfExists(key);
+    }
+  }
+
+  /** A value inside qemu's option syntax: commas are doubled. */
+  private static String opt(String value) {
+    return value.replace(",", ",,");
+  }
+
+  /** The CHAP password the definition names: the value of a libvirt secret, looked up by UUID or iSCSI usage. */
+  private byte[] chapPassword(Domain domain, DomainXml.LunAccess a) throws IOException {
+    String which = a.secretUuid().map(u -> "libvirt secret " + u)
+        .or(() -> a.secretUsage().map(u -> "libvirt secret of iSCSI usage '" + u + "'"))
+        .orElseThrow(() -> new IOException(where + ": the CHAP user of " + a.lun() + " names no libvirt secret"));
+    String what = where + ": reading the " + which + " to merge an overlay over " + a.lun() + " offline";
+    Connect c = domain.getConnect();
+    Secret secret = LibvirtErrors.call(member, what, () -> {
+      if (a.secretUuid().isPresent()) {
+        return c.secretLookupByUUIDString(a.secretUuid().get());
+      }
+      for (String uuid : c.listSecrets()) {
+        Secret s = c.secretLookupByUUIDString(uuid);
+        if (s.getUsageType() == SecretUsageType.ISCSI && a.secretUsage().get().equals(s.getUsageID())) {
+          return s;
+        }
+      }
+      return null;
+    });
+    if (secret == null) {
+      throw new IOException(what + ": there is no such secret");
+    }
+    try {
+      return LibvirtErrors.call(member, what, secret::getByteValue);
+    } catch (LencapException e) {
+      // A private secret is readable only inside libvirt: the overlay stays (the definition keeps using it, so
+      // nothing is lost) until a capture finds the domain running and merges it live.
+      throw new IOException(what + " failed (" + e.getMessage() + "); a private secret cannot be read outside "
+          + "libvirt: the overlay stays in use and is merged live by the next capture of the running domain", e);
+    }
+  }
+
+  /** Runs {@code qemu-img commit -q ARGS}, the last argument naming {@code overlay} (a path or image options). */
+  private void commitOffline(Path overlay, List<String> args) throws IOException {
+    List<String> command = new ArrayList<>(List.of("qemu-img", "commit", "-q"));
+    command.addAll(args);
     Path out = Files.createTempFile("lencap-qemu-img", ".log");
     try {
-      Process p = new ProcessBuilder("qemu-img", "commit", "-q", overlay.toString())
-          .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
       if (!p.waitFor(COMMIT_LIMIT.toMinutes(), TimeUnit.MINUTES)) {
         p.destroyForcibly();
         throw new LencapTimeoutException(where + ": qemu-img commit " + overlay + " did not finish");

@@ -133,6 +133,11 @@ final class CounterGuest implements AutoCloseable {
    * through QEMU's own initiator ({@code qemu-block-extra}); {@link #disk} does not exist then.
    */
   static CounterGuest defineOnLun(String name, URI lun) throws Exception {
+    return defineOnLun(name, lun, "");
+  }
+
+  /** The same, with children for the {@code <source>} element: {@code <auth>} for a CHAP-protected LUN. */
+  static CounterGuest defineOnLun(String name, URI lun, String sourceChildren) throws Exception {
     Connect c = requireQemu();
     CounterGuest g = new CounterGuest(name);
     g.removeDomain();
@@ -144,7 +149,7 @@ final class CounterGuest implements AutoCloseable {
         + "<source file='" + g.disk + "'/><target dev='vda' bus='virtio'/></disk>";
     String lunDisk = "<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
         + "<source protocol='iscsi' name='" + lun.getPath().substring(1) + "'><host name='" + lun.getHost()
-        + "' port='" + lun.getPort() + "'/></source><target dev='vda' bus='virtio'/></disk>";
+        + "' port='" + lun.getPort() + "'/>" + sourceChildren + "</source><target dev='vda' bus='virtio'/></disk>";
     String xml = xml(name, g.disk, g.console);
     if (!xml.contains(fileDisk)) {
       throw new IllegalStateException("the guest XML no longer has the expected disk element");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -112,5 +113,62 @@ class DomainXmlTest {
     assertEquals(disks.get(1).backingLun(), back.lun());
     assertEquals(Optional.of("raw"), back.format());
     assertEquals(Optional.empty(), back.backingLun());
+  }
+
+  static final String CHAP_XML = """
+      <domain type='qemu'><name>vm3</name><devices>
+        <disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/>
+          <source file='/work/u-vda.lencap-x.qcow2'/>
+          <backingStore type='network'><format type='raw'/>
+            <source protocol='iscsi' name='iqn.2024-01.io.lencap:t1/2'><host name='127.0.0.1' port='3270'/>
+              <auth username='alice'><secret type='iscsi' usage='lun-chap'/></auth>
+              <initiator><iqn name='iqn.2024-01.io.lencap:vm3'/></initiator></source>
+          </backingStore>
+          <target dev='vda' bus='virtio'/></disk>
+        <disk type='network' device='disk'><driver name='qemu' type='raw'/>
+          <auth username='bob'><secret type='iscsi' uuid='0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f'/></auth>
+          <source protocol='iscsi' name='iqn.2024-01.io.lencap:t2'><host name='10.0.0.5'/></source>
+          <target dev='vdb' bus='virtio'/></disk>
+      </devices></domain>""";
+
+  @Test
+  void pointingAnOverlaidDiskBackAtItsLunKeepsItsChapAuthAndInitiator() {
+    DomainXml x = DomainXml.parse(CHAP_XML);
+    URI lun = x.disks().get(0).backingLun().orElseThrow();
+    String back = x.withLunSource("vda", lun).xml();
+    DomainXml.Disk vda = DomainXml.parse(back).disks().get(0);
+    assertEquals(Optional.of(lun), vda.lun());
+    assertEquals(Optional.empty(), vda.backingLun());
+    assertEquals(new DomainXml.LunAccess(lun, Optional.of("alice"), Optional.empty(), Optional.of("lun-chap"),
+        Optional.of("iqn.2024-01.io.lencap:vm3")), DomainXml.parse(back).lunAccess("vda").orElseThrow());
+    assertEquals(2, count(back, "<auth "), "one per disk: " + back);
+    assertFalse(back.contains("lencap-x.qcow2"), back);
+  }
+
+  @Test
+  void repointingALunDiskElsewhereKeepsItsAuthOnce() {
+    URI moved = URI.create("iscsi://[fd00::7]:3261/iqn.2024-01.io.lencap:b/1");
+    String xml = DomainXml.parse(CHAP_XML).withLunSource("vdb", moved).xml();
+    DomainXml back = DomainXml.parse(xml);
+    assertEquals(Optional.of(moved), back.disks().get(1).lun());
+    assertTrue(xml.contains("name=\"fd00::7\""), xml);
+    DomainXml.LunAccess a = back.lunAccess("vdb").orElseThrow();
+    assertEquals(Optional.of("bob"), a.user(), "the disk-level <auth> of older definitions stays");
+    assertEquals(Optional.of("0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f"), a.secretUuid());
+    assertEquals(2, count(xml, "<auth "), "one per disk: " + xml);
+    assertEquals(2, count(xml, "<host "), "one per disk: " + xml);
+  }
+
+  @Test
+  void readsTheLunAccessOfAPlainLunAndNoneOfAFile() {
+    DomainXml x = DomainXml.parse(LUN_XML);
+    assertEquals(Optional.of(DomainXml.LunAccess.of(URI.create("iscsi://10.0.0.5:3260/iqn.2024-01.io.lencap:t1/0"))),
+        x.lunAccess("vda"));
+    assertEquals(Optional.empty(), DomainXml.parse(XML).lunAccess("vda"));
+    assertEquals(Optional.empty(), x.lunAccess("nope"));
+  }
+
+  private static int count(String s, String what) {
+    return s.split(java.util.regex.Pattern.quote(what), -1).length - 1;
   }
 }

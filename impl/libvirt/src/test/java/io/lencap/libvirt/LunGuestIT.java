@@ -200,9 +200,16 @@ class LunGuestIT {
     static final Path BINARY = Path.of("/usr/sbin/istgt");
     final Path lun;
     final int port;
+    final String target;
     private final Process process;
 
     Istgt(Path dir, long bytes) throws Exception {
+      this(dir, bytes, "guest", null, null);
+    }
+
+    /** With a CHAP user and secret, the LUN refuses initiators without them. */
+    Istgt(Path dir, long bytes, String target, String chapUser, String chapSecret) throws Exception {
+      this.target = target;
       if (!Files.isExecutable(BINARY)) {
         String why = BINARY + " is missing: run scripts/setup/iscsi.sh";
         if (Boolean.getBoolean("lencap.it.require")) {
@@ -216,7 +223,9 @@ class LunGuestIT {
         f.setLength(bytes);
       }
       port = freePort();
-      Files.writeString(dir.resolve("auth.conf"), "");
+      boolean chap = chapUser != null;
+      Files.writeString(dir.resolve("auth.conf"), chap
+          ? "[AuthGroup1]\n  Auth \"" + chapUser + "\" \"" + chapSecret + "\"\n" : "");
       Files.writeString(dir.resolve("istgt.conf"), "[Global]\n  NodeBase \"iqn.2024-01.io.lencap.it\"\n"
           + "  PidFile " + dir.resolve("istgt.pid") + "\n  AuthFile " + dir.resolve("auth.conf") + "\n"
           + "  MediaDirectory " + dir + "\n  Timeout 30\n  NopInInterval 20\n  MaxSessions 16\n  MaxConnections 4\n"
@@ -224,8 +233,9 @@ class LunGuestIT {
           + "[UnitControl]\n  AuthMethod None\n  Portal UC1 127.0.0.1:" + freePort() + "\n  Netmask 127.0.0.1\n"
           + "[PortalGroup1]\n  Portal DA1 127.0.0.1:" + port + "\n"
           + "[InitiatorGroup1]\n  InitiatorName \"ALL\"\n  Netmask 127.0.0.1\n"
-          + "[LogicalUnit1]\n  TargetName guest\n  Mapping PortalGroup1 InitiatorGroup1\n  UnitType Disk\n"
-          + "  QueueDepth 32\n  AuthMethod None\n  LUN0 Storage " + lun + " Auto\n");
+          + "[LogicalUnit1]\n  TargetName " + target + "\n  Mapping PortalGroup1 InitiatorGroup1\n  UnitType Disk\n"
+          + "  QueueDepth 32\n" + (chap ? "  AuthMethod CHAP\n  AuthGroup AuthGroup1\n" : "  AuthMethod None\n")
+          + "  LUN0 Storage " + lun + " Auto\n");
       Path log = dir.resolve("istgt.log");
       process = new ProcessBuilder(BINARY.toString(), "-D", "-c", dir.resolve("istgt.conf").toString())
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -245,7 +255,7 @@ class LunGuestIT {
     }
 
     URI locator() {
-      return URI.create("iscsi://127.0.0.1:" + port + "/iqn.2024-01.io.lencap.it:guest/0");
+      return URI.create("iscsi://127.0.0.1:" + port + "/iqn.2024-01.io.lencap.it:" + target + "/0");
     }
 
     private static int freePort() throws IOException {
