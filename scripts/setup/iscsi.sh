@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the user-space iSCSI targets and libiscsi's tools used by lencap-iscsi's integration tests
 # and benchmark. Idempotent and non-interactive. No daemon is left running: each test class starts its
-# own istgt on a free loopback port (IstgtTarget in impl/iscsi/src/test/java), so this script only
-# proves that istgt starts and serves a LUN.
+# own istgt on a free loopback port (IstgtTarget in impl/iscsi/src/test/java), or its own tgtd over
+# Ceph RBD images for the storage-snapshot tests (TgtRbdGateway; tgt-rbd, cluster from ceph.sh), so this
+# script only proves that istgt starts and serves a LUN.
 set -euo pipefail
 
-PACKAGES=(tgt istgt libiscsi-bin)
+PACKAGES=(tgt tgt-rbd istgt libiscsi-bin)
 APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 
 missing=()
