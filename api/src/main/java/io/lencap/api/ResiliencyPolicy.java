@@ -18,7 +18,6 @@ public final class ResiliencyPolicy {
   private final Duration phaseTimeout;
   private final int keepLast;
   private final int transferConcurrency;
-  private final int replication;
   private final Duration checkpointInterval;
   private final Duration meanTimeBetweenFailures;
   private final Reaction onFailure;
@@ -34,7 +33,6 @@ public final class ResiliencyPolicy {
     this.phaseTimeout = b.phaseTimeout == null ? Duration.ofMinutes(10) : b.phaseTimeout;
     this.keepLast = b.keepLast == null ? 0 : b.keepLast;
     this.transferConcurrency = b.transferConcurrency == null ? 4 : b.transferConcurrency;
-    this.replication = b.replication == null ? 0 : b.replication;
     this.checkpointInterval = b.checkpointInterval;
     this.meanTimeBetweenFailures = b.meanTimeBetweenFailures;
     this.onFailure = b.onFailure == null ? Reaction.NOTIFY : b.onFailure;
@@ -60,7 +58,6 @@ public final class ResiliencyPolicy {
     b.phaseTimeout = phaseTimeout;
     b.keepLast = keepLast;
     b.transferConcurrency = transferConcurrency;
-    b.replication = replication;
     b.checkpointInterval = checkpointInterval;
     b.meanTimeBetweenFailures = meanTimeBetweenFailures;
     b.onFailure = onFailure;
@@ -106,11 +103,6 @@ public final class ResiliencyPolicy {
   /** How many members transfer into the store at once (4 unless set). */
   public int transferConcurrency() {
     return transferConcurrency;
-  }
-
-  /** Copies a distributed store keeps of each object; 0 leaves the store's default. */
-  public int replication() {
-    return replication;
   }
 
   /** A fixed interval between scheduled captures of a protected encapsulation. */
@@ -168,7 +160,7 @@ public final class ResiliencyPolicy {
   public String toString() {
     return "ResiliencyPolicy{mode=" + mode + ", pauseBudget=" + pauseBudget + ", pauseGrace=" + pauseGrace
         + ", phaseTimeout=" + phaseTimeout + ", keepLast=" + keepLast + ", transferConcurrency="
-        + transferConcurrency + ", replication=" + replication + ", checkpointInterval=" + checkpointInterval
+        + transferConcurrency + ", checkpointInterval=" + checkpointInterval
         + ", meanTimeBetweenFailures=" + meanTimeBetweenFailures + ", onFailure=" + onFailure
         + ", maxRestoreAttempts=" + maxRestoreAttempts + ", restoreBackoff=" + restoreBackoff
         + ", probeInterval=" + probeInterval + ", failureConfirmation=" + failureConfirmation + "}";
@@ -182,7 +174,6 @@ public final class ResiliencyPolicy {
     private Duration phaseTimeout;
     private Integer keepLast;
     private Integer transferConcurrency;
-    private Integer replication;
     private Duration checkpointInterval;
     private Duration meanTimeBetweenFailures;
     private Reaction onFailure;
@@ -236,14 +227,6 @@ public final class ResiliencyPolicy {
       return this;
     }
 
-    public Builder replication(int copies) {
-      once("policy.replication", replication);
-      if (copies < 0) {
-        throw new InvalidSpecException("policy.replication", "must be 0 (store default) or more, was " + copies);
-      }
-      this.replication = copies;
-      return this;
-    }
 
     public Builder checkpointInterval(Duration interval) {
       once("policy.checkpointInterval", checkpointInterval);

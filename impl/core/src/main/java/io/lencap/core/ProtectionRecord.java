@@ -28,7 +28,6 @@ record ProtectionRecord(String name, List<Member> members, Map<String, String> p
     policy.put("phaseTimeout", p.phaseTimeout().toString());
     policy.put("keepLast", Integer.toString(p.keepLast()));
     policy.put("transferConcurrency", Integer.toString(p.transferConcurrency()));
-    policy.put("replication", Integer.toString(p.replication()));
     p.checkpointInterval().ifPresent(d -> policy.put("checkpointInterval", d.toString()));
     p.meanTimeBetweenFailures().ifPresent(d -> policy.put("meanTimeBetweenFailures", d.toString()));
     policy.put("onFailure", p.onFailure().name());
@@ -48,7 +47,6 @@ record ProtectionRecord(String name, List<Member> members, Map<String, String> p
         .phaseTimeout(Duration.parse(policy.get("phaseTimeout")))
         .keepLast(Integer.parseInt(policy.get("keepLast")))
         .transferConcurrency(Integer.parseInt(policy.get("transferConcurrency")))
-        .replication(Integer.parseInt(policy.get("replication")))
         .onFailure(Reaction.valueOf(policy.get("onFailure")))
         .maxRestoreAttempts(Integer.parseInt(policy.get("maxRestoreAttempts")))
         .restoreBackoff(Duration.parse(policy.get("restoreBackoff")))
