@@ -34,6 +34,15 @@ public interface BlobBackend extends AutoCloseable {
   void delete(String key) throws IOException;
 
   /**
+   * How many writes this backend serves well at once; the store keeps up to that many chunk writes in
+   * flight on its own I/O threads. A remote object store gains from many (their latencies overlap), a
+   * local disk from few.
+   */
+  default int concurrentWrites() {
+    return 4;
+  }
+
+  /**
    * Makes every object written so far durable. The store calls it before it commits a manifest. A
    * backend whose writes are durable on return (HDFS, S3) does nothing.
    */

@@ -525,7 +525,7 @@ final class CaptureRun {
     Member(Resource resource, ResourceProvider provider) {
       this.resource = resource;
       this.provider = provider;
-      this.writer = new StateWriter(engine.store(), engine.chunkPool(), this::checkCancelled,
+      this.writer = new StateWriter(engine.store(), engine.chunkPool(), engine.storePool(), this::checkCancelled,
           (done, total) -> engine.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total));
       this.context = new MemberContext(resource, writer, parentState());
     }

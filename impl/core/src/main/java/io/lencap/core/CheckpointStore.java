@@ -84,14 +84,31 @@ final class CheckpointStore implements AutoCloseable {
 
   /** Stores a chunk unless present; returns the bytes it added to the store (0 when deduplicated). */
   long putChunk(String id, byte[] raw) throws IOException {
-    if (known.contains(id)) {
+    return storeChunk(encodeChunk(id, raw));
+  }
+
+  /** A chunk encoded for the backend (the CPU half of a put); no bytes when the store has it already. */
+  EncodedChunk encodeChunk(String id, byte[] raw) {
+    String key = chunkKey(id);
+    return new EncodedChunk(id, key, known.contains(id) ? null : codec.encode(key, raw));
+  }
+
+  /** Writes an encoded chunk unless present (the I/O half); returns the bytes added, 0 when deduplicated. */
+  long storeChunk(EncodedChunk chunk) throws IOException {
+    if (chunk.bytes() == null || known.contains(chunk.id())) {
       return 0;
     }
-    String key = chunkKey(id);
-    byte[] stored = codec.encode(key, raw);
-    boolean created = backend.putIfAbsent(key, stored);
-    known.add(id);
-    return created ? stored.length : 0;
+    boolean created = backend.putIfAbsent(chunk.key(), chunk.bytes());
+    known.add(chunk.id());
+    return created ? chunk.bytes().length : 0;
+  }
+
+  /** {@code bytes} is null when the store already holds the chunk. */
+  record EncodedChunk(String id, String key, byte[] bytes) {}
+
+  /** How many chunk writes to keep in flight: the backend's own figure. */
+  int concurrentWrites() {
+    return Math.max(1, backend.concurrentWrites());
   }
 
   /** A chunk's raw bytes after verifying its hash; errors name the checkpoint, member and chunk. */

@@ -63,6 +63,7 @@ final class Engine implements Lencap {
   private final Executor executor;
   private final ExecutorService ownExecutor;
   private final ExecutorService chunkPool;
+  private final ExecutorService storePool;
   private final ScheduledExecutorService timer;
   private final Events events;
   private final Path workDirectory;
@@ -90,6 +91,12 @@ final class Engine implements Lencap {
         new LinkedBlockingQueue<>(), daemons("lencap-chunk-%d"));
     chunks.allowCoreThreadTimeOut(true);
     this.chunkPool = chunks;
+    // Chunk writes wait on the backend, not on the CPU: their own threads, as many as the backend serves well.
+    int writes = Math.max(1, backend.concurrentWrites());
+    ThreadPoolExecutor puts = new ThreadPoolExecutor(writes, writes, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), daemons("lencap-store-%d"));
+    puts.allowCoreThreadTimeOut(true);
+    this.storePool = puts;
     ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, daemons("lencap-timer-%d"));
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
@@ -204,8 +211,14 @@ final class Engine implements Lencap {
     return executor;
   }
 
+  /** Hashing, compression, encryption: CPU work. */
   Executor chunkPool() {
     return chunkPool;
+  }
+
+  /** Chunk writes to the backend: I/O work. */
+  Executor storePool() {
+    return storePool;
   }
 
   ScheduledExecutorService timer() {
@@ -344,6 +357,7 @@ final class Engine implements Lencap {
     }
     timer.shutdownNow();
     chunkPool.shutdownNow();
+    storePool.shutdownNow();
     if (ownExecutor != null) {
       ownExecutor.shutdownNow();
     }

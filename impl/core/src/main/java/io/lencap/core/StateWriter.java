@@ -24,13 +24,15 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One member's {@link StateSink} during a capture: chunks each entry, then hashes, compresses and
- * stores the chunks on the chunk pool, a few at a time per entry, so that a driver streaming one large
- * entry still uses every core.
+ * One member's {@link StateSink} during a capture: chunks each entry, hashes and encodes the chunks on the
+ * chunk pool and writes them on the store pool, several at a time per entry, so that a driver streaming one
+ * large entry still uses every core and overlaps the backend's latencies.
  */
 final class StateWriter implements StateSink {
-  /** Chunks of one entry being hashed and stored at once: bounds memory per entry. */
+  /** Chunks of one entry in flight at least (hashing, encoding or writing). */
   private static final int IN_FLIGHT = 4;
+  /** Bytes of one entry in flight at most, whatever the backend's concurrency: bounds memory per entry. */
+  private static final long IN_FLIGHT_BYTES = 64L << 20;
 
   interface Progress {
     void report(long bytesDone, long totalBytes);
@@ -38,6 +40,7 @@ final class StateWriter implements StateSink {
 
   private final CheckpointStore store;
   private final Executor chunkPool;
+  private final Executor storePool;
   private final Runnable cancelCheck;
   private final Progress progress;
   private final Map<String, StoredEntry> entries = Collections.synchronizedMap(new LinkedHashMap<>());
@@ -48,9 +51,11 @@ final class StateWriter implements StateSink {
   private volatile long expected = -1;
   private volatile long lastReport;
 
-  StateWriter(CheckpointStore store, Executor chunkPool, Runnable cancelCheck, Progress progress) {
+  StateWriter(CheckpointStore store, Executor chunkPool, Executor storePool, Runnable cancelCheck,
+      Progress progress) {
     this.store = store;
     this.chunkPool = chunkPool;
+    this.storePool = storePool;
     this.cancelCheck = cancelCheck;
     this.progress = progress;
   }
@@ -129,7 +134,8 @@ final class StateWriter implements StateSink {
     private final Map<String, String> attrs;
     private final Chunker chunker;
     private final List<CompletableFuture<ChunkRef>> chunks = new ArrayList<>();
-    private final Semaphore inFlight = new Semaphore(IN_FLIGHT);
+    private final Semaphore inFlight;
+    private final int permits;
     private long size;
     private long emitted;
     private boolean closed;
@@ -139,6 +145,8 @@ final class StateWriter implements StateSink {
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
+      this.permits = (int) Math.max(IN_FLIGHT, Math.min(store.concurrentWrites(), IN_FLIGHT_BYTES / chunking.max()));
+      this.inFlight = new Semaphore(permits);
     }
 
     @Override
@@ -191,26 +199,24 @@ final class StateWriter implements StateSink {
         Thread.currentThread().interrupt();
         throw new CompletionException(new InterruptedIOException("interrupted while storing " + path));
       }
-      chunks.add(CompletableFuture.supplyAsync(() -> {
+      chunks.add(CompletableFuture.supplyAsync(() -> store.encodeChunk(store.codec().id(raw, 0, raw.length), raw),
+          chunkPool).thenApplyAsync(encoded -> {
         try {
-          String id = store.codec().id(raw, 0, raw.length);
-          long added = store.putChunk(id, raw);
+          long added = store.storeChunk(encoded);
           if (added == 0) {
-            reused.add(id);
+            reused.add(encoded.id());
           }
           storedBytes.addAndGet(added);
-          return new ChunkRef(id, offset, raw.length);
+          return new ChunkRef(encoded.id(), offset, raw.length);
         } catch (IOException e) {
           throw new CompletionException(e);
-        } finally {
-          inFlight.release();
         }
-      }, chunkPool));
+      }, storePool).whenComplete((ref, e) -> inFlight.release()));
     }
 
     /** Surfaces a failed chunk store early instead of at close. */
     private void failFast() throws IOException {
-      for (int i = chunks.size() - 1; i >= 0 && i >= chunks.size() - IN_FLIGHT * 2; i--) {
+      for (int i = chunks.size() - 1; i >= 0 && i >= chunks.size() - permits * 2; i--) {
         CompletableFuture<ChunkRef> f = chunks.get(i);
         if (f.isCompletedExceptionally()) {
           await(f);

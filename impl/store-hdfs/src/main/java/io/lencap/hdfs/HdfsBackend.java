@@ -83,6 +83,12 @@ final class HdfsBackend implements BlobBackend {
     }
   }
 
+  /** Each put is a NameNode create, a DataNode pipeline and a rename: overlap several. */
+  @Override
+  public int concurrentWrites() {
+    return 16;
+  }
+
   @Override
   public String describe() {
     return root.toString();

@@ -191,6 +191,12 @@ final class S3Backend implements BlobBackend {
         + "=true.");
   }
 
+  /** Each put is an HTTP round trip: overlap many (the HTTP client allows 64 connections). */
+  @Override
+  public int concurrentWrites() {
+    return 32;
+  }
+
   @Override
   public String describe() {
     return "s3://" + config.bucket() + "/" + config.prefix()
