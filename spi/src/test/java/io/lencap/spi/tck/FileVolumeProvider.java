@@ -27,7 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A test member for store tests: a local file as a block volume ({@code tckvol:///path/to/file}; register it in the test's META-INF/services). The
  * cut copies the file aside, so the member resumes before the transfer; the transfer streams the copy
- * in fixed chunks (256 KiB, or the resource property {@code chunkBytes}). {@link #MID_TRANSFER} runs a test's action once a transfer has written half a file
+ * in fixed chunks (256 KiB, or the resource property {@code chunkBytes}; content-defined chunks of that
+ * average with {@code chunking=content}). {@link #MID_TRANSFER} runs a test's action once a transfer has written half a file
  * (fault injection at a known point, no timing guesses).
  */
 public final class FileVolumeProvider implements ResourceProvider {
@@ -83,7 +84,9 @@ public final class FileVolumeProvider implements ResourceProvider {
         c.state().expectBytes(size);
         Runnable hook = MID_TRANSFER.get(file.toString());
         byte[] buf = new byte[BUFFER];
-        Chunking chunking = r.property("chunkBytes").map(b -> Chunking.fixed(Integer.parseInt(b))).orElse(Chunking.blocks());
+        int bytes = r.property("chunkBytes").map(Integer::parseInt).orElse(Chunking.DEFAULT_BLOCK_SIZE);
+        Chunking chunking = r.property("chunking").filter("content"::equals).isPresent()
+            ? Chunking.contentDefined(bytes / 4, bytes, bytes * 4) : Chunking.fixed(bytes);
         try (InputStream in = Files.newInputStream(copy);
             EntryWriter w = c.state().create("volume", EntryKind.FILE, Map.of(), chunking)) {
           int n;
