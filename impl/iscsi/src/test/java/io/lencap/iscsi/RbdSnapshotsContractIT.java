@@ -1,0 +1,71 @@
+package io.lencap.iscsi;
+
+import io.lencap.api.Resource;
+import io.lencap.spi.StorageSnapshot;
+import io.lencap.spi.tck.StorageSnapshotContract;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The StorageSnapshot TCK on {@link RbdSnapshots}: a tgt gateway over Ceph RBD, read through our initiator. */
+class RbdSnapshotsContractIT extends StorageSnapshotContract {
+  @TempDir
+  static Path dir;
+  static TgtRbdGateway gateway;
+  static Resource lun;
+  static long seed;
+
+  @BeforeAll
+  static void start() throws Exception {
+    gateway = new TgtRbdGateway(dir);
+    byte[] content = new byte[8 << 20];
+    new Random(3).nextBytes(content);
+    Path file = dir.resolve("content.img");
+    Files.write(file, content);
+    String image = "tck-" + ProcessHandle.current().pid();
+    lun = Resource.builder("lun").type("block").locator(gateway.lun(1, image, file))
+        .property(RbdSnapshots.IMAGE, TgtRbdGateway.POOL + "/" + image)
+        .property(RbdSnapshots.CONTROL, Integer.toString(gateway.controlPort())).build();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  @Override
+  protected StorageSnapshot snapshots() {
+    return new RbdSnapshots();
+  }
+
+  @Override
+  protected Resource resource() {
+    return lun;
+  }
+
+  @Override
+  protected byte[] read(URI locator) throws Exception {
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    try (IscsiSession s = LunSpec.of(Resource.builder("image").type("block").locator(locator).build()).connect()) {
+      s.stream(0, s.sizeBytes(), 1 << 20, (offset, data) -> sha.update(data));
+    }
+    return sha.digest();
+  }
+
+  @Override
+  protected void change() throws Exception {
+    byte[] data = new byte[64 << 10];
+    new Random(++seed).nextBytes(data);
+    try (IscsiSession s = LunSpec.of(lun).connect()) {
+      s.write(0, ByteBuffer.wrap(data));
+    }
+  }
+}
