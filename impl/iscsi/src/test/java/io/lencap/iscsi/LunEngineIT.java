@@ -7,13 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
+import io.lencap.api.LencapListener;
+import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,22 +80,43 @@ class LunEngineIT {
 
       lencap.restore(job, first.id()).join();
       assertEquals(original, IscsiLunIT.hash(lun), "restored LUN hashes equal to the first checkpoint");
+    }
+  }
 
-      // A target that dies mid-capture: the capture fails and no checkpoint appears.
-      int before = lencap.checkpoints("san-job").join().size();
-      Thread killer = new Thread(() -> {
+  @Test
+  void aTargetKilledInTheMiddleOfTheTransferFailsTheCaptureAndLeavesNoCheckpoint() throws Exception {
+    Resource lun = Resource.builder("lun").type("block").locator(istgt.locator("engine", 0)).build();
+    Encapsulation job = Encapsulation.builder("san-killed").resource(lun).build();
+    AtomicBoolean killed = new AtomicBoolean();
+    LencapListener killAtFirstProgress = e -> {
+      if (e instanceof LencapEvent.Progress p && p.bytesDone() < p.totalBytes() && killed.compareAndSet(false, true)) {
         try {
-          Thread.sleep(1500); // fault injection timing: the login takes ~1 s, the copy ~2-4 s
-          istgt.kill();
-        } catch (InterruptedException e) {
+          istgt.kill(); // from the transfer's own thread: the rest of the LUN is still to read
+        } catch (InterruptedException ex) {
           Thread.currentThread().interrupt();
         }
-      });
-      killer.start();
-      assertThrows(CompletionException.class, () -> lencap.capture(job).join());
-      killer.join();
+      }
+    };
+    try (Lencap lencap = Lencap.builder().store(dir.resolve("store-killed")).listener(killAtFirstProgress).build()) {
+      CompletionException e = assertThrows(CompletionException.class, () -> lencap.capture(job).join());
+      System.out.println("target killed mid-transfer: " + e.getCause());
+      assertTrue(killed.get());
+      assertEquals(List.of(), lencap.checkpoints("san-killed").join(), "no partial checkpoint");
+    } finally {
       istgt.start();
-      assertEquals(before, lencap.checkpoints("san-job").join().size(), "no partial checkpoint");
+    }
+  }
+
+  @Test
+  void aLunCopiedInThePauseThatOutlastsThePauseBudgetAbortsTheCapture() throws Exception {
+    Resource lun = Resource.builder("lun").type("block").locator(istgt.locator("engine", 0)).build();
+    Encapsulation job = Encapsulation.builder("san-budget").resource(lun)
+        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofMillis(200)).build()).build();
+    try (Lencap lencap = Lencap.builder().store(dir.resolve("store-budget")).build()) {
+      CompletionException e = assertThrows(CompletionException.class, () -> lencap.capture(job).join());
+      System.out.println("pause budget: " + e.getCause());
+      assertTrue(String.valueOf(e.getCause()).contains("pause budget"), "the error names the pause budget: " + e);
+      assertEquals(List.of(), lencap.checkpoints("san-budget").join(), "no partial checkpoint");
     }
   }
 }
