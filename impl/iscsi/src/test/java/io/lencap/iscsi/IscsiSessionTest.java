@@ -82,6 +82,21 @@ class IscsiSessionTest {
   }
 
   @Test
+  void piecesOfOneReadEachStartAtPositionZero() throws Exception {
+    // A READ covers up to 1 MiB; the sink must still get separate pieces of pieceBytes, indexed from 0.
+    try (IscsiSession s = open(0)) {
+      long[] expectedOffset = {0};
+      s.stream(0, 3 << 20, 64 * 1024, (offset, piece) -> {
+        assertEquals(expectedOffset[0], offset);
+        assertEquals(0, piece.position());
+        assertEquals(64 * 1024, piece.remaining());
+        expectedOffset[0] += piece.remaining();
+      });
+      assertEquals(3 << 20, expectedOffset[0]);
+    }
+  }
+
+  @Test
   void aMissingLunIsNamed() {
     IscsiException e = assertThrows(IscsiException.class, () -> open(3));
     assertEquals(IscsiException.Reason.NOT_FOUND, e.reason());
