@@ -18,7 +18,6 @@ ENV_FILE=$BASE/s3.env
 RGW_PORT=7480
 ENDPOINT=http://127.0.0.1:$RGW_PORT
 PACKAGES=(ceph-mon ceph-osd radosgw ceph-common curl)
-APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 OSDS=3
 S3_USER=lencap
 
@@ -83,19 +82,8 @@ fi
 [ $# -eq 0 ] || fail "usage: ceph.sh [stop]"
 [ "$(id -u)" = 0 ] || fail "must run as root (installs Debian packages)"
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Install from the current package lists; update them only when a package is not found.
-  if ! "${APT[@]}" install --no-install-recommends "${missing[@]}"; then
-    "${APT[@]}" update || fail "apt-get update failed"
-    "${APT[@]}" install --no-install-recommends "${missing[@]}" || fail "could not install ${missing[*]}"
-  fi
-fi
+. "$(dirname "$0")/packages.sh"
+install_missing ceph.sh "${PACKAGES[@]}" || fail "could not install ${PACKAGES[*]}"
 for b in ceph ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph-authtool curl python3; do
   command -v "$b" >/dev/null || fail "$b not found after install"
 done

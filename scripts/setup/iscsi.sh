@@ -7,20 +7,9 @@
 set -euo pipefail
 
 PACKAGES=(tgt tgt-rbd istgt libiscsi-bin)
-APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  export DEBIAN_FRONTEND=noninteractive
-  if ! "${APT[@]}" install --no-install-recommends "${missing[@]}" >/tmp/lencap-iscsi-apt.log 2>&1; then
-    "${APT[@]}" update >>/tmp/lencap-iscsi-apt.log 2>&1
-    "${APT[@]}" install --no-install-recommends "${missing[@]}" >>/tmp/lencap-iscsi-apt.log 2>&1 \
-      || { echo "iscsi.sh: installing ${missing[*]} failed, see /tmp/lencap-iscsi-apt.log" >&2; exit 1; }
-  fi
-fi
+. "$(dirname "$0")/packages.sh"
+install_missing iscsi.sh "${PACKAGES[@]}"
 for tool in istgt iscsi-perf iscsi-readcapacity16; do
   command -v "$tool" >/dev/null || { echo "iscsi.sh: $tool not found after install" >&2; exit 1; }
 done

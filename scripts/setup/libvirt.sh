@@ -9,25 +9,15 @@ WAIT=${LENCAP_LIBVIRT_WAIT:-180}
 URI=qemu:///system
 # qemu-block-extra: QEMU's own iSCSI initiator (block-iscsi), for guests whose disk is a LUN.
 PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-block-extra libvirt0)
-APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 
 die() { echo "libvirt.sh: $*" >&2; exit 1; }
 answers() { timeout 20 virsh -q -c "$URI" version >/dev/null 2>&1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, starts libvirtd)"
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "libvirt.sh: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # A fresh machine has no package lists; update first, then install.
-  "${APT[@]}" update >/dev/null || die "apt-get update failed"
-  "${APT[@]}" install "${missing[@]}" \
-    || die "apt-get install ${missing[*]} failed"
-fi
+. "$(dirname "$0")/packages.sh"
+# libvirt is installed with its recommended packages.
+APT_INSTALL_OPTS= install_missing libvirt.sh "${PACKAGES[@]}" || die "could not install ${PACKAGES[*]}"
 
 if answers; then
   echo "libvirt.sh: $URI already answers"

@@ -6,26 +6,14 @@
 set -euo pipefail
 
 PACKAGES=(nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common libnfs-utils)
-APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 LOG_DIR=/var/log/lencap
 
 fail() { echo "setup/nfs.sh: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || fail "must run as root (installs Debian packages)"
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup/nfs.sh: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Install first from the current lists; update them only when a package is not found.
-  if ! "${APT[@]}" install --no-install-recommends "${missing[@]}"; then
-    "${APT[@]}" update || fail "apt-get update failed"
-    "${APT[@]}" install --no-install-recommends "${missing[@]}" || fail "could not install ${missing[*]}"
-  fi
-fi
+. "$(dirname "$0")/packages.sh"
+install_missing nfs.sh "${PACKAGES[@]}" || fail "could not install ${PACKAGES[*]}"
 for b in ganesha.nfsd rpcbind rpcinfo nfs-cp nfs-ls; do
   command -v "$b" >/dev/null || fail "$b not found after install"
 done
