@@ -29,4 +29,9 @@ public interface StorageSnapshot {
 
   /** Deletes the image; no error when it is already gone (crash repair may delete twice). */
   void delete(Resource resource, String name) throws Exception;
+
+  /** The name drivers give the image of a checkpoint: {@code lencap-} and its id, in the characters promised. */
+  static String imageName(String checkpointId) {
+    return "lencap-" + checkpointId.replaceAll("[^A-Za-z0-9._-]", "_");
+  }
 }

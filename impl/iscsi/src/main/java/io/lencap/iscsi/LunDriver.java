@@ -34,10 +34,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Captures and restores one LUN. The LUN is read whole in fixed, block-aligned chunks; the store keeps only chunks
  * it lacks. Fixed, not content-defined: a disk changes in place, and content-defined chunks of the same average
- * stored 1.4-2.7 times more after in-place writes (BENCHMARKS.md, LunChunkingStudy). When a {@link StorageSnapshot} supports the LUN, a non-blocking cut takes a snapshot and the transfer
- * reads it after the group resumes. A plain iSCSI target cannot snapshot, so there the cut is in place: the engine
- * copies the LUN before it resumes the group (unless the LUN's writers redirect their writes), and the capture says
- * so. Restore reads the target LUN, writes only the chunks that differ.
+ * stored 1.4-2.7 times more after in-place writes (BENCHMARKS.md, LunChunkingStudy).
+ *
+ * <p>When a {@link StorageSnapshot} supports the LUN, a non-blocking cut takes a snapshot and the transfer reads
+ * it after the group resumes. A plain iSCSI target cannot snapshot, so there the cut is in place: the engine copies
+ * the LUN before it resumes the group (unless the LUN's writers redirect their writes), and the capture says so.
+ * Restore reads the target LUN, writes only the chunks that differ.
  */
 final class LunDriver implements ResourceDriver {
 
@@ -97,7 +99,7 @@ final class LunDriver implements ResourceDriver {
   @Override
   public Cut cut(CaptureContext context) throws Exception {
     if (snapshots.isPresent() && context.mode() == CaptureMode.NON_BLOCKING) {
-      String name = "lencap-" + context.checkpointId().replaceAll("[^A-Za-z0-9._-]", "_");
+      String name = StorageSnapshot.imageName(context.checkpointId());
       URI at = snapshots.get().take(resource, name);
       context.method("storage-snapshot");
       return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));

@@ -3,13 +3,13 @@ package io.lencap.nfs;
 import io.lencap.api.CaptureMode;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
-import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
 import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
+import io.lencap.spi.StorageSnapshot;
 import java.net.URI;
 import java.time.Clock;
 import java.util.EnumSet;
@@ -94,7 +94,7 @@ final class NfsDriver implements ResourceDriver {
       return Cut.inPlace();
     }
     if (snapshots != null) {
-      String name = "lencap-" + ctx.checkpointId().replaceAll("[^A-Za-z0-9._-]", "_");
+      String name = StorageSnapshot.imageName(ctx.checkpointId());
       URI at = snapshots.take(resource, name);
       ctx.method("storage-snapshot");
       return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));
