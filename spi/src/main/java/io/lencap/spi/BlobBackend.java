@@ -34,11 +34,11 @@ public interface BlobBackend extends AutoCloseable {
   void delete(String key) throws IOException;
 
   /**
-   * How many writes this backend serves well at once; the store keeps up to that many chunk writes in
-   * flight on its own I/O threads. A remote object store gains from many (their latencies overlap), a
-   * local disk from few.
+   * How many requests this backend serves well at once: the store keeps up to that many chunk writes in
+   * flight, and reads as many chunks ahead, on its own I/O threads. A remote object store gains from many
+   * (their latencies overlap), a local disk from few.
    */
-  default int concurrentWrites() {
+  default int concurrency() {
     return 4;
   }
 

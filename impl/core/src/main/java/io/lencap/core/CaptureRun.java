@@ -538,7 +538,7 @@ final class CaptureRun {
       return p.member(resource.id())
           .filter(pm -> pm.type() == resource.type() && pm.locator().equals(resource.locator().toString())
               && pm.properties().equals(resource.properties()))
-          .map(pm -> new StoredStateView(engine.store(), engine.chunkPool(), p.id(), pm));
+          .map(pm -> new StoredStateView(engine.store(), engine.storePool(), p.id(), pm));
     }
 
     private void checkCancelled() {

@@ -106,9 +106,9 @@ final class CheckpointStore implements AutoCloseable {
   /** {@code bytes} is null when the store already holds the chunk. */
   record EncodedChunk(String id, String key, byte[] bytes) {}
 
-  /** How many chunk writes to keep in flight: the backend's own figure. */
-  int concurrentWrites() {
-    return Math.max(1, backend.concurrentWrites());
+  /** How many chunk reads or writes to keep in flight: the backend's own figure. */
+  int concurrency() {
+    return Math.max(1, backend.concurrency());
   }
 
   /** A chunk's raw bytes after verifying its hash; errors name the checkpoint, member and chunk. */

@@ -91,9 +91,9 @@ final class Engine implements Lencap {
         new LinkedBlockingQueue<>(), daemons("lencap-chunk-%d"));
     chunks.allowCoreThreadTimeOut(true);
     this.chunkPool = chunks;
-    // Chunk writes wait on the backend, not on the CPU: their own threads, as many as the backend serves well.
-    int writes = Math.max(1, backend.concurrentWrites());
-    ThreadPoolExecutor puts = new ThreadPoolExecutor(writes, writes, 30, TimeUnit.SECONDS,
+    // Chunk reads and writes wait on the backend, not on the CPU: their own threads, as many as it serves well.
+    int requests = Math.max(1, backend.concurrency());
+    ThreadPoolExecutor puts = new ThreadPoolExecutor(requests, requests, 30, TimeUnit.SECONDS,
         new LinkedBlockingQueue<>(), daemons("lencap-store-%d"));
     puts.allowCoreThreadTimeOut(true);
     this.storePool = puts;
@@ -216,7 +216,7 @@ final class Engine implements Lencap {
     return chunkPool;
   }
 
-  /** Chunk writes to the backend: I/O work. */
+  /** Chunk reads and writes of the backend: I/O work. */
   Executor storePool() {
     return storePool;
   }

@@ -112,7 +112,7 @@ final class RestoreRun {
       ResourceProvider provider = engine.providers().providerFor(target);
       ResourceDriver driver = provider.open(target, engine.providerContext());
       Member m = new Member(captured, target, driver,
-          new StoredStateView(engine.store(), engine.chunkPool(), checkpointId, stateOf));
+          new StoredStateView(engine.store(), engine.storePool(), checkpointId, stateOf));
       members.put(captured.id(), m);
       if (!target.equals(captured) && !driver.capabilities().contains(Capability.RESTORE_ELSEWHERE)) {
         throw new InvalidSpecException("placement[" + captured.id() + "]", "provider " + provider.name()

@@ -145,7 +145,7 @@ final class StateWriter implements StateSink {
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
-      this.permits = (int) Math.max(IN_FLIGHT, Math.min(store.concurrentWrites(), IN_FLIGHT_BYTES / chunking.max()));
+      this.permits = (int) Math.max(IN_FLIGHT, Math.min(store.concurrency(), IN_FLIGHT_BYTES / chunking.max()));
       this.inFlight = new Semaphore(permits);
     }
 

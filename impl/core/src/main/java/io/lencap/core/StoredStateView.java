@@ -19,17 +19,19 @@ import java.util.concurrent.Executor;
 
 /** A member's state in a committed checkpoint, read through the store with every chunk verified. */
 final class StoredStateView implements StoredState {
-  /** Chunks fetched ahead of the reader when streaming an entry. */
+  /** Chunks fetched ahead of the reader when streaming an entry, at least. */
   private static final int READ_AHEAD = 4;
+  /** Bytes fetched ahead at most, whatever the backend's concurrency: bounds memory per stream. */
+  private static final long READ_AHEAD_BYTES = 64L << 20;
 
   private final CheckpointStore store;
-  private final Executor chunkPool;
+  private final Executor storePool;
   private final String checkpointId;
   private final Manifest.Member member;
 
-  StoredStateView(CheckpointStore store, Executor chunkPool, String checkpointId, Manifest.Member member) {
+  StoredStateView(CheckpointStore store, Executor storePool, String checkpointId, Manifest.Member member) {
     this.store = store;
-    this.chunkPool = chunkPool;
+    this.storePool = storePool;
     this.checkpointId = checkpointId;
     this.member = member;
   }
@@ -72,22 +74,26 @@ final class StoredStateView implements StoredState {
 
   @Override
   public InputStream open(StoredEntry entry) {
-    return new ChunkStream(entry.chunks().iterator());
+    long largest = entry.chunks().stream().mapToLong(ChunkRef::length).max().orElse(1);
+    int depth = (int) Math.max(READ_AHEAD, Math.min(store.concurrency(), READ_AHEAD_BYTES / Math.max(1, largest)));
+    return new ChunkStream(entry.chunks().iterator(), depth);
   }
 
-  /** Streams chunks in order, fetching a few ahead on the chunk pool. */
+  /** Streams chunks in order, fetching (and verifying) several ahead on the store pool. */
   private final class ChunkStream extends InputStream {
     private final Iterator<ChunkRef> refs;
+    private final int depth;
     private final Deque<CompletableFuture<ByteBuffer>> ahead = new ArrayDeque<>();
     private ByteBuffer current = ByteBuffer.allocate(0);
 
-    ChunkStream(Iterator<ChunkRef> refs) {
+    ChunkStream(Iterator<ChunkRef> refs, int depth) {
       this.refs = refs;
+      this.depth = depth;
       fill();
     }
 
     private void fill() {
-      while (ahead.size() < READ_AHEAD && refs.hasNext()) {
+      while (ahead.size() < depth && refs.hasNext()) {
         ChunkRef ref = refs.next();
         ahead.add(CompletableFuture.supplyAsync(() -> {
           try {
@@ -95,7 +101,7 @@ final class StoredStateView implements StoredState {
           } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
-        }, chunkPool));
+        }, storePool));
       }
     }
 

@@ -85,7 +85,7 @@ final class HdfsBackend implements BlobBackend {
 
   /** Each put is a NameNode create, a DataNode pipeline and a rename: overlap several. */
   @Override
-  public int concurrentWrites() {
+  public int concurrency() {
     return 16;
   }
 

@@ -193,7 +193,7 @@ final class S3Backend implements BlobBackend {
 
   /** Each put is an HTTP round trip: overlap many (the HTTP client allows 64 connections). */
   @Override
-  public int concurrentWrites() {
+  public int concurrency() {
     return 32;
   }
 

@@ -1,6 +1,7 @@
 package io.lencap.s3;
 
 import io.lencap.spi.tck.FileVolumeProvider;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lencap.api.Checkpoint;
@@ -73,6 +74,7 @@ class S3ThroughputIT {
     double raw = 0;
     double small = 0;
     double large = 0;
+    double restoreSmall = 0;
     try (S3AsyncClient client = S3AsyncClient.builder().endpointOverride(URI.create(endpoint)).region(Region.US_EAST_1)
         .forcePathStyle(true)
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
@@ -88,20 +90,23 @@ class S3ThroughputIT {
         client.putObject(b -> b.bucket(bucket).key(key), AsyncRequestBody.fromBytes(data)).get(10, TimeUnit.MINUTES);
         raw = Math.max(raw, mibPerSecond(System.nanoTime() - t));
         client.deleteObject(b -> b.bucket(bucket).key(key)).get(1, TimeUnit.MINUTES);
-        small = Math.max(small, capture(volume, 256 << 10, bucket, options, secrets));
-        large = Math.max(large, capture(volume, 4 << 20, bucket, options, secrets));
+        double[] s = capture(volume, 256 << 10, bucket, options, secrets);
+        small = Math.max(small, s[0]);
+        restoreSmall = Math.max(restoreSmall, s[1]);
+        large = Math.max(large, capture(volume, 4 << 20, bucket, options, secrets)[0]);
       }
     }
     String line = String.format(Locale.ROOT, "S3 on %s, %d MiB incompressible: raw multipart put %.0f MiB/s;"
-            + " Lencap capture %.0f MiB/s with 256 KiB chunks (ratio %.2f), %.0f MiB/s with 4 MiB chunks (ratio %.2f)",
-        server, BYTES >> 20, raw, small, small / raw, large, large / raw);
+            + " Lencap capture %.0f MiB/s with 256 KiB chunks (ratio %.2f), %.0f MiB/s with 4 MiB chunks (ratio %.2f);"
+            + " restore %.0f MiB/s with 256 KiB chunks",
+        server, BYTES >> 20, raw, small, small / raw, large, large / raw, restoreSmall);
     System.out.println(line);
     Files.writeString(Path.of("target", "throughput-s3.txt"), line + "\n", StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
   }
 
-  /** One capture into a fresh store, then the store emptied; MiB/s. */
-  private static double capture(Path volume, int chunkBytes, String bucket, Map<String, String> options,
+  /** One capture into a fresh store and its restore, then the store emptied; MiB/s of each. */
+  private static double[] capture(Path volume, int chunkBytes, String bucket, Map<String, String> options,
       Map<String, Secret> secrets) throws Exception {
     URI store = URI.create("s3://" + bucket + "/bench-" + UUID.randomUUID());
     Encapsulation group = Encapsulation.builder("bench").resource(Resource.builder("v").type(ResourceType.BLOCK_VOLUME)
@@ -110,12 +115,16 @@ class S3ThroughputIT {
     Lencap.Builder b = Lencap.builder().store(store);
     options.forEach(b::storeOption);
     secrets.forEach(b::storeSecret);
-    double speed;
+    double[] speed = new double[2];
     try (Lencap lencap = b.build()) {
       long t = System.nanoTime();
       Checkpoint cp = lencap.capture(group).get(10, TimeUnit.MINUTES);
-      speed = mibPerSecond(System.nanoTime() - t);
+      speed[0] = mibPerSecond(System.nanoTime() - t);
       assertEquals(BYTES, cp.logicalBytes());
+      t = System.nanoTime();
+      lencap.restore(group, cp.id()).get(10, TimeUnit.MINUTES);
+      speed[1] = mibPerSecond(System.nanoTime() - t);
+      assertArrayEquals(data, Files.readAllBytes(volume));
     }
     try (BlobBackend backend = new S3BackendProvider().open(store, options, secrets)) {
       for (BlobInfo o : backend.list("")) {
