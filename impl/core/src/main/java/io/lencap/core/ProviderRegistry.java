@@ -35,7 +35,12 @@ final class ProviderRegistry implements AutoCloseable {
   }
 
   ProviderRegistry(List<ResourceProvider> providers) {
+    this(providers, List.of());
+  }
+
+  ProviderRegistry(List<ResourceProvider> providers, List<StorageSnapshot> snapshots) {
     this.providers.addAll(providers);
+    this.snapshots.addAll(snapshots);
   }
 
   private <T> void load(Class<T> type, ClassLoader loader, List<T> into) {

@@ -3,6 +3,7 @@ package io.lencap.core;
 import io.lencap.api.Resource;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.StorageSnapshot;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -59,6 +60,13 @@ final class Repair {
         driver.resume();
         if (!m.cutArtefacts().isEmpty()) {
           driver.release(Cut.live(m.cutArtefacts()));
+        } else {
+          // Dead before its cut was recorded: a storage snapshot may have been taken all the same, and its
+          // name follows from the capture's id (delete is a no-op when there is none).
+          Optional<StorageSnapshot> snapshots = driver.extension(StorageSnapshot.class);
+          if (snapshots.isPresent()) {
+            snapshots.get().delete(resource, StorageSnapshot.imageName(r.captureId()));
+          }
         }
       } catch (Exception e) {
         ok = false;

@@ -18,6 +18,7 @@ import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.VerifyReport;
+import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.tck.FaultInjectingProvider;
 import io.lencap.spi.tck.FaultInjectingProvider.Fault;
 import java.io.IOException;
@@ -26,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -114,6 +116,22 @@ class EngineTest {
     l.restore(g, cp.id(), Placement.builder().move("m1", URI.create("mem://copy")).build()).join();
     assertArrayEquals(captured, memory.devices.get("copy"));
     assertArrayEquals(changed, memory.devices.get("d1"));
+  }
+
+  @Test
+  void repairDeletesTheStorageSnapshotOfACaptureThatDiedBeforeRecordingItsCut() throws IOException {
+    PropertySnapshots snapshots = new PropertySnapshots();
+    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC());
+    Engine first = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
+    JournalRecord.Member lun = new JournalRecord.Member("lun", ResourceType.BLOCK_VOLUME, "mem://d0",
+        Map.of("snapshot", "yes"), Map.of());
+    first.store().record(new JournalRecord("20261122T000000Z-dead", "g",
+        new JournalRecord.Owner(first.owner().host(), Long.MAX_VALUE, Instant.EPOCH), Instant.now(), List.of(lun)));
+    first.close();
+
+    lencap = Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
+    assertEquals(List.of(StorageSnapshot.imageName("20261122T000000Z-dead")), snapshots.deleted);
   }
 
   @Test

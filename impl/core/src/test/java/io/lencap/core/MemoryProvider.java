@@ -127,6 +127,12 @@ final class MemoryProvider implements ResourceProvider {
       }
 
       @Override
+      public <T> java.util.Optional<T> extension(Class<T> type) {
+        return type == io.lencap.spi.StorageSnapshot.class ? context.storageSnapshot(r).map(type::cast)
+            : java.util.Optional.empty();
+      }
+
+      @Override
       public Health probe() {
         probes.incrementAndGet();
         if (devices.containsKey(key)) {

@@ -3,9 +3,14 @@ package io.lencap.core;
 import io.lencap.api.Resource;
 import io.lencap.spi.StorageSnapshot;
 import java.net.URI;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A storage snapshot found by ServiceLoader in core's tests: supports resources with {@code snapshot=yes}. */
 public final class PropertySnapshots implements StorageSnapshot {
+  /** Names deleted, in order. */
+  final List<String> deleted = new CopyOnWriteArrayList<>();
+
   @Override
   public boolean supports(Resource resource) {
     if ("throw".equals(resource.properties().get("snapshot"))) {
@@ -20,5 +25,7 @@ public final class PropertySnapshots implements StorageSnapshot {
   }
 
   @Override
-  public void delete(Resource resource, String name) {}
+  public void delete(Resource resource, String name) {
+    deleted.add(name);
+  }
 }
