@@ -52,7 +52,9 @@ public final class Placement {
     Map<String, String> props = new TreeMap<>(captured.properties());
     props.putAll(t.properties());
     props.forEach(b::property);
-    captured.secrets().forEach(b::secret);
+    Map<String, Secret> secrets = new TreeMap<>(captured.secrets());
+    secrets.putAll(t.secrets());
+    secrets.forEach(b::secret);
     return b.build();
   }
 
@@ -75,10 +77,14 @@ public final class Placement {
     return targets.isEmpty() ? "Placement{in place}" : "Placement" + new TreeMap<>(targets);
   }
 
-  /** Where one member goes: a locator and properties that override the captured ones. */
-  public record Target(URI locator, Map<String, String> properties) {
+  /**
+   * Where one member goes: a locator, and properties and secrets that override the captured ones. Secrets
+   * print redacted.
+   */
+  public record Target(URI locator, Map<String, String> properties, Map<String, Secret> secrets) {
     public Target {
       properties = Map.copyOf(properties);
+      secrets = Map.copyOf(secrets);
     }
   }
 
@@ -93,17 +99,26 @@ public final class Placement {
     }
 
     public Builder move(String memberId, URI locator, Map<String, String> properties) {
+      return move(memberId, locator, properties, Map.of());
+    }
+
+    /**
+     * Moves a member with properties and secrets of its own there (another LUN's CHAP credentials, for
+     * example); they override the captured ones.
+     */
+    public Builder move(String memberId, URI locator, Map<String, String> properties, Map<String, Secret> secrets) {
       String field = "placement[" + memberId + "]";
       Check.name("placement.memberId", memberId);
       Check.present(field + ".locator", locator);
       Check.present(field + ".properties", properties);
+      Check.present(field + ".secrets", secrets);
       if (!locator.isAbsolute()) {
         throw new InvalidSpecException(field + ".locator", "'" + locator + "' must be an absolute URI");
       }
       if (targets.containsKey(memberId)) {
         throw new InvalidSpecException(field, "member placed twice");
       }
-      targets.put(memberId, new Target(locator, properties));
+      targets.put(memberId, new Target(locator, properties, secrets));
       return this;
     }
 

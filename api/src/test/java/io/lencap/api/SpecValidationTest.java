@@ -106,4 +106,16 @@ class SpecValidationTest {
     assertEquals("a-copy", moved.property("domain").orElseThrow());
     assertEquals(vm("b"), Placement.inPlace().apply(vm("b")));
   }
+
+  @Test
+  void aMovedMemberTakesTheSecretsOfItsNewPlaceAndPrintsThemRedacted() {
+    Resource lun = Resource.builder("lun").type("block").locator("iscsi://a:3260/iqn.x:a/0")
+        .property("chap.user", "old").secret("chap.secret", Secret.of("old-password")).build();
+    Placement p = Placement.builder().move("lun", URI.create("iscsi://b:3260/iqn.x:b/0"),
+        java.util.Map.of("chap.user", "new"), java.util.Map.of("chap.secret", Secret.of("new-password"))).build();
+    Resource moved = p.apply(lun);
+    assertEquals("new", moved.property("chap.user").orElseThrow());
+    assertEquals("new-password", moved.secret("chap.secret").orElseThrow().reveal());
+    assertTrue(!p.toString().contains("new-password"), p.toString());
+  }
 }
