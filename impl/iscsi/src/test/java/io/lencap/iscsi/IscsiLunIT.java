@@ -254,6 +254,14 @@ class IscsiLunIT {
       () -> capture(noCredentials, new MemoryState.Chunks(), "none", Optional.empty()));
     assertTrue(none.getMessage().contains("requires CHAP"), none.getMessage());
     assertTrue(sink.seal().entries().isEmpty());
+
+    // A LUN captured without CHAP, restored onto one that requires it: the placement brings the credentials.
+    Resource open = lun(1);
+    Captured plain = capture(open, new MemoryState.Chunks(), "plain", Optional.empty());
+    Resource onto = Placement.builder().move("lun", istgt.locator("secure", 0), java.util.Map.of(LunSpec.CHAP_USER,
+      USER), java.util.Map.of(LunSpec.CHAP_SECRET, Secret.of(SECRET))).build().apply(open);
+    restore(open, onto, plain.state());
+    assertEquals(hash(open), hash(onto), "restored onto the CHAP LUN with the placement's credentials");
   }
 
   @Test
