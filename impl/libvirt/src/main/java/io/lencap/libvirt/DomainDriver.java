@@ -59,6 +59,10 @@ import org.slf4j.LoggerFactory;
  *       {@link #resume} starts it again from the image;</li>
  *   <li>a shut-off domain: its disks and its definition.</li>
  * </ul>
+ *
+ * <p>A restore whose placement moves a LUN member that a disk of the domain uses points the disk at the LUN's new
+ * locator; when that member carries CHAP credentials the disk logs in with them through a libvirt secret
+ * ({@link ChapSecrets}), otherwise it keeps the auth it was captured with.
  */
 final class DomainDriver implements ResourceDriver {
   private static final Logger log = LoggerFactory.getLogger(DomainDriver.class);
@@ -326,21 +330,26 @@ final class DomainDriver implements ResourceDriver {
   }
 
   /**
-   * The iSCSI disks of a restored domain whose LUN member the placement moves, by device: the LUN's new locator.
-   * A VM follows its LUN wherever it goes; its CHAP and initiator settings stay as they were.
+   * The iSCSI disks of a restored domain whose LUN member the placement moves, by device: the LUN member where it
+   * goes (its new locator, and its CHAP credentials if it has them).
    */
-  static Map<String, URI> movedLuns(DomainXml xml, RestoreContext ctx) {
-    Map<String, URI> out = new TreeMap<>();
+  static Map<String, Resource> movedLuns(DomainXml xml, RestoreContext ctx) {
+    Map<String, Resource> out = new TreeMap<>();
     for (DomainXml.Disk d : xml.disks()) {
       d.lun().flatMap(lun -> spellings(lun).stream().map(s -> ctx.relocated(URI.create(s)))
               .flatMap(Optional::stream).findFirst())
-          .ifPresent(target -> out.put(d.dev(), target.locator()));
+          .ifPresent(target -> out.put(d.dev(), target));
     }
     return out;
   }
 
-  static DomainXml withMovedLuns(DomainXml xml, Map<String, URI> moved) {
-    moved.forEach(xml::withLunSource);
+  /**
+   * Points each moved disk at its LUN's new locator. A VM follows its LUN wherever it goes; when the LUN member
+   * carries CHAP credentials ({@link ChapSecrets}) the disk logs in with them, else its CHAP and initiator
+   * settings stay as they were.
+   */
+  static DomainXml withMovedLuns(DomainXml xml, Map<String, Resource> moved) {
+    moved.forEach((dev, lun) -> xml.withLunSource(dev, lun.locator(), ChapSecrets.auth(lun)));
     return xml;
   }
 
@@ -656,7 +665,7 @@ final class DomainDriver implements ResourceDriver {
       Domain existing = findByName(conn, domainName);
       Optional<String> targetUuid = inPlace ? Optional.empty() : Optional.of(existing == null
           ? java.util.UUID.randomUUID().toString() : call("reading its UUID", existing::getUUIDString));
-      Map<String, URI> moved = new TreeMap<>();
+      Map<String, Resource> moved = new TreeMap<>();
       java.util.function.UnaryOperator<String> rewrite = xml -> {
         DomainXml dx = DomainXml.parse(xml).withDiskSources(finals);
         moved.putAll(movedLuns(dx, ctx));
@@ -690,6 +699,8 @@ final class DomainDriver implements ResourceDriver {
         Files.move(m.getKey(), m.getValue(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       }
       staged.clear();
+      // The moved LUNs' CHAP passwords, in the libvirt secrets the rewritten XML names, before QEMU logs in.
+      moved.values().forEach(lun -> ChapSecrets.put(conn, member, where, lun));
       if (memory != null) {
         startPausedFrom(memory, capturedName);
         restoredState = s.attributes().getOrDefault("state", "running");
@@ -713,7 +724,7 @@ final class DomainDriver implements ResourceDriver {
   }
 
   /** The memory image ran with the moved LUNs; a persistent definition must name them too, or a cold boot goes back. */
-  private void followMovedLunsOnNextBoot(Map<String, URI> moved) {
+  private void followMovedLunsOnNextBoot(Map<String, Resource> moved) {
     Domain d = call("looking it up", () -> conn.domainLookupByName(domainName));
     if (call("asking whether it is persistent", d::isPersistent) == 1) {
       String xml = call("reading its definition", () -> d.getXMLDesc(Domain.XMLFlags.SECURE | Domain.XMLFlags.INACTIVE));

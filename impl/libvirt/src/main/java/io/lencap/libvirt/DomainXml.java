@@ -163,6 +163,20 @@ final class DomainXml {
    * target name and the host change.
    */
   DomainXml withLunSource(String dev, URI lun) {
+    return withLunSource(dev, lun, Optional.empty());
+  }
+
+  /**
+   * CHAP credentials a disk logs in to its LUN with: the user and the usage id of the libvirt iSCSI secret holding
+   * the password (never the password itself).
+   */
+  record LunAuth(String user, String secretUsage) {}
+
+  /**
+   * The same, and when {@code auth} is given the disk logs in with it instead of the auth it had: any old
+   * {@code <auth>}, on the disk or its source, is replaced by one inside the source (libvirt refuses both).
+   */
+  DomainXml withLunSource(String dev, URI lun, Optional<LunAuth> auth) {
     for (Element d : diskElements()) {
       Element target = child(d, "target");
       if (target == null || !target.getAttribute("dev").equals(dev)) {
@@ -186,7 +200,21 @@ final class DomainXml {
       host.setAttribute("name", name.startsWith("[") ? name.substring(1, name.length() - 1) : name);
       host.setAttribute("port", Integer.toString(lun.getPort() < 0 ? 3260 : lun.getPort()));
       source.insertBefore(host, source.getFirstChild());
-      if (child(d, "auth") != null) {
+      if (auth.isPresent()) {
+        for (Element a : children(source, "auth")) {
+          source.removeChild(a);
+        }
+        for (Element a : children(d, "auth")) {
+          d.removeChild(a);
+        }
+        Element a = doc.createElement("auth");
+        a.setAttribute("username", auth.get().user());
+        Element secret = doc.createElement("secret");
+        secret.setAttribute("type", "iscsi");
+        secret.setAttribute("usage", auth.get().secretUsage());
+        a.appendChild(secret);
+        source.insertBefore(a, host.getNextSibling());
+      } else if (child(d, "auth") != null) {
         for (Element a : children(source, "auth")) {
           source.removeChild(a); // the disk-level <auth> of older definitions already applies; libvirt refuses two
         }

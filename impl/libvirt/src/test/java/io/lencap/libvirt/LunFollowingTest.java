@@ -76,12 +76,49 @@ class LunFollowingTest {
       }
     };
     DomainXml xml = DomainXml.parse(DomainXmlTest.CHAP_XML);
-    Map<String, URI> moved = DomainDriver.movedLuns(xml, relocating);
-    assertEquals(Map.of("vdb", newLun), moved, "vda is an overlay (no LUN of its own), vdb moves");
+    Map<String, Resource> moved = DomainDriver.movedLuns(xml, relocating);
+    assertEquals(Map.of("vdb", newLun), Map.of("vdb", moved.get("vdb").locator()),
+        "vda is an overlay (no LUN of its own), vdb moves");
     DomainXml back = DomainXml.parse(DomainDriver.withMovedLuns(xml, moved).xml());
     assertEquals(Optional.of(newLun), back.disks().get(1).lun());
     assertEquals(Optional.of("bob"), back.lunAccess("vdb").orElseThrow().user());
     assertEquals(Map.of(), DomainDriver.movedLuns(back, plain),
         "nothing moves when the placement keeps the LUN");
+  }
+
+  @Test
+  void aDiskMovedToALunWithItsOwnChapLogsInWithItAndNeverShowsThePassword() {
+    String password = "pw-" + System.nanoTime();
+    Resource lun = Resource.builder("lun").type(ResourceType.BLOCK_VOLUME)
+        .locator("iscsi://[fd00::7]/iqn.2024-01.io.lencap:b/1").property("chap.user", "carol")
+        .secret("chap.secret", io.lencap.api.Secret.of(password)).build();
+    String xml = DomainDriver.withMovedLuns(DomainXml.parse(DomainXmlTest.CHAP_XML),
+        Map.of("vdb", lun, "vda", lun)).xml();
+    assertTrue(!xml.contains(password), "the XML names the secret, never its value");
+    DomainXml back = DomainXml.parse(xml);
+    String usage = "lencap:[fd00::7]:3260/iqn.2024-01.io.lencap:b/1";
+    assertEquals(usage, ChapSecrets.usage(lun.locator()));
+    for (String dev : new String[] {"vda", "vdb"}) {
+      assertEquals(new DomainXml.LunAccess(URI.create("iscsi://[fd00::7]:3260/iqn.2024-01.io.lencap:b/1"),
+          Optional.of("carol"), Optional.empty(), Optional.of(usage),
+          Optional.of("iqn.2024-01.io.lencap:vm3").filter(i -> dev.equals("vda"))), back.lunAccess(dev).orElseThrow(),
+          dev + " logs in as carol, its initiator name kept");
+    }
+    assertEquals(2, xml.split("<auth ", -1).length - 1, "one per disk, in its source: " + xml);
+    assertTrue(!xml.contains("bob") && !xml.contains("alice"), xml);
+  }
+
+  @Test
+  void aLunMemberWithHalfItsChapIsRefusedNamingTheMissingField() {
+    Resource userOnly = Resource.builder("lun").type(ResourceType.BLOCK_VOLUME).locator("iscsi://h/iqn.x:t/0")
+        .property("chap.user", "carol").build();
+    Resource secretOnly = Resource.builder("lun").type(ResourceType.BLOCK_VOLUME).locator("iscsi://h/iqn.x:t/0")
+        .secret("chap.secret", io.lencap.api.Secret.of("pw")).build();
+    assertEquals("resources[lun].secrets.chap.secret", org.junit.jupiter.api.Assertions.assertThrows(
+        io.lencap.api.InvalidSpecException.class, () -> ChapSecrets.auth(userOnly)).field());
+    assertEquals("resources[lun].properties.chap.user", org.junit.jupiter.api.Assertions.assertThrows(
+        io.lencap.api.InvalidSpecException.class, () -> ChapSecrets.auth(secretOnly)).field());
+    assertEquals(Optional.empty(), ChapSecrets.auth(Resource.builder("lun").type(ResourceType.BLOCK_VOLUME)
+        .locator("iscsi://h/iqn.x:t/0").build()), "no CHAP on the member: the disk keeps its own");
   }
 }

@@ -48,7 +48,7 @@ import org.libvirt.SecretUsageType;
  * The life of a counter guest's LUN overlay beyond the plain case of {@link LunGuestIT}, on real QEMU (its own
  * iSCSI initiator) and istgt: a CHAP-protected LUN whose guest stops between cut and release (merged offline,
  * auth kept), an overlay left by an interrupted capture (merged by the next one), and a restore that moves the
- * LUN to another target (the VM follows it).
+ * LUN to another target (the VM follows it), also onto a target with other CHAP credentials (it logs in with them).
  */
 class LunLifecycleIT {
   static final String CHAP_USER = "lencap-it";
@@ -223,6 +223,83 @@ class LunLifecycleIT {
     }
   }
 
+  @Test
+  void aGuestRestoredOntoALunWithOtherChapCredentialsLogsInWithThem() throws Exception {
+    // Random passwords with fixed prefixes: the build's output is grepped for the prefixes (never printed here).
+    String pwA = "lencap-it-pw-a-" + Long.toHexString(System.nanoTime());
+    String pwB = "lencap-it-pw-b-" + Long.toHexString(System.nanoTime());
+    try (Istgt a = new Istgt(tmp.resolve("a"), 64L << 20, "chap-a", "user-a", pwA);
+        Istgt b = new Istgt(tmp.resolve("b"), 64L << 20, "chap-b", "user-b", pwB);
+        LibvirtSecret secretA = new LibvirtSecret(SECRET_USAGE, pwA);
+        // A stale secret already defined for LUN B (an earlier restore): the restore must reuse it, not fail.
+        LibvirtSecret secretB = new LibvirtSecret(ChapSecrets.usage(b.locator()), "stale-value");
+        CounterGuest g = CounterGuest.defineOnLun("lencap-it-lun-rechap", a.locator(), "<auth username='user-a'>"
+            + "<secret type='iscsi' usage='" + SECRET_USAGE + "'/></auth>")) {
+      g.domain().create();
+      g.awaitCounter(n -> n >= 2, WAIT);
+      Resource lun = Resource.builder("lun").type("block").locator(a.locator())
+          .property("chap.user", "user-a").secret("chap.secret", Secret.of(pwA)).build();
+      Resource vm = g.resource("vm").toBuilder().property("cut", "live").dependsOn("lun").build();
+      Encapsulation job = group("lun-rechap", CaptureMode.NON_BLOCKING, lun, vm);
+      LunGuestIT.Probe onA = new LunGuestIT.Probe(a.lun);
+      LunGuestIT.Probe onB = new LunGuestIT.Probe(b.lun);
+      try (Lencap lencap = Lencap.builder().store(tmp.resolve("store"))
+          .storeOption("workDirectory", g.dir.resolve("work").toString()).listener(onA).listener(onB).build()) {
+        Checkpoint cp = await(lencap.capture(job));
+        int atCut = onA.atCut;
+        g.awaitCounter(n -> n >= atCut + 3, WAIT);
+        g.domain().destroy();
+        int aAfter = sector0(a.lun);
+        assertEquals(-1, sector0(b.lun), "LUN B starts empty");
+
+        int mark = g.counters().size();
+        await(lencap.restore(job, cp.id(), Placement.builder().move("lun", b.locator(),
+            Map.of("chap.user", "user-b"), Map.of("chap.secret", Secret.of(pwB))).build()));
+        assertEquals(atCut, onB.atRestore, "LUN B holds the captured LUN before the VM is restored");
+        // istgt refuses user-a (and user-b with another password): the guest going on proves the new login.
+        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
+        assertContinues(atCut, first);
+        String usage = ChapSecrets.usage(b.locator());
+        DomainXml.LunAccess expected = new DomainXml.LunAccess(b.locator(), Optional.of("user-b"), Optional.empty(),
+            Optional.of(usage), Optional.empty());
+        assertEquals(Optional.of(expected), DomainXml.parse(g.domain().getXMLDesc(0)).lunAccess("vda"));
+        String inactive = g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE);
+        assertEquals(Optional.of(expected), DomainXml.parse(inactive).lunAccess("vda"), "the next cold boot too");
+        assertEquals(1, inactive.split("<auth ", -1).length - 1, "one auth for the disk: " + inactive);
+        // The one libvirt secret of that usage is the one there before, now holding LUN B's password.
+        List<org.libvirt.Secret> withUsage = new java.util.ArrayList<>();
+        Connect c = CounterGuest.connection();
+        for (String uuid : c.listSecrets()) {
+          org.libvirt.Secret s = c.secretLookupByUUIDString(uuid);
+          if (s.getUsageType() == SecretUsageType.ISCSI && usage.equals(s.getUsageID())) {
+            withUsage.add(s);
+          }
+        }
+        assertEquals(List.of(secretB.uuid()), withUsage.stream().map(s -> {
+          try {
+            return s.getUUIDString();
+          } catch (LibvirtException e) {
+            throw new IllegalStateException(e);
+          }
+        }).toList());
+        assertTrue(java.util.Arrays.equals(pwB.getBytes(StandardCharsets.UTF_8), withUsage.get(0).getByteValue()),
+            "the secret holds LUN B's password");
+        int later = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
+        int onB2 = awaitLun(b.lun, n -> n >= later);
+        assertTrue(onB2 <= later + 2, "LUN B " + onB2 + " vs console " + later);
+        assertEquals(aAfter, sector0(a.lun), "LUN A is left alone");
+        // A cold boot from the definition logs in to LUN B with CHAP again and goes on from it.
+        g.domain().destroy();
+        int onB3 = sector0(b.lun);
+        int mark2 = g.counters().size();
+        g.domain().create();
+        assertEquals(onB3 + 1, CounterGuest.awaitCounter(g.console, mark2, n -> true, WAIT));
+        System.out.printf("lun-rechap: captured on LUN A at %d, restored onto LUN B (other CHAP user) went on at %d,"
+            + " LUN B follows (%d), cold boot went on from %d%n", atCut, first, onB2, onB3);
+      }
+    }
+  }
+
   private static ProviderContext context(Path work) {
     return new ProviderContext() {
       @Override
@@ -252,6 +329,10 @@ class LunLifecycleIT {
       secret = c.secretDefineXML("<secret ephemeral='no' private='no'><usage type='iscsi'><target>" + usage
           + "</target></usage></secret>");
       secret.setValue(value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    String uuid() throws LibvirtException {
+      return secret.getUUIDString();
     }
 
     @Override
