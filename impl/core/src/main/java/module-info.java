@@ -18,4 +18,5 @@ module io.lencap.core {
 
   provides io.lencap.api.EngineProvider with io.lencap.core.CoreEngineProvider;
   provides io.lencap.spi.BlobBackendProvider with io.lencap.core.LocalBackendProvider;
+  provides io.lencap.spi.StorageSnapshot with io.lencap.core.CommandSnapshot;
 }
