@@ -185,7 +185,7 @@ final class CaptureRun {
   }
 
   private CompletableFuture<Void> cut(Member m) {
-    return call(m, Phase.CUT, remainingBudget(), () -> {
+    return callInPause(m, Phase.CUT, () -> {
       m.cut = m.driver.cut(m.context);
     });
   }
@@ -234,7 +234,7 @@ final class CaptureRun {
   private CompletableFuture<Void> transferInPause(Member m) {
     m.context.method("copy-in-pause");
     m.context.note("the cut was not live: the state was copied while the member stayed quiesced");
-    return transfer(m, remainingBudget());
+    return callInPause(m, Phase.TRANSFER, () -> transferBody(m));
   }
 
   private CompletableFuture<Void> resumeByLevels() {
@@ -271,11 +271,13 @@ final class CaptureRun {
   }
 
   private CompletableFuture<Void> transfer(Member m, Duration timeout) {
-    return call(m, Phase.TRANSFER, timeout, () -> {
-      m.driver.transfer(m.cut, m.context);
-      m.transferred = true;
-      m.writer.reportDone();
-    });
+    return call(m, Phase.TRANSFER, timeout, () -> transferBody(m));
+  }
+
+  private void transferBody(Member m) throws Exception {
+    m.driver.transfer(m.cut, m.context);
+    m.transferred = true;
+    m.writer.reportDone();
   }
 
   private Checkpoint commit() {
@@ -458,6 +460,15 @@ final class CaptureRun {
 
   /** A phase call of one member: events, time limit, and on failure an immediate abort. */
   private CompletableFuture<Void> call(Member m, Phase phase, Duration timeout, Tasks.Body body) {
+    return call(m, phase, timeout, null, body);
+  }
+
+  /** A phase call inside the pause, limited by what is left of the pause budget, which a time-out names. */
+  private CompletableFuture<Void> callInPause(Member m, Phase phase, Tasks.Body body) {
+    return call(m, phase, remainingBudget(), "the pause budget of " + policy.pauseBudget() + " was exceeded", body);
+  }
+
+  private CompletableFuture<Void> call(Member m, Phase phase, Duration timeout, String limit, Tasks.Body body) {
     if (aborted.get()) {
       return CompletableFuture.failedFuture(new CancellationException("capture aborted"));
     }
@@ -471,7 +482,9 @@ final class CaptureRun {
         engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.COMPLETED, null);
         return null;
       }
-      Throwable cause = Failures.unwrap(e);
+      Throwable unwrapped = Failures.unwrap(e);
+      Throwable cause = limit != null && unwrapped instanceof java.util.concurrent.TimeoutException
+          ? new LencapTimeoutException(limit + " (" + unwrapped.getMessage() + ")") : unwrapped;
       engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.FAILED, cause.toString());
       MemberFailure failure = new MemberFailure(id, phase, cause);
       abort(failure);

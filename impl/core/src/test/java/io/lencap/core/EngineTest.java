@@ -230,6 +230,22 @@ class EngineTest {
   }
 
   @Test
+  void aCopyInThePauseThatOutlastsTheBudgetFailsNamingTheBudget() {
+    Lencap l = open();
+    memory.devices.put("lun", new byte[10_000]);
+    memory.inPlace.add("lun");
+    Encapsulation g = Encapsulation.builder("g").resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
+        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofMillis(300)).pauseGrace(Duration.ofSeconds(5))
+            .build()).build();
+    faulty.inject("lun", Phase.TRANSFER, Fault.HANG);
+    CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> l.capture(g).join());
+    assertTrue(e.getCause().getMessage().contains("the pause budget of PT0.3S was exceeded"), e.getCause().getMessage());
+    assertTrue(memory.quiesced.isEmpty());
+    assertTrue(l.checkpoints("g").join().isEmpty());
+  }
+
+  @Test
   void cancellingInTheMiddleOfATransferUndoesTheCapture() throws Exception {
     Lencap l = open();
     Encapsulation g = group(CaptureMode.NON_BLOCKING, 2);
