@@ -5,7 +5,6 @@ import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.tck.StorageSnapshotContract;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Random;
@@ -24,14 +23,7 @@ class RbdSnapshotsContractIT extends StorageSnapshotContract {
   @BeforeAll
   static void start() throws Exception {
     gateway = new TgtRbdGateway(dir);
-    byte[] content = new byte[8 << 20];
-    new Random(3).nextBytes(content);
-    Path file = dir.resolve("content.img");
-    Files.write(file, content);
-    String image = "tck-" + ProcessHandle.current().pid();
-    lun = Resource.builder("lun").type("block").locator(gateway.lun(1, image, file))
-        .property(RbdSnapshots.IMAGE, TgtRbdGateway.POOL + "/" + image)
-        .property(RbdSnapshots.CONTROL, Integer.toString(gateway.controlPort())).build();
+    lun = gateway.randomLun("tck-" + ProcessHandle.current().pid(), 8 << 20, 3);
   }
 
   @AfterAll

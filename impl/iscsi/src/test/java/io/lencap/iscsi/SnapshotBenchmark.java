@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 /**
  * Plain benchmark (not a test): the pause of a non-blocking LUN capture with a storage snapshot (tgt gateway
@@ -26,16 +25,8 @@ public final class SnapshotBenchmark {
     int runs = Integer.getInteger("runs", 3);
     Path dir = Files.createTempDirectory("lencap-snapshot-bench");
     try (TgtRbdGateway gateway = new TgtRbdGateway(dir)) {
-      Path content = dir.resolve("content.img");
-      byte[] data = new byte[(int) bytes];
-      new Random(7).nextBytes(data);
-      Files.write(content, data);
-      data = null;
-      String image = "bench-" + ProcessHandle.current().pid();
-      Resource copied = Resource.builder("lun").type("block").locator(gateway.lun(1, image, content)).build();
-      Resource snapshotted = Resource.builder("lun").type("block").locator(copied.locator())
-          .property(RbdSnapshots.IMAGE, TgtRbdGateway.POOL + "/" + image)
-          .property(RbdSnapshots.CONTROL, Integer.toString(gateway.controlPort())).build();
+      Resource snapshotted = gateway.randomLun("bench-" + ProcessHandle.current().pid(), bytes, 7);
+      Resource copied = Resource.builder("lun").type("block").locator(snapshotted.locator()).build();
       try (Lencap lencap = Lencap.builder().store(dir.resolve("store")).build()) {
         List<Duration> snap = new ArrayList<>();
         List<Duration> copy = new ArrayList<>();

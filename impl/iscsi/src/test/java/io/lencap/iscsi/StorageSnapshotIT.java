@@ -18,7 +18,6 @@ import io.lencap.api.Phase;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -44,14 +43,8 @@ class StorageSnapshotIT {
   @BeforeAll
   static void start() throws Exception {
     gateway = new TgtRbdGateway(dir);
-    byte[] content = new byte[(int) SIZE];
-    new Random(41).nextBytes(content);
-    Path file = dir.resolve("content.img");
-    Files.write(file, content);
     image = "it-" + ProcessHandle.current().pid();
-    lun = Resource.builder("lun").type("block").locator(gateway.lun(1, image, file))
-        .property(RbdSnapshots.IMAGE, TgtRbdGateway.POOL + "/" + image)
-        .property(RbdSnapshots.CONTROL, Integer.toString(gateway.controlPort())).build();
+    lun = gateway.randomLun(image, SIZE, 41);
   }
 
   @AfterAll

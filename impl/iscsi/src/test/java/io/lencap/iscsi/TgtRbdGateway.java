@@ -2,6 +2,7 @@ package io.lencap.iscsi;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.lencap.api.Resource;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -26,6 +27,7 @@ final class TgtRbdGateway implements AutoCloseable {
   static final String IQN = "iqn.2026-11.io.lencap.it:rbd";
   static final int TID = 1;
 
+  private final Path dir;
   private final int port;
   private final int control;
   private final Process tgtd;
@@ -47,6 +49,7 @@ final class TgtRbdGateway implements AutoCloseable {
 
   TgtRbdGateway(Path logDir) throws IOException, InterruptedException {
     assumeAvailable();
+    this.dir = logDir;
     check(run(60, "ceph", "-c", CEPH_CONF, "osd", "pool", "create", POOL, "8"), "create pool " + POOL);
     check(rbd("pool", "init", POOL), "init pool " + POOL);
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -82,6 +85,21 @@ final class TgtRbdGateway implements AutoCloseable {
     check(tgtadm(control, "--op", "new", "--mode", "logicalunit", "--tid", "" + TID, "--lun", "" + lun,
         "--bstype", "rbd", "--backing-store", POOL + "/" + image, "--bsopts", "conf=" + CEPH_CONF), "lun " + lun);
     return locator(lun);
+  }
+
+  /** A new image of {@code bytes} seeded random bytes served as LUN 1; a member {@link RbdSnapshots} supports. */
+  Resource randomLun(String image, long bytes, long seed) throws IOException {
+    byte[] content = new byte[Math.toIntExact(bytes)];
+    new java.util.Random(seed).nextBytes(content);
+    Path file = dir.resolve(image + ".img");
+    Files.write(file, content);
+    try {
+      return Resource.builder("lun").type("block").locator(lun(1, image, file))
+          .property(RbdSnapshots.IMAGE, POOL + "/" + image).property(RbdSnapshots.CONTROL, Integer.toString(control))
+          .build();
+    } finally {
+      Files.delete(file);
+    }
   }
 
   URI locator(int lun) {
