@@ -39,6 +39,7 @@ class ModuleExportsTest {
     assertEquals(Set.of(), exports(engine));
     Set<String> provided = new TreeSet<>();
     core.provides().forEach(p -> provided.add(p.service()));
-    assertEquals(Set.of("io.lencap.api.EngineProvider", "io.lencap.spi.BlobBackendProvider"), provided);
+    assertEquals(Set.of("io.lencap.api.EngineProvider", "io.lencap.spi.BlobBackendProvider",
+        "io.lencap.spi.StorageSnapshot"), provided);
   }
 }
