@@ -3,16 +3,12 @@ package io.lencap.iscsi;
 import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.spi.tck.MemoryState;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -106,20 +102,7 @@ public final class IscsiBenchmark {
       double transfer = bytes / Math.max(1e-3, first.seconds() - ISTGT_LOGIN_SLEEP) / 1e6;
       System.out.printf("capture without istgt's 1 s login sleep: %.0f MB/s (ratio %.2f)%n", transfer, transfer / raw);
 
-      int chunk = 256 * 1024;
-      int blocks = (int) (bytes / chunk);
-      Random random = new Random(3);
-      byte[] data = new byte[chunk];
-      Set<Integer> touched = new HashSet<>();
-      try (IscsiSession s = LunSpec.of(lun).connect()) {
-        while (touched.size() < blocks / 100) {
-          int b = random.nextInt(blocks);
-          if (touched.add(b)) {
-            random.nextBytes(data);
-            s.write((long) b * chunk / s.blockSize(), ByteBuffer.wrap(data));
-          }
-        }
-      }
+      IscsiLunIT.rewriteOnePercent(lun, 256 * 1024, 3);
       IscsiLunIT.Captured second = IscsiLunIT.capture(lun, chunks, "cp2", Optional.of(first.state()));
       System.out.printf("second capture after 1%% rewrite stored %d of %d bytes (%.2f%%) in %.2f s%n",
         second.newBytes(), first.newBytes(), 100.0 * second.newBytes() / first.newBytes(), second.seconds());

@@ -89,6 +89,24 @@ class IscsiLunIT {
     return HexFormat.of().formatHex(sha.digest());
   }
 
+  /** Rewrites 1% of the LUN's {@code chunk}-byte blocks, at random places, with random bytes; how many. */
+  static int rewriteOnePercent(Resource r, int chunk, long seed) throws Exception {
+    Random random = new Random(seed);
+    byte[] data = new byte[chunk];
+    java.util.Set<Integer> touched = new java.util.HashSet<>();
+    try (IscsiSession s = session(r)) {
+      int blocks = (int) (s.sizeBytes() / chunk);
+      while (touched.size() < blocks / 100) {
+        int b = random.nextInt(blocks);
+        if (touched.add(b)) {
+          random.nextBytes(data);
+          s.write((long) b * chunk / s.blockSize(), ByteBuffer.wrap(data));
+        }
+      }
+    }
+    return touched.size();
+  }
+
   static void fillRandom(Resource r, long seed) throws Exception {
     Random random = new Random(seed);
     byte[] data = new byte[1 << 20];
@@ -172,26 +190,13 @@ class IscsiLunIT {
     first = capture(r, chunks, "cp1", Optional.empty());
     assertEquals(BIG, first.newBytes(), "the first capture stores the whole random LUN");
 
-    // Rewrite 1% of the LUN's 256 KiB blocks at random places.
-    int blocks = (int) (BIG / CHUNK);
-    Random random = new Random(2);
-    byte[] data = new byte[CHUNK];
-    java.util.Set<Integer> touched = new java.util.HashSet<>();
-    try (IscsiSession s = session(r)) {
-      while (touched.size() < blocks / 100) {
-        int b = random.nextInt(blocks);
-        if (touched.add(b)) {
-          random.nextBytes(data);
-          s.write((long) b * CHUNK / s.blockSize(), ByteBuffer.wrap(data));
-        }
-      }
-    }
+    int touched = rewriteOnePercent(r, CHUNK, 2);
     String changed = hash(r);
     Captured second = capture(r, chunks, "cp2", Optional.of(first.state()));
     double ratio = (double) second.newBytes() / first.newBytes();
     System.out.printf("capture 1: %d bytes new in %.2f s; capture 2 after 1%% rewrite: %d bytes new (%.2f%%) in %.2f s%n",
       first.newBytes(), first.seconds(), second.newBytes(), ratio * 100, second.seconds());
-    assertEquals((long) touched.size() * CHUNK, second.newBytes(), "the second capture stores exactly the rewritten blocks");
+    assertEquals((long) touched * CHUNK, second.newBytes(), "the second capture stores exactly the rewritten blocks");
     assertTrue(ratio > 0.005 && ratio < 0.015, "second capture stored " + ratio * 100 + "% of the first");
 
     double differential = restore(r, r, first.state());

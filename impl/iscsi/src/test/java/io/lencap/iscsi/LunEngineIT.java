@@ -11,13 +11,9 @@ import io.lencap.api.LencapEvent;
 import io.lencap.api.LencapListener;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
@@ -56,19 +52,7 @@ class LunEngineIT {
     String original = IscsiLunIT.hash(lun);
     try (Lencap lencap = Lencap.builder().store(dir.resolve("store")).build()) {
       Checkpoint first = lencap.capture(job).join();
-      int blocks = (int) (SIZE / CHUNK);
-      Random random = new Random(12);
-      byte[] data = new byte[CHUNK];
-      Set<Integer> touched = new HashSet<>();
-      try (IscsiSession s = LunSpec.of(lun).connect()) {
-        while (touched.size() < blocks / 100) {
-          int b = random.nextInt(blocks);
-          if (touched.add(b)) {
-            random.nextBytes(data);
-            s.write((long) b * CHUNK / s.blockSize(), ByteBuffer.wrap(data));
-          }
-        }
-      }
+      IscsiLunIT.rewriteOnePercent(lun, CHUNK, 12);
       Checkpoint second = lencap.capture(job).join();
       double ratio = (double) second.storedBytes() / first.storedBytes();
       System.out.printf("engine: first capture stored %d bytes (pause %s), second %d (%.2f%%), notes %s%n",
