@@ -17,6 +17,7 @@ import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.tck.MemoryState;
+import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ServiceLoader;
@@ -148,7 +149,7 @@ class LibvirtProviderTest {
       Resource elsewhere = vm(TestDriver.URI, name + "-copy");
       try (ResourceDriver d = PROVIDER.open(elsewhere, context())) {
         InvalidSpecException e = assertThrows(InvalidSpecException.class,
-            () -> d.prepareRestore(new RestoreContextStub(r, elsewhere, sink.seal())));
+            () -> d.prepareRestore(new TckRestoreContext(r, elsewhere, sink.seal())));
         assertEquals("placement[vm].properties.domain", e.field());
       }
     } finally {
@@ -180,7 +181,7 @@ class LibvirtProviderTest {
       java.nio.file.Files.writeString(disk, "changed");
       TestDriver.connection().domainLookupByName(name).undefine();
       try (ResourceDriver d = PROVIDER.open(r, context())) {
-        RestoreContextStub rc = new RestoreContextStub(r, r, state);
+        TckRestoreContext rc = new TckRestoreContext(r, r, state);
         d.prepareRestore(rc);
         d.restore(rc);
         d.resume();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.tck.MemoryState;
+import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
 import java.net.URI;
 import java.util.Map;
 import java.util.Optional;
@@ -30,51 +31,11 @@ class LunFollowingTest {
         .property("domain", "vm3").build();
     // vdb's source says 10.0.0.5 (default port) and target t2 without a LUN number; its member spells it fully.
     io.lencap.spi.StoredState state = new MemoryState(new MemoryState.Chunks(), "cp1").seal();
-    RestoreContextStub plain = new RestoreContextStub(vm, vm, state);
-    io.lencap.spi.RestoreContext relocating = new io.lencap.spi.RestoreContext() {
-      @Override
-      public String encapsulation() {
-        return plain.encapsulation();
-      }
-
-      @Override
-      public String checkpointId() {
-        return plain.checkpointId();
-      }
-
-      @Override
-      public Resource captured() {
-        return vm;
-      }
-
-      @Override
-      public Resource target() {
-        return vm;
-      }
-
-      @Override
-      public io.lencap.spi.StoredState state() {
-        return state;
-      }
-
-      @Override
-      public void progress(long done, long total) {}
-
-      @Override
-      public boolean isCancelled() {
-        return false;
-      }
-
-      @Override
-      public void checkCancelled() {}
-
-      @Override
-      public Optional<Resource> relocated(URI captured) {
-        return captured.equals(URI.create("iscsi://10.0.0.5/iqn.2024-01.io.lencap:t2/0"))
+    TckRestoreContext plain = new TckRestoreContext(vm, vm, state);
+    TckRestoreContext relocating = new TckRestoreContext(vm, vm, state,
+        captured -> captured.equals(URI.create("iscsi://10.0.0.5/iqn.2024-01.io.lencap:t2/0"))
             ? Optional.of(Resource.builder("lun").type(ResourceType.BLOCK_VOLUME).locator(newLun).build())
-            : Optional.empty();
-      }
-    };
+            : Optional.empty());
     DomainXml xml = DomainXml.parse(DomainXmlTest.CHAP_XML);
     Map<String, Resource> moved = DomainDriver.movedLuns(xml, relocating);
     assertEquals(Map.of("vdb", newLun), Map.of("vdb", moved.get("vdb").locator()),

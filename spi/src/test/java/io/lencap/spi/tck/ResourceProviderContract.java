@@ -21,12 +21,14 @@ import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StateSink;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.Support;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -336,11 +338,24 @@ public abstract class ResourceProviderContract {
     private final Resource captured;
     private final Resource target;
     private final StoredState state;
+    private final Function<URI, Optional<Resource>> relocations;
 
     public TckRestoreContext(Resource captured, Resource target, StoredState state) {
+      this(captured, target, state, locator -> Optional.empty());
+    }
+
+    /** With the other members' relocations: where each goes, by the locator it was captured at. */
+    public TckRestoreContext(Resource captured, Resource target, StoredState state,
+        Function<URI, Optional<Resource>> relocations) {
       this.captured = captured;
       this.target = target;
       this.state = state;
+      this.relocations = relocations;
+    }
+
+    @Override
+    public Optional<Resource> relocated(URI capturedLocator) {
+      return relocations.apply(capturedLocator);
     }
 
     @Override
