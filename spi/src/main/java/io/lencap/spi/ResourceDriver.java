@@ -57,6 +57,14 @@ public interface ResourceDriver extends AutoCloseable {
    */
   void restore(RestoreContext context) throws Exception;
 
+  /**
+   * Checks, before the checkpoint is committed, that the state this capture stored for the member is
+   * what {@link #prepareRestore} would accept: the same validation a restore runs, on the stored
+   * entries (read them with {@link StoredState#read} only if the validation needs content). Throwing
+   * aborts the capture with nothing committed, so that no checkpoint is born unrestorable.
+   */
+  default void validate(StoredState state) throws Exception {}
+
   /** A quick health check for failure detection. */
   Health probe() throws Exception;
 

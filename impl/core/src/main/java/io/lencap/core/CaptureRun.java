@@ -297,6 +297,7 @@ final class CaptureRun {
     if (aborted.get()) {
       throw new CancellationException("capture aborted before commit");
     }
+    validate(manifest);
     try {
       // Name the reused chunks in the journal first, so that a collection from now on spares them.
       journal = journal.withReused(reused);
@@ -307,6 +308,18 @@ final class CaptureRun {
     }
     engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.COMPLETED, null);
     return manifest.toCheckpoint();
+  }
+
+  /** Runs each driver's restore-side validation on what this capture stored: no unrestorable commit. */
+  private void validate(Manifest manifest) {
+    for (Member m : all()) {
+      Manifest.Member stored = manifest.member(m.resource.id()).orElseThrow();
+      try {
+        m.driver.validate(new StoredStateView(engine.store(), engine.storePool(), checkpointId, stored));
+      } catch (Exception e) {
+        throw new MemberFailure(m.resource.id(), Phase.COMMIT, e);
+      }
+    }
   }
 
   private void finish(Checkpoint checkpoint) {
