@@ -5,10 +5,8 @@ import io.lencap.spi.EntryKind;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,10 +17,13 @@ import java.util.Map;
  * {@code ..} or with NUL, duplicate paths, an entry whose parent is not a directory of the checkpoint
  * (which could make us write through a symlink), absolute symlink targets and relative ones that leave the
  * root once resolved through the checkpoint's other symlinks, chunks that do not tile their file, and
- * metadata that does not parse.
+ * metadata that does not parse. A symlink that never resolves (a loop, or more links than a kernel follows)
+ * is not refused: restore writes links as links and never through one, so it is harmless data.
+ *
+ * <p>The same check runs before a capture commits ({@link NfsDriver#validate}), so that no checkpoint is
+ * committed that its restore would refuse.
  */
 final class ManifestCheck {
-  private static final int MAX_LINK_HOPS = 40;
   private static final int MAX_NAME_BYTES = 255;
   private static final int MAX_PATH_BYTES = 4096;
 
@@ -41,6 +42,7 @@ final class ManifestCheck {
         throw refuse(cp, memberId, "entry '" + printable(path) + "' appears twice");
       }
     }
+    SymlinkResolver links = new SymlinkResolver(byPath);
     for (StoredEntry e : byPath.values()) {
       String where = "entry '" + printable(e.path()) + "'";
       int slash = e.path().lastIndexOf('/');
@@ -58,7 +60,7 @@ final class ManifestCheck {
       }
       switch (e.kind()) {
         case FILE -> checkChunks(cp, memberId, e, where);
-        case SYMLINK -> checkLink(cp, memberId, e, byPath, where);
+        case SYMLINK -> checkLink(cp, memberId, e, links, where);
         case DIRECTORY -> {
           if (!e.chunks().isEmpty()) {
             throw refuse(cp, memberId, where + ": a directory has content");
@@ -129,8 +131,7 @@ final class ManifestCheck {
     }
   }
 
-  private static void checkLink(String cp, String member, StoredEntry e, Map<String, StoredEntry> byPath,
-      String where) {
+  private static void checkLink(String cp, String member, StoredEntry e, SymlinkResolver links, String where) {
     String target = e.attributes().get(TreeAttributes.TARGET);
     if (target == null || target.isEmpty()) {
       throw refuse(cp, member, where + ": a symlink without a target");
@@ -145,50 +146,9 @@ final class ManifestCheck {
     if (!e.chunks().isEmpty()) {
       throw refuse(cp, member, where + ": a symlink has content");
     }
-    Deque<String> dir = new ArrayDeque<>(parentNames(e.path()));
-    if (!resolves(dir, target, byPath, 0)) {
+    if (links.follow(e.path()) == SymlinkResolver.Outcome.ESCAPES) {
       throw refuse(cp, member, where + ": symlink target '" + printable(target) + "' leads outside the export root");
     }
-  }
-
-  /**
-   * Walks {@code target} from {@code dir} the way a kernel would, following the checkpoint's own symlinks
-   * on the way; false when it climbs above the root or loops.
-   */
-  private static boolean resolves(Deque<String> dir, String target, Map<String, StoredEntry> byPath, int hops) {
-    if (hops > MAX_LINK_HOPS) {
-      return false;
-    }
-    for (String name : target.split("/")) {
-      if (name.isEmpty() || name.equals(".")) {
-        continue;
-      }
-      if (name.equals("..")) {
-        if (dir.isEmpty()) {
-          return false;
-        }
-        dir.removeLast();
-        continue;
-      }
-      dir.addLast(name);
-      StoredEntry hop = byPath.get(String.join("/", dir));
-      if (hop != null && hop.kind() == EntryKind.SYMLINK) {
-        String next = hop.attributes().get(TreeAttributes.TARGET);
-        if (next == null || next.startsWith("/")) {
-          return false;
-        }
-        dir.removeLast();
-        if (!resolves(dir, next, byPath, hops + 1)) {
-          return false;
-        }
-      }
-    }
-    return true;
-  }
-
-  private static List<String> parentNames(String path) {
-    String[] names = path.split("/");
-    return List.of(names).subList(0, names.length - 1);
   }
 
   private static String printable(String s) {

@@ -10,6 +10,7 @@ import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StorageSnapshot;
+import io.lencap.spi.StoredState;
 import java.net.URI;
 import java.time.Clock;
 import java.util.EnumSet;
@@ -142,6 +143,12 @@ final class NfsDriver implements ResourceDriver {
   public void prepareRestore(RestoreContext ctx) throws Exception {
     plan = ManifestCheck.check(ctx.state(), resource.id());
     session();
+  }
+
+  /** The manifest check a restore runs first: a capture that would not restore fails instead of committing. */
+  @Override
+  public void validate(StoredState state) {
+    ManifestCheck.check(state, resource.id());
   }
 
   @Override

@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
 import io.lencap.spi.ChunkRef;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.StoredEntry;
+import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StoredState;
+import io.lencap.spi.tck.ResourceProviderContract;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,12 +48,110 @@ class ManifestCheckTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/etc", "..", "../x", "a/../..", "up/..", "up/../../x", "loop", "loop/x"})
+  @ValueSource(strings = {"/etc", "../..", "../../x", "a/../../..", "up/..", "up/../../x", "../a/up/..",
+      "x/../../.."})
   void escapingSymlinksAreRefused(String target) {
-    // a/up -> .. resolves to the root (allowed); going up once more from there leaves it.
-    assertThrows(UnsafeManifestException.class, () -> ManifestCheck.check(
+    // a/evil sits in a: two levels up leave the root. a/up -> .. resolves to the root (allowed); going up
+    // once more from there leaves it.
+    var e = assertThrows(UnsafeManifestException.class, () -> ManifestCheck.check(
         state(dir("a"), link("a/up", ".."), link("a/loop", "loop2"), link("a/loop2", "loop"),
             link("a/evil", target)), "nas"));
+    assertTrue(e.getMessage().contains("entry 'a/evil'"), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"loop", "loop/x", "loop/../..", "up/a/loop", "../a/loop2/x"})
+  void linksThatNeverResolveAreKeptAsLinks(String target) {
+    // A loop resolves nowhere (ELOOP): nothing can be reached through it, inside or outside the root.
+    var plan = ManifestCheck.check(state(dir("a"), link("a/up", ".."), link("a/loop", "loop2"),
+        link("a/loop2", "loop"), link("a/other", target)), "nas");
+    assertEquals(5, plan.entries().size());
+  }
+
+  @Test
+  void twoLinksPointingAtEachOtherPass() {
+    var plan = ManifestCheck.check(state(link("a", "b"), link("b", "a")), "nas");
+    assertEquals(List.of("a", "b"), plan.entries().stream().map(StoredEntry::path).toList());
+    ManifestCheck.check(state(link("l1", "l2/x"), link("l2", "l1/x")), "nas");
+  }
+
+  @Test
+  void hopsAreCountedOverTheWholeResolutionAsLinuxDoes() {
+    // l0 -> d, l1 -> l0, ..., l39 -> l38: following l39 follows 40 links, as many as Linux allows.
+    List<StoredEntry> chain = new ArrayList<>(List.of(dir("d")));
+    chain.add(link("l0", "d"));
+    for (int i = 1; i <= 40; i++) {
+      chain.add(link("l" + i, "l" + (i - 1)));
+    }
+    SymlinkResolver r = new SymlinkResolver(byPath(chain));
+    assertEquals(SymlinkResolver.Outcome.INSIDE, r.follow("l39"));
+    assertEquals(SymlinkResolver.Outcome.TOO_MANY_HOPS, r.follow("l40"));
+    // The same count when the links are nested in a target rather than chained.
+    List<StoredEntry> nested = new ArrayList<>(List.of(dir("d"), link("n0", "d")));
+    for (int i = 1; i <= 20; i++) {
+      nested.add(link("n" + i, "n" + (i - 1) + "/../n" + (i - 1)));
+    }
+    r = new SymlinkResolver(byPath(nested));
+    assertEquals(SymlinkResolver.Outcome.INSIDE, r.follow("n4")); // 1 + 2 * 15 = 31 links
+    assertEquals(SymlinkResolver.Outcome.TOO_MANY_HOPS, r.follow("n5")); // 63
+    // A link past the budget leads nowhere, even when its end would be outside: the escape is refused
+    // where it is (the last link of the chain), and the manifest with it.
+    chain.add(link("out", "../x"));
+    chain.add(link("far", "l40/../../out"));
+    var e = assertThrows(UnsafeManifestException.class, () -> ManifestCheck.check(state(chain), "nas"));
+    assertTrue(e.getMessage().contains("entry 'out': symlink target '../x' leads outside the export root"),
+        e.getMessage());
+  }
+
+  @Test
+  void chainedLinksResolveInLinearSteps() {
+    // 6 levels of 20 links; each link of a level names all 20 of the level below (l1_i -> l0_0/../l0_1/..
+    // ../l0_19, l0_i -> d). Resolving every link
+    // separately (no memo) would take 20^5 walks of the lowest level; counted hops and memoised links
+    // make each link's target walked once.
+    List<StoredEntry> entries = new ArrayList<>(List.of(dir("d")));
+    int levels = 6;
+    int width = 20;
+    int components = 0;
+    for (int i = 0; i < width; i++) {
+      entries.add(link("l0_" + i, "d"));
+      components++;
+    }
+    for (int level = 1; level < levels; level++) {
+      for (int i = 0; i < width; i++) {
+        StringBuilder t = new StringBuilder();
+        for (int j = 0; j < width; j++) {
+          t.append(j == 0 ? "" : "/../").append("l").append(level - 1).append('_').append(j);
+        }
+        entries.add(link("l" + level + "_" + i, t.toString())); // each ends where the level below does: d
+        components += 2 * width - 1;
+      }
+    }
+    SymlinkResolver r = new SymlinkResolver(byPath(entries));
+    for (StoredEntry e : entries) {
+      if (e.kind() == EntryKind.SYMLINK) {
+        assertTrue(r.follow(e.path()) != SymlinkResolver.Outcome.ESCAPES, e.path());
+      }
+    }
+    assertTrue(r.steps() <= components, "walked " + r.steps() + " components, the targets hold " + components);
+    assertEquals(SymlinkResolver.Outcome.INSIDE, r.follow("l1_0")); // 21 links
+    assertEquals(SymlinkResolver.Outcome.TOO_MANY_HOPS, r.follow("l2_0")); // 421 links
+    assertEquals(levels * width + 1, ManifestCheck.check(state(entries.toArray(StoredEntry[]::new)), "nas")
+        .entries().size());
+  }
+
+  @Test
+  void validateRefusesWhatRestoreRefusesWithTheSameMessage() throws Exception {
+    Resource nas = Resource.of("nas", ResourceType.FILE_TREE, "nfs://127.0.0.1/export/tree");
+    StoredState bad = state(dir("a"), link("a/out", "../../b"));
+    try (ResourceDriver d = new NfsProvider().open(nas, ResourceProviderContract.providerContext(Path.of("/tmp")))) {
+      var atCapture = assertThrows(UnsafeManifestException.class, () -> d.validate(bad));
+      var atRestore = assertThrows(UnsafeManifestException.class,
+          () -> d.prepareRestore(new ResourceProviderContract.TckRestoreContext(nas, nas, bad)));
+      assertEquals(atRestore.getMessage(), atCapture.getMessage());
+      assertTrue(atCapture.getMessage().contains("entry 'a/out'"), atCapture.getMessage());
+      d.validate(state(dir("a"), link("a/x", "y"), link("a/y", "x"))); // what restore accepts passes
+    }
   }
 
   @Test
@@ -92,6 +195,16 @@ class ManifestCheckTest {
     Map<String, String> m = new HashMap<>(META);
     m.put("target", target);
     return new StoredEntry(path, EntryKind.SYMLINK, 0, m, List.of());
+  }
+
+  private static Map<String, StoredEntry> byPath(List<StoredEntry> entries) {
+    Map<String, StoredEntry> m = new HashMap<>();
+    entries.forEach(e -> m.put(e.path(), e));
+    return m;
+  }
+
+  private static StoredState state(List<StoredEntry> entries) {
+    return state(entries.toArray(StoredEntry[]::new));
   }
 
   private static StoredState state(StoredEntry... entries) {
