@@ -361,6 +361,15 @@ final class DirectoryTreeDriver implements ResourceDriver {
     }
   }
 
+  /**
+   * The path and content checks {@link #prepareRestore} starts with, on what this capture stored: a
+   * checkpoint its restore would refuse fails the capture instead of being committed.
+   */
+  @Override
+  public void validate(StoredState state) {
+    RestorePlan.of(state, state.checkpointId(), resource.id());
+  }
+
   @Override
   public void restore(RestoreContext context) throws IOException {
     RestorePlan plan = RestorePlan.of(context.state(), context.checkpointId(), context.captured().id());
