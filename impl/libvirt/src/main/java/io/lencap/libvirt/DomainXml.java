@@ -38,6 +38,7 @@ final class DomainXml {
       f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
       f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
       f.setExpandEntityReferences(false);
+      f.setNamespaceAware(true); // QEMU's namespace is found by its URI, whatever prefix names it
       return new DomainXml(f.newDocumentBuilder().parse(new InputSource(new StringReader(xml))));
     } catch (Exception e) {
       throw new IllegalArgumentException("not a libvirt domain XML document: " + e.getMessage(), e);
@@ -57,9 +58,10 @@ final class DomainXml {
    * @param lun the {@code iscsi://host:port/iqn/lun} of a network disk QEMU reaches through its own iSCSI
    *     initiator, if this is one
    * @param backingLun the same for a LUN behind the source (an overlay over a LUN)
+   * @param shareable whether the disk is declared shared with other domains ({@code <shareable/>})
    */
   record Disk(String dev, String type, String device, Optional<Path> source, Optional<String> format,
-      boolean readOnly, Optional<Path> backing, Optional<URI> lun, Optional<URI> backingLun) {
+      boolean readOnly, Optional<Path> backing, Optional<URI> lun, Optional<URI> backingLun, boolean shareable) {
     /** Whether a snapshot should give this disk an overlay: a writable disk backed by a local file or device. */
     boolean writableLocal() {
       return !readOnly && source.isPresent() && (type.equals("file") || type.equals("block"));
@@ -68,6 +70,14 @@ final class DomainXml {
     /** Whether a snapshot should redirect this disk's writes to a local overlay: a writable iSCSI LUN. */
     boolean writableLun() {
       return !readOnly && lun.isPresent();
+    }
+
+    /**
+     * Whether the guest writes this disk as its own: neither read-only (CD-ROMs are) nor shareable. The state of
+     * such a disk belongs with the memory image: a restore that pairs them across times tears the guest.
+     */
+    boolean writer() {
+      return !readOnly && !shareable;
     }
   }
 
@@ -120,7 +130,8 @@ final class DomainXml {
       out.add(new Disk(target.getAttribute("dev"), type, device, path, format,
           child(d, "readonly") != null || device.equals("cdrom"), backing,
           type.equals("network") ? lun(source) : Optional.empty(),
-          store != null && store.getAttribute("type").equals("network") ? lun(storeSource) : Optional.empty()));
+          store != null && store.getAttribute("type").equals("network") ? lun(storeSource) : Optional.empty(),
+          child(d, "shareable") != null));
     }
     return out;
   }
@@ -325,6 +336,100 @@ final class DomainXml {
     return this;
   }
 
+  /**
+   * Removes what libvirt formats only with {@code VIR_DOMAIN_XML_SECURE}: graphics passwords and the cookies of
+   * network disk sources. Returns the graphics types (vnc, spice) that had a password.
+   */
+  List<String> removeSecrets() {
+    List<String> had = new ArrayList<>();
+    Element devices = child(doc.getDocumentElement(), "devices");
+    if (devices == null) {
+      return had;
+    }
+    for (Element g : children(devices, "graphics")) {
+      if (g.hasAttribute("passwd")) {
+        had.add(g.getAttribute("type"));
+        g.removeAttribute("passwd");
+      }
+    }
+    for (Element d : diskElements()) {
+      Element source = child(d, "source");
+      if (source != null) {
+        children(source, "cookies").forEach(source::removeChild);
+      }
+    }
+    return had;
+  }
+
+  /** The password of each graphics device that has one, by type; only in XML read with the secure flag. */
+  Map<String, String> graphicsPasswords() {
+    Map<String, String> out = new java.util.TreeMap<>();
+    for (Element g : graphics()) {
+      if (g.hasAttribute("passwd")) {
+        out.putIfAbsent(g.getAttribute("type"), g.getAttribute("passwd"));
+      }
+    }
+    return out;
+  }
+
+  /** Sets the password of each graphics device whose type {@code byType} answers for (null: left as it is). */
+  DomainXml withGraphicsPasswords(java.util.function.Function<String, String> byType) {
+    for (Element g : graphics()) {
+      String p = byType.apply(g.getAttribute("type"));
+      if (p != null) {
+        g.setAttribute("passwd", p);
+      }
+    }
+    return this;
+  }
+
+  /** The graphics types (vnc, spice, ...) the domain has. */
+  List<String> graphicsTypes() {
+    return graphics().stream().map(g -> g.getAttribute("type")).toList();
+  }
+
+  private List<Element> graphics() {
+    Element devices = child(doc.getDocumentElement(), "devices");
+    return devices == null ? List.of() : children(devices, "graphics");
+  }
+
+  /** The executable libvirt starts for this domain ({@code <emulator>}), if named. */
+  Optional<String> emulator() {
+    Element devices = child(doc.getDocumentElement(), "devices");
+    Element e = devices == null ? null : child(devices, "emulator");
+    return e == null || e.getTextContent().isBlank() ? Optional.empty() : Optional.of(e.getTextContent().trim());
+  }
+
+  /** Names the emulator, or removes the element (libvirt then takes the host's default for the machine). */
+  DomainXml withEmulator(Optional<String> emulator) {
+    Element devices = child(doc.getDocumentElement(), "devices");
+    if (devices == null) {
+      return this;
+    }
+    children(devices, "emulator").forEach(devices::removeChild);
+    if (emulator.isPresent()) {
+      Element e = doc.createElement("emulator");
+      e.setTextContent(emulator.get());
+      devices.insertBefore(e, devices.getFirstChild());
+    }
+    return this;
+  }
+
+  /** The host files that file-backed serial ports, consoles, parallel ports and channels write (and their logs). */
+  java.util.Set<Path> characterFiles() {
+    java.util.Set<Path> out = new java.util.LinkedHashSet<>();
+    withCharacterFiles(p -> {
+      out.add(p);
+      return p;
+    });
+    return out;
+  }
+
+  /** The root element, for checks that walk the whole document ({@link HostPassthrough}). */
+  Element root() {
+    return doc.getDocumentElement();
+  }
+
   /** The document as text, for libvirt only (it may hold secrets). */
   String xml() {
     try {
@@ -348,12 +453,12 @@ final class DomainXml {
     return devices == null ? List.of() : children(devices, "disk");
   }
 
-  private static Element child(Element parent, String name) {
+  static Element child(Element parent, String name) {
     List<Element> c = children(parent, name);
     return c.isEmpty() ? null : c.get(0);
   }
 
-  private static List<Element> children(Element parent, String name) {
+  static List<Element> children(Element parent, String name) {
     List<Element> out = new ArrayList<>();
     NodeList nodes = parent.getChildNodes();
     for (int i = 0; i < nodes.getLength(); i++) {

@@ -13,8 +13,11 @@ import java.util.Set;
  * Xen ({@code xen:///system}) and libvirt's test driver ({@code test:///default}). A resource names the
  * connection URI as its locator and the domain in the property {@code domain}. Optional properties:
  * {@code cut} ({@code live} or {@code paused}: whether a non-blocking capture pauses the guest from
- * quiesce to resume; {@code paused} by default for a VM that depends on storage members), and for a
- * restore elsewhere {@code dir} (where the disks go).
+ * quiesce to resume; {@code paused} by default for a VM that depends on storage members), {@code exclude.disks}
+ * (guest devices a capture leaves out on purpose), and for a restore {@code restore.directory} (where disks and
+ * console files go when no domain of that name is replaced: never a path read from the store) and
+ * {@code restore.allowPassthrough} ({@code true} starts stored XML that reaches into the host); the secret
+ * {@code graphics.password} sets the VNC/SPICE password of a restored domain that replaces none.
  */
 public final class LibvirtProvider implements ResourceProvider {
   private static final Set<String> SCHEMES = Set.of("qemu", "xen", "libxl", "test");

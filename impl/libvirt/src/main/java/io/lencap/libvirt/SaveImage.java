@@ -25,52 +25,75 @@ final class SaveImage {
   /** Replaces the domain XML stored in the image; the memory stream after the data area is untouched. */
   static void rewriteXml(Path image, UnaryOperator<String> rewrite) throws IOException {
     try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.nativeOrder());
-      readFully(ch, header, 0);
-      header.flip();
-      byte[] magic = new byte[MAGIC.length];
-      header.get(magic);
-      if (!java.util.Arrays.equals(magic, MAGIC)) {
-        throw new IOException(image + " is not a complete QEMU save image (magic "
-            + new String(magic, StandardCharsets.US_ASCII) + ")");
-      }
-      int version = header.getInt();
-      int dataLen = header.getInt();
-      header.getInt(); // was_running
-      header.getInt(); // compressed
-      int cookieOffset = header.getInt();
-      if (version < 1 || version > 2 || dataLen <= 0) {
-        throw new IOException(image + ": unknown save image version " + version);
-      }
-      ByteBuffer data = ByteBuffer.allocate(dataLen);
-      readFully(ch, data, HEADER);
-      byte[] d = data.array();
-      int xmlEnd = indexOfZero(d, 0);
-      String xml = new String(d, 0, xmlEnd, StandardCharsets.UTF_8);
-      byte[] cookie = new byte[0];
-      if (version == 2 && cookieOffset > 0) {
-        cookie = java.util.Arrays.copyOfRange(d, cookieOffset, indexOfZero(d, cookieOffset));
-      }
-      byte[] newXml = rewrite.apply(xml).getBytes(StandardCharsets.UTF_8);
-      int needed = newXml.length + 1 + (cookie.length == 0 ? 0 : cookie.length + 1);
-      if (needed > dataLen) {
-        throw new IOException(image + ": the rewritten domain XML (" + needed + " bytes) does not fit the "
-            + dataLen + " bytes the image reserves");
-      }
-      ByteBuffer out = ByteBuffer.allocate(dataLen);
-      out.put(newXml).put((byte) 0);
-      if (cookie.length > 0) {
-        out.put(cookie).put((byte) 0);
-      }
-      out.position(0).limit(dataLen);
-      writeFully(ch, out, HEADER);
-      if (cookie.length > 0) {
-        ByteBuffer offset = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(newXml.length + 1);
-        offset.flip();
-        writeFully(ch, offset, 16 + 4 * 4);
-      }
+      writeFully(ch, rewrittenHead(ch, image, rewrite), 0);
       ch.force(true);
     }
+  }
+
+  /**
+   * The image's header and data area with the XML rewritten, as many bytes as they take in the file: a copy of
+   * the image that reads these bytes instead of the file's own first ones has the new XML.
+   */
+  static ByteBuffer rewrittenHead(Path image, UnaryOperator<String> rewrite) throws IOException {
+    try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
+      return rewrittenHead(ch, image, rewrite);
+    }
+  }
+
+  /** Whether the file starts as a QEMU save image does. */
+  static boolean isQemuImage(Path image) throws IOException {
+    try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
+      ByteBuffer magic = ByteBuffer.allocate(MAGIC.length);
+      while (magic.hasRemaining() && ch.read(magic, magic.position()) > 0) {
+        // reading the magic
+      }
+      return java.util.Arrays.equals(magic.array(), MAGIC);
+    }
+  }
+
+  private static ByteBuffer rewrittenHead(FileChannel ch, Path image, UnaryOperator<String> rewrite) throws IOException {
+    ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.nativeOrder());
+    readFully(ch, header, 0);
+    header.flip();
+    byte[] magic = new byte[MAGIC.length];
+    header.get(magic);
+    if (!java.util.Arrays.equals(magic, MAGIC)) {
+      throw new IOException(image + " is not a complete QEMU save image (magic "
+          + new String(magic, StandardCharsets.US_ASCII) + ")");
+    }
+    int version = header.getInt();
+    int dataLen = header.getInt();
+    header.getInt(); // was_running
+    header.getInt(); // compressed
+    int cookieOffset = header.getInt();
+    if (version < 1 || version > 2 || dataLen <= 0) {
+      throw new IOException(image + ": unknown save image version " + version);
+    }
+    ByteBuffer data = ByteBuffer.allocate(dataLen);
+    readFully(ch, data, HEADER);
+    byte[] d = data.array();
+    int xmlEnd = indexOfZero(d, 0);
+    String xml = new String(d, 0, xmlEnd, StandardCharsets.UTF_8);
+    byte[] cookie = new byte[0];
+    if (version == 2 && cookieOffset > 0) {
+      cookie = java.util.Arrays.copyOfRange(d, cookieOffset, indexOfZero(d, cookieOffset));
+    }
+    byte[] newXml = rewrite.apply(xml).getBytes(StandardCharsets.UTF_8);
+    int needed = newXml.length + 1 + (cookie.length == 0 ? 0 : cookie.length + 1);
+    if (needed > dataLen) {
+      throw new IOException(image + ": the rewritten domain XML (" + needed + " bytes) does not fit the "
+          + dataLen + " bytes the image reserves");
+    }
+    ByteBuffer out = ByteBuffer.allocate(HEADER + dataLen).order(ByteOrder.nativeOrder());
+    header.position(0).limit(HEADER);
+    out.put(header);
+    out.put(newXml).put((byte) 0);
+    if (cookie.length > 0) {
+      out.put(cookie).put((byte) 0);
+      out.putInt(16 + 4 * 4, newXml.length + 1);
+    }
+    out.position(0).limit(HEADER + dataLen);
+    return out;
   }
 
   private static int indexOfZero(byte[] b, int from) {

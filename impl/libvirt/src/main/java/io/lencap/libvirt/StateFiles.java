@@ -31,6 +31,15 @@ final class StateFiles {
    */
   static long capture(Path file, String entry, Map<String, String> attributes, Chunking chunking,
       CaptureContext ctx, Runnable check) throws IOException {
+    return capture(file, null, entry, attributes, chunking, ctx, check);
+  }
+
+  /**
+   * The same, with the file's first bytes replaced by {@code head} in the entry (a save image whose XML was
+   * rewritten for the store, while the file itself stays as libvirt needs it).
+   */
+  static long capture(Path file, ByteBuffer head, String entry, Map<String, String> attributes, Chunking chunking,
+      CaptureContext ctx, Runnable check) throws IOException {
     Map<String, String> attrs = new TreeMap<>(attributes);
     attrs.put("identity", identity(file));
     long n = 0;
@@ -43,6 +52,10 @@ final class StateFiles {
           ctx.checkCancelled();
           check.run();
           buf.flip();
+          if (head != null && n < head.limit()) {
+            int len = (int) Math.min(buf.remaining(), head.limit() - n);
+            buf.put(0, head, (int) n, len);
+          }
           n += buf.remaining();
           out.write(buf);
           buf.clear();

@@ -153,8 +153,8 @@ class CounterGuestIT {
     try (CounterGuest g = CounterGuest.boot("lencap-it-orig")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("orig", CaptureMode.NON_BLOCKING, g.resource("vm"));
-      Path copyDisk = g.dir.resolve(copyName + ".disk.qcow2");
-      Path copyConsole = g.dir.resolve(copyName + ".console.log");
+      Path copyDisk = g.dir.resolve(copyName + "-vda.qcow2");
+      Path copyConsole = g.dir.resolve(copyName + "-console0.log");
       CutProbe probe = new CutProbe(Map.of("vm", g.disk));
       probe.restoredAt("vm", copyDisk);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).listener(probe).build()) {
@@ -164,7 +164,8 @@ class CounterGuestIT {
         int id = g.domain().getID();
         long boots = g.boots();
 
-        Placement elsewhere = Placement.builder().move("vm", URI.create(CounterGuest.URI), Map.of("domain", copyName))
+        Placement elsewhere = Placement.builder().move("vm", URI.create(CounterGuest.URI), Map.of("domain", copyName,
+            DiskTargets.DIRECTORY, g.dir.toString()))
             .build();
         await(lencap.restore(job, cp.id(), elsewhere));
         assertEquals(atCut, probe.atRestore.get("vm"));

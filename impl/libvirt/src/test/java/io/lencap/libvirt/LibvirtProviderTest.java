@@ -179,7 +179,6 @@ class LibvirtProviderTest {
       assertTrue(state.entry(DomainDriver.DEFINITION).isPresent());
       assertTrue(state.entry(DomainDriver.MEMORY).isEmpty());
       java.nio.file.Files.writeString(disk, "changed");
-      TestDriver.connection().domainLookupByName(name).undefine();
       try (ResourceDriver d = PROVIDER.open(r, context())) {
         TckRestoreContext rc = new TckRestoreContext(r, r, state);
         d.prepareRestore(rc);
