@@ -11,7 +11,7 @@ import java.lang.reflect.Field;
  * change detection at millisecond grain would miss a write that lands in the same millisecond.
  */
 record Attrs(Kind kind, int mode, long uid, long gid, long size, long fileid, long fsid, long atime,
-    long mtime, long ctime) {
+    long mtime, long ctime, long nlink) {
 
   /** Object types we capture; everything else (devices, FIFOs, sockets) is skipped with a note. */
   enum Kind {
@@ -23,7 +23,7 @@ record Attrs(Kind kind, int mode, long uid, long gid, long size, long fileid, lo
 
   static Attrs of(NfsGetAttributes a) {
     return new Attrs(kind(a.getType()), (int) (a.getMode() & 07777), a.getUid(), a.getGid(), a.getSize(),
-        a.getFileid(), a.getFsid(), nanos(a.getAtime()), nanos(a.getMtime()), nanos(a.getCtime()));
+        a.getFileid(), a.getFsid(), nanos(a.getAtime()), nanos(a.getMtime()), nanos(a.getCtime()), a.getNlink());
   }
 
   /** Same object, same content and metadata as far as NFS can tell (atime aside: reading changes it). */

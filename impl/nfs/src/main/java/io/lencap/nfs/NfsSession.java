@@ -191,13 +191,25 @@ final class NfsSession {
 
   /** Creates (or truncates) a regular file with its mode and owner. */
   byte[] createFile(byte[] dir, String name, int mode, long uid, long gid, String path) throws IOException {
+    return create(NfsCreateMode.UNCHECKED, dir, name, mode, uid, gid, path);
+  }
+
+  /**
+   * Creates a regular file that did not exist (GUARDED): fails with {@link #EXIST} rather than open what
+   * is there, so that nothing planted under the name can be written through.
+   */
+  byte[] createNew(byte[] dir, String name, int mode, long uid, long gid, String path) throws IOException {
+    return create(NfsCreateMode.GUARDED, dir, name, mode, uid, gid, path);
+  }
+
+  private byte[] create(NfsCreateMode how, byte[] dir, String name, int mode, long uid, long gid, String path)
+      throws IOException {
     NfsSetAttributes a = new NfsSetAttributes();
     a.setMode((long) mode);
     a.setUid(uid);
     a.setGid(gid);
     a.setSize(0L);
-    return call(path, () -> nfs.wrapped_sendCreate(
-        nfs.makeCreateRequest(NfsCreateMode.UNCHECKED, dir, name, a, null)).getFileHandle());
+    return call(path, () -> nfs.wrapped_sendCreate(nfs.makeCreateRequest(how, dir, name, a, null)).getFileHandle());
   }
 
   /** Creates a directory; always with a mode (nfs-client would create it with mode 000). */

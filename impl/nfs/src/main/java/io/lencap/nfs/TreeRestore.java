@@ -20,12 +20,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Writes a checked tree onto an export, differentially: what the checkpoint lacks is removed, a file that
- * is still the captured object (same file id, size, mtime and ctime) is left alone, any other existing file
- * is compared chunk by chunk and only differing chunks are written; then owners, modes and times are set,
- * directories last and deepest first so that writing their children does not change them again.
+ * is still the captured object (same file id, size, mtime and ctime) is left alone, and the captured file
+ * changed since (same file id, its only link) is compared chunk by chunk and only differing chunks are
+ * written. Any other file under the name (another file id, a second link: maybe a hard link planted to a
+ * file outside the tree, or shared with another entry) is never written through: the entry goes into a new
+ * file beside it, renamed into place. Then owners, modes and times are set, directories last and deepest
+ * first so that writing their children does not change them again.
  */
 final class TreeRestore {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TreeRestore.class);
+  /** Names of new files before they are renamed into place; a restore removes strays of a crashed one. */
+  static final String TEMP_PREFIX = ".lencap-restore-";
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
   private final NfsSession s;
   private final ManifestCheck.Plan plan;
   private final StoredState state;
@@ -35,12 +41,14 @@ final class TreeRestore {
   private final AtomicLong done = new AtomicLong();
   private long total;
 
-  /** What a restore did, for tests and notes. */
-  record Result(int removed, int created, int filesWritten, long bytesWritten, int filesUnchanged) {}
+  /** What a restore did, for tests and notes; {@code filesReplaced} were written anew and renamed into place. */
+  record Result(int removed, int created, int filesWritten, long bytesWritten, int filesUnchanged,
+      int filesReplaced) {}
 
   private final AtomicLong bytesWritten = new AtomicLong();
   private final AtomicLong filesWritten = new AtomicLong();
   private final AtomicLong unchanged = new AtomicLong();
+  private final AtomicLong replaced = new AtomicLong();
 
   TreeRestore(NfsSession s, ManifestCheck.Plan plan, StoredState state, RestoreContext ctx, ExecutorService pool) {
     this.s = s;
@@ -135,7 +143,8 @@ final class TreeRestore {
       meta(handles.get(e.path()), TreeAttributes.meta(e.attributes(), "", e.path()), null, false, e.path());
     }
     meta(s.root(), plan.root(), null, true, "");
-    return new Result(doomed.size(), created, (int) filesWritten.get(), bytesWritten.get(), (int) unchanged.get());
+    return new Result(doomed.size(), created, (int) filesWritten.get(), bytesWritten.get(), (int) unchanged.get(),
+        (int) replaced.get());
   }
 
   /**
@@ -162,54 +171,122 @@ final class TreeRestore {
 
   private void file(StoredEntry e, Node n) throws IOException {
     TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
-    byte[] fh;
-    boolean wrote = false;
     if (n != null && untouched(n.attrs(), e)) {
       unchanged.incrementAndGet();
       done.addAndGet(e.size());
       ctx.progress(done.get(), total);
-      return; // still the very object we captured
+      return; // still the very object we captured: nothing is written, not even metadata
     }
+    if (n != null && ownedInPlace(n.attrs(), e)) {
+      boolean wrote = writeDifferences(n.handle(), n.attrs(), e);
+      meta(n.handle(), m, n.attrs(), !wrote, e.path());
+      return;
+    }
+    byte[] dir = handles.get(parentOf(e.path()));
     if (n == null) {
-      fh = s.createFile(handles.get(parentOf(e.path())), nameOf(e.path()), m.mode() | 0600, m.uid(), m.gid(),
-          e.path());
-      for (ChunkRef c : e.chunks()) {
-        ctx.checkCancelled();
-        s.write(fh, c.offset(), state.read(c), e.path());
-        bytesWritten.addAndGet(c.length());
-        progress(c.length());
-      }
-      wrote = true;
-    } else {
-      fh = n.handle();
-      byte[] buf = null;
-      for (ChunkRef c : e.chunks()) {
-        ctx.checkCancelled();
-        if (c.offset() + c.length() <= n.attrs().size()) {
-          if (buf == null || buf.length < c.length()) {
-            buf = new byte[c.length()];
-          }
-          int got = readFully(fh, c.offset(), buf, c.length(), e.path());
-          if (got == c.length() && state.matches(c, ByteBuffer.wrap(buf, 0, got))) {
-            progress(c.length());
-            continue;
-          }
+      try {
+        byte[] fh = s.createNew(dir, nameOf(e.path()), m.mode() | 0600, m.uid(), m.gid(), e.path());
+        writeAll(fh, e);
+        meta(fh, m, null, false, e.path());
+        return;
+      } catch (NfsSession.NfsError exists) {
+        if (exists.status != NfsSession.EXIST) {
+          throw exists;
         }
-        s.write(fh, c.offset(), state.read(c), e.path());
-        bytesWritten.addAndGet(c.length());
-        progress(c.length());
-        wrote = true;
+        // something appeared under the name since the walk: replace it like any file we do not own
       }
-      if (n.attrs().size() != e.size()) {
-        s.setattr(fh, null, null, null, e.size(), null, null, e.path());
-        wrote = true;
+    }
+    replace(dir, e, m);
+  }
+
+  /**
+   * Whether writing into the existing file in place can only change this entry: a regular file with the
+   * captured file id and no other name (a second link may be a file outside the tree, or another entry,
+   * planted after the capture; a file id alone may have been reused by another file since).
+   */
+  private static boolean ownedInPlace(Attrs a, StoredEntry e) {
+    return a.kind() == Attrs.Kind.FILE && a.nlink() == 1
+        && Long.toString(a.fileid()).equals(e.attributes().get(TreeAttributes.FILEID));
+  }
+
+  /**
+   * Writes the entry into a new file beside the existing one and renames it into place: the file that was
+   * there loses this name and is otherwise left as it was (with its other links, if any).
+   */
+  private void replace(byte[] dir, StoredEntry e, TreeAttributes.Meta m) throws IOException {
+    String temp = null;
+    byte[] fh = null;
+    for (int attempt = 0; fh == null; attempt++) {
+      String name = TEMP_PREFIX + Long.toHexString(RANDOM.nextLong());
+      try {
+        fh = s.createNew(dir, name, m.mode() | 0600, m.uid(), m.gid(), e.path());
+        temp = name;
+      } catch (NfsSession.NfsError taken) {
+        if (taken.status != NfsSession.EXIST || attempt == 3) {
+          throw taken;
+        }
       }
+    }
+    try {
+      writeAll(fh, e);
+      meta(fh, m, null, false, e.path()); // before the rename: the entry appears whole, metadata included
+      s.rename(dir, temp, dir, nameOf(e.path()), e.path());
+      temp = null;
+      replaced.incrementAndGet();
+    } finally {
+      if (temp != null) {
+        try {
+          s.remove(dir, temp, e.path());
+        } catch (IOException | RuntimeException cleanup) {
+          log.warn("{}: could not remove the temporary file {} beside {}: {}", s.where(), temp, e.path(),
+              cleanup.getMessage());
+        }
+      }
+    }
+  }
+
+  /** Writes every chunk into a new, empty file and commits it. */
+  private void writeAll(byte[] fh, StoredEntry e) throws IOException {
+    for (ChunkRef c : e.chunks()) {
+      ctx.checkCancelled();
+      s.write(fh, c.offset(), state.read(c), e.path());
+      bytesWritten.addAndGet(c.length());
+      progress(c.length());
+    }
+    s.commit(fh, e.path());
+    filesWritten.incrementAndGet();
+  }
+
+  /** Writes only the chunks that differ into the captured file itself; true when anything was written. */
+  private boolean writeDifferences(byte[] fh, Attrs current, StoredEntry e) throws IOException {
+    boolean wrote = false;
+    byte[] buf = null;
+    for (ChunkRef c : e.chunks()) {
+      ctx.checkCancelled();
+      if (c.offset() + c.length() <= current.size()) {
+        if (buf == null || buf.length < c.length()) {
+          buf = new byte[c.length()];
+        }
+        int got = readFully(fh, c.offset(), buf, c.length(), e.path());
+        if (got == c.length() && state.matches(c, ByteBuffer.wrap(buf, 0, got))) {
+          progress(c.length());
+          continue;
+        }
+      }
+      s.write(fh, c.offset(), state.read(c), e.path());
+      bytesWritten.addAndGet(c.length());
+      progress(c.length());
+      wrote = true;
+    }
+    if (current.size() != e.size()) {
+      s.setattr(fh, null, null, null, e.size(), null, null, e.path());
+      wrote = true;
     }
     if (wrote) {
       s.commit(fh, e.path());
       filesWritten.incrementAndGet();
     }
-    meta(fh, m, n == null ? null : n.attrs(), !wrote, e.path());
+    return wrote;
   }
 
   private void link(StoredEntry e, Node n) throws IOException {

@@ -18,17 +18,17 @@ class AttrsTest {
 
   @Test
   void sameAsIgnoresAtimeOnly() {
-    Attrs a = new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 1, 2, 3);
-    assertTrue(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 555, 2, 3)));
-    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 1, 2, 4)), "ctime");
-    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0600, 1, 2, 10, 99, 7, 1, 2, 3)), "mode");
-    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 98, 7, 1, 2, 3)), "fileid");
+    Attrs a = new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 1, 2, 3, 1);
+    assertTrue(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 555, 2, 3, 1)));
+    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 1, 2, 4, 1)), "ctime");
+    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0600, 1, 2, 10, 99, 7, 1, 2, 3, 1)), "mode");
+    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 98, 7, 1, 2, 3, 1)), "fileid");
     assertFalse(a.sameAs(null));
   }
 
   @Test
   void attributesRoundTripAndBadOnesNameTheKey() {
-    Attrs a = new Attrs(Attrs.Kind.FILE, 04755, 1000, 100, 10, 99, 7, -5, 1_600_000_000_000_000_001L, 3);
+    Attrs a = new Attrs(Attrs.Kind.FILE, 04755, 1000, 100, 10, 99, 7, -5, 1_600_000_000_000_000_001L, 3, 1);
     Map<String, String> m = TreeAttributes.of(a);
     assertEquals("4755", m.get("mode"));
     TreeAttributes.Meta meta = TreeAttributes.meta(m, "", "f");
