@@ -80,7 +80,8 @@ class NfsSafetyIT {
         new Object[] {"absolute symlink", List.of(link("etc", "/etc"))},
         new Object[] {"symlink climbing out", List.of(link("up", "../b"))},
         new Object[] {"symlink chain climbing out", List.of(dir("d"), link("d/up", ".."), link("d/x", "up/../b"))},
-        new Object[] {"symlink loop", List.of(link("l1", "l2/x"), link("l2", "l1/x"))},
+        new Object[] {"symlink climbing out after a chain", List.of(link("c0", "d"), link("c1", "c0/.."),
+            link("x", "c1/../b"))},
         new Object[] {"write through a symlink", List.of(link("l", "d"), file("l/pwned"))});
   }
 
@@ -143,6 +144,38 @@ class NfsSafetyIT {
     }
     assertEquals(exportBefore, LocalTree.walk(SERVER.dir("a")));
     assertEquals(neighbourBefore, LocalTree.walk(SERVER.dir("b")));
+  }
+
+  @Test
+  void twoSymlinksPointingAtEachOtherAreCapturedAndRestoredAsTheLinksTheyAre() throws Exception {
+    Path a = SERVER.dir("a");
+    Files.createSymbolicLink(a.resolve("la"), Path.of("lb"));
+    Files.createSymbolicLink(a.resolve("lb"), Path.of("la"));
+    Files.createSymbolicLink(a.resolve("d/deep"), Path.of("../d/deep/x"));
+    TreeMap<String, String> captured = LocalTree.walk(a);
+    Encapsulation job = Encapsulation.builder("loop").resource(nas(SERVER.locator("a"))).build();
+    try (Lencap lencap = Lencap.builder().store(store).build()) {
+      Checkpoint cp = lencap.capture(job).join();
+      Files.delete(a.resolve("la"));
+      Files.delete(a.resolve("lb"));
+      Files.createSymbolicLink(a.resolve("lb"), Path.of("keep.txt"));
+      lencap.restore(job, cp.id()).join();
+    }
+    assertEquals(Path.of("lb"), Files.readSymbolicLink(a.resolve("la")));
+    assertEquals(Path.of("la"), Files.readSymbolicLink(a.resolve("lb")));
+    assertEquals(captured, LocalTree.walk(a));
+  }
+
+  @Test
+  void aCaptureWhoseSymlinkLeadsOutsideFailsNamingItAndCommitsNothing() throws Exception {
+    Files.createSymbolicLink(SERVER.dir("a").resolve("d/out"), Path.of("../../b/neighbour.txt"));
+    Encapsulation job = Encapsulation.builder("escape").resource(nas(SERVER.locator("a"))).build();
+    try (Lencap lencap = Lencap.builder().store(store).build()) {
+      CompletionException e = assertThrows(CompletionException.class, () -> lencap.capture(job).join());
+      assertTrue(chain(e).contains(
+          "entry 'd/out': symlink target '../../b/neighbour.txt' leads outside the export root"), chain(e));
+      assertEquals(List.of(), lencap.checkpoints("escape").join(), "an unrestorable checkpoint was committed");
+    }
   }
 
   @Test
