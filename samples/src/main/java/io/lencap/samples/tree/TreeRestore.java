@@ -32,10 +32,10 @@ import java.util.Set;
 /**
  * Writes a validated {@link RestorePlan} onto a directory, differentially and without ever following a
  * symlink: removes what the checkpoint lacks (or has as another kind), creates directories parents first,
- * leaves files whose content matches alone, writes the others to a temporary file beside them and renames
- * it over, recreates symlinks, and sets directory modes and times last (children first), since writing
- * into a directory changes its time. Assumes no one else renames things in the tree meanwhile (the engine
- * quiesces writers before a restore).
+ * leaves files whose content matches alone (when they have no other link), writes the others to a temporary
+ * file beside them and renames it over, recreates symlinks, and sets directory modes and times last
+ * (children first), since writing into a directory changes its time. Assumes no one else renames things in
+ * the tree meanwhile (the engine quiesces writers before a restore).
  */
 final class TreeRestore {
   private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
@@ -146,7 +146,11 @@ final class TreeRestore {
     applyTime(link, e);
   }
 
-  /** Whether the file at {@code file} is a regular file holding exactly the entry's chunks. */
+  /**
+   * Whether the file at {@code file} is a regular file with no other name, holding exactly the entry's
+   * chunks. A file with another link is never kept: the link may be planted to a file outside the tree,
+   * whose mode and time the restore would then set.
+   */
   private boolean sameContent(Path file, StoredEntry e) throws IOException {
     PosixFileAttributes a;
     try {
@@ -154,7 +158,8 @@ final class TreeRestore {
     } catch (NoSuchFileException absent) {
       return false;
     }
-    if (!a.isRegularFile() || a.size() != e.size()) {
+    if (!a.isRegularFile() || a.size() != e.size()
+        || ((Number) Files.getAttribute(file, "unix:nlink", NOFOLLOW)).intValue() != 1) {
       return false;
     }
     try (SeekableByteChannel in = Files.newByteChannel(file, Set.of(StandardOpenOption.READ, NOFOLLOW))) {

@@ -195,6 +195,30 @@ class DirectoryTreeRestoreTest {
   }
 
   @Test
+  void aHardLinkPlantedToAFileOutsideIsReplacedNeitherWrittenNorChmodded() throws Exception {
+    // keep.txt is captured with the very content of the file outside, but another mode and time.
+    Files.writeString(root.resolve("keep.txt"), Files.readString(outside.resolve("secret.txt")));
+    Files.setPosixFilePermissions(root.resolve("keep.txt"), PosixFilePermissions.fromString("rw-rw-rw-"));
+    Files.setLastModifiedTime(root.resolve("keep.txt"), FileTime.fromMillis(1_000_000_000_000L));
+    MemoryState sink = new MemoryState(chunks, "cp1");
+    capture(tree(root), sink);
+    StoredState state = sink.seal();
+    Map<String, String> captured = TreeState.fingerprint(root);
+    Files.delete(root.resolve("keep.txt"));
+    Files.createLink(root.resolve("keep.txt"), outside.resolve("secret.txt"));
+    Map<String, String> outsideBefore = TreeState.inventory(outside);
+
+    withDriver(d -> {
+      d.prepareRestore(context(state));
+      d.restore(context(state));
+    });
+
+    assertEquals(outsideBefore, TreeState.inventory(outside));
+    assertEquals(captured, TreeState.fingerprint(root));
+    assertEquals(1, Files.getAttribute(root.resolve("keep.txt"), "unix:nlink", LinkOption.NOFOLLOW_LINKS));
+  }
+
+  @Test
   void restoreRewritesOnlyWhatDiffers() throws Exception {
     deleteTree(root);
     SampleTree.create(root, 7);
