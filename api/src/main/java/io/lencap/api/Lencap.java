@@ -60,6 +60,18 @@ public interface Lencap extends AutoCloseable {
   }
 
   /**
+   * Finishes what a capture or restore of this encapsulation left undone when its process died (found in
+   * the store's journal once that process's lease expired): resumes the members it quiesced, releases its
+   * cuts and collects its orphan chunks. Only the members this encapsulation declares are touched, matched
+   * by id: nothing read from the store decides what runs or where bytes go. Writers whose storage an
+   * interrupted restore left torn stay paused until the group is restored again. Captures and restores
+   * repair first by themselves; call this to resume a group at start-up without capturing it. Completes
+   * exceptionally with {@link UnavailableException} when the store cannot be read, or with
+   * {@link LencapException} naming the members that could not be resumed or the torn storage.
+   */
+  CompletableFuture<Void> repair(Encapsulation encapsulation);
+
+  /**
    * The committed checkpoints of an encapsulation, oldest first. Completes exceptionally with
    * {@link UnavailableException} when the store cannot be read.
    */
@@ -82,8 +94,8 @@ public interface Lencap extends AutoCloseable {
    * Protects an encapsulation as its policy says: captures it on the policy's interval (fixed, or
    * Young/Daly's from the MTBF and the measured capture cost), watches its members (provider events and
    * probes, with confirmation so that a brief pause is not a failure), and reacts to a failure
-   * ({@link ResiliencyPolicy#onFailure()}). The protection is recorded in the store, so that a new
-   * process opening the store resumes it. Throws {@link InvalidSpecException} when the encapsulation is
+   * ({@link ResiliencyPolicy#onFailure()}). A protection lives as long as this instance: a new process
+   * protects what it declares again (nothing read from the store starts work). Throws {@link InvalidSpecException} when the encapsulation is
    * already protected here, or when the policy restores elsewhere and no chooser is given.
    */
   Protection protect(Encapsulation encapsulation, PlacementChooser chooser);
@@ -93,7 +105,7 @@ public interface Lencap extends AutoCloseable {
     return protect(encapsulation, null);
   }
 
-  /** The encapsulations this instance protects, including those resumed from the store when it opened. */
+  /** The encapsulations this instance protects. */
   List<Protection> protections();
 
   /** Adds a listener for events of every operation of this instance. */
@@ -182,8 +194,9 @@ public interface Lencap extends AutoCloseable {
     }
 
     /**
-     * Opens the store, repairs what a process that died mid-capture left behind, and returns the
-     * instance. Throws {@link InvalidSpecException} when no store was given,
+     * Opens the store and returns the instance. It acts on nothing it finds there: operations that a dead
+     * process left unfinished are logged, and repaired when their encapsulation is next named
+     * ({@link Lencap#repair}). Throws {@link InvalidSpecException} when no store was given,
      * {@link UnavailableException} when the store cannot be opened, and {@link LencapException} when no
      * engine (lencap-core) is on the class or module path.
      */

@@ -30,6 +30,14 @@ public interface BlobBackend extends AutoCloseable {
   /** Objects whose key starts with the prefix, in no particular order. */
   List<BlobInfo> list(String prefix) throws IOException;
 
+  /**
+   * One object's size and modification time (the storage's own clock), or empty when it is absent. The
+   * default lists the key as a prefix; backends with a cheaper look-up override it.
+   */
+  default Optional<BlobInfo> stat(String key) throws IOException {
+    return list(key).stream().filter(i -> i.key().equals(key)).findFirst();
+  }
+
   /** Deletes an object; no error when it is absent. */
   void delete(String key) throws IOException;
 

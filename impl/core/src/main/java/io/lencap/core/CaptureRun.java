@@ -5,6 +5,7 @@ import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.LencapEvent.Status;
+import io.lencap.api.LencapException;
 import io.lencap.api.LencapTimeoutException;
 import io.lencap.api.Phase;
 import io.lencap.api.ResiliencyPolicy;
@@ -59,6 +60,9 @@ final class CaptureRun {
   private volatile Manifest parent;
   private volatile String generation;
   private volatile JournalRecord journal;
+  private volatile Leases.Lease lease;
+  /** Completes the result once, at the end of the undo or at the abort's deadline, whichever comes first. */
+  private final AtomicBoolean completed = new AtomicBoolean();
   /** The journal update with the cuts; forgetting the record must wait for it, or it would come back. */
   private volatile CompletableFuture<Void> cutsRecorded = CompletableFuture.completedFuture(null);
 
@@ -122,9 +126,16 @@ final class CaptureRun {
   // ---- phases ----
 
   private void setUp() {
+    Instant storageStart;
     try {
+      generation = engine.store().generation(); // first: what this process knows of chunks dates from now
+      lease = engine.store().leases().acquire(encapsulation.name(), checkpointId, "capture");
+      new Repair(engine).run(encapsulation);
       parent = engine.store().manifests(encapsulation.name()).stream().reduce((a, b) -> b).orElse(null);
-      generation = engine.store().generation();
+      storageStart = engine.store().leases().storageNow();
+    } catch (Leases.HeldException e) {
+      throw new LencapException("cannot capture " + encapsulation.name() + " now: " + e.getMessage()
+          + " is running on it; capture when it has completed");
     } catch (IOException e) {
       throw CheckpointStore.unavailable("cannot read the store " + engine.store().describe(), e);
     }
@@ -133,7 +144,7 @@ final class CaptureRun {
       members.put(r.id(), new Member(r, provider));
     }
     List<JournalRecord.Member> recorded = all().stream().map(m -> m.journalEntry(Map.of())).toList();
-    journal = new JournalRecord(checkpointId, encapsulation.name(), engine.owner(), startedAt, recorded);
+    journal = JournalRecord.capture(checkpointId, encapsulation.name(), engine.owner(), storageStart, recorded);
     try {
       engine.store().record(journal);
     } catch (IOException e) {
@@ -186,7 +197,12 @@ final class CaptureRun {
 
   private CompletableFuture<Void> cut(Member m) {
     return callInPause(m, Phase.CUT, () -> {
-      m.cut = m.driver.cut(m.context);
+      Cut c = m.driver.cut(m.context);
+      m.cut = c;
+      if (aborted.get()) {
+        // Landed after the abort (a hung hypervisor answered late): the undo releases it, record it first.
+        recordCuts();
+      }
     });
   }
 
@@ -283,9 +299,9 @@ final class CaptureRun {
   private Checkpoint commit() {
     engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.STARTED, null);
     List<Manifest.Member> stored = new ArrayList<>();
-    java.util.Set<String> reused = new java.util.HashSet<>();
+    Map<String, Integer> referenced = new HashMap<>();
     for (Member m : all()) {
-      reused.addAll(m.writer.reusedChunks());
+      referenced.putAll(m.writer.referencedChunks());
       stored.add(new Manifest.Member(m.resource.id(), m.resource.type(), m.resource.locator().toString(),
           m.resource.properties(), m.provider.name(), m.pauseNanos, m.writer.logicalBytes(),
           m.writer.storedBytes(), m.context.method, List.copyOf(m.context.notes), m.writer.attributes(),
@@ -299,10 +315,17 @@ final class CaptureRun {
     }
     validate(manifest);
     try {
-      // Name the reused chunks in the journal first, so that a collection from now on spares them.
-      journal = journal.withReused(reused);
+      // Name the manifest's chunks in the journal first, so that a collection from now on spares them.
+      journal = journal.withChunks(CheckpointStore.chunksOf(manifest).keySet());
       engine.store().record(journal);
-      engine.store().commit(manifest, generation, reused);
+      java.util.Set<String> damaged = engine.store().unproven(referenced, false);
+      if (!damaged.isEmpty()) {
+        throw new CaptureAbortedException(null, Phase.COMMIT, "chunk " + damaged.iterator().next() + " ("
+            + damaged.size() + " in all) that this capture reuses from " + (parent == null ? "the store" : "checkpoint "
+            + parent.id()) + " is missing or damaged in " + engine.store().describe() + "; nothing was committed,"
+            + " and the next capture reads that data again", null);
+      }
+      engine.store().commit(manifest, generation, policy.phaseTimeout());
     } catch (IOException e) {
       throw new MemberFailure(null, Phase.COMMIT, e);
     }
@@ -334,6 +357,7 @@ final class CaptureRun {
           closeDrivers();
           try {
             engine.store().forget(checkpointId);
+            lease.close();
             if (engine.store().retain(encapsulation.name(), policy.keepLast()) > 0) {
               engine.store().collect();
             }
@@ -360,6 +384,15 @@ final class CaptureRun {
     log.info("aborting capture {} of {}: {}", checkpointId, encapsulation.name(), cause.toString());
     members.values().forEach(m -> m.context.cancelled = true);
     work.cancelAll("capture aborted");
+    // A member whose call hangs (a stopped hypervisor) must not hold the caller: past the grace, the result
+    // completes with the failure while the undo goes on until the member answers.
+    engine.timer().schedule(() -> {
+      if (!completed.get()) {
+        log.warn("capture {} of {}: completing at its deadline while {} still undo", checkpointId,
+            encapsulation.name(), all().stream().filter(m -> !m.lastCall.isDone()).map(m -> m.resource.id()).toList());
+        complete(cause);
+      }
+    }, policy.pauseGrace().toNanos(), TimeUnit.NANOSECONDS);
     // Resume in order, each once its own call has really returned (or the grace has passed).
     CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
     for (List<String> level : order.ascending()) {
@@ -370,30 +403,41 @@ final class CaptureRun {
             m.markResumed();
           }))));
     }
-    chain.thenCompose(v -> forAllQuietly(all(), m -> m.cut == null ? CompletableFuture.completedFuture(null)
-            : m.idle().thenCompose(x -> cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))))
+    // Release every cut, including one that lands late: wait for each member's call to really return.
+    chain.thenCompose(v -> forAllQuietly(all(), m -> m.settled().thenCompose(x -> m.cut == null
+            ? CompletableFuture.completedFuture(null)
+            : cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))))
         .thenCompose(v -> cutsRecorded.exceptionally(x -> null))
         .whenCompleteAsync((v, e) -> {
           Thread.interrupted(); // a stale interrupt must not fail the store writes below
           closeDrivers();
           boolean allResumed = all().stream().allMatch(m -> !m.quiesceCalled || m.resumed);
           try {
-            if (allResumed) {
+            if (allResumed && journal != null) {
               engine.store().forget(checkpointId); // else keep it: repair resumes them later
+            }
+            if (lease != null) {
+              lease.close();
             }
             engine.store().collect();
           } catch (IOException | RuntimeException ex) {
             log.warn("cleaning up after the aborted capture {}: {}", checkpointId, ex.toString());
           }
-          engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.FAILED,
-              cause.toString());
-          beforeCompletion.run();
-          if (cause instanceof CancellationException ce) {
-            result.cancelled(ce);
-          } else {
-            result.completeExceptionally(aborted(cause));
-          }
+          complete(cause);
         }, engine.executor());
+  }
+
+  private void complete(Throwable cause) {
+    if (!completed.compareAndSet(false, true)) {
+      return;
+    }
+    engine.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.FAILED, cause.toString());
+    beforeCompletion.run();
+    if (cause instanceof CancellationException ce) {
+      result.cancelled(ce);
+    } else {
+      result.completeExceptionally(aborted(cause));
+    }
   }
 
   private RuntimeException aborted(Throwable cause) {
@@ -546,6 +590,7 @@ final class CaptureRun {
     volatile long quiesceStartNanos;
     volatile Phase busyPhase;
     volatile long pauseNanos;
+    private int entriesReadAgain;
     volatile CompletableFuture<Void> lastCall = CompletableFuture.completedFuture(null);
 
     Member(Resource resource, ResourceProvider provider) {
@@ -554,6 +599,9 @@ final class CaptureRun {
       this.writer = new StateWriter(engine.store(), engine.chunkPool(), engine.storePool(), this::checkCancelled,
           (done, total) -> engine.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total));
       this.context = new MemberContext(resource, writer, parentState());
+      if (entriesReadAgain > 0) {
+        context.note(entriesReadAgain + " entries of the parent name chunks found damaged: they are read again");
+      }
     }
 
     private Optional<StoredState> parentState() {
@@ -564,7 +612,19 @@ final class CaptureRun {
       return p.member(resource.id())
           .filter(pm -> pm.type() == resource.type() && pm.locator().equals(resource.locator().toString())
               && pm.properties().equals(resource.properties()))
-          .map(pm -> new StoredStateView(engine.store(), engine.storePool(), p.id(), pm));
+          .map(pm -> new StoredStateView(engine.store(), engine.storePool(), p.id(), withoutDamaged(pm)));
+    }
+
+    /** The parent's state less the entries that name a chunk found damaged: those are read again. */
+    private Manifest.Member withoutDamaged(Manifest.Member pm) {
+      List<io.lencap.spi.StoredEntry> intact = pm.entries().stream()
+          .filter(e -> e.chunks().stream().noneMatch(c -> engine.store().damaged(c.id()))).toList();
+      if (intact.size() == pm.entries().size()) {
+        return pm;
+      }
+      entriesReadAgain = pm.entries().size() - intact.size();
+      return new Manifest.Member(pm.id(), pm.type(), pm.locator(), pm.properties(), pm.provider(), pm.pauseNanos(),
+          pm.logicalBytes(), pm.storedBytes(), pm.method(), pm.notes(), pm.attributes(), intact);
     }
 
     private void checkCancelled() {
@@ -589,13 +649,18 @@ final class CaptureRun {
       return pauseNanos;
     }
 
+    /** When the member's last call has returned, or the grace has passed. */
     CompletableFuture<Void> idle() {
-      return lastCall.completeOnTimeout(null, policy.pauseGrace().toNanos(), TimeUnit.NANOSECONDS);
+      return lastCall.copy().completeOnTimeout(null, policy.pauseGrace().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** When the member's last call has really returned, or the phase time-out has passed. */
+    CompletableFuture<Void> settled() {
+      return lastCall.copy().completeOnTimeout(null, policy.phaseTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     JournalRecord.Member journalEntry(Map<String, String> artefacts) {
-      return new JournalRecord.Member(resource.id(), resource.type(), resource.locator().toString(),
-          resource.properties(), artefacts);
+      return new JournalRecord.Member(resource.id(), resource.type(), artefacts, false);
     }
   }
 

@@ -35,37 +35,58 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   chunks/ab/abcd...      a chunk, named by the SHA-256 of its raw bytes (format byte + payload)
  *   checkpoints/NAME/ID    a committed manifest; its presence is the commit
- *   journal/CAPTURE        intent record of a capture in flight (for crash repair)
- *   gc/generation          changed when a collection starts and when it ends; gc/running while it runs
+ *   journal/OPERATION      authenticated record of a capture or restore in flight (crash repair, pins)
+ *   leases/SCOPE/ID        a live operation's lease ({@link Leases})
+ *   gc/generation          changed when a collection starts and when it ends
  * </pre>
- * Collection never deletes a chunk named by a committed manifest, nor one written after the oldest
- * capture in flight started, nor one a capture in flight reuses (its journal record lists them before it
- * commits). A capture that overlapped a collection re-checks its reused chunks before committing: the
- * chunk it deduplicated against may have been garbage that the collection took.
+ *
+ * <p>Commit and collection never race for a chunk, whatever the clocks say. A collection holds the
+ * {@code _collect} lease, then reads the journal, then the manifests, and deletes only chunks that neither
+ * names. A capture, before it commits, names in its journal record every chunk of its manifest, waits
+ * until no collection is live, and, if any collection ran since it started (the generation changed),
+ * checks that each of them is still there. So a chunk is either named before a collection reads the
+ * journal, or checked after that collection ended. Time only decides which fresh, still unnamed chunks a
+ * collection spares (those written since the oldest operation in flight started, by the storage's clock).
+ *
+ * <p>A chunk that exists is not taken as intact: a write that finds one of another size replaces it,
+ * and a chunk reused without being written is checked for a size its length allows before commit.
  */
 final class CheckpointStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
   static final String CHUNKS = "chunks/";
   static final String CHECKPOINTS = "checkpoints/";
   static final String JOURNAL = "journal/";
-  static final String PROTECTIONS = "protections/";
   private static final String GENERATION = "gc/generation";
-  private static final String COLLECTING = "gc/running";
+  /** Above this many chunks to prove, one listing of all chunks is cheaper than a look-up each. */
+  private static final int STAT_LIMIT = 2000;
 
   private final BlobBackend backend;
   private final ChunkCodec codec;
-  private final Clock clock;
+  private final RecordSeal seal;
+  private final Leases leases;
   private final Duration clockSkew;
-  /** Chunks known to exist: skips the backend round trip when a chunk repeats. */
+  /** Chunks this process wrote or proved since the collection generation {@link #knownGeneration}. */
   private final Set<String> known = ConcurrentHashMap.newKeySet();
+  private volatile String knownGeneration = "";
+  /** Chunks found damaged: a capture does not reuse stored entries that name them, so it reads them again. */
+  private final Set<String> damaged = ConcurrentHashMap.newKeySet();
   private final Map<String, Manifest> manifestCache = new ConcurrentHashMap<>();
   private final Object collectLock = new Object();
 
-  CheckpointStore(BlobBackend backend, ChunkCodec codec, Clock clock, Duration clockSkew) {
+  /**
+   * @param clockSkew how far apart the clocks of the storage's own servers may be (S3 gateways, HDFS
+   *     NameNode failover): widens the window of fresh chunks a collection spares
+   */
+  CheckpointStore(BlobBackend backend, ChunkCodec codec, RecordSeal seal, Leases leases, Duration clockSkew) {
     this.backend = backend;
     this.codec = codec;
-    this.clock = clock;
+    this.seal = seal;
+    this.leases = leases;
     this.clockSkew = clockSkew;
+  }
+
+  Leases leases() {
+    return leases;
   }
 
   String describe() {
@@ -93,14 +114,72 @@ final class CheckpointStore implements AutoCloseable {
     return new EncodedChunk(id, key, known.contains(id) ? null : codec.encode(key, raw));
   }
 
-  /** Writes an encoded chunk unless present (the I/O half); returns the bytes added, 0 when deduplicated. */
+  /**
+   * Writes an encoded chunk unless present (the I/O half); returns the bytes added, 0 when deduplicated.
+   * A present object of another size than this encoding is damaged (encodings of one content have one
+   * size): it is replaced.
+   */
   long storeChunk(EncodedChunk chunk) throws IOException {
     if (chunk.bytes() == null || known.contains(chunk.id())) {
       return 0;
     }
     boolean created = backend.putIfAbsent(chunk.key(), chunk.bytes());
+    if (!created) {
+      Optional<BlobInfo> present = backend.stat(chunk.key());
+      if (present.isEmpty() || present.get().size() != chunk.bytes().length) {
+        log.warn("chunk {} in {} is damaged ({} bytes where {} were expected): replacing it", chunk.id(),
+            describe(), present.map(i -> Long.toString(i.size())).orElse("no"), chunk.bytes().length);
+        backend.put(chunk.key(), chunk.bytes());
+        created = true;
+      }
+    }
     known.add(chunk.id());
+    damaged.remove(chunk.id());
     return created ? chunk.bytes().length : 0;
+  }
+
+  /** Whether a chunk was found damaged and not written again since. */
+  boolean damaged(String id) {
+    return damaged.contains(id);
+  }
+
+  /**
+   * Of these chunks (id to raw length), those not proven intact: absent, or of a stored size their raw
+   * length does not allow. Chunks this process wrote or proved in this collection generation count as
+   * proven only when {@code trustKnown}.
+   */
+  Set<String> unproven(Map<String, Integer> chunks, boolean trustKnown) throws IOException {
+    Map<String, Integer> todo = new java.util.HashMap<>();
+    chunks.forEach((id, length) -> {
+      if (!trustKnown || !known.contains(id)) {
+        todo.put(id, length);
+      }
+    });
+    Map<String, Long> sizes = new java.util.HashMap<>();
+    if (todo.size() > STAT_LIMIT) {
+      for (BlobInfo info : backend.list(CHUNKS)) {
+        String id = info.key().substring(info.key().lastIndexOf('/') + 1);
+        if (todo.containsKey(id)) {
+          sizes.put(id, info.size());
+        }
+      }
+    } else {
+      for (String id : todo.keySet()) {
+        backend.stat(chunkKey(id)).ifPresent(i -> sizes.put(id, i.size()));
+      }
+    }
+    Set<String> bad = new HashSet<>();
+    todo.forEach((id, length) -> {
+      Long size = sizes.get(id);
+      if (size == null || !codec.plausibleSize(length, size)) {
+        bad.add(id);
+        known.remove(id);
+        damaged.add(id);
+      } else {
+        known.add(id);
+      }
+    });
+    return bad;
   }
 
   /** {@code bytes} is null when the store already holds the chunk. */
@@ -182,24 +261,40 @@ final class CheckpointStore implements AutoCloseable {
     }
   }
 
-  /** The collection generation now; a capture notes it when it starts. */
+  /**
+   * The collection generation now; a capture notes it when it starts. What this process knew of chunks
+   * from an older generation is forgotten: a collection may have taken them.
+   */
   String generation() throws IOException {
-    return backend.get(GENERATION).map(b -> new String(b, StandardCharsets.UTF_8)).orElse("");
+    String now = backend.get(GENERATION).map(b -> new String(b, StandardCharsets.UTF_8)).orElse("");
+    if (!now.equals(knownGeneration)) {
+      known.clear();
+      knownGeneration = now;
+    }
+    return now;
+  }
+
+  /** Every chunk a manifest names, with its raw length. */
+  static Map<String, Integer> chunksOf(Manifest manifest) {
+    Map<String, Integer> out = new java.util.HashMap<>();
+    manifest.members().forEach(m -> m.entries().forEach(e -> e.chunks().forEach(c -> out.put(c.id(), c.length()))));
+    return out;
   }
 
   /**
-   * Makes the checkpoint visible, atomically, once everything it names is durable. If a collection ran
-   * since the capture started, first checks that the chunks it reused still exist.
+   * Makes the checkpoint visible, atomically, once everything it names is durable. The caller has named
+   * the manifest's chunks in its journal record. Waits (at most {@code wait}) until no collection is live;
+   * if one ran since the capture started, first checks that every chunk is still there.
    */
-  void commit(Manifest manifest, String generationAtStart, Set<String> reusedChunks) throws IOException {
+  void commit(Manifest manifest, String generationAtStart, Duration wait) throws IOException {
     backend.flush();
-    if (!generation().equals(generationAtStart) || backend.exists(COLLECTING)) {
-      for (String id : reusedChunks) {
-        if (!backend.exists(chunkKey(id))) {
-          known.remove(id);
-          throw new CaptureAbortedException(null, Phase.COMMIT, "a concurrent collection removed chunk " + id
-              + " that this capture reused; capture again", null);
-        }
+    awaitNoCollection(manifest, wait);
+    if (!generation().equals(generationAtStart)) {
+      Set<String> missing = unproven(chunksOf(manifest), false);
+      if (!missing.isEmpty()) {
+        throw new CaptureAbortedException(null, Phase.COMMIT, "a concurrent collection removed chunk "
+            + missing.iterator().next() + " that this capture uses (" + missing.size() + " in all); capture again",
+            null);
       }
     }
     String key = manifestKey(manifest.encapsulation(), manifest.id());
@@ -209,10 +304,33 @@ final class CheckpointStore implements AutoCloseable {
     backend.flush();
   }
 
+  private void awaitNoCollection(Manifest manifest, Duration wait) throws IOException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    long pause = 10;
+    while (!leases.liveOthers(Leases.COLLECT, "").isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new CaptureAbortedException(null, Phase.COMMIT, "a collection of " + describe()
+            + " did not end within " + wait + "; checkpoint " + manifest.id() + " not committed", null);
+      }
+      try {
+        Thread.sleep(pause); // polling the storage: no notification crosses processes
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while waiting for a collection to end");
+      }
+      pause = Math.min(1000, pause * 2);
+    }
+  }
+
   void delete(String encapsulation, String id) throws IOException {
     String key = manifestKey(encapsulation, id);
     if (!backend.exists(key)) {
       throw new NotFoundException("no checkpoint '" + id + "' of encapsulation '" + encapsulation + "'");
+    }
+    Optional<JournalRecord> reader = pins(encapsulation).stream().filter(r -> r.checkpointId().equals(id)).findFirst();
+    if (reader.isPresent()) {
+      throw new LencapException("checkpoint " + id + " of " + encapsulation + " is being restored (operation "
+          + reader.get().operationId() + "); delete it after the restore");
     }
     backend.delete(key);
     manifestCache.remove(key);
@@ -225,67 +343,93 @@ final class CheckpointStore implements AutoCloseable {
       return 0;
     }
     List<Manifest> all = manifests(encapsulation);
+    Set<String> pinned = new HashSet<>();
+    pins(encapsulation).forEach(r -> pinned.add(r.checkpointId()));
     int excess = all.size() - keep;
+    int deleted = 0;
     for (int i = 0; i < excess; i++) {
+      if (pinned.contains(all.get(i).id())) {
+        log.info("retention keeps {} of {}: a restore reads it", all.get(i).id(), encapsulation);
+        continue;
+      }
       delete(encapsulation, all.get(i).id());
+      deleted++;
     }
-    return Math.max(0, excess);
+    return deleted;
+  }
+
+  /** Restores in flight of the encapsulation (any record, authentic or not: pinning is the safe side). */
+  private List<JournalRecord> pins(String encapsulation) throws IOException {
+    return records(false).stream()
+        .filter(r -> r.kind() == JournalRecord.Kind.RESTORE && r.encapsulation().equals(encapsulation)).toList();
   }
 
   // ---- collection ----
 
   /**
-   * Mark and sweep: deletes chunks no committed manifest names, sparing those written after the oldest
-   * capture in flight (any process) started. Returns the number of chunks deleted.
+   * Mark and sweep: deletes chunks that no committed manifest and no journal record names, sparing those
+   * written since the oldest operation in flight started (by the storage's clock). Only one collection
+   * runs at a time on a store (a lease); when another is live this one does nothing. Returns the number
+   * of chunks deleted.
    */
   int collect() throws IOException {
     synchronized (collectLock) {
-      Instant started = clock.instant();
-      backend.put(COLLECTING, started.toString().getBytes(StandardCharsets.UTF_8));
-      newGeneration();
+      Leases.Lease lease;
       try {
-        return sweep(started);
-      } finally {
+        lease = leases.acquire(Leases.COLLECT, UUID.randomUUID().toString(), "collection");
+      } catch (Leases.HeldException e) {
+        log.debug("not collecting {}: {} is collecting", describe(), e.getMessage());
+        return 0;
+      }
+      try (lease) {
+        Instant started = leases.storageNow();
         newGeneration();
-        backend.delete(COLLECTING);
+        try {
+          return sweep(started, lease);
+        } finally {
+          newGeneration();
+        }
       }
     }
   }
 
   private void newGeneration() throws IOException {
-    backend.put(GENERATION, (clock.instant() + " " + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
+    backend.put(GENERATION, UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  private int sweep(Instant started) throws IOException {
-    {
-      // The journal before the manifests: a capture that commits in between is then in one or the other
-      // (its new chunks spared by the cutoff, its reused ones by its record or by its own re-check).
-      Instant cutoff = started;
-      Set<String> live = new HashSet<>();
-      for (JournalRecord r : journal()) {
-        if (r.startedAt().isBefore(cutoff)) {
-          cutoff = r.startedAt();
-        }
-        live.addAll(r.reused());
-      }
-      cutoff = cutoff.minus(clockSkew);
-      for (Manifest m : allManifests()) {
-        m.members().forEach(member -> member.entries().forEach(e -> e.chunks().forEach(c -> live.add(c.id()))));
-      }
-      int deleted = 0;
-      for (BlobInfo info : backend.list(CHUNKS)) {
-        String id = info.key().substring(info.key().lastIndexOf('/') + 1);
-        if (!live.contains(id) && info.lastModified().isBefore(cutoff)) {
-          known.remove(id);
-          backend.delete(info.key());
-          deleted++;
-        }
-      }
-      if (deleted > 0) {
-        log.debug("collected {} unreferenced chunks from {}", deleted, describe());
-      }
-      return deleted;
+  private int sweep(Instant started, Leases.Lease lease) throws IOException {
+    // The journal before the manifests: a capture that commits in between is then in one or the other.
+    Instant cutoff = started;
+    Set<String> live = new HashSet<>();
+    for (JournalRecord r : records(false)) {
+      live.addAll(r.chunks());
     }
+    for (JournalRecord r : journal()) { // only authentic records hold fresh chunks back
+      if (r.startedAt().isBefore(cutoff)) {
+        cutoff = r.startedAt();
+      }
+    }
+    cutoff = cutoff.minus(clockSkew);
+    for (Manifest m : allManifests()) {
+      m.members().forEach(member -> member.entries().forEach(e -> e.chunks().forEach(c -> live.add(c.id()))));
+    }
+    int deleted = 0;
+    for (BlobInfo info : backend.list(CHUNKS)) {
+      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
+      if (!live.contains(id) && info.lastModified().isBefore(cutoff)) {
+        if (!lease.fresh()) {
+          log.warn("collection of {} stopped: its lease could not be renewed in time", describe());
+          break;
+        }
+        known.remove(id);
+        backend.delete(info.key());
+        deleted++;
+      }
+    }
+    if (deleted > 0) {
+      log.debug("collected {} unreferenced chunks from {}", deleted, describe());
+    }
+    return deleted;
   }
 
   // ---- verification ----
@@ -329,46 +473,42 @@ final class CheckpointStore implements AutoCloseable {
   // ---- intent journal ----
 
   void record(JournalRecord r) throws IOException {
-    backend.put(JOURNAL + r.captureId(), codec.encode(JOURNAL + r.captureId(), Json.write(r)));
+    String key = JOURNAL + r.operationId();
+    backend.put(key, codec.encode(key, seal.seal(key, Json.write(r))));
     backend.flush();
   }
 
-  void forget(String captureId) throws IOException {
-    backend.delete(JOURNAL + captureId);
+  void forget(String operationId) throws IOException {
+    backend.delete(JOURNAL + operationId);
   }
 
+  /** Authentic journal records: the only ones anything acts on. Others are reported and ignored. */
   List<JournalRecord> journal() throws IOException {
+    return records(true);
+  }
+
+  private List<JournalRecord> records(boolean authenticOnly) throws IOException {
     List<JournalRecord> out = new ArrayList<>();
     for (BlobInfo info : backend.list(JOURNAL)) {
       Optional<byte[]> bytes = backend.get(info.key());
-      if (bytes.isPresent()) {
-        try {
-          out.add(Json.read(open(info.key(), bytes.get()), JournalRecord.class));
-        } catch (IOException | LencapException e) {
+      if (bytes.isEmpty()) {
+        continue;
+      }
+      try {
+        byte[] sealed = codec.decode(info.key(), bytes.get());
+        Optional<byte[]> authentic = seal.open(info.key(), sealed);
+        if (authentic.isPresent()) {
+          out.add(Json.read(authentic.get(), JournalRecord.class));
+        } else if (authenticOnly) {
+          log.warn("ignoring journal record {}: not authentic (planted, altered, or written under another"
+              + " record.key)", info.key());
+        } else {
+          out.add(Json.read(RecordSeal.unchecked(sealed), JournalRecord.class));
+        }
+      } catch (IOException | ChunkCodec.UnreadableException | RuntimeException e) {
+        if (authenticOnly) {
           log.warn("ignoring unreadable journal record {}: {}", info.key(), e.toString());
         }
-      }
-    }
-    return out;
-  }
-
-  // ---- protections ----
-
-  void protect(ProtectionRecord r) throws IOException {
-    backend.put(PROTECTIONS + r.name(), codec.encode(PROTECTIONS + r.name(), Json.write(r)));
-    backend.flush();
-  }
-
-  void unprotect(String name) throws IOException {
-    backend.delete(PROTECTIONS + name);
-  }
-
-  List<ProtectionRecord> protections() throws IOException {
-    List<ProtectionRecord> out = new ArrayList<>();
-    for (BlobInfo info : backend.list(PROTECTIONS)) {
-      Optional<byte[]> bytes = backend.get(info.key());
-      if (bytes.isPresent()) {
-        out.add(Json.read(open(info.key(), bytes.get()), ProtectionRecord.class));
       }
     }
     return out;

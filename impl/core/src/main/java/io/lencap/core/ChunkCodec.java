@@ -114,6 +114,16 @@ final class ChunkCodec {
     }
   }
 
+  /**
+   * Whether a stored object of {@code storedSize} bytes can be the encoding of {@code rawLength} raw
+   * bytes: raw (exactly one byte more) or compressed (smaller by the margin {@link #encode} requires),
+   * plus the seal's nonce and tag when encrypted. Catches a truncated or emptied chunk without reading it.
+   */
+  boolean plausibleSize(int rawLength, long storedSize) {
+    long body = storedSize - (sealKey.isPresent() ? 1 + NONCE + TAG_BITS / 8 : 0) - 1;
+    return body == rawLength || (body > 0 && body < rawLength - rawLength / 32);
+  }
+
   /** The raw bytes of a stored object. */
   byte[] decode(String objectKey, byte[] stored) throws UnreadableException {
     if (stored.length == 0) {

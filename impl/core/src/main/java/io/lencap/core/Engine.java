@@ -68,7 +68,8 @@ final class Engine implements Lencap {
   private final Events events;
   private final Path workDirectory;
   private final JournalRecord.Owner owner;
-  private final Map<String, CompletableFuture<?>> capturing = new ConcurrentHashMap<>();
+  /** The capture or restore of each encapsulation running in this process (leases exclude other processes). */
+  private final Map<String, CompletableFuture<?>> operations = new ConcurrentHashMap<>();
   private final ProviderContext providerContext;
   private final Map<String, Protector> protectors = new ConcurrentHashMap<>();
 
@@ -100,12 +101,14 @@ final class Engine implements Lencap {
     ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, daemons("lencap-timer-%d"));
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
-    Duration skew = Duration.parse(settings.storeOptions().getOrDefault("gc.clockSkew", "PT0S"));
-    this.store = new CheckpointStore(backend, ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))),
-        settings.clock(), skew);
+    this.owner = currentProcess();
+    Duration skew = option(settings, "gc.clockSkew", Duration.ofSeconds(30));
+    RecordSeal seal = RecordSeal.of(settings.storeSecrets(), settings.storeOptions());
+    Leases leases = new Leases(backend, seal, owner, option(settings, "journal.lease", Duration.ofSeconds(30)), timer);
+    this.store = new CheckpointStore(backend,
+        ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))), seal, leases, skew);
     this.workDirectory = workDirectory(settings);
     Files.createDirectories(workDirectory);
-    this.owner = currentProcess();
     this.providerContext = new ProviderContext() {
       @Override
       public Path workDirectory() {
@@ -133,8 +136,7 @@ final class Engine implements Lencap {
     BlobBackend backend = openBackend(settings);
     try {
       Engine engine = new Engine(settings, backend, providers);
-      new Repair(engine).run();
-      engine.resumeProtections();
+      engine.reportInterrupted();
       return engine;
     } catch (IOException e) {
       throw new UnavailableException("cannot open the store " + backend.describe() + ": " + e.getMessage(), e);
@@ -168,6 +170,37 @@ final class Engine implements Lencap {
     }
     throw new LencapException("no store backend supports '" + uri.getScheme() + ":' URIs; backends found: "
         + seen + " (add lencap-store-hdfs or lencap-store-s3 for hdfs: and s3:)");
+  }
+
+  private static Duration option(Settings settings, String key, Duration otherwise) {
+    String value = settings.storeOptions().get(key);
+    if (value == null) {
+      return otherwise;
+    }
+    try {
+      Duration d = Duration.parse(value);
+      if (d.isNegative()) {
+        throw new InvalidSpecException("storeOptions." + key, "must not be negative, was " + value);
+      }
+      return d;
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new InvalidSpecException("storeOptions." + key, "must be an ISO-8601 duration such as PT30S, was "
+          + value);
+    }
+  }
+
+  /**
+   * Says which operations a dead process left unfinished. Opening acts on none of them: each is repaired
+   * when the application names its encapsulation again ({@link #repair}, or its next capture or restore).
+   */
+  private void reportInterrupted() throws IOException {
+    for (JournalRecord r : store.journal()) {
+      if (!store.leases().isLive(r.encapsulation(), r.operationId())) {
+        log.warn("{} {} of {} was interrupted (process {} on {}); it is repaired when {} is next captured, restored"
+            + " or repaired", r.kind().name().toLowerCase(java.util.Locale.ROOT), r.operationId(), r.encapsulation(),
+            r.owner().pid(), r.owner().host(), r.encapsulation());
+      }
+    }
   }
 
   private static Path workDirectory(Settings settings) {
@@ -243,23 +276,76 @@ final class Engine implements Lencap {
 
   // ---- Lencap ----
 
+  private String newOperationId() {
+    return ID_TIME.format(settings.clock().instant()) + "-"
+        + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
+  }
+
   @Override
   public CompletableFuture<Checkpoint> capture(Encapsulation encapsulation) {
-    String id = ID_TIME.format(settings.clock().instant()) + "-"
-        + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
     CompletableFuture<?>[] self = new CompletableFuture<?>[1];
-    CaptureRun run = new CaptureRun(this, encapsulation, id, () -> capturing.remove(encapsulation.name(), self[0]));
+    CaptureRun run = new CaptureRun(this, encapsulation, newOperationId(),
+        () -> operations.remove(encapsulation.name(), self[0]));
     self[0] = run.result();
-    if (capturing.putIfAbsent(encapsulation.name(), run.result()) != null) {
-      return CompletableFuture.failedFuture(new LencapException("a capture of " + encapsulation.name()
-          + " is already running; wait for it to complete"));
+    CompletableFuture<?> other = operations.putIfAbsent(encapsulation.name(), run.result());
+    if (other != null) {
+      return CompletableFuture.failedFuture(new LencapException("a capture or restore of " + encapsulation.name()
+          + " is already running in this process; wait for it to complete"));
     }
     return run.start();
   }
 
+  /**
+   * Starts once the capture or restore of the same encapsulation running here has completed (a protection
+   * restores right after cancelling its capture, which completes only once its cuts are released).
+   */
   @Override
   public CompletableFuture<Checkpoint> restore(Encapsulation encapsulation, String checkpointId, Placement placement) {
-    return new RestoreRun(this, encapsulation, checkpointId, placement).start();
+    CompletableFuture<Checkpoint> result = new CompletableFuture<>();
+    restoreAfterOthers(result, () -> new RestoreRun(this, encapsulation, newOperationId(), checkpointId, placement),
+        encapsulation.name());
+    return result;
+  }
+
+  /**
+   * Starts the restore once the capture or restore of the same encapsulation running here has completed: a
+   * protection restores right after cancelling its capture, which completes only once its cuts are released.
+   */
+  private void restoreAfterOthers(CompletableFuture<Checkpoint> result, Supplier<RestoreRun> run, String name) {
+    if (result.isDone()) {
+      return; // cancelled while waiting
+    }
+    CompletableFuture<?> other = operations.putIfAbsent(name, result);
+    if (other != null) {
+      other.handle((v, e) -> null).thenRunAsync(() -> restoreAfterOthers(result, run, name), executor);
+      return;
+    }
+    CompletableFuture<Checkpoint> running = run.get().start();
+    result.whenComplete((v, e) -> {
+      if (result.isCancelled()) {
+        running.cancel(true);
+      }
+    });
+    running.whenComplete((cp, e) -> {
+      operations.remove(name, result);
+      if (e != null) {
+        result.completeExceptionally(Failures.unwrap(e));
+      } else {
+        result.complete(cp);
+      }
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> repair(Encapsulation encapsulation) {
+    return storeCall("repair " + encapsulation.name(), () -> {
+      try {
+        new Repair(this).run(encapsulation);
+      } catch (IOException e) {
+        throw CheckpointStore.unavailable("store " + store.describe(), e);
+      }
+      return null;
+    });
   }
 
   @Override
@@ -293,10 +379,6 @@ final class Engine implements Lencap {
     if (protectors.putIfAbsent(encapsulation.name(), p) != null) {
       throw new InvalidSpecException("encapsulation.name", encapsulation.name() + " is already protected here");
     }
-    read(() -> {
-      store.protect(ProtectionRecord.of(encapsulation));
-      return null;
-    });
     p.start();
     return p;
   }
@@ -307,30 +389,7 @@ final class Engine implements Lencap {
   }
 
   void unprotect(Protector p) {
-    if (protectors.remove(p.encapsulation().name(), p)) {
-      read(() -> {
-        store.unprotect(p.encapsulation().name());
-        return null;
-      });
-    }
-  }
-
-  /** Resumes the protections a previous process recorded (without choosers: restores go in place). */
-  private void resumeProtections() throws IOException {
-    for (ProtectionRecord r : store.protections()) {
-      Encapsulation e = r.toEncapsulation();
-      if (e.policy().onFailure() == Reaction.RESTORE_ELSEWHERE) {
-        log.warn("resuming protection of {}: no placement chooser in this process, failures restore in place",
-            e.name());
-        e = Encapsulation.builder(e.name()).resources(e.resources())
-            .policy(e.policy().toBuilder().onFailure(Reaction.RESTORE_IN_PLACE).build()).build();
-      }
-      Protector p = new Protector(this, e, null);
-      if (protectors.putIfAbsent(e.name(), p) == null) {
-        log.info("resuming protection of {}", e.name());
-        p.start();
-      }
-    }
+    protectors.remove(p.encapsulation().name(), p);
   }
 
   @Override
@@ -346,7 +405,7 @@ final class Engine implements Lencap {
   @Override
   public void close() {
     protectors.values().forEach(Protector::stop);
-    List<CompletableFuture<?>> running = List.copyOf(capturing.values());
+    List<CompletableFuture<?>> running = List.copyOf(operations.values());
     running.forEach(f -> f.cancel(true));
     try {
       // Cancelled captures resume their members on our threads: let them finish before the threads go.
@@ -355,6 +414,7 @@ final class Engine implements Lencap {
     } catch (Exception e) {
       log.warn("closing while captures were still undoing: {}", e.toString());
     }
+    store.leases().close();
     timer.shutdownNow();
     chunkPool.shutdownNow();
     storePool.shutdownNow();

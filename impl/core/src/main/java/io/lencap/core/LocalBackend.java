@@ -150,6 +150,17 @@ final class LocalBackend implements BlobBackend {
   }
 
   @Override
+  public Optional<BlobInfo> stat(String key) throws IOException {
+    try {
+      BasicFileAttributes a = Files.readAttributes(resolve(key), BasicFileAttributes.class);
+      return a.isRegularFile() ? Optional.of(new BlobInfo(key, a.size(), a.lastModifiedTime().toInstant()))
+          : Optional.empty();
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     Files.deleteIfExists(resolve(key));
   }

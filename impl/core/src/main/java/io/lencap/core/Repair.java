@@ -1,21 +1,23 @@
 package io.lencap.core;
 
+import io.lencap.api.Encapsulation;
+import io.lencap.api.LencapException;
 import io.lencap.api.Resource;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StorageSnapshot;
 import java.io.IOException;
-import java.time.Duration;
-import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Repairs what a process that died mid-capture left in the store: from its intent record, resumes the
- * members it may have quiesced, releases its cuts, forgets the record, then collects the orphan chunks.
- * A record is dead when its process is gone from this host, or (other hosts) when it is older than
- * the store option {@code journal.staleAfter} (1 hour unless set).
+ * Finishes, for one encapsulation the application names, what its operations left undone when their
+ * process died (their lease expired): a capture's members are resumed and its cuts released; a restore's
+ * writers are resumed only if every member was restored whole (never a writer on torn storage). The record's members are re-bound
+ * by id to the application's resources; a member the application no longer declares is left alone.
  */
 final class Repair {
   private static final Logger log = LoggerFactory.getLogger(Repair.class);
@@ -25,37 +27,54 @@ final class Repair {
     this.engine = engine;
   }
 
-  void run() throws IOException {
+  /**
+   * Repairs every interrupted operation of the encapsulation; throws {@link LencapException} naming what
+   * it could not repair (records of those stay for the next attempt).
+   */
+  void run(Encapsulation encapsulation) throws IOException {
+    run(encapsulation, false);
+  }
+
+  /**
+   * As {@link #run(Encapsulation)}; with {@code beforeRestore}, interrupted restores are forgotten instead:
+   * the restore about to run supersedes them (it quiesces the writers they left paused and resumes them).
+   */
+  void run(Encapsulation encapsulation, boolean beforeRestore) throws IOException {
+    List<String> problems = new ArrayList<>();
     boolean repaired = false;
     for (JournalRecord r : engine.store().journal()) {
-      if (isDead(r)) {
-        repaired |= repair(r);
+      if (!r.encapsulation().equals(encapsulation.name())
+          || engine.store().leases().isLive(r.encapsulation(), r.operationId())) {
+        continue;
       }
+      log.warn("repairing {} {} of {} left by process {} on {}", r.kind(), r.operationId(), r.encapsulation(),
+          r.owner().pid(), r.owner().host());
+      Optional<String> problem = r.kind() == JournalRecord.Kind.CAPTURE ? repairCapture(r, encapsulation)
+          : beforeRestore ? Optional.empty() : repairRestore(r, encapsulation);
+      if (problem.isPresent()) {
+        problems.add(problem.get());
+        continue;
+      }
+      engine.store().forget(r.operationId());
+      engine.store().leases().forget(r.encapsulation(), r.operationId());
+      repaired = true;
     }
     if (repaired) {
-      int n = engine.store().collect();
-      log.info("repair collected {} orphan chunks", n);
+      log.info("repair of {} collected {} orphan chunks", encapsulation.name(), engine.store().collect());
+    }
+    if (!problems.isEmpty()) {
+      throw new LencapException("repair of " + encapsulation.name() + ": " + String.join("; ", problems));
     }
   }
 
-  private boolean isDead(JournalRecord r) {
-    JournalRecord.Owner o = r.owner();
-    if (o.host().equals(engine.owner().host())) {
-      Optional<ProcessHandle> p = ProcessHandle.of(o.pid());
-      return p.isEmpty() || !p.get().isAlive()
-          || !p.get().info().startInstant().orElse(Instant.EPOCH).equals(o.processStart());
-    }
-    return r.startedAt().plus(Duration.ofHours(1)).isBefore(engine.clock().instant());
-  }
-
-  private boolean repair(JournalRecord r) {
-    log.warn("repairing capture {} of {} left by dead process {} on {}", r.captureId(), r.encapsulation(),
-        r.owner().pid(), r.owner().host());
-    boolean ok = true;
+  private Optional<String> repairCapture(JournalRecord r, Encapsulation encapsulation) {
+    List<String> failed = new ArrayList<>();
     for (JournalRecord.Member m : r.members()) {
-      Resource.Builder b = Resource.builder(m.id()).type(m.type()).locator(m.locator());
-      m.properties().forEach(b::property);
-      Resource resource = b.build();
+      Optional<Resource> declared = declared(encapsulation, m);
+      if (declared.isEmpty()) {
+        continue;
+      }
+      Resource resource = declared.get();
       try (ResourceDriver driver = engine.providers().providerFor(resource).open(resource, engine.providerContext())) {
         driver.resume();
         if (!m.cutArtefacts().isEmpty()) {
@@ -65,23 +84,49 @@ final class Repair {
           // name follows from the capture's id (delete is a no-op when there is none).
           Optional<StorageSnapshot> snapshots = driver.extension(StorageSnapshot.class);
           if (snapshots.isPresent()) {
-            snapshots.get().delete(resource, StorageSnapshot.imageName(r.captureId()));
+            snapshots.get().delete(resource, StorageSnapshot.imageName(r.operationId()));
           }
         }
       } catch (Exception e) {
-        ok = false;
-        log.error("repair could not resume or release {} of {}: {}; the record is kept for the next attempt",
-            m.id(), r.encapsulation(), e.toString());
+        log.error("repair could not resume or release {} of {}: {}", m.id(), r.encapsulation(), e.toString());
+        failed.add(m.id());
       }
     }
-    if (ok) {
-      try {
-        engine.store().forget(r.captureId());
-      } catch (IOException e) {
-        log.warn("could not forget journal record {}: {}", r.captureId(), e.toString());
-        return false;
+    return failed.isEmpty() ? Optional.empty() : Optional.of("capture " + r.operationId()
+        + ": could not resume or release " + failed + " (the record is kept for the next attempt)");
+  }
+
+  private Optional<String> repairRestore(JournalRecord r, Encapsulation encapsulation) {
+    List<String> torn = r.members().stream().filter(m -> !m.restored()).map(JournalRecord.Member::id).toList();
+    if (!torn.isEmpty()) {
+      return Optional.of("the restore to " + r.checkpointId() + " (" + r.operationId() + ") was interrupted before "
+          + torn + " were restored whole: the group's writers stay paused; restore the group again");
+    }
+    List<String> failed = new ArrayList<>();
+    for (JournalRecord.Member m : r.members()) {
+      Optional<Resource> declared = declared(encapsulation, m);
+      if (declared.isEmpty() || m.type().isStorage()) {
+        continue;
+      }
+      Resource resource = declared.get();
+      try (ResourceDriver driver = engine.providers().providerFor(resource).open(resource, engine.providerContext())) {
+        driver.resume();
+      } catch (Exception e) {
+        log.error("repair could not resume {} of {}: {}", m.id(), r.encapsulation(), e.toString());
+        failed.add(m.id());
       }
     }
-    return ok;
+    return failed.isEmpty() ? Optional.empty() : Optional.of("restore " + r.operationId() + ": could not resume "
+        + failed);
+  }
+
+  private static Optional<Resource> declared(Encapsulation encapsulation, JournalRecord.Member m) {
+    Optional<Resource> r = encapsulation.resources().stream().filter(x -> x.id().equals(m.id())).findFirst();
+    if (r.isEmpty() || r.get().type() != m.type()) {
+      log.warn("repair of {} leaves member {} alone: the encapsulation no longer declares it as {}",
+          encapsulation.name(), m.id(), m.type());
+      return Optional.empty();
+    }
+    return r;
   }
 }

@@ -39,6 +39,7 @@ final class RestoreRun {
 
   private final Engine engine;
   private final Encapsulation encapsulation;
+  private final String operationId;
   private final String checkpointId;
   private final Placement placement;
   private final Order order;
@@ -46,6 +47,8 @@ final class RestoreRun {
   private final Tasks work;
   private volatile Manifest manifest;
   private volatile boolean cancelled;
+  private volatile Leases.Lease lease;
+  private volatile JournalRecord journal;
   private final CompletableFuture<Checkpoint> result = new CompletableFuture<>() {
     @Override
     public boolean cancel(boolean mayInterrupt) {
@@ -55,9 +58,11 @@ final class RestoreRun {
     }
   };
 
-  RestoreRun(Engine engine, Encapsulation encapsulation, String checkpointId, Placement placement) {
+  RestoreRun(Engine engine, Encapsulation encapsulation, String operationId, String checkpointId,
+      Placement placement) {
     this.engine = engine;
     this.encapsulation = encapsulation;
+    this.operationId = operationId;
     this.checkpointId = checkpointId;
     this.placement = placement;
     this.order = new Order(encapsulation);
@@ -69,13 +74,16 @@ final class RestoreRun {
         .thenCompose(v -> forAll(all(), m -> call(m, Phase.PREPARE, () -> m.driver.prepareRestore(m.context))))
         .thenCompose(v -> quiesceWriters())
         .thenCompose(v -> byLevels(order.ascending(), m -> call(m, Phase.RESTORE, () -> {
-          m.driver.restore(m.context);
           m.touched = true;
+          m.restoreStarted = true;
+          m.driver.restore(m.context);
+          restored(m);
         })))
         .thenCompose(v -> byLevels(order.ascending(), m -> call(m, Phase.RESUME, () -> m.driver.resume())))
         .whenComplete((v, e) -> {
           if (e == null) {
             closeDrivers();
+            finishRecord(true);
             log.info("restored {} to {}", encapsulation.name(), checkpointId);
             result.complete(manifest.toCheckpoint());
           } else {
@@ -87,7 +95,12 @@ final class RestoreRun {
 
   private void setUp() {
     try {
+      lease = engine.store().leases().acquire(encapsulation.name(), operationId, "restore");
+      new Repair(engine).run(encapsulation, true);
       manifest = engine.store().manifest(encapsulation.name(), checkpointId);
+    } catch (Leases.HeldException e) {
+      throw new io.lencap.api.LencapException("cannot restore " + encapsulation.name() + " now: " + e.getMessage()
+          + " is running on it; restore when it has completed");
     } catch (IOException e) {
       throw CheckpointStore.unavailable("cannot read checkpoint " + checkpointId, e);
     }
@@ -119,6 +132,41 @@ final class RestoreRun {
             + " cannot restore elsewhere");
       }
     }
+    record();
+  }
+
+  /** The journal record, before any member is touched: pins the checkpoint, and lets a repair finish. */
+  private void record() {
+    journal = JournalRecord.restore(operationId, encapsulation.name(), checkpointId, engine.owner(),
+        engine.clock().instant(), all().stream()
+            .map(m -> new JournalRecord.Member(m.captured.id(), m.captured.type(), Map.of(), false)).toList());
+    try {
+      engine.store().record(journal);
+    } catch (IOException e) {
+      throw CheckpointStore.unavailable("cannot write the intent journal to " + engine.store().describe(), e);
+    }
+  }
+
+  /** Notes in the journal that a member's state is whole on its target. */
+  private synchronized void restored(Member m) throws IOException {
+    m.restored = true;
+    journal = journal.withMembers(journal.members().stream().map(r -> r.id().equals(m.captured.id())
+        ? new JournalRecord.Member(r.id(), r.type(), Map.of(), true) : r).toList());
+    engine.store().record(journal);
+  }
+
+  /** Ends the operation's record: forgotten when nothing is left to repair, and the lease released. */
+  private void finishRecord(boolean forget) {
+    try {
+      if (forget && journal != null) {
+        engine.store().forget(operationId);
+      }
+    } catch (IOException e) {
+      log.warn("could not forget the journal record of restore {}: {}", operationId, e.toString());
+    }
+    if (lease != null) {
+      lease.close();
+    }
   }
 
   private CompletableFuture<Void> quiesceWriters() {
@@ -138,8 +186,24 @@ final class RestoreRun {
   }
 
   private void fail(Throwable e) {
-    Throwable cause = Failures.unwrap(e);
-    log.warn("restore of {} to {} failed: {}", encapsulation.name(), checkpointId, cause.toString());
+    Throwable failure = Failures.unwrap(e);
+    List<String> torn = all().stream().filter(m -> m.restoreStarted && !m.restored).map(m -> m.captured.id()).toList();
+    log.warn("restore of {} to {} failed: {}", encapsulation.name(), checkpointId, failure.toString());
+    if (!torn.isEmpty()) {
+      // Never resume a writer on storage left half-written: the group waits, paused, for a new restore.
+      closeDrivers();
+      finishRecord(false);
+      RuntimeException translated = Failures.translate(failure, "restore of " + encapsulation.name() + " to "
+          + checkpointId);
+      String paused = torn + " were not restored whole, so the group's writers stay paused: restore it again";
+      log.error("restore of {} to {}: {}", encapsulation.name(), checkpointId, paused);
+      translated.addSuppressed(new io.lencap.api.LencapException(paused)); // the error keeps its meaning
+      if (!cancelled) {
+        result.completeExceptionally(translated);
+      }
+      return;
+    }
+    Throwable cause = failure;
     Tasks cleanup = new Tasks(engine.executor(), engine.timer());
     CompletableFuture.allOf(all().stream().filter(m -> m.touched)
             .map(m -> cleanup.call("resume " + m.captured.id(), encapsulation.policy().phaseTimeout(), () -> {
@@ -148,6 +212,7 @@ final class RestoreRun {
             }).result().exceptionally(x -> null)).toArray(CompletableFuture[]::new))
         .whenComplete((v, x) -> {
           closeDrivers();
+          finishRecord(true);
           if (cancelled) {
             return;
           }
@@ -205,6 +270,8 @@ final class RestoreRun {
     final ResourceDriver driver;
     final RestoreContext context;
     volatile boolean touched;
+    volatile boolean restoreStarted;
+    volatile boolean restored;
 
     Member(Resource captured, Resource target, ResourceDriver driver, StoredState state) {
       this.captured = captured;

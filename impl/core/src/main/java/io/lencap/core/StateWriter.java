@@ -15,7 +15,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,7 +44,8 @@ final class StateWriter implements StateSink {
   private final Progress progress;
   private final Map<String, StoredEntry> entries = Collections.synchronizedMap(new LinkedHashMap<>());
   private final Map<String, String> attributes = new ConcurrentHashMap<>();
-  private final Set<String> reused = ConcurrentHashMap.newKeySet();
+  /** Chunks named by reference to stored state, never written by this capture: to prove before commit. */
+  private final Map<String, Integer> referenced = new ConcurrentHashMap<>();
   private final AtomicLong storedBytes = new AtomicLong();
   private final AtomicLong bytesDone = new AtomicLong();
   private volatile long expected = -1;
@@ -71,7 +71,7 @@ final class StateWriter implements StateSink {
 
   @Override
   public void reuse(StoredEntry entry) {
-    entry.chunks().forEach(c -> reused.add(c.id()));
+    entry.chunks().forEach(c -> referenced.put(c.id(), c.length()));
     entries.put(entry.path(), entry);
     moved(entry.size());
   }
@@ -109,9 +109,9 @@ final class StateWriter implements StateSink {
     return storedBytes.get();
   }
 
-  /** Chunks this member names without having written them: re-checked if a collection ran meanwhile. */
-  Set<String> reusedChunks() {
-    return reused;
+  /** Chunks this member names by reference, without having written or found them (id to raw length). */
+  Map<String, Integer> referencedChunks() {
+    return referenced;
   }
 
   private void moved(long n) {
@@ -183,7 +183,7 @@ final class StateWriter implements StateSink {
         throw new IllegalStateException("reuse(" + chunk.id() + ") of entry " + path
             + " is not at a chunk boundary (offset " + size + ")");
       }
-      reused.add(chunk.id());
+      referenced.put(chunk.id(), chunk.length());
       chunks.add(CompletableFuture.completedFuture(new ChunkRef(chunk.id(), size, chunk.length())));
       size += chunk.length();
       emitted += chunk.length();
@@ -203,9 +203,6 @@ final class StateWriter implements StateSink {
           chunkPool).thenApplyAsync(encoded -> {
         try {
           long added = store.storeChunk(encoded);
-          if (added == 0) {
-            reused.add(encoded.id());
-          }
           storedBytes.addAndGet(added);
           return new ChunkRef(encoded.id(), offset, raw.length);
         } catch (IOException e) {

@@ -118,20 +118,60 @@ class EngineTest {
     assertArrayEquals(changed, memory.devices.get("d1"));
   }
 
+  private static JournalRecord deadCapture(Engine engine, String memberId) {
+    return JournalRecord.capture("20261122T000000Z-dead", "g",
+        new JournalRecord.Owner(engine.owner().host(), Long.MAX_VALUE, Instant.EPOCH), Instant.now(),
+        List.of(new JournalRecord.Member(memberId, ResourceType.BLOCK_VOLUME, Map.of(), false)));
+  }
+
+  private static Encapsulation snapshotted() {
+    return Encapsulation.builder("g").resource(Resource.builder("lun").type(ResourceType.BLOCK_VOLUME)
+        .locator("mem://d0").property("snapshot", "yes").build()).build();
+  }
+
   @Test
   void repairDeletesTheStorageSnapshotOfACaptureThatDiedBeforeRecordingItsCut() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
     Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine first = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
-    JournalRecord.Member lun = new JournalRecord.Member("lun", ResourceType.BLOCK_VOLUME, "mem://d0",
-        Map.of("snapshot", "yes"), Map.of());
-    first.store().record(new JournalRecord("20261122T000000Z-dead", "g",
-        new JournalRecord.Owner(first.owner().host(), Long.MAX_VALUE, Instant.EPOCH), Instant.now(), List.of(lun)));
+    first.store().record(deadCapture(first, "lun"));
     first.close();
 
     lencap = Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
+    assertEquals(List.of(), snapshots.deleted, "opening the store acts on nothing it finds there");
+    lencap.repair(snapshotted()).join();
     assertEquals(List.of(StorageSnapshot.imageName("20261122T000000Z-dead")), snapshots.deleted);
+    assertTrue(((Engine) lencap).store().journal().isEmpty(), "the repaired record is forgotten");
+  }
+
+  @Test
+  void aPlantedJournalRecordIsNeverActedOn() throws IOException {
+    PropertySnapshots snapshots = new PropertySnapshots();
+    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC());
+    Engine engine = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
+    lencap = engine;
+    // Whoever can write to the store, without the record key: a well-formed record sealed under another key.
+    String key = CheckpointStore.JOURNAL + "20261122T000000Z-dead";
+    byte[] planted = RecordSeal.withKey(new byte[32]).seal(key, Json.write(deadCapture(engine, "lun")));
+    Files.createDirectories(store.resolve("journal"));
+    Files.write(store.resolve(key), ChunkCodec.plain().encode(key, planted));
+    assertTrue(engine.store().journal().isEmpty(), "a record that is not authentic is not read as one");
+    lencap.repair(snapshotted()).join();
+    assertEquals(List.of(), snapshots.deleted, "the planted record made Lencap act");
+  }
+
+  @Test
+  void repairTouchesOnlyMembersTheApplicationDeclares() throws IOException {
+    PropertySnapshots snapshots = new PropertySnapshots();
+    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC());
+    Engine engine = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
+    lencap = engine;
+    engine.store().record(deadCapture(engine, "not-declared"));
+    lencap.repair(snapshotted()).join();
+    assertEquals(List.of(), snapshots.deleted);
   }
 
   @Test
