@@ -25,7 +25,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A process killed with SIGKILL in the middle of a capture; the next process to open the store repairs it. */
+/**
+ * A process killed with SIGKILL in the middle of a capture; the next process that names the group repairs
+ * it (opening the store alone acts on nothing).
+ */
 class CrashRepairIT {
   @TempDir
   Path dir;
@@ -53,7 +56,11 @@ class CrashRepairIT {
     long chunksBefore = count(store.resolve("chunks"));
 
     Files.write(file, new byte[] {1, 2, 3}); // what the group did after the crash
+    Encapsulation group = Encapsulation.builder("crash")
+        .resource(Resource.of("disk", ResourceType.BLOCK_VOLUME, "testfile://" + file)).build();
     try (Lencap lencap = Lencap.builder().store(store).build()) {
+      assertTrue(Files.exists(MarkerFileProvider.marker(file)), "opening the store acted on what it found there");
+      lencap.repair(group).join(); // the application names the group: its members are resumed
       assertFalse(Files.exists(MarkerFileProvider.marker(file)), "repair did not resume the member");
       assertEquals(0, count(store.resolve("journal")), "repair left the intent record");
       List<Checkpoint> checkpoints = lencap.checkpoints("crash").join();
@@ -64,8 +71,6 @@ class CrashRepairIT {
       assertTrue(chunksBefore > referenced, "the killed capture left no orphan chunk to collect");
       VerifyReport report = lencap.verify("crash").join();
       assertTrue(report.ok(), report.problems().toString());
-      Encapsulation group = Encapsulation.builder("crash")
-          .resource(Resource.of("disk", ResourceType.BLOCK_VOLUME, "testfile://" + file)).build();
       lencap.restore(group, checkpoints.get(0).id()).join();
       assertArrayEquals(original, Files.readAllBytes(file));
     }

@@ -26,7 +26,8 @@ import java.util.concurrent.CountDownLatch;
  * A test provider over one local file ({@code testfile:///path}) whose quiesced state outlives the
  * process: quiesce creates {@code path.quiesced}, resume deletes it. Its cut is not live, so the
  * transfer runs inside the pause. With the property {@code hang=transfer} the transfer writes half
- * the file, prints {@code READY} and blocks: the moment a crash test kills the process.
+ * the file, prints {@code READY} and blocks: the moment a crash test kills the process; with
+ * {@code hang=restore} a restore tears the file, prints {@code READY} and blocks.
  */
 public final class MarkerFileProvider implements ResourceProvider {
   @Override
@@ -100,6 +101,12 @@ public final class MarkerFileProvider implements ResourceProvider {
 
       @Override
       public void restore(RestoreContext c) throws Exception {
+        if (c.target().property("hang").map("restore"::equals).orElse(false)) {
+          Files.write(file, new byte[] {9, 9, 9}); // torn: part written in place
+          System.out.println("READY");
+          System.out.flush();
+          new CountDownLatch(1).await();
+        }
         Path temp = file.resolveSibling(file.getFileName() + ".restoring");
         try (InputStream in = c.state().open(c.state().entry("data").orElseThrow())) {
           Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);

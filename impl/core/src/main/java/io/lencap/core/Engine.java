@@ -102,7 +102,7 @@ final class Engine implements Lencap {
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
     this.owner = currentProcess();
-    Duration skew = option(settings, "gc.clockSkew", Duration.ofSeconds(30));
+    Duration skew = option(settings, "gc.clockSkew", Duration.ZERO);
     RecordSeal seal = RecordSeal.of(settings.storeSecrets(), settings.storeOptions());
     Leases leases = new Leases(backend, seal, owner, option(settings, "journal.lease", Duration.ofSeconds(30)), timer);
     this.store = new CheckpointStore(backend,
