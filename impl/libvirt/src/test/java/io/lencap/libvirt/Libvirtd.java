@@ -20,6 +20,16 @@ final class Libvirtd {
     p.onExit().get(30, TimeUnit.SECONDS);
   }
 
+  /** SIGSTOP: libvirtd hangs, its sockets stay open, nothing it runs answers until {@link #cont}. */
+  static void stop() throws Exception {
+    CounterGuest.run("kill", "-STOP", Files.readString(PID).trim());
+  }
+
+  /** SIGCONT: a hung libvirtd goes on where it stopped. */
+  static void cont() throws Exception {
+    CounterGuest.run("kill", "-CONT", Files.readString(PID).trim());
+  }
+
   /** Starts libvirtd with the project's setup script, which waits until it answers. */
   static void start() throws Exception {
     CounterGuest.run("bash", SETUP.toString());
