@@ -94,6 +94,13 @@ final class CaptureRun {
     }
   }
 
+  /** Completes when everything is undone or released, which may be after the result (a member hung). */
+  CompletableFuture<Void> settled() {
+    return settled;
+  }
+
+  private final CompletableFuture<Void> settled = new CompletableFuture<>();
+
   /** The capture's future, before or after {@link #start()}. */
   CompletableFuture<Checkpoint> result() {
     return result;
@@ -105,6 +112,7 @@ final class CaptureRun {
             () -> m.driver.prepare(m.context))))
         .thenCompose(v -> quiesceAll())
         .thenCompose(v -> forAll(all(), this::cut))
+        .thenRun(this::checkRedirects)
         .thenCompose(v -> afterCut())
         .thenCompose(v -> transferAll(all().stream().filter(m -> !m.transferred).toList()))
         .thenCompose(v -> cutsRecorded) // the journal's cut record first: the commit's record extends it
@@ -227,6 +235,24 @@ final class CaptureRun {
       }
     }
     return CompletableFuture.allOf(resumed.values().toArray(CompletableFuture[]::new));
+  }
+
+  /**
+   * A cut that redirects the writes of storage that is not a member (a VM's writable LUN disk outside the
+   * group) would pair the VM's memory with storage from another time at restore: refused.
+   */
+  private void checkRedirects() {
+    java.util.Set<String> storage = new java.util.HashSet<>();
+    all().forEach(m -> storage.add(m.resource.locator().toString()));
+    for (Member m : all()) {
+      for (String locator : m.cut.redirects()) {
+        if (!storage.contains(locator)) {
+          throw new MemberFailure(m.resource.id(), Phase.CUT, new io.lencap.api.InvalidSpecException(
+              "resources[" + m.resource.id() + "]", "writes to " + locator + ", which is not a member of "
+              + encapsulation.name() + ": add it as a member, or exclude the disk (the provider's exclude.disks)"));
+        }
+      }
+    }
   }
 
   /**
@@ -370,6 +396,7 @@ final class CaptureRun {
               checkpoint, engine.clock().instant()));
           beforeCompletion.run();
           result.complete(checkpoint);
+          settled.complete(null);
           return null;
         }, engine.executor());
   }
@@ -424,6 +451,7 @@ final class CaptureRun {
             log.warn("cleaning up after the aborted capture {}: {}", checkpointId, ex.toString());
           }
           complete(cause);
+          settled.complete(null);
         }, engine.executor());
   }
 

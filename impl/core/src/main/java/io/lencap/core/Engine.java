@@ -72,6 +72,8 @@ final class Engine implements Lencap {
   private final Map<String, CompletableFuture<?>> operations = new ConcurrentHashMap<>();
   private final ProviderContext providerContext;
   private final Map<String, Protector> protectors = new ConcurrentHashMap<>();
+  /** Captures still undoing after their result completed (a member's call hung): closing waits for them. */
+  private final java.util.Set<CompletableFuture<Void>> settling = ConcurrentHashMap.newKeySet();
 
   private Engine(Settings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
     this.settings = settings;
@@ -292,6 +294,8 @@ final class Engine implements Lencap {
       return CompletableFuture.failedFuture(new LencapException("a capture or restore of " + encapsulation.name()
           + " is already running in this process; wait for it to complete"));
     }
+    settling.add(run.settled());
+    run.settled().whenComplete((v, e) -> settling.remove(run.settled()));
     return run.start();
   }
 
@@ -405,8 +409,9 @@ final class Engine implements Lencap {
   @Override
   public void close() {
     protectors.values().forEach(Protector::stop);
-    List<CompletableFuture<?>> running = List.copyOf(operations.values());
+    List<CompletableFuture<?>> running = new ArrayList<>(operations.values());
     running.forEach(f -> f.cancel(true));
+    running.addAll(settling);
     try {
       // Cancelled captures resume their members on our threads: let them finish before the threads go.
       CompletableFuture.allOf(running.stream().map(f -> f.exceptionally(x -> null)).toArray(CompletableFuture[]::new))

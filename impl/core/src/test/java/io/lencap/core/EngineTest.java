@@ -162,6 +162,42 @@ class EngineTest {
     assertEquals(List.of(), snapshots.deleted, "the planted record made Lencap act");
   }
 
+  /**
+   * The exploit the review ran: a journal record as earlier versions wrote it, planted with a dead owner and
+   * a member whose {@code snapshot.command} is a script. Opening the store and repairing the group must not
+   * run it, and must not start anything for a planted protection record either.
+   */
+  @Test
+  void plantedRecordsRunNoCommandAndStartNothing() throws Exception {
+    Path marker = store.resolveSibling(store.getFileName() + "-marker");
+    Path script = store.resolveSibling(store.getFileName() + "-evil.sh");
+    Files.writeString(script, "#!/bin/sh\ntouch " + marker + "\n");
+    script.toFile().setExecutable(true);
+    Files.createDirectories(store.resolve("journal"));
+    Files.createDirectories(store.resolve("protections"));
+    String owner = "{\"host\":\"" + java.net.InetAddress.getLocalHost().getHostName()
+        + "\",\"pid\":999999999,\"processStart\":\"1970-01-01T00:00:00Z\"}";
+    String member = "{\"id\":\"lun\",\"type\":\"BLOCK_VOLUME\",\"locator\":\"mem://d0\",\"properties\":"
+        + "{\"snapshot.command\":\"" + script + "\"},\"cutArtefacts\":{}}";
+    String journal = "journal/20261122T000000Z-evil";
+    Files.write(store.resolve(journal), ChunkCodec.plain().encode(journal, ("{\"captureId\":\"20261122T000000Z-evil\","
+        + "\"operationId\":\"20261122T000000Z-evil\",\"kind\":\"CAPTURE\",\"encapsulation\":\"g\",\"owner\":"
+        + owner + ",\"startedAt\":\"1970-01-01T00:00:00Z\",\"members\":[" + member + "]}").getBytes()));
+    String protection = "protections/g";
+    Files.write(store.resolve(protection), ChunkCodec.plain().encode(protection, ("{\"name\":\"g\",\"members\":["
+        + member + "],\"policy\":{\"checkpointInterval\":\"PT0.1S\"}}").getBytes()));
+    memory.devices.put("d0", new byte[4096]);
+
+    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC());
+    lencap = Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(new CommandSnapshot())));
+    assertTrue(lencap.protections().isEmpty(), "a planted protection record started a protection");
+    lencap.repair(Encapsulation.builder("g").resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .build()).join();
+    assertFalse(Files.exists(marker), "a planted record made Lencap run a command");
+    assertTrue(lencap.checkpoints("g").join().isEmpty(), "a planted record started a capture");
+  }
+
   @Test
   void repairTouchesOnlyMembersTheApplicationDeclares() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
@@ -267,6 +303,23 @@ class EngineTest {
     memory.devices.get("lun")[7] = 1;
     l.restore(g, frozen.id()).join();
     assertEquals(0, memory.devices.get("lun")[7]);
+  }
+
+  @Test
+  void aCutRedirectingWritesOfStorageOutsideTheGroupIsRefused() {
+    Lencap l = open();
+    memory.devices.put("vm", new byte[10_000]);
+    memory.redirects.put("vm", "mem://not-a-member");
+    Encapsulation g = Encapsulation.builder("g")
+        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://vm")).build();
+    CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> l.capture(g).join());
+    CaptureAbortedException aborted = assertInstanceOf(CaptureAbortedException.class, e.getCause());
+    assertEquals("vm", aborted.memberId());
+    assertTrue(aborted.getMessage().contains("mem://not-a-member"), aborted.getMessage());
+    assertTrue(memory.quiesced.isEmpty());
+    assertTrue(memory.snapshots.isEmpty(), "the cut was not released");
+    assertTrue(l.checkpoints("g").join().isEmpty());
   }
 
   @Test

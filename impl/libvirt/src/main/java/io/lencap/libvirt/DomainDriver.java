@@ -323,8 +323,9 @@ final class DomainDriver implements ResourceDriver {
       case LIVE_SNAPSHOT, PAUSED_SNAPSHOT -> {
         try {
           snapshot(ctx, tag, artefacts);
-        } catch (RuntimeException e) {
-          // The engine releases only cuts that succeeded: undo what a failed snapshot may have left.
+        } catch (Exception e) {
+          // The engine releases only cuts that returned: undo what a failed (or interrupted, late) snapshot
+          // may have left.
           try {
             release(Cut.live(artefacts));
           } catch (Exception cleanup) {

@@ -58,6 +58,14 @@ public final class CounterGuests {
     run("bash", script.toString(), "undefine", name);
   }
 
+  /**
+   * The directory of a guest's files, created if missing: where a restore that moves a guest puts its
+   * disks (the libvirt provider's {@code restore.directory}).
+   */
+  public Path directory(String name) throws IOException {
+    return Files.createDirectories(guestDir.resolve("vms").resolve(name));
+  }
+
   public Path console(String name) {
     return guestDir.resolve("vms").resolve(name).resolve("console.log");
   }

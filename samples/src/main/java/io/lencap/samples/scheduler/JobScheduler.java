@@ -29,10 +29,12 @@ public final class JobScheduler {
   record Host(String name, String uri) {}
 
   private final List<Host> hosts;
+  private final CounterGuests guests;
   private int next = 1;
 
-  JobScheduler(List<Host> hosts) {
+  JobScheduler(List<Host> hosts, CounterGuests guests) {
     this.hosts = hosts;
+    this.guests = guests;
   }
 
   /** The scheduler's placement policy: round robin over the other hosts. */
@@ -40,7 +42,14 @@ public final class JobScheduler {
     Host host = hosts.get(next++ % hosts.size());
     Placement.Builder p = Placement.builder();
     for (Resource r : job.resources()) {
-      p.move(r.id(), java.net.URI.create(host.uri()), Map.of("domain", r.id() + "-" + host.name()));
+      String domain = r.id() + "-" + host.name();
+      try {
+        // A VM that moves needs a place for its disks on the new host: the scheduler says where.
+        p.move(r.id(), java.net.URI.create(host.uri()), Map.of("domain", domain,
+            "restore.directory", guests.directory(domain).toString()));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     }
     System.out.printf("scheduler: %s failed (%s, attempt %d): placing it on %s%n", failure.memberId(),
         failure.kind(), attempt, host.name());
@@ -50,7 +59,7 @@ public final class JobScheduler {
   public static void main(String[] args) throws Exception {
     CounterGuests guests = CounterGuests.inProject();
     String uri = guests.resource("x").locator().toString();
-    JobScheduler scheduler = new JobScheduler(List.of(new Host("hostA", uri), new Host("hostB", uri)));
+    JobScheduler scheduler = new JobScheduler(List.of(new Host("hostA", uri), new Host("hostB", uri)), guests);
     String job = "job1";
     guests.start(job);
     try {
