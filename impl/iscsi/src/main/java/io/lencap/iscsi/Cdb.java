@@ -3,6 +3,7 @@ package io.lencap.iscsi;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** The few SCSI command descriptor blocks (SBC-3, SPC-4) the provider sends, and the sense data it reads. */
 final class Cdb {
@@ -62,6 +63,23 @@ final class Cdb {
     return cdb;
   }
 
+  /** Standard INQUIRY (EVPD 0). */
+  static ByteBuffer inquiry(int allocationLength) {
+    ByteBuffer cdb = ByteBuffer.allocate(16);
+    cdb.put(0, (byte) 0x12);
+    cdb.putShort(3, (short) allocationLength);
+    return cdb;
+  }
+
+  /** The LBA a READ or WRITE starts at; empty for other commands. */
+  static Optional<Long> lbaOf(ByteBuffer cdb) {
+    return switch (cdb.get(0) & 0xff) {
+      case 0x28, 0x2a -> Optional.of(Integer.toUnsignedLong(cdb.getInt(2)));
+      case 0x88, 0x8a -> Optional.of(cdb.getLong(2));
+      default -> Optional.empty();
+    };
+  }
+
   static ByteBuffer synchronizeCache10() {
     ByteBuffer cdb = ByteBuffer.allocate(16);
     cdb.put(0, (byte) 0x35);
@@ -87,6 +105,38 @@ final class Cdb {
       }
     }
     return luns;
+  }
+
+  /** Standard INQUIRY data (SPC-4 6.4.2): the peripheral qualifier and device type. */
+  record Inquiry(int qualifier, int deviceType) {
+
+    static final int DIRECT_ACCESS = 0x00;
+    static final int STORAGE_ARRAY_CONTROLLER = 0x0c;
+
+    static Inquiry parse(byte[] data, int length) {
+      return length < 1 ? null : new Inquiry((data[0] & 0xff) >> 5, data[0] & 0x1f);
+    }
+
+    /** Qualifier 011b: the target cannot have a device at this LUN. */
+    boolean present() {
+      return qualifier != 3;
+    }
+
+    boolean isDisk() {
+      return qualifier == 0 && deviceType == DIRECT_ACCESS;
+    }
+
+    String describe() {
+      String kind = switch (deviceType) {
+        case STORAGE_ARRAY_CONTROLLER -> "the target's controller";
+        case 0x01 -> "a tape";
+        case 0x05 -> "a CD/DVD device";
+        case 0x0d -> "an enclosure services device";
+        default -> "a device of another kind";
+      };
+      return kind + String.format(" (SCSI device type 0x%02x%s)", deviceType,
+        qualifier == 0 ? "" : ", not connected now");
+    }
   }
 
   /** Fixed or descriptor format sense data (SPC-4 4.5): key, additional sense code and qualifier. */

@@ -7,8 +7,9 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * One-way CHAP (RFC 1994 with MD5, as RFC 7143 section 12.1.3 uses it). The secret stays in this object; its
- * {@link #toString()} shows only the user name.
+ * One CHAP credential, a name and its secret (RFC 1994 with MD5, as RFC 7143 section 12.1.3 uses it): the
+ * initiator's, or the target's for mutual CHAP. The secret stays in this object; its {@link #toString()} shows only
+ * the name. {@link ChapLogin} runs the exchange.
  */
 final class Chap {
 
@@ -44,18 +45,39 @@ final class Chap {
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("target sent a malformed CHAP challenge");
     }
+    return "0x" + HexFormat.of().formatHex(digest(id, challenge));
+  }
+
+  /** Whether {@code chapR} (a login text value) is the answer to {@code id} and {@code challenge} under this secret. */
+  boolean isResponse(int id, byte[] challenge, String chapR) {
+    byte[] received;
+    try {
+      received = decodeBinary(chapR.strip());
+    } catch (RuntimeException e) {
+      return false;
+    }
+    return MessageDigest.isEqual(digest(id, challenge), received);
+  }
+
+  /** Whether both credentials use the same secret (RFC 7143 forbids one secret for both directions). */
+  boolean sharesSecretWith(Chap other) {
+    return MessageDigest.isEqual(secret, other.secret);
+  }
+
+  private byte[] digest(int id, byte[] challenge) {
     try {
       MessageDigest md5 = MessageDigest.getInstance("MD5");
       md5.update((byte) id);
       md5.update(secret);
       md5.update(challenge);
-      return "0x" + HexFormat.of().formatHex(md5.digest());
+      return md5.digest();
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("MD5 is missing from this JDK", e);
     }
   }
 
-  private static byte[] decodeBinary(String value) {
+  /** A binary login value: {@code 0x} hex or {@code 0b} base64 (RFC 7143 section 6.1). */
+  static byte[] decodeBinary(String value) {
     if (value.startsWith("0x") || value.startsWith("0X")) {
       return HexFormat.of().parseHex(value.substring(2));
     }

@@ -58,6 +58,10 @@ record LunAddress(String host, int port, String iqn, int lun) {
 
   /** The 8-byte LUN field of SCSI command PDUs (SAM-2: peripheral addressing below 256, flat above). */
   long lunField() {
+    return lunField(lun);
+  }
+
+  static long lunField(int lun) {
     long firstTwoBytes = lun < 256 ? lun : 0x4000 | lun;
     return firstTwoBytes << 48;
   }

@@ -7,11 +7,18 @@ import io.lencap.spi.Chunking;
 import java.time.Duration;
 import java.util.Optional;
 
-/** A resource read as an iSCSI LUN: address, CHAP credentials and tunables, each validated naming its field. */
-record LunSpec(String id, LunAddress address, Optional<Chap> chap, IscsiSession.Options options, int chunkSize) {
+/**
+ * A resource read as an iSCSI LUN: address, CHAP credentials and tunables, each validated naming its field.
+ * {@code targetChap}, when present, is the target's own credential for mutual CHAP.
+ */
+record LunSpec(String id, LunAddress address, Optional<Chap> chap, Optional<Chap> targetChap,
+    IscsiSession.Options options, int chunkSize) {
 
   static final String CHAP_USER = "chap.user";
   static final String CHAP_SECRET = "chap.secret";
+  /** Mutual CHAP: the name and secret the target must prove it knows. */
+  static final String CHAP_TARGET_USER = "chap.targetUser";
+  static final String CHAP_TARGET_SECRET = "chap.targetSecret";
   static final String CHUNK_SIZE = "iscsi.chunkSize";
   static final String QUEUE_DEPTH = "iscsi.queueDepth";
   static final String TIMEOUT_SECONDS = "iscsi.timeoutSeconds";
@@ -32,6 +39,7 @@ record LunSpec(String id, LunAddress address, Optional<Chap> chap, IscsiSession.
         + CHAP_SECRET);
     }
     Optional<Chap> chap = user.map(u -> Chap.of(u, secret.get().reveal()));
+    Optional<Chap> targetChap = targetChap(resource, field, chap);
     IscsiSession.Options defaults = IscsiSession.Options.defaults();
     int depth = intProperty(resource, field, QUEUE_DEPTH, defaults.queueDepth(), 1, 128);
     int timeout = intProperty(resource, field, TIMEOUT_SECONDS, (int) defaults.timeout().toSeconds(), 1, 3600);
@@ -41,7 +49,31 @@ record LunSpec(String id, LunAddress address, Optional<Chap> chap, IscsiSession.
     }
     IscsiSession.Options options = new IscsiSession.Options(defaults.initiatorName(),
       defaults.maxRecvDataSegmentLength(), defaults.maxBurstLength(), Duration.ofSeconds(timeout), depth);
-    return new LunSpec(resource.id(), address, chap, options, chunk);
+    return new LunSpec(resource.id(), address, chap, targetChap, options, chunk);
+  }
+
+  private static Optional<Chap> targetChap(Resource resource, String field, Optional<Chap> chap) {
+    Optional<String> user = resource.property(CHAP_TARGET_USER);
+    Optional<Secret> secret = resource.secret(CHAP_TARGET_SECRET);
+    if (user.isEmpty() && secret.isEmpty()) {
+      return Optional.empty();
+    }
+    if (user.isPresent() != secret.isPresent()) {
+      throw new InvalidSpecException(user.isPresent() ? field + ".secrets." + CHAP_TARGET_SECRET
+        : field + ".properties." + CHAP_TARGET_USER, "mutual CHAP needs both the property " + CHAP_TARGET_USER
+        + " and the secret " + CHAP_TARGET_SECRET);
+    }
+    if (chap.isEmpty()) {
+      throw new InvalidSpecException(field + ".properties." + CHAP_USER, "mutual CHAP (" + CHAP_TARGET_USER
+        + ") also needs the initiator's credentials " + CHAP_USER + " and " + CHAP_SECRET);
+    }
+    Chap target = Chap.of(user.get(), secret.get().reveal());
+    if (target.sharesSecretWith(chap.get())) {
+      // RFC 7143 12.1.3: a secret must not serve both directions (a target could answer with ours).
+      throw new InvalidSpecException(field + ".secrets." + CHAP_TARGET_SECRET, "must differ from the secret "
+        + CHAP_SECRET);
+    }
+    return Optional.of(target);
   }
 
   private static int intProperty(Resource r, String field, String key, int fallback, int min, int max) {
@@ -62,11 +94,11 @@ record LunSpec(String id, LunAddress address, Optional<Chap> chap, IscsiSession.
   }
 
   IscsiSession connect() throws IscsiException {
-    return IscsiSession.open(address, chap, options);
+    return IscsiSession.open(address, chap, targetChap, options);
   }
 
   @Override
   public String toString() {
-    return "LunSpec[" + id + " " + address + (chap.isPresent() ? " chap" : "") + "]";
+    return "LunSpec[" + id + " " + address + (chap.isPresent() ? targetChap.isPresent() ? " mutual chap" : " chap" : "") + "]";
   }
 }
