@@ -1,10 +1,10 @@
 package io.lencap.nfs;
 
 import io.lencap.spi.ChunkRef;
+import io.lencap.spi.Chunking;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -14,9 +14,10 @@ import java.util.Map;
 /**
  * Checks a stored tree before a restore writes anything: the manifest is untrusted input (a store is
  * shared, a checkpoint may be crafted). Refused: empty, absolute or non-normal paths, names {@code .},
- * {@code ..} or with NUL, duplicate paths, an entry whose parent is not a directory of the checkpoint
+ * {@code ..} or with NUL, names not in canonical stored form ({@link StoredNames}), duplicate paths, an entry whose parent is not a directory of the checkpoint
  * (which could make us write through a symlink), absolute symlink targets and relative ones that leave the
- * root once resolved through the checkpoint's other symlinks, chunks that do not tile their file, and
+ * root once resolved through the checkpoint's other symlinks, chunks that do not tile their file or are
+ * longer than {@link Chunking#MAX_CHUNK}, and
  * metadata that does not parse. A symlink that never resolves (a loop, or more links than a kernel follows)
  * is not refused: restore writes links as links and never through one, so it is harmless data.
  *
@@ -101,25 +102,34 @@ final class ManifestCheck {
     if (path.indexOf('\0') >= 0) {
       throw refuse(cp, member, p + ": NUL in a name");
     }
-    if (path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
-      throw refuse(cp, member, p + ": path longer than " + MAX_PATH_BYTES + " bytes");
-    }
     for (String name : path.split("/", -1)) {
+      if (!StoredNames.canonical(name)) {
+        throw refuse(cp, member, p + ": a name is not in canonical stored form (see StoredNames): it could "
+            + "alias another name");
+      }
       if (name.isEmpty()) {
         throw refuse(cp, member, p + ": empty name (a '/' too many)");
       }
       if (name.equals(".") || name.equals("..")) {
         throw refuse(cp, member, p + ": name '" + name + "' would leave or alias its directory");
       }
-      if (name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+      if (StoredNames.bytesOf(name).length > MAX_NAME_BYTES) {
         throw refuse(cp, member, p + ": a name is longer than " + MAX_NAME_BYTES + " bytes");
       }
+    }
+    if (StoredNames.bytesOf(path).length > MAX_PATH_BYTES) {
+      throw refuse(cp, member, p + ": path longer than " + MAX_PATH_BYTES + " bytes");
     }
   }
 
   private static void checkChunks(String cp, String member, StoredEntry e, String where) {
     long at = 0;
     for (ChunkRef c : e.chunks()) {
+      if (c.length() > Chunking.MAX_CHUNK) {
+        // restore sizes its buffers from this length: refuse it before anything is allocated or written
+        throw refuse(cp, member, where + ": chunk " + c.id() + " at offset " + c.offset() + " claims "
+            + c.length() + " bytes, more than the format's largest chunk (" + Chunking.MAX_CHUNK + ")");
+      }
       if (c.offset() != at || c.length() <= 0) {
         throw refuse(cp, member, where + ": chunk " + c.id() + " at offset " + c.offset()
             + " does not follow the previous chunk (expected offset " + at + ")");
@@ -139,6 +149,9 @@ final class ManifestCheck {
     if (target.indexOf('\0') >= 0) {
       throw refuse(cp, member, where + ": NUL in the symlink target");
     }
+    if (!StoredNames.canonical(target)) {
+      throw refuse(cp, member, where + ": the symlink target is not in canonical stored form (see StoredNames)");
+    }
     if (target.startsWith("/")) {
       throw refuse(cp, member, where + ": absolute symlink target '" + printable(target)
           + "' would point outside the export root");
@@ -152,7 +165,7 @@ final class ManifestCheck {
   }
 
   private static String printable(String s) {
-    return s.replace("\0", "\\0");
+    return StoredNames.printable(s);
   }
 
   private static UnsafeManifestException refuse(String cp, String member, String problem) {

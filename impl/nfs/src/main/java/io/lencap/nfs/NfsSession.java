@@ -24,7 +24,8 @@ import java.util.Set;
 
 /**
  * One mounted tree over NFSv3 (nfs-client's {@link Nfs3}), addressed by file handles: LOOKUP never follows
- * symlinks, so nothing done through a session can leave the export. Thread-safe (nfs-client multiplexes
+ * symlinks, so nothing done through a session can leave the export. Names and symlink targets are taken and
+ * given in their stored form ({@link StoredNames}) and go on the wire as their exact bytes. Thread-safe (nfs-client multiplexes
  * calls over one connection per server). Network failures become {@link UnavailableException}.
  */
 final class NfsSession {
@@ -38,11 +39,13 @@ final class NfsSession {
   private static final int RETRIES = 2;
 
   private final Nfs3 nfs;
+  private final ExactNameCalls names;
   private final byte[] root;
   private final String where;
 
   private NfsSession(Nfs3 nfs, byte[] root, String where) {
     this.nfs = nfs;
+    this.names = new ExactNameCalls(nfs);
     this.root = root;
     this.where = where;
   }
@@ -93,7 +96,7 @@ final class NfsSession {
     return where;
   }
 
-  /** One directory entry with its attributes and handle. */
+  /** One directory entry with its attributes and handle; {@code path} and {@code name} in stored form. */
   record Node(String path, String name, Attrs attrs, byte[] handle) {}
 
   Attrs getattr(byte[] fh, String path) throws IOException {
@@ -108,10 +111,12 @@ final class NfsSession {
     while (true) {
       long c = cookie;
       long v = verifier;
-      Nfs3ReaddirplusResponse r = call(dirPath,
-          () -> nfs.wrapped_getReaddirplus(nfs.makeReaddirplusRequest(dir, c, v, READDIR_MAX / 4, READDIR_MAX)));
-      for (NfsDirectoryPlusEntry e : r.getEntries()) {
-        String name = e.getFileName();
+      ExactNameCalls.ReaddirplusNames r = call(dirPath,
+          () -> names.readdirplus(dir, c, v, READDIR_MAX / 4, READDIR_MAX));
+      List<NfsDirectoryPlusEntry> entries = r.getEntries();
+      for (int i = 0; i < entries.size(); i++) {
+        NfsDirectoryPlusEntry e = entries.get(i);
+        String name = StoredNames.of(r.names.get(i));
         cookie = e.getCookie();
         if (name.equals(".") || name.equals("..")) {
           continue;
@@ -130,19 +135,46 @@ final class NfsSession {
     }
   }
 
+  /** The entry under {@code name}, or empty when there is none (NOENT); a stale {@code dir} throws. */
   Optional<Node> lookup(byte[] dir, String name, String path) throws IOException {
     try {
       return Optional.of(call(path, () -> {
-        var r = nfs.wrapped_getLookup(nfs.makeLookupRequest(dir, name));
+        var r = names.lookup(dir, StoredNames.bytesOf(name));
         byte[] fh = r.getFileHandle();
         var a = r.getAttributes();
         return new Node(path, name, a != null ? Attrs.of(a) : getattr(fh, path), fh);
       }));
-    } catch (IOException e) {
-      if (vanished(e)) {
+    } catch (NfsError e) {
+      if (e.status == NOENT) {
         return Optional.empty();
       }
       throw e;
+    }
+  }
+
+  /**
+   * Looks a path up afresh from the tree's root, one LOOKUP per name, for a handle that went stale (the
+   * object was replaced on the server since we were given the handle); empty when a name is not there.
+   */
+  Optional<Node> lookupPath(String path) throws IOException {
+    if (path.isEmpty()) {
+      return Optional.of(new Node("", "", getattr(root, ""), root));
+    }
+    byte[] dir = root;
+    Optional<Node> n = Optional.empty();
+    int start = 0;
+    while (true) {
+      int slash = path.indexOf('/', start);
+      String name = slash < 0 ? path.substring(start) : path.substring(start, slash);
+      n = lookup(dir, name, slash < 0 ? path : path.substring(0, slash));
+      if (slash < 0 || n.isEmpty()) {
+        return n;
+      }
+      if (n.get().attrs().kind() != Attrs.Kind.DIRECTORY) {
+        return Optional.empty();
+      }
+      dir = n.get().handle();
+      start = slash + 1;
     }
   }
 
@@ -161,7 +193,7 @@ final class NfsSession {
   }
 
   String readlink(byte[] fh, String path) throws IOException {
-    return call(path, () -> nfs.wrapped_getReadlink(nfs.makeReadlinkRequest(fh)).getData());
+    return call(path, () -> StoredNames.of(names.readlink(fh)));
   }
 
   /** Writes all of {@code data} at {@code offset}, unstable; {@link #commit} makes it durable. */
@@ -209,47 +241,48 @@ final class NfsSession {
     a.setUid(uid);
     a.setGid(gid);
     a.setSize(0L);
-    return call(path, () -> nfs.wrapped_sendCreate(nfs.makeCreateRequest(how, dir, name, a, null)).getFileHandle());
+    return call(path, () -> names.create(how == NfsCreateMode.GUARDED, dir, StoredNames.bytesOf(name), a).getFileHandle());
   }
 
   /** Creates a directory; always with a mode (nfs-client would create it with mode 000). */
   byte[] mkdir(byte[] dir, String name, int mode, String path) throws IOException {
     NfsSetAttributes a = new NfsSetAttributes();
     a.setMode((long) mode);
-    return call(path, () -> nfs.wrapped_sendMkdir(nfs.makeMkdirRequest(dir, name, a)).getFileHandle());
+    return call(path, () -> names.mkdir(dir, StoredNames.bytesOf(name), a).getFileHandle());
   }
 
   byte[] symlink(byte[] dir, String name, String target, String path) throws IOException {
     return call(path, () -> {
-      var r = nfs.wrapped_sendSymlink(nfs.makeSymlinkRequest(target, dir, name, new NfsSetAttributes()));
+      var r = names.symlink(dir, StoredNames.bytesOf(name), StoredNames.bytesOf(target));
       byte[] fh = r.getFileHandle();
       return fh != null ? fh : lookup(dir, name, path).orElseThrow(() -> new FileNotFoundException(path)).handle();
     });
   }
 
-  /** Removes a file or symlink; absent is fine (a retried call may already have removed it). */
+  /**
+   * Removes a file or symlink. A NOENT is an error like any other: the caller listed the name, so "absent"
+   * means the name did not reach the server as listed or the tree changed under us, and the entry may still
+   * be there.
+   */
   void remove(byte[] dir, String name, String path) throws IOException {
-    try {
-      call(path, () -> nfs.wrapped_sendRemove(nfs.makeRemoveRequest(dir, name)));
-    } catch (IOException e) {
-      if (!vanished(e)) {
-        throw e;
-      }
-    }
+    call(path, () -> {
+      names.remove(dir, StoredNames.bytesOf(name));
+      return null;
+    });
   }
 
   void rmdir(byte[] dir, String name, String path) throws IOException {
-    try {
-      call(path, () -> nfs.wrapped_sendRmdir(nfs.makeRmdirRequest(dir, name)));
-    } catch (IOException e) {
-      if (!vanished(e)) {
-        throw e;
-      }
-    }
+    call(path, () -> {
+      names.rmdir(dir, StoredNames.bytesOf(name));
+      return null;
+    });
   }
 
   void rename(byte[] fromDir, String from, byte[] toDir, String to, String path) throws IOException {
-    call(path, () -> nfs.wrapped_sendRename(nfs.makeRenameRequest(fromDir, from, toDir, to)));
+    call(path, () -> {
+      names.rename(fromDir, StoredNames.bytesOf(from), toDir, StoredNames.bytesOf(to));
+      return null;
+    });
   }
 
   /**

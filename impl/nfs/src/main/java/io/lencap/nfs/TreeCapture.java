@@ -25,8 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Writes a tree into a checkpoint in passes. Each pass lists the whole tree (metadata only) and writes just
  * what differs from what this capture already wrote: the first pass (the pre-copy, while the group runs)
  * writes everything, the final pass (inside the quiesce window) only what changed since, so the pause grows
- * with the change, not with the tree. A file whose file id, size and mtime equal an entry of the parent
- * checkpoint is taken from it without reading a byte (a renamed file too: matched by file id).
+ * with the change, not with the tree. A file whose file id, size, mtime and ctime equal an entry of the
+ * parent checkpoint is taken from it without reading a byte (a renamed file too: matched by file id).
  */
 final class TreeCapture {
   static final Chunking CHUNKING = Chunking.contentDefined();
@@ -107,8 +107,7 @@ final class TreeCapture {
         });
         case FILE -> {
           StoredEntry p = parentFiles.get(a.fileid());
-          if (p != null && p.size() == a.size()
-              && Long.toString(a.mtime()).equals(p.attributes().get(TreeAttributes.MTIME))) {
+          if (p != null && unchangedSince(p, a)) {
             sink.reuse(new StoredEntry(n.path(), EntryKind.FILE, p.size(), TreeAttributes.of(a), p.chunks()));
             written.put(n.path(), a);
             racy.remove(n.path());
@@ -212,6 +211,18 @@ final class TreeCapture {
     w.close();
     bytesRead.addAndGet(off);
     return true;
+  }
+
+  /**
+   * Whether the file under this file id is still the parent's entry: size and mtime alone are not enough,
+   * since a same-size rewrite can put the old mtime back ({@code cp -p}, {@code touch -r}); the ctime cannot
+   * be set back, so it catches that.
+   */
+  static boolean unchangedSince(StoredEntry parent, Attrs a) {
+    Map<String, String> p = parent.attributes();
+    return parent.size() == a.size() && Long.toString(a.fileid()).equals(p.get(TreeAttributes.FILEID))
+        && Long.toString(a.mtime()).equals(p.get(TreeAttributes.MTIME))
+        && Long.toString(a.ctime()).equals(p.get(TreeAttributes.CTIME));
   }
 
   private static long parseOr(String s) {

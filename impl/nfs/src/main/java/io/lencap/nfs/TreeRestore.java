@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -26,6 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * file outside the tree, or shared with another entry) is never written through: the entry goes into a new
  * file beside it, renamed into place. Then owners, modes and times are set, directories last and deepest
  * first so that writing their children does not change them again.
+ *
+ * <p>Directory handles come from the walk and may go stale (a directory replaced on the server, or served
+ * from a caching server's memory after it was replaced behind its back): a call that gets NFS3ERR_STALE on
+ * a directory's handle looks the directory up again by path and runs once more.
  */
 final class TreeRestore {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TreeRestore.class);
@@ -65,6 +70,9 @@ final class TreeRestore {
     Map<String, Node> existing = new HashMap<>();
     for (Node n : current) {
       existing.put(n.path(), n);
+      if (n.attrs().kind() == Attrs.Kind.DIRECTORY) {
+        handles.put(n.path(), n.handle());
+      }
     }
     total = plan.entries().stream().mapToLong(StoredEntry::size).sum();
 
@@ -79,13 +87,9 @@ final class TreeRestore {
     doomed.sort(Comparator.comparingInt((Node n) -> -ManifestCheck.depth(n.path())));
     for (Node n : doomed) {
       ctx.checkCancelled();
-      byte[] parent = parentHandle(n.path(), existing);
-      if (n.attrs().kind() == Attrs.Kind.DIRECTORY) {
-        s.rmdir(parent, n.name(), n.path());
-      } else {
-        s.remove(parent, n.name(), n.path());
-      }
+      removeListed(n);
       existing.remove(n.path());
+      handles.remove(n.path());
     }
 
     // 2. Directories, parents first (the plan is ordered so); writable for us until the end.
@@ -94,12 +98,9 @@ final class TreeRestore {
       if (e.kind() != EntryKind.DIRECTORY) {
         continue;
       }
-      Node n = existing.get(e.path());
-      if (n != null) {
-        handles.put(e.path(), n.handle());
-      } else {
+      if (!existing.containsKey(e.path())) {
         ctx.checkCancelled();
-        handles.put(e.path(), s.mkdir(handles.get(parentOf(e.path())), nameOf(e.path()), 0700, e.path()));
+        handles.put(e.path(), inDir(parentOf(e.path()), dir -> s.mkdir(dir, nameOf(e.path()), 0700, e.path())));
         created++;
       }
     }
@@ -140,7 +141,11 @@ final class TreeRestore {
     for (int i = dirs.size() - 1; i >= 0; i--) {
       StoredEntry e = dirs.get(i);
       // always: adding or removing children changed the directory's mtime since we listed it
-      meta(handles.get(e.path()), TreeAttributes.meta(e.attributes(), "", e.path()), null, false, e.path());
+      TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
+      inDir(e.path(), dir -> {
+        meta(dir, m, null, false, e.path());
+        return null;
+      });
     }
     meta(s.root(), plan.root(), null, true, "");
     return new Result(doomed.size(), created, (int) filesWritten.get(), bytesWritten.get(), (int) unchanged.get(),
@@ -178,14 +183,21 @@ final class TreeRestore {
       return; // still the very object we captured: nothing is written, not even metadata
     }
     if (n != null && ownedInPlace(n.attrs(), e)) {
-      boolean wrote = writeDifferences(n.handle(), n.attrs(), e);
-      meta(n.handle(), m, n.attrs(), !wrote, e.path());
-      return;
+      try {
+        boolean wrote = writeDifferences(n.handle(), n.attrs(), e);
+        meta(n.handle(), m, n.attrs(), !wrote, e.path());
+        return;
+      } catch (NfsSession.NfsError stale) {
+        if (stale.status != NfsSession.STALE) {
+          throw stale;
+        }
+        // the file we listed is gone from the server: whatever is under the name now gets replaced
+      }
     }
-    byte[] dir = handles.get(parentOf(e.path()));
     if (n == null) {
       try {
-        byte[] fh = s.createNew(dir, nameOf(e.path()), m.mode() | 0600, m.uid(), m.gid(), e.path());
+        byte[] fh = inDir(parentOf(e.path()),
+            dir -> s.createNew(dir, nameOf(e.path()), m.mode() | 0600, m.uid(), m.gid(), e.path()));
         writeAll(fh, e);
         meta(fh, m, null, false, e.path());
         return;
@@ -196,7 +208,10 @@ final class TreeRestore {
         // something appeared under the name since the walk: replace it like any file we do not own
       }
     }
-    replace(dir, e, m);
+    inDir(parentOf(e.path()), dir -> {
+      replace(dir, e, m);
+      return null;
+    });
   }
 
   /**
@@ -291,8 +306,8 @@ final class TreeRestore {
 
   private void link(StoredEntry e, Node n) throws IOException {
     byte[] fh = n != null ? n.handle()
-        : s.symlink(handles.get(parentOf(e.path())), nameOf(e.path()), e.attributes().get(TreeAttributes.TARGET),
-            e.path());
+        : inDir(parentOf(e.path()),
+            dir -> s.symlink(dir, nameOf(e.path()), e.attributes().get(TreeAttributes.TARGET), e.path()));
     TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
     try {
       // A symlink's mode means nothing; owner and times are worth a try (servers may refuse them).
@@ -349,9 +364,57 @@ final class TreeRestore {
     return s.readlink(n.handle(), n.path()).equals(e.attributes().get(TreeAttributes.TARGET));
   }
 
-  private byte[] parentHandle(String path, Map<String, Node> existing) {
-    String parent = parentOf(path);
-    return parent.isEmpty() ? s.root() : existing.get(parent).handle();
+  /**
+   * Removes an entry the walk listed. NOENT is not taken on trust (a name that does not reach the server as
+   * listed would otherwise leave the entry in place, reported as removed): it passes only when a LOOKUP of
+   * the same name in the directory, looked up afresh, confirms that nothing is there any more.
+   */
+  private void removeListed(Node n) throws IOException {
+    String parent = parentOf(n.path());
+    try {
+      inDir(parent, dir -> {
+        if (n.attrs().kind() == Attrs.Kind.DIRECTORY) {
+          s.rmdir(dir, n.name(), n.path());
+        } else {
+          s.remove(dir, n.name(), n.path());
+        }
+        return null;
+      });
+    } catch (NfsSession.NfsError e) {
+      if (e.status != NfsSession.NOENT) {
+        throw e;
+      }
+      Optional<Node> still = s.lookupPath(n.path());
+      if (still.isPresent()) {
+        throw new IOException(s.where() + ": '" + StoredNames.printable(n.path()) + "' is listed and found by "
+            + "LOOKUP, but the server says it does not exist when asked to remove it", e);
+      }
+      log.debug("{}: {} went away before the restore removed it", s.where(), n.path());
+    }
+  }
+
+  private interface DirCall<T> {
+    T run(byte[] dir) throws IOException;
+  }
+
+  /** Runs a call on a directory's handle; on a stale handle, looks the directory up by path and runs again. */
+  private <T> T inDir(String dirPath, DirCall<T> call) throws IOException {
+    byte[] h = handles.get(dirPath);
+    if (h != null) {
+      try {
+        return call.run(h);
+      } catch (NfsSession.NfsError e) {
+        if (e.status != NfsSession.STALE || dirPath.isEmpty()) {
+          throw e;
+        }
+        log.debug("{}: handle of {} went stale; looking it up again", s.where(), dirPath);
+      }
+    }
+    Node fresh = s.lookupPath(dirPath).filter(d -> d.attrs().kind() == Attrs.Kind.DIRECTORY)
+        .orElseThrow(() -> new IOException(s.where() + ": directory '" + StoredNames.printable(dirPath)
+            + "' of the checkpoint disappeared from the export during the restore"));
+    handles.put(dirPath, fresh.handle());
+    return call.run(fresh.handle());
   }
 
   private static String parentOf(String path) {

@@ -3,6 +3,7 @@ package io.lencap.nfs;
 import io.lencap.nfs.NfsSession.Node;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.function.BooleanSupplier;
@@ -28,8 +29,21 @@ final class TreeWalker {
           try {
             return s.list(dir.handle(), dir.path());
           } catch (java.io.IOException e) {
-            if (NfsSession.vanished(e) && !dir.path().isEmpty()) {
-              return List.of(); // removed while we walked: the next pass sees it gone
+            if (!NfsSession.vanished(e) || dir.path().isEmpty()) {
+              throw e;
+            }
+          }
+          // Gone, or its handle went stale (replaced on the server, maybe behind a caching server's back):
+          // list what is under the path now, if anything.
+          Optional<Node> now = s.lookupPath(dir.path());
+          if (now.isEmpty() || now.get().attrs().kind() != Attrs.Kind.DIRECTORY) {
+            return List.of(); // removed while we walked: the next pass sees it gone
+          }
+          try {
+            return s.list(now.get().handle(), dir.path());
+          } catch (java.io.IOException e) {
+            if (NfsSession.vanished(e)) {
+              return List.of();
             }
             throw e;
           }

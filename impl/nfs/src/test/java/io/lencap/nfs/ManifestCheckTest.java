@@ -181,6 +181,28 @@ class ManifestCheckTest {
     assertThrows(UnsafeManifestException.class, () -> ManifestCheck.check(state(shortOf), "nas"));
   }
 
+  @Test
+  void aChunkLongerThanTheFormatAllowsIsRefusedNamingTheEntry() {
+    int huge = io.lencap.spi.Chunking.MAX_CHUNK + 1;
+    var big = new StoredEntry("d/big", EntryKind.FILE, huge, META, List.of(new ChunkRef("c", 0, huge)));
+    var e = assertThrows(UnsafeManifestException.class, () -> ManifestCheck.check(state(dir("d"), big), "nas"));
+    assertTrue(e.getMessage().contains("entry 'd/big'") && e.getMessage().contains("largest chunk"),
+        e.getMessage());
+    var largest = new StoredEntry("d/ok", EntryKind.FILE, huge - 1, META,
+        List.of(new ChunkRef("c", 0, huge - 1)));
+    ManifestCheck.check(state(dir("d"), largest), "nas");
+  }
+
+  @Test
+  void escapedNamesPassOnlyInCanonicalForm() {
+    ManifestCheck.check(state(dir("d\uDCE9"), file("d\uDCE9/latin1-\uDCE9\uDCFF.bin", 1),
+        link("l", "d\uDCE9/latin1-\uDCE9\uDCFF.bin")), "nas");
+    var alias = assertThrows(UnsafeManifestException.class,
+        () -> ManifestCheck.check(state(file("caf\u00e9", 1), file("caf\uDCC3\uDCA9", 1)), "nas"));
+    assertTrue(alias.getMessage().contains("canonical"), alias.getMessage());
+    assertThrows(UnsafeManifestException.class, () -> ManifestCheck.check(state(link("l", "x\uD800")), "nas"));
+  }
+
   // ---- a stored state from entries ----
 
   private static StoredEntry file(String path, int size) {

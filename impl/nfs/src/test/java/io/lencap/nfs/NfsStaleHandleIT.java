@@ -1,0 +1,59 @@
+package io.lencap.nfs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A restore survives handles gone stale: Ganesha keeps its metadata cache (as a NAS in service does) while
+ * directories are deleted and recreated directly in its backing directory between capture and restore, so
+ * the handles it serves from memory name directories that no longer exist (NFS3ERR_STALE on use). The
+ * restore looks them up again by path, and the tree equals the checkpoint.
+ */
+class NfsStaleHandleIT {
+  @RegisterExtension
+  static final GaneshaServer SERVER = new GaneshaServer("a").serverCaching();
+
+  @TempDir
+  Path store;
+
+  @Test
+  void directoriesReplacedBehindTheServerAreRestoredByPath() throws Exception {
+    Path a = SERVER.dir("a");
+    for (int d = 0; d < 4; d++) {
+      Path dir = Files.createDirectories(a.resolve("d" + d).resolve("sub"));
+      for (int i = 0; i < 25; i++) {
+        Files.writeString(dir.getParent().resolve("f" + i), "file " + i + " of d" + d);
+        Files.writeString(dir.resolve("g" + i), "nested " + i + " of d" + d);
+      }
+    }
+    TreeMap<String, String> captured = LocalTree.walk(a);
+    Encapsulation job = Encapsulation.builder("stale").resource(NfsTreeIT.nas("nas", SERVER.locator("a"))).build();
+    try (Lencap lencap = Lencap.builder().store(store).build()) {
+      Checkpoint cp = lencap.capture(job).join(); // Ganesha now caches every directory's handle
+
+      for (int d = 0; d < 4; d++) { // behind Ganesha's back: new directories under the old names
+        Path dir = a.resolve("d" + d);
+        GaneshaServer.deleteTree(dir);
+        Files.createDirectories(dir.resolve("sub"));
+        Files.writeString(dir.resolve("f0"), "changed");
+        Files.writeString(dir.resolve("sub/g1"), "changed too");
+        Files.writeString(dir.resolve("new"), "created");
+      }
+      GaneshaServer.deleteTree(a.resolve("d3/sub"));
+      assertNotEquals(captured, LocalTree.walk(a));
+
+      lencap.restore(job, cp.id()).join();
+      NfsTreeIT.assertWalk(captured, LocalTree.walk(a), "restore after directories were replaced");
+    }
+  }
+}
