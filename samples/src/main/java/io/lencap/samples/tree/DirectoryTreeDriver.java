@@ -100,7 +100,12 @@ final class DirectoryTreeDriver implements ResourceDriver {
       if (!node.getValue().isRegularFile()) {
         continue; // directories and symlinks are recorded by the final pass, with their final metadata
       }
-      FileStamp now = FileStamp.of(node.getValue());
+      FileStamp now;
+      try {
+        now = FileStamp.of(root.resolve(node.getKey()), node.getValue());
+      } catch (NoSuchFileException gone) {
+        continue; // deleted since the walk: the final pass records what is there
+      }
       StoredEntry old = parent.get(node.getKey());
       if (old != null && old.kind() == EntryKind.FILE && FileStamp.trustedIn(old).filter(now::equals).isPresent()) {
         sink.reuse(old);
@@ -168,8 +173,8 @@ final class DirectoryTreeDriver implements ResourceDriver {
       PosixFileAttributes a = node.getValue();
       if (a.isRegularFile()) {
         Copy c = copied.get(path);
-        if (c == null || !c.trusted() || !c.stamp().equals(FileStamp.of(a))) {
-          changed.add(node);
+        if (c == null || !c.trusted() || !c.stamp().equals(stampOf(path, a))) {
+          changed.add(node); // a file gone since the walk too: its copy finds out and drops it
         }
       } else if (a.isDirectory()) {
         sink.entry(path, EntryKind.DIRECTORY, Map.of(
@@ -249,7 +254,7 @@ final class DirectoryTreeDriver implements ResourceDriver {
    */
   private boolean copy(StateSink sink, String path, PosixFileAttributes before) throws IOException {
     Path file = root.resolve(path);
-    FileStamp stamp = FileStamp.of(before);
+    FileStamp stamp = FileStamp.of(file, before);
     Instant seen = Instant.now(); // wall clock, like the file system's timestamps (not the engine's clock)
     try (SeekableByteChannel in = Files.newByteChannel(file,
             Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
@@ -320,10 +325,19 @@ final class DirectoryTreeDriver implements ResourceDriver {
     }
   }
 
+  /** The stamp of a file whose attributes were just read, or null when it is gone. */
+  private FileStamp stampOf(String path, PosixFileAttributes a) throws IOException {
+    try {
+      return FileStamp.of(root.resolve(path), a);
+    } catch (NoSuchFileException gone) {
+      return null;
+    }
+  }
+
   private FileStamp stampOf(String path) throws IOException {
     try {
-      return FileStamp.of(Files.readAttributes(root.resolve(path), PosixFileAttributes.class,
-          LinkOption.NOFOLLOW_LINKS));
+      Path file = root.resolve(path);
+      return FileStamp.of(file, Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
     } catch (NoSuchFileException gone) {
       return null;
     }

@@ -4,6 +4,7 @@ import io.lencap.spi.tck.ResourceProviderContract;
 import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
 import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
 import io.lencap.api.CaptureMode;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -168,13 +169,36 @@ class DirectoryTreeCaptureTest {
     assertEquals(files, second.reused.size());
     assertEquals(first.entries().size(), secondState.entries().size());
 
-    Files.writeString(root.resolve("docs/note-4.txt"), "changed");
-    SampleTree.age(root); // the change itself is not racy: only its stamp differs
+    Path note = Files.writeString(root.resolve("docs/note-4.txt"), "changed");
+    // The change itself is not racy: only its stamp differs (setting the time of every file, as age does,
+    // would change every ctime and have them all read again).
+    Files.setLastModifiedTime(note, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
     CountingSink third = capture(r, "cp3", Optional.of(secondState));
     StoredState thirdState = third.seal();
     assertEquals(List.of("docs/note-4.txt"), third.createdFiles);
     StoredEntry changed = thirdState.entry("docs/note-4.txt").orElseThrow();
     assertEquals("changed", new String(thirdState.open(changed).readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void aSameSizeRewriteWithItsOldMtimePutBackIsReadAgain() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 6);
+    SampleTree.age(root);
+    Resource r = tree(root);
+    StoredState first = capture(r, "cp1", Optional.empty()).seal();
+
+    Path note = root.resolve("docs/note-4.txt");
+    FileTime mtime = Files.getLastModifiedTime(note);
+    byte[] rewritten = Files.readAllBytes(note);
+    rewritten[0] ^= 0x20; // same size, other content
+    Files.write(note, rewritten);
+    Files.setLastModifiedTime(note, mtime); // as cp -p and touch -r do: only the ctime shows the write
+    CountingSink second = capture(r, "cp2", Optional.of(first));
+    StoredState secondState = second.seal();
+
+    assertFalse(second.reused.contains("docs/note-4.txt"), "reused from the parent although rewritten");
+    StoredEntry e = secondState.entry("docs/note-4.txt").orElseThrow();
+    assertArrayEquals(rewritten, secondState.open(e).readAllBytes());
   }
 
   @Test

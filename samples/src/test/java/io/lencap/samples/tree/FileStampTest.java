@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 class FileStampTest {
   private static final Instant T = Instant.parse("2026-11-22T03:00:00.000000001Z");
-  private final FileStamp stamp = new FileStamp(10, FileTime.from(T), "(dev=803,ino=7)", "rw-r--r--");
+  private final FileStamp stamp = new FileStamp(10, FileTime.from(T), FileTime.from(T), "(dev=803,ino=7)", "rw-r--r--");
 
   @Test
   void aStampIsRacyUntilTheWindowHasPassed() {
@@ -36,6 +36,16 @@ class FileStampTest {
     Map<String, String> garbled = new HashMap<>(stamp.attributes(T.plusSeconds(1)));
     garbled.put(FileStamp.MTIME, "yesterday");
     assertEquals(Optional.empty(), FileStamp.trustedIn(entry(garbled)));
+  }
+
+  @Test
+  void theChangeTimeIsPartOfTheStampAndRequiredToTrustIt() {
+    FileStamp rewritten = new FileStamp(10, FileTime.from(T), FileTime.from(T.plusSeconds(5)), "(dev=803,ino=7)",
+        "rw-r--r--");
+    assertFalse(stamp.equals(rewritten), "same size and mtime, later ctime: a rewrite with the mtime put back");
+    Map<String, String> noCtime = new HashMap<>(stamp.attributes(T.plusSeconds(1)));
+    noCtime.remove(FileStamp.CTIME);
+    assertEquals(Optional.empty(), FileStamp.trustedIn(entry(noCtime)), "an entry stored without a ctime");
   }
 
   private static StoredEntry entry(Map<String, String> attributes) {
