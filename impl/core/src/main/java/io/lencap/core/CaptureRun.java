@@ -63,6 +63,10 @@ final class CaptureRun {
   private volatile Leases.Lease lease;
   /** Completes the result once, at the end of the undo or at the abort's deadline, whichever comes first. */
   private final AtomicBoolean completed = new AtomicBoolean();
+  /** Set before the manifest may be written: an abort from then on takes a manifest that made it back. */
+  private volatile boolean commitStarted;
+  private volatile boolean committed;
+  private volatile CompletableFuture<Void> commitReturned = CompletableFuture.completedFuture(null);
   /** The journal update with the cuts; forgetting the record must wait for it, or it would come back. */
   private volatile CompletableFuture<Void> cutsRecorded = CompletableFuture.completedFuture(null);
 
@@ -78,13 +82,16 @@ final class CaptureRun {
     this.startedAt = engine.clock().instant();
     this.order = new Order(encapsulation);
     this.work = new Tasks(engine.executor(), engine.timer());
-    this.cleanup = new Tasks(engine.executor(), engine.timer());
+    this.cleanup = new Tasks(engine.resumePool(), engine.timer());
   }
 
   /** The capture's future: cancelling it aborts the capture, and it completes once all is undone. */
   private final class Result extends CompletableFuture<Checkpoint> {
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
+      if (isDone()) {
+        return false; // committed (or already undone): nothing to cancel
+      }
       abort(new CancellationException("capture of " + encapsulation.name() + " cancelled"));
       return true;
     }
@@ -107,7 +114,12 @@ final class CaptureRun {
   }
 
   CompletableFuture<Checkpoint> start() {
-    CompletableFuture.runAsync(this::setUp, engine.executor())
+    // Store calls are bounded like provider calls: a store that hangs cannot hold a capture forever.
+    work.call("capture " + checkpointId + " of " + encapsulation.name() + " setting up in the store",
+            policy.phaseTimeout(), () -> {
+              setUp();
+              return null;
+            }).result()
         .thenCompose(v -> forAll(all(), m -> call(m, Phase.PREPARE, policy.phaseTimeout(),
             () -> m.driver.prepare(m.context))))
         .thenCompose(v -> quiesceAll())
@@ -116,7 +128,12 @@ final class CaptureRun {
         .thenCompose(v -> afterCut())
         .thenCompose(v -> transferAll(all().stream().filter(m -> !m.transferred).toList()))
         .thenCompose(v -> cutsRecorded) // the journal's cut record first: the commit's record extends it
-        .thenApply(v -> commit())
+        .thenCompose(v -> {
+          Tasks.Call<Checkpoint> c = work.call("commit of " + checkpointId + " of " + encapsulation.name(),
+              policy.phaseTimeout(), this::commit);
+          commitReturned = c.finished();
+          return c.result();
+        })
         .whenComplete((checkpoint, error) -> {
           if (error != null) {
             abort(error);
@@ -340,6 +357,7 @@ final class CaptureRun {
       throw new CancellationException("capture aborted before commit");
     }
     validate(manifest);
+    commitStarted = true;
     try {
       // Name the manifest's chunks in the journal first, so that a collection from now on spares them.
       journal = journal.withChunks(CheckpointStore.chunksOf(manifest).keySet());
@@ -352,6 +370,7 @@ final class CaptureRun {
             + " and the next capture reads that data again", null);
       }
       engine.store().commit(manifest, generation, policy.phaseTimeout());
+      committed = true;
     } catch (IOException e) {
       throw new MemberFailure(null, Phase.COMMIT, e);
     }
@@ -404,8 +423,8 @@ final class CaptureRun {
   // ---- abort ----
 
   void abort(Throwable error) {
-    if (!aborted.compareAndSet(false, true)) {
-      return;
+    if (committed || result.isDone() || !aborted.compareAndSet(false, true)) {
+      return; // once committed, a capture completes with its checkpoint whatever comes after
     }
     Throwable cause = Failures.unwrap(error);
     log.info("aborting capture {} of {}: {}", checkpointId, encapsulation.name(), cause.toString());
@@ -435,11 +454,16 @@ final class CaptureRun {
             ? CompletableFuture.completedFuture(null)
             : cleanupCall(m, Phase.RELEASE, () -> m.driver.release(m.cut)))))
         .thenCompose(v -> cutsRecorded.exceptionally(x -> null))
+        .thenCompose(v -> commitReturned.copy().completeOnTimeout(null, policy.phaseTimeout().toNanos(),
+            TimeUnit.NANOSECONDS)) // an interrupted commit must not write its manifest after it is withdrawn
         .whenCompleteAsync((v, e) -> {
           Thread.interrupted(); // a stale interrupt must not fail the store writes below
           closeDrivers();
           boolean allResumed = all().stream().allMatch(m -> !m.quiesceCalled || m.resumed);
           try {
+            if (commitStarted) {
+              engine.store().withdraw(encapsulation.name(), checkpointId); // cancelled or timed out mid-commit
+            }
             if (allResumed && journal != null) {
               engine.store().forget(checkpointId); // else keep it: repair resumes them later
             }
@@ -487,7 +511,7 @@ final class CaptureRun {
   }
 
   private void forceResume(Member m) {
-    engine.executor().execute(() -> {
+    engine.resumePool().execute(() -> {
       try {
         m.driver.resume();
         m.markResumed();

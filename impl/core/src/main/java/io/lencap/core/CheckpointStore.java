@@ -70,7 +70,9 @@ final class CheckpointStore implements AutoCloseable {
   private volatile String knownGeneration = "";
   /** Chunks found damaged: a capture does not reuse stored entries that name them, so it reads them again. */
   private final Set<String> damaged = ConcurrentHashMap.newKeySet();
-  private final Map<String, Manifest> manifestCache = new ConcurrentHashMap<>();
+  /** Manifests are immutable once committed; the cache is bounded, and a deleted one is not served. */
+  private final com.google.common.cache.Cache<String, Manifest> manifestCache =
+      com.google.common.cache.CacheBuilder.newBuilder().maximumSize(256).build();
   private final Object collectLock = new Object();
 
   /**
@@ -198,7 +200,7 @@ final class CheckpointStore implements AutoCloseable {
     }
     byte[] raw;
     try {
-      raw = codec.decode(chunkKey(ref.id()), stored.get());
+      raw = codec.decode(chunkKey(ref.id()), stored.get(), ref.length());
     } catch (ChunkCodec.UnreadableException e) {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage());
     }
@@ -214,17 +216,32 @@ final class CheckpointStore implements AutoCloseable {
     return CHECKPOINTS + encapsulation + "/" + id;
   }
 
-  /** Committed checkpoints of an encapsulation, oldest first. */
+  /**
+   * Committed checkpoints of an encapsulation, oldest first. One that cannot be read (damaged, sealed under
+   * another key) is left out and reported in the log: it must not stop the group's captures and listings.
+   */
   List<Manifest> manifests(String encapsulation) throws IOException {
     List<Manifest> out = new ArrayList<>();
+    LencapException unreadable = null;
     for (BlobInfo info : backend.list(CHECKPOINTS + encapsulation + "/")) {
-      readManifest(info.key()).ifPresent(out::add);
+      try {
+        readManifest(info.key()).ifPresent(out::add);
+      } catch (LencapException e) {
+        log.warn("leaving out {}: {}", info.key(), e.getMessage());
+        unreadable = e;
+      }
+    }
+    if (out.isEmpty() && unreadable != null) {
+      throw unreadable; // none readable: most likely the wrong key, which must not look like an empty store
     }
     out.sort(Comparator.comparing(Manifest::id));
     return out;
   }
 
-  /** Every committed checkpoint of every encapsulation. */
+  /**
+   * Every committed checkpoint of every encapsulation, for a collection: throws when one cannot be read,
+   * since the chunks it names are unknown and must not be collected.
+   */
   List<Manifest> allManifests() throws IOException {
     List<Manifest> out = new ArrayList<>();
     for (BlobInfo info : backend.list(CHECKPOINTS)) {
@@ -234,12 +251,16 @@ final class CheckpointStore implements AutoCloseable {
   }
 
   Manifest manifest(String encapsulation, String id) throws IOException {
-    return readManifest(manifestKey(encapsulation, id)).orElseThrow(() -> new NotFoundException(
+    String key = manifestKey(encapsulation, id);
+    if (!backend.exists(key)) { // another process may have deleted it since it was cached
+      manifestCache.invalidate(key);
+    }
+    return readManifest(key).orElseThrow(() -> new NotFoundException(
         "no checkpoint '" + id + "' of encapsulation '" + encapsulation + "' in " + describe()));
   }
 
   private Optional<Manifest> readManifest(String key) throws IOException {
-    Manifest cached = manifestCache.get(key);
+    Manifest cached = manifestCache.getIfPresent(key);
     if (cached != null) {
       return Optional.of(cached);
     }
@@ -247,7 +268,14 @@ final class CheckpointStore implements AutoCloseable {
     if (bytes.isEmpty()) {
       return Optional.empty();
     }
-    Manifest m = Json.read(open(key, bytes.get()), Manifest.class);
+    Manifest m;
+    try {
+      m = Json.read(open(key, bytes.get()), Manifest.class);
+    } catch (IOException e) { // a parser's message alone does not say which object it was
+      throw new LencapException("store " + describe() + ", checkpoint " + key + " is not a readable manifest: "
+          + e.getMessage().lines().findFirst().orElse(""), e);
+    }
+    ManifestLimits.check(key, m);
     manifestCache.put(key, m);
     return Optional.of(m);
   }
@@ -322,6 +350,14 @@ final class CheckpointStore implements AutoCloseable {
     }
   }
 
+  /** Removes the manifest of a capture that was aborted while it committed, if it was written. */
+  void withdraw(String encapsulation, String id) throws IOException {
+    String key = manifestKey(encapsulation, id);
+    backend.delete(key);
+    manifestCache.invalidate(key);
+    backend.flush();
+  }
+
   void delete(String encapsulation, String id) throws IOException {
     String key = manifestKey(encapsulation, id);
     if (!backend.exists(key)) {
@@ -333,7 +369,7 @@ final class CheckpointStore implements AutoCloseable {
           + reader.get().operationId() + "); delete it after the restore");
     }
     backend.delete(key);
-    manifestCache.remove(key);
+    manifestCache.invalidate(key);
     backend.flush();
   }
 
@@ -410,7 +446,15 @@ final class CheckpointStore implements AutoCloseable {
       }
     }
     cutoff = cutoff.minus(clockSkew);
-    for (Manifest m : allManifests()) {
+    List<Manifest> manifests;
+    try {
+      manifests = allManifests();
+    } catch (LencapException e) {
+      log.warn("not collecting {}: {} (the chunks it names are unknown; fix or delete it)", describe(),
+          e.getMessage());
+      return 0;
+    }
+    for (Manifest m : manifests) {
       m.members().forEach(member -> member.entries().forEach(e -> e.chunks().forEach(c -> live.add(c.id()))));
     }
     int deleted = 0;

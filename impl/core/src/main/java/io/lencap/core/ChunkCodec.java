@@ -124,8 +124,20 @@ final class ChunkCodec {
     return body == rawLength || (body > 0 && body < rawLength - rawLength / 32);
   }
 
-  /** The raw bytes of a stored object. */
+  /** Records (manifests, journal records) decode to at most this many bytes. */
+  static final int MAX_RECORD = 256 << 20;
+
+  /** The raw bytes of a stored record (a manifest, a journal record): at most {@link #MAX_RECORD}. */
   byte[] decode(String objectKey, byte[] stored) throws UnreadableException {
+    return decode(objectKey, stored, -1);
+  }
+
+  /**
+   * The raw bytes of a stored object, which must be exactly {@code expectedLength} long (or at most
+   * {@link #MAX_RECORD} when it is -1). A frame that declares another size is refused before anything is
+   * decompressed: a crafted object cannot make the reader allocate what it declares.
+   */
+  byte[] decode(String objectKey, byte[] stored, int expectedLength) throws UnreadableException {
     if (stored.length == 0) {
       throw new UnreadableException("empty object");
     }
@@ -147,11 +159,23 @@ final class ChunkCodec {
     byte[] payload = Arrays.copyOfRange(stored, 1, stored.length);
     switch (stored[0]) {
       case RAW:
+        if (expectedLength >= 0 && payload.length != expectedLength) {
+          throw new UnreadableException(payload.length + " bytes where " + expectedLength + " were expected");
+        }
         return payload;
       case ZSTD:
-        long size = Zstd.getFrameContentSize(payload);
+        long size;
+        try {
+          size = Zstd.getFrameContentSize(payload);
+        } catch (RuntimeException e) { // zstd-jni indexes a frame too short for its header
+          throw new UnreadableException("damaged zstd frame: " + e);
+        }
         if (size < 0 || size > Integer.MAX_VALUE) {
           throw new UnreadableException("damaged zstd frame");
+        }
+        if (expectedLength >= 0 ? size != expectedLength : size > MAX_RECORD) {
+          throw new UnreadableException("zstd frame declares " + size + " bytes where "
+              + (expectedLength >= 0 ? Integer.toString(expectedLength) : "at most " + MAX_RECORD) + " were expected");
         }
         try {
           return Zstd.decompress(payload, (int) size);

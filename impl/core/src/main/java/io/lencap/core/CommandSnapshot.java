@@ -20,8 +20,11 @@ import java.util.concurrent.TimeUnit;
  * {@code snapshot.command} (an executable): {@code COMMAND take LOCATOR NAME} runs in the pause and prints
  * the image's locator as the last line of its standard output; {@code COMMAND delete LOCATOR NAME} deletes
  * it, exiting 0 when it is already gone. The command sees the resource's properties as environment
- * variables ({@code rbd.image} as {@code LENCAP_PROPERTY_RBD_IMAGE}), never its secrets. It must finish
- * within {@code snapshot.timeoutSeconds} (60 unless set).
+ * variables ({@code rbd.image} as {@code LENCAP_PROPERTY_RBD_IMAGE}), never its secrets, and otherwise a
+ * minimal environment (no variable of the Java process leaks in). The command must be an absolute path
+ * (never looked up on {@code PATH}). It must finish within {@code snapshot.timeoutSeconds} (60 unless set),
+ * or it is killed with every process it started. A {@code take} that fails is followed by a {@code delete}
+ * of the same name, so that a snapshot it may have made before failing is not left behind.
  */
 public final class CommandSnapshot implements StorageSnapshot {
   static final String COMMAND = "snapshot.command";
@@ -32,9 +35,25 @@ public final class CommandSnapshot implements StorageSnapshot {
     return resource.property(COMMAND).isPresent();
   }
 
+  /** The run of a command a minimal environment starts with. */
+  private static final Map<String, String> BASE_ENVIRONMENT = Map.of(
+      "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG", "C.UTF-8");
+
   @Override
   public URI take(Resource resource, String name) throws IOException, InterruptedException {
-    String out = run(resource, "take", name).strip();
+    try {
+      return locatorPrinted(resource, run(resource, "take", name).strip());
+    } catch (IOException e) {
+      try {
+        run(resource, "delete", name); // a take that failed half-way may have made the snapshot
+      } catch (IOException | RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+  }
+
+  private static URI locatorPrinted(Resource resource, String out) throws IOException {
     String last = out.substring(out.lastIndexOf('\n') + 1).strip();
     try {
       URI at = new URI(last);
@@ -57,6 +76,22 @@ public final class CommandSnapshot implements StorageSnapshot {
     return "snapshot command " + resource.property(COMMAND).orElseThrow();
   }
 
+  /** The executable: an absolute path, so that nothing on {@code PATH} can stand in for it. */
+  private static String executable(Resource resource) {
+    String command = resource.property(COMMAND).orElseThrow();
+    if (!Path.of(command).isAbsolute()) {
+      throw new InvalidSpecException("resources[" + resource.id() + "].properties." + COMMAND,
+          "must be an absolute path, was '" + command + "'");
+    }
+    return command;
+  }
+
+  /** Kills the command and everything it started (an rbd or tgtadm it runs would run on otherwise). */
+  private static void killTree(Process p) {
+    p.descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+  }
+
   /** Runs {@code COMMAND verb LOCATOR NAME}; its standard output, or an error with the end of its standard error. */
   private static String run(Resource resource, String verb, String name) throws IOException, InterruptedException {
     long seconds = timeoutSeconds(resource);
@@ -64,9 +99,11 @@ public final class CommandSnapshot implements StorageSnapshot {
     Path err = Files.createTempFile("lencap-snapshot", ".err");
     try {
       // Output to files, not pipes: waitFor's time limit then holds even for a command that never closes them.
-      ProcessBuilder pb = new ProcessBuilder(List.of(resource.property(COMMAND).orElseThrow(), verb,
+      ProcessBuilder pb = new ProcessBuilder(List.of(executable(resource), verb,
           resource.locator().toString(), name)).redirectOutput(out.toFile()).redirectError(err.toFile());
       Map<String, String> env = pb.environment();
+      env.clear();
+      env.putAll(BASE_ENVIRONMENT);
       resource.properties().forEach((k, v) -> env.put("LENCAP_PROPERTY_"
           + k.toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_"), v));
       Process p = pb.start();
@@ -75,7 +112,7 @@ public final class CommandSnapshot implements StorageSnapshot {
           throw new IOException(command(resource) + " " + verb + " did not finish in " + seconds + " s");
         }
       } finally {
-        p.destroyForcibly();
+        killTree(p);
       }
       if (p.exitValue() != 0) {
         List<String> lines = Files.readAllLines(err, StandardCharsets.UTF_8);

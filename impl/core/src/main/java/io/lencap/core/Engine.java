@@ -65,6 +65,8 @@ final class Engine implements Lencap {
   private final ExecutorService chunkPool;
   private final ExecutorService storePool;
   private final ScheduledExecutorService timer;
+  private final ExecutorService eventThread;
+  private final ExecutorService resumePool;
   private final Events events;
   private final Path workDirectory;
   private final JournalRecord.Owner owner;
@@ -78,7 +80,11 @@ final class Engine implements Lencap {
   private Engine(Settings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
     this.settings = settings;
     this.providers = providers;
-    this.events = new Events(settings.clock(), settings.listeners());
+    this.eventThread = Executors.newSingleThreadExecutor(daemons("lencap-events-%d"));
+    this.events = new Events(settings.clock(), settings.listeners(), eventThread);
+    // Resuming a paused member must never wait for a thread: its own pool, which nothing else uses.
+    this.resumePool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+        new java.util.concurrent.SynchronousQueue<>(), daemons("lencap-resume-%d"));
     if (settings.executor().isPresent()) {
       this.executor = settings.executor().get();
       this.ownExecutor = null;
@@ -100,7 +106,7 @@ final class Engine implements Lencap {
         new LinkedBlockingQueue<>(), daemons("lencap-store-%d"));
     puts.allowCoreThreadTimeOut(true);
     this.storePool = puts;
-    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, daemons("lencap-timer-%d"));
+    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, Events.timerThreads(daemons("lencap-timer-%d")));
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
     this.owner = currentProcess();
@@ -258,6 +264,11 @@ final class Engine implements Lencap {
 
   ScheduledExecutorService timer() {
     return timer;
+  }
+
+  /** Resumes and other undo calls: threads no provider call of a capture or restore can take. */
+  Executor resumePool() {
+    return resumePool;
   }
 
   Events events() {
@@ -421,6 +432,8 @@ final class Engine implements Lencap {
     }
     store.leases().close();
     timer.shutdownNow();
+    eventThread.shutdown();
+    resumePool.shutdownNow();
     chunkPool.shutdownNow();
     storePool.shutdownNow();
     if (ownExecutor != null) {

@@ -5,19 +5,36 @@ import io.lencap.api.LencapListener;
 import io.lencap.api.Phase;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Delivers events to listeners; a listener that throws is logged and otherwise ignored. */
+/**
+ * Delivers events to listeners; a listener that throws is logged and otherwise ignored. Events raised on the
+ * engine's timer thread, which drives the watchdogs, are handed to the event thread, so that no listener
+ * can delay a watchdog; others are delivered on the thread that raised them.
+ */
 final class Events {
   private static final Logger log = LoggerFactory.getLogger(Events.class);
+  private static final ThreadLocal<Boolean> ON_TIMER = ThreadLocal.withInitial(() -> false);
   private final List<LencapListener> listeners = new CopyOnWriteArrayList<>();
   private final Clock clock;
+  private final Executor eventThread;
 
-  Events(Clock clock, List<LencapListener> initial) {
+  Events(Clock clock, List<LencapListener> initial, Executor eventThread) {
     this.clock = clock;
+    this.eventThread = eventThread;
     listeners.addAll(initial);
+  }
+
+  /** Threads for the engine's timer: events they raise go to the event thread. */
+  static ThreadFactory timerThreads(ThreadFactory threads) {
+    return r -> threads.newThread(() -> {
+      ON_TIMER.set(true);
+      r.run();
+    });
   }
 
   void add(LencapListener l) {
@@ -39,6 +56,18 @@ final class Events {
   }
 
   void publish(LencapEvent e) {
+    if (ON_TIMER.get()) {
+      try {
+        eventThread.execute(() -> deliver(e));
+      } catch (RuntimeException closing) {
+        log.debug("event {} not delivered: the engine is closing", e);
+      }
+    } else {
+      deliver(e);
+    }
+  }
+
+  private void deliver(LencapEvent e) {
     for (LencapListener l : listeners) {
       try {
         l.onEvent(e);

@@ -54,6 +54,7 @@ final class Protector implements Protection {
   private volatile CompletableFuture<Checkpoint> capturing;
   private volatile ScheduledFuture<?> nextCapture;
   private volatile ScheduledFuture<?> probes;
+  private final java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean();
 
   Protector(Engine engine, Encapsulation encapsulation, PlacementChooser chooser) {
     this.engine = engine;
@@ -73,8 +74,17 @@ final class Protector implements Protection {
     }
     watch();
     long probeNanos = encapsulation.policy().probeInterval().toNanos();
-    probes = engine.timer().scheduleWithFixedDelay(() -> engine.executor().execute(this::probeAll),
-        probeNanos, probeNanos, TimeUnit.NANOSECONDS);
+    probes = engine.timer().scheduleWithFixedDelay(() -> {
+      if (probing.compareAndSet(false, true)) { // skip while the last round still waits on a member
+        engine.executor().execute(() -> {
+          try {
+            probeAll();
+          } finally {
+            probing.set(false);
+          }
+        });
+      }
+    }, probeNanos, probeNanos, TimeUnit.NANOSECONDS);
     scheduleCapture(Instant.EPOCH);
   }
 

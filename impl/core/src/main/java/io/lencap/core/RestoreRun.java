@@ -204,7 +204,7 @@ final class RestoreRun {
       return;
     }
     Throwable cause = failure;
-    Tasks cleanup = new Tasks(engine.executor(), engine.timer());
+    Tasks cleanup = new Tasks(engine.resumePool(), engine.timer());
     CompletableFuture.allOf(all().stream().filter(m -> m.touched)
             .map(m -> cleanup.call("resume " + m.captured.id(), encapsulation.policy().phaseTimeout(), () -> {
               m.driver.resume();

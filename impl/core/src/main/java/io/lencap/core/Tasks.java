@@ -34,16 +34,22 @@ final class Tasks {
    */
   record Call<T>(CompletableFuture<T> result, CompletableFuture<Void> finished) {}
 
+  /**
+   * A call whose time limit starts when its body starts running, not when it is queued: a call waiting for a
+   * thread has not used any of its time.
+   */
   <T> Call<T> call(String what, Duration timeout, Callable<T> body) {
     Task<T> task = new Task<>(body);
     running.put(task, Boolean.TRUE);
     task.finished.whenComplete((v, e) -> running.remove(task));
-    ScheduledFuture<?> limit = timer.schedule(() -> {
-      if (task.result.completeExceptionally(new TimeoutException(what + " took longer than " + timeout))) {
-        task.cancel();
-      }
-    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
-    task.result.whenComplete((v, e) -> limit.cancel(false));
+    task.onStart = () -> {
+      ScheduledFuture<?> limit = timer.schedule(() -> {
+        if (task.result.completeExceptionally(new TimeoutException(what + " took longer than " + timeout))) {
+          task.cancel();
+        }
+      }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+      task.result.whenComplete((v, e) -> limit.cancel(false));
+    };
     try {
       executor.execute(task);
     } catch (RuntimeException rejected) {
@@ -86,6 +92,7 @@ final class Tasks {
     private final AtomicBoolean claimed = new AtomicBoolean();
     private final Callable<T> body;
     private Thread runner;
+    volatile Runnable onStart = () -> { };
 
     Task(Callable<T> body) {
       this.body = body;
@@ -95,6 +102,13 @@ final class Tasks {
     public void run() {
       if (!claimed.compareAndSet(false, true)) {
         return; // cancelled before it started
+      }
+      try {
+        onStart.run();
+      } catch (RuntimeException rejected) { // the timer is gone: the engine is closing
+        result.completeExceptionally(rejected);
+        finished.complete(null);
+        return;
       }
       synchronized (this) {
         runner = Thread.currentThread();

@@ -52,6 +52,44 @@ class CommandSnapshotTest {
   }
 
   @Test
+  void aTimedOutCommandIsKilledWithEveryProcessItStarted() throws Exception {
+    Path pid = dir.resolve("child.pid");
+    Path s = script("sleep 600 &\necho $! > " + pid + "\nwait");
+    assertThrows(IOException.class, () -> snapshots.take(lun(s, CommandSnapshot.TIMEOUT, "1"), "lencap-cp1"));
+    ProcessHandle child = ProcessHandle.of(Long.parseLong(Files.readString(pid).strip())).orElse(null);
+    if (child != null) {
+      child.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS); // killed: it exits, or the wait fails
+    }
+  }
+
+  @Test
+  void theCommandSeesAMinimalEnvironment() throws Exception {
+    String leaked = System.getenv().keySet().stream()
+        .filter(k -> !k.equals("PATH") && !k.equals("LANG") && !k.equals("PWD") && !k.equals("SHLVL") && !k.equals("_"))
+        .findFirst().orElseThrow(() -> new AssertionError("the test JVM has no environment to leak"));
+    Path env = dir.resolve("env");
+    Path s = script("env > " + env + "\necho iscsi://gw:3260/iqn.x:y/7");
+    snapshots.take(lun(s), "lencap-cp1");
+    assertFalse(Files.readString(env).contains(leaked + "="), leaked + " leaked into the command's environment");
+  }
+
+  @Test
+  void aRelativeCommandIsRefusedNamingTheField() throws Exception {
+    script("true");
+    InvalidSpecException e = assertThrows(InvalidSpecException.class,
+        () -> snapshots.take(lun(Path.of("snap.sh")), "lencap-cp1"));
+    assertTrue(e.getMessage().contains("snapshot.command"), e.getMessage());
+  }
+
+  @Test
+  void aFailedTakeIsFollowedByADeleteOfTheSameName() throws Exception {
+    Path deleted = dir.resolve("deleted");
+    Path s = script("if [ \"$1\" = delete ]; then echo \"$3\" >> " + deleted + "; exit 0; fi\nexit 5");
+    assertThrows(IOException.class, () -> snapshots.take(lun(s), "lencap-cp9"));
+    assertEquals("lencap-cp9\n", Files.readString(deleted));
+  }
+
+  @Test
   void onlyResourcesNamingACommandAreSupported() throws Exception {
     assertTrue(snapshots.supports(lun(script("true"))));
     assertFalse(snapshots.supports(Resource.builder("lun").type("block").locator("iscsi://gw/iqn.x:y/1").build()));

@@ -1,0 +1,55 @@
+package io.lencap.core;
+
+import io.lencap.api.LencapException;
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.StoredEntry;
+import java.util.regex.Pattern;
+
+/**
+ * What a manifest read from the store must satisfy before anything sizes a buffer or opens a path from it:
+ * chunk ids are content addresses, chunk lengths within the format's maximum, chunks of an entry one after
+ * the other and within its size. The store may be written by someone else.
+ */
+final class ManifestLimits {
+  private static final Pattern CHUNK_ID = Pattern.compile("[0-9a-f]{64}");
+
+  private ManifestLimits() {}
+
+  static void check(String key, Manifest m) {
+    if (m.id() == null || m.encapsulation() == null || m.members() == null) {
+      throw refused(key, "it lacks its id, encapsulation or members");
+    }
+    for (Manifest.Member member : m.members()) {
+      if (member.id() == null || member.type() == null || member.entries() == null) {
+        throw refused(key, "a member lacks its id, type or entries");
+      }
+      for (StoredEntry e : member.entries()) {
+        if (e.path() == null || e.kind() == null || e.size() < 0 || e.chunks() == null) {
+          throw refused(key, "member " + member.id() + " has an entry without path, kind or size");
+        }
+        long next = 0;
+        for (ChunkRef c : e.chunks()) {
+          if (c.id() == null || !CHUNK_ID.matcher(c.id()).matches()) {
+            throw refused(key, "entry " + e.path() + " of member " + member.id() + " names a chunk that is not a"
+                + " content address");
+          }
+          if (c.length() <= 0 || c.length() > Chunking.MAX_CHUNK || c.offset() != next) {
+            throw refused(key, "entry " + e.path() + " of member " + member.id() + " has a chunk of " + c.length()
+                + " bytes at " + c.offset() + " (chunks follow each other and hold 1 to " + Chunking.MAX_CHUNK
+                + " bytes)");
+          }
+          next += c.length();
+        }
+        if (next > e.size()) {
+          throw refused(key, "entry " + e.path() + " of member " + member.id() + " has chunks of " + next
+              + " bytes for a size of " + e.size());
+        }
+      }
+    }
+  }
+
+  private static LencapException refused(String key, String why) {
+    return new LencapException("checkpoint " + key + " is refused: " + why);
+  }
+}
