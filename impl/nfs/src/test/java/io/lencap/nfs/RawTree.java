@@ -16,7 +16,7 @@ final class RawTree {
 
   /** Runs {@code script} with bash in {@code dir}; fails with its output unless it exits 0. */
   static String sh(Path dir, String script) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("bash", "-c", "set -e\n" + script).directory(dir.toFile())
+    Process p = new ProcessBuilder("bash", "-c", "set -e\nexport LC_ALL=C # bytes, not characters\n" + script).directory(dir.toFile())
         .redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
