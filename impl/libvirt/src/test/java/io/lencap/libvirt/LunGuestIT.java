@@ -63,9 +63,10 @@ class LunGuestIT {
       Probe probe = new Probe(istgt.lun);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store"))
           .storeOption("workDirectory", g.dir.resolve("work").toString()).listener(probe).build()) {
-        // For comparison: the VM alone (its disk referenced), and both blocking (the LUN copied in the pause).
-        Checkpoint vmOnly = CounterGuestIT.await(lencap.capture(
-            CounterGuestIT.group("lun-vm-only", CaptureMode.NON_BLOCKING, g.resource("vm"))));
+        // For comparison: the VM alone (its LUN disk excluded, as a capture without the LUN must say), and
+        // both blocking (the LUN copied in the pause).
+        Checkpoint vmOnly = CounterGuestIT.await(lencap.capture(CounterGuestIT.group("lun-vm-only",
+            CaptureMode.NON_BLOCKING, g.resource("vm").toBuilder().property("exclude.disks", "vda").build())));
         Checkpoint blocking = CounterGuestIT.await(lencap.capture(
             CounterGuestIT.group("lun-blocking", CaptureMode.BLOCKING, lun, vm)));
         assertEquals("save-image", blocking.member("vm").orElseThrow().method());

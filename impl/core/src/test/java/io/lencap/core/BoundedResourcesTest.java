@@ -1,0 +1,178 @@
+package io.lencap.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.luben.zstd.Zstd;
+import com.google.common.util.concurrent.Uninterruptibles;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.ResiliencyPolicy;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Cut;
+import io.lencap.spi.ProviderContext;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.Support;
+import io.lencap.spi.tck.ForwardingDriver;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a hostile store or a stuck member can make Lencap hold: memory, threads and time stay bounded. */
+class BoundedResourcesTest {
+  @TempDir
+  Path store;
+
+  final MemoryProvider memory = new MemoryProvider();
+  Lencap lencap;
+  ExecutorService pool;
+
+  @AfterEach
+  void close() {
+    if (lencap != null) {
+      lencap.close();
+    }
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+  }
+
+  Engine open(ResourceProvider provider, Optional<java.util.concurrent.Executor> executor) {
+    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), executor, List.of(),
+        Clock.systemUTC());
+    Engine engine = Engine.open(settings, new ProviderRegistry(List.of(provider)));
+    lencap = engine;
+    return engine;
+  }
+
+  Encapsulation group(ResiliencyPolicy policy) {
+    memory.devices.put("d0", new byte[64 * 1024]);
+    return Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .policy(policy).build();
+  }
+
+  @Test
+  void aChunkDeclaringAnotherSizeIsRefusedBeforeItIsDecompressed() {
+    byte[] bomb = Zstd.compress(new byte[64 << 20], 1); // 64 MiB of zeros in a few KiB
+    byte[] stored = new byte[bomb.length + 1];
+    stored[0] = ChunkCodec.ZSTD;
+    System.arraycopy(bomb, 0, stored, 1, bomb.length);
+    ChunkCodec.UnreadableException e = assertThrows(ChunkCodec.UnreadableException.class,
+        () -> ChunkCodec.plain().decode("chunks/ab/x", stored, 4096));
+    assertTrue(e.getMessage().contains("declares " + (64 << 20)), e.getMessage());
+  }
+
+  @Test
+  void aManifestWithAnOversizedChunkOrGarbageIsLeftOutNamedAndStopsOnlyCollection() throws Exception {
+    open(memory, Optional.empty());
+    Encapsulation g = group(ResiliencyPolicy.defaults());
+    Checkpoint good = lencap.capture(g).join();
+    String key = "checkpoints/g/" + good.id();
+    String manifest = new String(ChunkCodec.plain().decode(key, Files.readAllBytes(store.resolve(key))),
+        StandardCharsets.UTF_8);
+    String crafted = manifest.replace(good.id(), "20000101T000000.000Z-0000")
+        .replaceFirst("\"length\":\\d+", "\"length\":" + Integer.MAX_VALUE);
+    Files.write(store.resolve("checkpoints/g/20000101T000000.000Z-0000"),
+        ChunkCodec.plain().encode("checkpoints/g/20000101T000000.000Z-0000", crafted.getBytes(StandardCharsets.UTF_8)));
+    Files.write(store.resolve("checkpoints/g/20000101T000000.000Z-0001"), new byte[] {0, '{', 'x'});
+
+    assertEquals(List.of(good.id()), lencap.checkpoints("g").join().stream().map(Checkpoint::id).toList());
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> lencap.restore(g, "20000101T000000.000Z-0000").join());
+    assertTrue(e.getCause().getMessage().contains("checkpoints/g/20000101T000000.000Z-0000"), e.getCause().getMessage());
+    Checkpoint next = lencap.capture(g).join(); // the group goes on
+    assertEquals(Optional.of(good.id()), next.parent());
+    long chunks = ((Engine) lencap).store().collect();
+    assertEquals(0, chunks, "a collection went on while a manifest naming unknown chunks could not be read");
+  }
+
+  /**
+   * The application's executor has one thread, and a member's copy in the pause hangs on it. The watchdog
+   * must still resume the member: resuming never waits for a thread the stuck call holds.
+   */
+  @Test
+  void theWatchdogResumesAMemberWhileItsCallHoldsEveryThreadOfTheExecutor() throws Exception {
+    CountDownLatch hang = new CountDownLatch(1);
+    CountDownLatch stuckInThePause = new CountDownLatch(1);
+    pool = Executors.newSingleThreadExecutor();
+    memory.inPlace.add("d0"); // not a live cut: copied in the pause
+    ResourceProvider stuck = new ResourceProvider() {
+      @Override
+      public String name() {
+        return "stuck-memory";
+      }
+
+      @Override
+      public Support supports(Resource r) {
+        return memory.supports(r);
+      }
+
+      @Override
+      public ResourceDriver open(Resource r, ProviderContext context) {
+        return new ForwardingDriver(memory.open(r, context)) {
+          @Override
+          public void transfer(Cut cut, CaptureContext c) throws Exception {
+            stuckInThePause.countDown();
+            Uninterruptibles.awaitUninterruptibly(hang); // ignores interrupts, holds the only thread
+            delegate.transfer(cut, c);
+          }
+        };
+      }
+    };
+    open(stuck, Optional.of(pool));
+    var capture = lencap.capture(group(ResiliencyPolicy.builder().pauseBudget(Duration.ofMillis(200))
+        .pauseGrace(Duration.ofMillis(200)).build()));
+    try {
+      assertTrue(stuckInThePause.await(20, TimeUnit.SECONDS));
+      assertEquals(java.util.Set.of("d0"), memory.quiesced);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!memory.quiesced.isEmpty() && System.nanoTime() < deadline) {
+        Thread.onSpinWait(); // the watchdog runs on Lencap's timer; we watch its effect
+      }
+      assertTrue(memory.quiesced.isEmpty(), "the member stayed quiesced behind its own stuck call");
+    } finally {
+      hang.countDown();
+    }
+    assertThrows(CompletionException.class, capture::join);
+  }
+
+  @Test
+  void aCallsTimeLimitStartsWhenItRuns() throws Exception {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    pool = Executors.newSingleThreadExecutor();
+    try {
+      Tasks tasks = new Tasks(pool, timer);
+      CountDownLatch first = new CountDownLatch(1);
+      var busy = tasks.call("busy", Duration.ofSeconds(30), () -> {
+        first.await();
+        return null;
+      });
+      var queued = tasks.call("queued", Duration.ofMillis(100), () -> "ran");
+      Thread.sleep(300); // the queued call waits longer than its own limit for the thread...
+      first.countDown();
+      busy.result().get(10, TimeUnit.SECONDS);
+      assertEquals("ran", queued.result().get(10, TimeUnit.SECONDS), "...which is not its time to run");
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+}
