@@ -171,8 +171,7 @@ final class Engine implements Lencap {
         try {
           return p.open(uri, settings.storeOptions(), settings.storeSecrets());
         } catch (IOException e) {
-          throw new UnavailableException("cannot open store " + uri.getScheme() + " at " + uri.getHost()
-              + uri.getPath() + ": " + e.getMessage(), e);
+          throw new UnavailableException("cannot open the store " + redacted(uri) + ": " + e.getMessage(), e);
         }
       }
     }
@@ -209,6 +208,11 @@ final class Engine implements Lencap {
             r.owner().pid(), r.owner().host(), r.encapsulation());
       }
     }
+  }
+
+  /** The store's URI for messages: without user information (a password may hide there). */
+  private static String redacted(URI uri) {
+    return uri.getRawUserInfo() == null ? uri.toString() : uri.toString().replace(uri.getRawUserInfo() + "@", "");
   }
 
   private static Path workDirectory(Settings settings) {

@@ -39,6 +39,10 @@ final class LocalBackend implements BlobBackend {
 
   LocalBackend(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
+    if (Files.exists(this.root) && !Files.isDirectory(this.root)) {
+      throw new java.nio.file.NotDirectoryException(this.root + " is not a directory: a local store is a directory"
+          + " (give a directory path, or one that does not exist yet)");
+    }
     Files.createDirectories(this.root);
     removeTempsOfDeadProcesses();
   }

@@ -156,6 +156,15 @@ class BoundedResourcesTest {
   }
 
   @Test
+  void aStorePathThatIsAFileSaysSo() throws Exception {
+    Path file = Files.writeString(store.resolve("not-a-dir"), "x");
+    io.lencap.api.UnavailableException e = assertThrows(io.lencap.api.UnavailableException.class,
+        () -> Lencap.builder().store(file).build());
+    assertTrue(e.getMessage().contains(file + " is not a directory") && !e.getMessage().contains("null"),
+        e.getMessage());
+  }
+
+  @Test
   void aCallsTimeLimitStartsWhenItRuns() throws Exception {
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
     pool = Executors.newSingleThreadExecutor();
