@@ -2,7 +2,9 @@ package io.lencap.samples.tree;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -17,7 +19,8 @@ import java.util.TreeMap;
 /**
  * The metadata of a tree, by relative '/'-separated path, read in one walk that never follows a symlink
  * (a symlink is reported as itself). Entries that vanish during the walk are left out: the tree may be
- * changing. The quiesce marker in the root is never listed.
+ * changing. The quiesce marker in the root is never listed. A name Java cannot carry exactly fails the scan
+ * (see {@link #exactName}).
  */
 final class TreeScan {
   private final SortedMap<String, PosixFileAttributes> nodes;
@@ -35,7 +38,7 @@ final class TreeScan {
       String dir = pending.pop();
       try (DirectoryStream<Path> children = Files.newDirectoryStream(dir.isEmpty() ? root : root.resolve(dir))) {
         for (Path child : children) {
-          String name = child.getFileName().toString();
+          String name = exactName(child, dir);
           if (dir.isEmpty() && name.equals(DirectoryTreeProvider.QUIESCE_MARKER)) {
             continue;
           }
@@ -59,6 +62,31 @@ final class TreeScan {
       }
     }
     return new TreeScan(nodes);
+  }
+
+  /**
+   * The child's name as a string that names it again. The JDK decodes file names with the JVM's
+   * {@code sun.jnu.encoding} (set from the locale: UTF-8, or ASCII under {@code LC_ALL=C}, and not changed
+   * by {@code -Dsun.jnu.encoding}) and offers no public way to the bytes: a name not valid in it decodes to
+   * replacement characters and cannot be opened, stored or restored by its string. Rather than drop such
+   * an entry, the scan fails naming it.
+   */
+  private static String exactName(Path child, String dir) throws FileSystemException {
+    String name = child.getFileName().toString();
+    boolean exact;
+    try {
+      exact = child.getFileSystem().getPath(child.toString()).equals(child); // UnixPath compares bytes
+    } catch (InvalidPathException e) {
+      exact = false;
+    }
+    if (!exact) {
+      String shown = (dir.isEmpty() ? "" : dir + "/") + name;
+      throw new FileSystemException(child.toString(), null, "cannot capture '" + RestorePlan.printable(shown)
+          + "': its name is not valid in this JVM's file name encoding (sun.jnu.encoding="
+          + System.getProperty("sun.jnu.encoding") + "), so Java cannot name it exactly; run under a UTF-8 "
+          + "locale (LANG=C.UTF-8), or rename it (names that are not UTF-8 need the NFS provider)");
+    }
+    return name;
   }
 
   SortedMap<String, PosixFileAttributes> nodes() {

@@ -27,6 +27,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -233,6 +234,22 @@ class DirectoryTreeCaptureTest {
       assertFalse(((MemoryState) ctx.state()).seal().entry("a/control.sock").isPresent());
       assertTrue(ctx.notes().stream().anyMatch(n -> n.contains("special files") && n.contains("a/control.sock")),
           ctx.notes().toString());
+    }
+  }
+
+  @Test
+  void aNameJavaCannotCarryFailsTheCaptureNamingItInsteadOfDroppingIt() throws Exception {
+    Path root = SampleTree.create(dir.resolve("t"), 7);
+    Process p = new ProcessBuilder("bash", "-c", "printf kept > \"$(printf 'docs/latin1-\\351\\377.bin')\"")
+        .directory(root.toFile()).redirectErrorStream(true).start();
+    assertEquals(0, p.waitFor(), new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1));
+    Resource r = tree(root);
+    try (ResourceDriver d = open(r)) {
+      TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(),
+          new MemoryState(chunks, "cp1"));
+      FileSystemException e = assertThrows(FileSystemException.class, () -> d.prepare(ctx));
+      assertTrue(e.getMessage().contains("docs/latin1-") && e.getMessage().contains("sun.jnu.encoding"),
+          e.getMessage());
     }
   }
 
