@@ -19,6 +19,12 @@ import java.util.function.UnaryOperator;
 final class SaveImage {
   private static final byte[] MAGIC = "LibvirtQemudSave".getBytes(StandardCharsets.US_ASCII);
   private static final int HEADER = 16 + 5 * 4 + 14 * 4;
+  /**
+   * The largest data area read: libvirt writes the domain XML and cookie plus 64 KiB of padding, far below
+   * this. The header's length is read from the file, so it sizes nothing before it is checked against this
+   * and against the file's own size.
+   */
+  static final int MAX_DATA = 16 << 20;
 
   private SaveImage() {}
 
@@ -66,8 +72,17 @@ final class SaveImage {
     header.getInt(); // was_running
     header.getInt(); // compressed
     int cookieOffset = header.getInt();
-    if (version < 1 || version > 2 || dataLen <= 0) {
+    if (version < 1 || version > 2) {
       throw new IOException(image + ": unknown save image version " + version);
+    }
+    long fileSize = ch.size();
+    if (dataLen <= 0 || dataLen > MAX_DATA || dataLen > fileSize - HEADER) {
+      throw new IOException(image + ": the header declares a data area of " + Integer.toUnsignedString(dataLen)
+          + " bytes; a save image's is 1 to " + MAX_DATA + " bytes and within the file (" + fileSize + " bytes)");
+    }
+    if (version == 2 && (cookieOffset < 0 || cookieOffset >= dataLen)) {
+      throw new IOException(image + ": the header puts the cookie at " + cookieOffset
+          + ", outside the data area of " + dataLen + " bytes");
     }
     ByteBuffer data = ByteBuffer.allocate(dataLen);
     readFully(ch, data, HEADER);

@@ -70,4 +70,26 @@ class SaveImageTest {
     Files.write(p, partial);
     assertThrows(IOException.class, () -> SaveImage.rewriteXml(p, x -> x));
   }
+
+  @Test
+  void refusesADataAreaLongerThanTheFileBeforeAllocatingIt() throws IOException {
+    Path p = dir.resolve("mem");
+    byte[] image = image("<domain/>", "<c/>", 10, new byte[10]);
+    ByteBuffer.wrap(image).order(ByteOrder.nativeOrder()).putInt(20, Integer.MAX_VALUE);
+    Files.write(p, image);
+    long before = SaveImageFuzzTest.allocatedBytes();
+    IOException e = assertThrows(IOException.class, () -> SaveImage.rewrittenHead(p, x -> x));
+    assertTrue(SaveImageFuzzTest.allocatedBytes() - before < 16 << 20, "the declared length sized no buffer");
+    assertTrue(e.getMessage().contains("declares a data area of 2147483647 bytes"), e.getMessage());
+  }
+
+  @Test
+  void refusesACookieOutsideTheDataArea() throws IOException {
+    Path p = dir.resolve("mem");
+    byte[] image = image("<domain/>", "<c/>", 10, new byte[10]);
+    ByteBuffer.wrap(image).order(ByteOrder.nativeOrder()).putInt(32, 1000);
+    Files.write(p, image);
+    IOException e = assertThrows(IOException.class, () -> SaveImage.rewrittenHead(p, x -> x));
+    assertTrue(e.getMessage().contains("puts the cookie at 1000"), e.getMessage());
+  }
 }
