@@ -66,7 +66,7 @@ public final class MemoryState implements StateSink {
 
   @Override
   public EntryWriter create(String path, EntryKind kind, Map<String, String> attrs, Chunking chunking) {
-    return new Writer(path, kind, attrs, chunking.average());
+    return new Writer(path, kind, attrs, chunking);
   }
 
   @Override
@@ -165,29 +165,51 @@ public final class MemoryState implements StateSink {
     }
   }
 
-  /** Fixed-size chunking at the requested average: good enough to exercise drivers. */
+  /** A gear table for content-defined cuts: fixed, so that boundaries are the same from one capture to the next. */
+  private static final long[] GEAR = new java.util.SplittableRandom(0x4c656e636170L).longs(256).toArray();
+
+  /**
+   * The requested chunking: fixed chunks, or content-defined ones (a gear rolling hash between min and max, cut
+   * where its top bits at the average's width are zero), so that a stream whose content shifts (a VM's memory
+   * image) shares its unchanged chunks here as in the real store.
+   */
   private final class Writer implements EntryWriter {
     private final String path;
     private final EntryKind kind;
     private final Map<String, String> attrs;
+    private final Chunking chunking;
     private final int chunkSize;
+    private final long mask;
+    private long hash;
     private final List<ChunkRef> refs = new ArrayList<>();
     private final byte[] buffer;
     private int filled;
     private long size;
     private boolean closed;
 
-    Writer(String path, EntryKind kind, Map<String, String> attrs, int chunkSize) {
+    Writer(String path, EntryKind kind, Map<String, String> attrs, Chunking chunking) {
       this.path = path;
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
-      this.chunkSize = chunkSize;
+      this.chunking = chunking;
+      this.chunkSize = chunking.kind() == Chunking.Kind.FIXED ? chunking.average() : chunking.max();
+      this.mask = -1L << (64 - Integer.numberOfTrailingZeros(Integer.highestOneBit(chunking.average())));
       this.buffer = new byte[chunkSize];
     }
 
     @Override
     public void write(ByteBuffer data) {
       while (data.hasRemaining()) {
+        if (chunking.kind() == Chunking.Kind.CONTENT_DEFINED) {
+          byte b = data.get();
+          buffer[filled++] = b;
+          size++;
+          hash = (hash << 1) + GEAR[b & 0xff];
+          if (filled == chunkSize || (filled >= chunking.min() && (hash & mask) == 0)) {
+            emit();
+          }
+          continue;
+        }
         int n = Math.min(data.remaining(), chunkSize - filled);
         data.get(buffer, filled, n);
         filled += n;
@@ -213,6 +235,7 @@ public final class MemoryState implements StateSink {
       stored(id, data);
       refs.add(new ChunkRef(id, size - filled, filled));
       filled = 0;
+      hash = 0;
     }
 
     @Override
