@@ -11,17 +11,12 @@ import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.VerifyReport;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,19 +36,18 @@ class CrashRepairIT {
     new Random(7).nextBytes(original);
     Files.write(file, original);
 
-    Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), CrashingCapture.class.getName(), store.toString(),
-        file.toString()).redirectError(dir.resolve("child.err").toFile()).start();
+    Process child = ChildProcesses.start(CrashingCapture.class, dir.resolve("child.err"), store.toString(),
+        file.toString());
     try {
-      CompletableFuture<Void> ready = CompletableFuture.runAsync(() -> awaitLine(child, "READY"));
+      CompletableFuture<Void> ready = CompletableFuture.runAsync(() -> ChildProcesses.awaitLine(child, "READY"));
       ready.get(120, TimeUnit.SECONDS);
     } finally {
       child.destroyForcibly(); // SIGKILL: no shutdown hooks, no cleanup
       assertTrue(child.waitFor(60, TimeUnit.SECONDS));
     }
     assertTrue(Files.exists(MarkerFileProvider.marker(file)), "the dead capture left its member quiesced");
-    assertEquals(1, count(store.resolve("journal")), "the dead capture left its intent record");
-    long chunksBefore = count(store.resolve("chunks"));
+    assertEquals(1, ChildProcesses.count(store.resolve("journal")), "the dead capture left its intent record");
+    long chunksBefore = ChildProcesses.count(store.resolve("chunks"));
 
     Files.write(file, new byte[] {1, 2, 3}); // what the group did after the crash
     Encapsulation group = Encapsulation.builder("crash")
@@ -62,40 +56,17 @@ class CrashRepairIT {
       assertTrue(Files.exists(MarkerFileProvider.marker(file)), "opening the store acted on what it found there");
       lencap.repair(group).join(); // the application names the group: its members are resumed
       assertFalse(Files.exists(MarkerFileProvider.marker(file)), "repair did not resume the member");
-      assertEquals(0, count(store.resolve("journal")), "repair left the intent record");
+      assertEquals(0, ChildProcesses.count(store.resolve("journal")), "repair left the intent record");
       List<Checkpoint> checkpoints = lencap.checkpoints("crash").join();
       assertEquals(1, checkpoints.size(), "the killed capture must not be listed");
       long referenced = checkpoints.get(0).members().size() == 1 ? original.length / (64 * 1024) : -1;
-      assertEquals(referenced, count(store.resolve("chunks")), "orphans were not collected (before: "
+      assertEquals(referenced, ChildProcesses.count(store.resolve("chunks")), "orphans were not collected (before: "
           + chunksBefore + ")");
       assertTrue(chunksBefore > referenced, "the killed capture left no orphan chunk to collect");
       VerifyReport report = lencap.verify("crash").join();
       assertTrue(report.ok(), report.problems().toString());
       lencap.restore(group, checkpoints.get(0).id()).join();
       assertArrayEquals(original, Files.readAllBytes(file));
-    }
-  }
-
-  private static void awaitLine(Process p, String wanted) {
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        if (line.equals(wanted)) {
-          return;
-        }
-      }
-      throw new AssertionError("the child ended before printing " + wanted);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static long count(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return 0;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile).count();
     }
   }
 }

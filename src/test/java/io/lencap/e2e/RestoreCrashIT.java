@@ -11,9 +11,6 @@ import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +19,6 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,11 +49,10 @@ class RestoreCrashIT {
     Files.write(app, "running".getBytes(StandardCharsets.UTF_8));
     Encapsulation group = group(disk, app);
 
-    Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), CrashingRestore.class.getName(), store.toString(),
-        disk.toString(), app.toString()).redirectError(dir.resolve("child.err").toFile()).start();
+    Process child = ChildProcesses.start(CrashingRestore.class, dir.resolve("child.err"), store.toString(),
+        disk.toString(), app.toString());
     try {
-      CompletableFuture.runAsync(() -> awaitLine(child, "READY")).get(120, TimeUnit.SECONDS);
+      CompletableFuture.runAsync(() -> ChildProcesses.awaitLine(child, "READY")).get(120, TimeUnit.SECONDS);
       assertTrue(Files.exists(MarkerFileProvider.marker(app)), "the restore quiesces the writer first");
       try (Lencap other = Lencap.builder().store(store).build()) {
         CompletionException capture = assertThrows(CompletionException.class, () -> other.capture(group).join());
@@ -87,31 +82,8 @@ class RestoreCrashIT {
       lencap.restore(group, checkpoints.get(0).id()).join();
       assertArrayEquals(original, Files.readAllBytes(disk));
       assertFalse(Files.exists(MarkerFileProvider.marker(app)), "the new restore resumes the writer");
-      assertEquals(0, count(store.resolve("journal")), "the interrupted restore's record is superseded");
+      assertEquals(0, ChildProcesses.count(store.resolve("journal")), "the interrupted restore's record is superseded");
       lencap.capture(group).join(); // and the group is whole again
-    }
-  }
-
-  private static void awaitLine(Process p, String wanted) {
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        if (line.equals(wanted)) {
-          return;
-        }
-      }
-      throw new AssertionError("the child ended before printing " + wanted);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static long count(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return 0;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile).count();
     }
   }
 }

@@ -54,7 +54,7 @@ final class ChunkCodec {
 
   private ChunkCodec(Optional<byte[]> key) {
     this.sealKey = key.map(k -> new SecretKeySpec(derive(k, "lencap seal"), "AES"));
-    this.idMac = key.map(k -> ThreadLocal.withInitial(() -> mac(derive(k, "lencap chunk id")))).orElse(null);
+    this.idMac = key.map(k -> ThreadLocal.withInitial(() -> hmac(derive(k, "lencap chunk id")))).orElse(null);
   }
 
   static ChunkCodec plain() {
@@ -195,10 +195,11 @@ final class ChunkCodec {
   }
 
   private static byte[] derive(byte[] key, String purpose) {
-    return mac(key).doFinal(purpose.getBytes(StandardCharsets.UTF_8));
+    return hmac(key).doFinal(purpose.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static Mac mac(byte[] key) {
+  /** HMAC-SHA256 under a key: chunk ids of encrypted stores, record seals. */
+  static Mac hmac(byte[] key) {
     try {
       Mac m = Mac.getInstance("HmacSHA256");
       m.init(new SecretKeySpec(key, "HmacSHA256"));

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -17,7 +16,6 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Authenticates the records on which Lencap acts (journal records, leases): an HMAC-SHA256 of the record
@@ -44,11 +42,11 @@ final class RecordSeal {
       if (k.length < 16) {
         throw new InvalidSpecException("storeSecrets.record.key", "must be at least 16 characters");
       }
-      return new RecordSeal(mac(k).doFinal("lencap record key".getBytes(StandardCharsets.UTF_8)));
+      return new RecordSeal(ChunkCodec.hmac(k).doFinal("lencap record key".getBytes(StandardCharsets.UTF_8)));
     }
     Secret encryption = secrets.get("encryption.key");
     if (encryption != null) {
-      return new RecordSeal(mac(encryption.reveal().getBytes(StandardCharsets.UTF_8))
+      return new RecordSeal(ChunkCodec.hmac(encryption.reveal().getBytes(StandardCharsets.UTF_8))
           .doFinal("lencap record key".getBytes(StandardCharsets.UTF_8)));
     }
     Path file = Path.of(options.getOrDefault("recordKeyFile",
@@ -113,19 +111,9 @@ final class RecordSeal {
   }
 
   private byte[] tag(String objectKey, byte[] record) {
-    Mac m = mac(key);
+    Mac m = ChunkCodec.hmac(key);
     m.update(objectKey.getBytes(StandardCharsets.UTF_8));
     m.update((byte) 0);
     return m.doFinal(record);
-  }
-
-  private static Mac mac(byte[] key) {
-    try {
-      Mac m = Mac.getInstance("HmacSHA256");
-      m.init(new SecretKeySpec(key, "HmacSHA256"));
-      return m;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("HmacSHA256 unavailable", e);
-    }
   }
 }

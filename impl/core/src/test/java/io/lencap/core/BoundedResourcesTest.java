@@ -14,10 +14,7 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.ProviderContext;
-import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
-import io.lencap.spi.Support;
 import io.lencap.spi.tck.ForwardingDriver;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -115,29 +112,14 @@ class BoundedResourcesTest {
     CountDownLatch stuckInThePause = new CountDownLatch(1);
     pool = Executors.newSingleThreadExecutor();
     memory.inPlace.add("d0"); // not a live cut: copied in the pause
-    ResourceProvider stuck = new ResourceProvider() {
+    ResourceProvider stuck = new WrappedProvider(memory, d -> new ForwardingDriver(d) {
       @Override
-      public String name() {
-        return "stuck-memory";
+      public void transfer(Cut cut, CaptureContext c) throws Exception {
+        stuckInThePause.countDown();
+        Uninterruptibles.awaitUninterruptibly(hang); // ignores interrupts, holds the only thread
+        delegate.transfer(cut, c);
       }
-
-      @Override
-      public Support supports(Resource r) {
-        return memory.supports(r);
-      }
-
-      @Override
-      public ResourceDriver open(Resource r, ProviderContext context) {
-        return new ForwardingDriver(memory.open(r, context)) {
-          @Override
-          public void transfer(Cut cut, CaptureContext c) throws Exception {
-            stuckInThePause.countDown();
-            Uninterruptibles.awaitUninterruptibly(hang); // ignores interrupts, holds the only thread
-            delegate.transfer(cut, c);
-          }
-        };
-      }
-    };
+    });
     open(stuck, Optional.of(pool));
     var capture = lencap.capture(group(ResiliencyPolicy.builder().pauseBudget(Duration.ofMillis(200))
         .pauseGrace(Duration.ofMillis(200)).build()));

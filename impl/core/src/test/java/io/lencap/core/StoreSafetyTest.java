@@ -16,10 +16,8 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
-import io.lencap.spi.Support;
 import io.lencap.spi.tck.ForwardingDriver;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,22 +46,7 @@ class StoreSafetyTest {
 
   /** The memory provider with each driver wrapped. */
   ResourceProvider wrapped(UnaryOperator<ResourceDriver> wrap) {
-    return new ResourceProvider() {
-      @Override
-      public String name() {
-        return "wrapped-memory";
-      }
-
-      @Override
-      public Support supports(Resource r) {
-        return memory.supports(r);
-      }
-
-      @Override
-      public ResourceDriver open(Resource r, ProviderContext context) {
-        return wrap.apply(memory.open(r, context));
-      }
-    };
+    return new WrappedProvider(memory, wrap);
   }
 
   Engine open(ResourceProvider provider, Clock clock) {
