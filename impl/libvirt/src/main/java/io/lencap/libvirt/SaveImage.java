@@ -106,6 +106,8 @@ final class SaveImage {
     if (cookie.length > 0) {
       out.put(cookie).put((byte) 0);
       out.putInt(16 + 4 * 4, newXml.length + 1);
+    } else if (version == 2) {
+      out.putInt(16 + 4 * 4, 0); // no cookie: an offset kept from the old layout would point into the new XML
     }
     out.position(0).limit(HEADER + dataLen);
     return out;

@@ -92,4 +92,16 @@ class SaveImageTest {
     IOException e = assertThrows(IOException.class, () -> SaveImage.rewrittenHead(p, x -> x));
     assertTrue(e.getMessage().contains("puts the cookie at 1000"), e.getMessage());
   }
+
+  @Test
+  void anEmptyCookieLeavesNoOffsetIntoTheRewrittenXml() throws IOException {
+    Path p = dir.resolve("mem");
+    Files.write(p, image("<domain><name>a</name></domain>", "", 64, new byte[10]));
+    SaveImage.rewriteXml(p, x -> x.replace("<name>a</name>", "<name>a-longer-name</name>"));
+    assertEquals(0, ByteBuffer.wrap(Files.readAllBytes(p)).order(ByteOrder.nativeOrder()).getInt(32),
+        "the cookie offset of an image without a cookie");
+    String[] again = new String[1];
+    SaveImage.rewrittenHead(p, x -> again[0] = x);
+    assertEquals("<domain><name>a-longer-name</name></domain>", again[0]);
+  }
 }
