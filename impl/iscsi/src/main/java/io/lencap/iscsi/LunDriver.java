@@ -228,9 +228,35 @@ final class LunDriver implements ResourceDriver {
     });
   }
 
+  /**
+   * The stored LUN, its chunk list checked before anything is sized from it: the restore allocates read buffers
+   * of the chunk length (several in flight), so a manifest must not choose their size. Chunks are the fixed,
+   * contiguous pieces capture writes, none above the format's {@link Chunking#MAX_CHUNK}.
+   */
   private StoredEntry storedLun(RestoreContext context) {
-    return context.state().entry(ENTRY).orElseThrow(() -> new CorruptCheckpointException(context.checkpointId(),
-      spec.id(), "-", "the stored state has no '" + ENTRY + "' entry"));
+    StoredEntry entry = context.state().entry(ENTRY).orElseThrow(() -> new CorruptCheckpointException(
+      context.checkpointId(), spec.id(), "-", "the stored state has no '" + ENTRY + "' entry"));
+    int first = entry.chunks().isEmpty() ? 0 : entry.chunks().get(0).length();
+    long next = 0;
+    for (int i = 0; i < entry.chunks().size(); i++) {
+      ChunkRef chunk = entry.chunks().get(i);
+      boolean last = i == entry.chunks().size() - 1;
+      String wrong = chunk.length() <= 0 || chunk.length() > Chunking.MAX_CHUNK
+        ? "has length " + chunk.length() + ", outside 1.." + Chunking.MAX_CHUNK + " bytes (the format's chunk limit)"
+        : chunk.offset() != next ? "starts at " + chunk.offset() + " where " + next + " was expected"
+        : !last && chunk.length() != first ? "has length " + chunk.length() + " where the LUN's chunks have " + first
+        : last && chunk.length() > first ? "is longer than the LUN's chunks (" + first + " bytes)"
+        : null;
+      if (wrong != null) {
+        throw new CorruptCheckpointException(context.checkpointId(), spec.id(), chunk.id(),
+          "LUN chunk " + i + " " + wrong + ": refusing to restore from it");
+      }
+      next += chunk.length();
+    }
+    if (next != entry.size()) {
+      throw new CorruptCheckpointException(context.checkpointId(), spec.id(), "the LUN's chunks cover " + next + " bytes, the entry says " + entry.size());
+    }
+    return entry;
   }
 
   // ---------------------------------------------------------------- health, lifecycle

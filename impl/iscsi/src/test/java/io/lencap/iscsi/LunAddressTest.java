@@ -56,6 +56,27 @@ class LunAddressTest {
   }
 
   @Test
+  void mutualChapNeedsBothHalvesOneWayChapAndItsOwnSecret() {
+    Resource oneWay = Resource.builder("l").type("block").locator("iscsi://h/iqn.x:y/0")
+      .property(LunSpec.CHAP_USER, "bob").secret(LunSpec.CHAP_SECRET, Secret.of("hunter2")).build();
+    InvalidSpecException noSecret = assertThrows(InvalidSpecException.class, () -> LunSpec.of(oneWay.toBuilder()
+      .property(LunSpec.CHAP_TARGET_USER, "tgt").build()));
+    assertEquals("resources[l].secrets.chap.targetSecret", noSecret.field());
+    InvalidSpecException sameSecret = assertThrows(InvalidSpecException.class, () -> LunSpec.of(oneWay.toBuilder()
+      .property(LunSpec.CHAP_TARGET_USER, "tgt").secret(LunSpec.CHAP_TARGET_SECRET, Secret.of("hunter2")).build()));
+    assertEquals("resources[l].secrets.chap.targetSecret", sameSecret.field());
+    assertFalse(sameSecret.getMessage().contains("hunter2"), sameSecret.getMessage());
+    InvalidSpecException noInitiator = assertThrows(InvalidSpecException.class, () -> LunSpec.of(
+      Resource.builder("l").type("block").locator("iscsi://h/iqn.x:y/0").property(LunSpec.CHAP_TARGET_USER, "tgt")
+        .secret(LunSpec.CHAP_TARGET_SECRET, Secret.of("other-secret")).build()));
+    assertEquals("resources[l].properties.chap.user", noInitiator.field());
+    LunSpec mutual = LunSpec.of(oneWay.toBuilder().property(LunSpec.CHAP_TARGET_USER, "tgt")
+      .secret(LunSpec.CHAP_TARGET_SECRET, Secret.of("other-secret")).build());
+    assertEquals("tgt", mutual.targetChap().orElseThrow().name());
+    assertFalse(mutual.toString().contains("other-secret") || mutual.toString().contains("hunter2"));
+  }
+
+  @Test
   void badTunablesNameTheProperty() {
     Resource r = Resource.builder("l").type("block").locator("iscsi://h/iqn.x:y/0")
       .property(LunSpec.CHUNK_SIZE, "1000").build();
