@@ -9,7 +9,8 @@ import io.lencap.spi.Support;
 
 /**
  * iSCSI LUNs ({@code iscsi://host:port/iqn/lun}, type {@code block}) through an initiator built on jSCSI's PDU
- * codec. CHAP: property {@code chap.user} and secret {@code chap.secret}. A target that can snapshot plugs in
+ * codec. CHAP: property {@code chap.user} and secret {@code chap.secret}; mutual CHAP adds property
+ * {@code chap.targetUser} and secret {@code chap.targetSecret}. A target that can snapshot plugs in
  * through {@link io.lencap.spi.StorageSnapshot}.
  */
 public final class IscsiProvider implements ResourceProvider {

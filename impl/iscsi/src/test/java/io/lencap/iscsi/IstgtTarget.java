@@ -27,18 +27,26 @@ final class IstgtTarget implements AutoCloseable {
   static final String NODE_BASE = "iqn.2024-01.io.lencap.it";
   static final String ISTGT = "/usr/sbin/istgt";
 
-  /** One target (istgt LogicalUnit) with its LUN sizes, optionally CHAP-protected. */
-  record Spec(String name, List<Long> lunBytes, String chapUser, String chapSecret) {
+  /**
+   * One target (istgt LogicalUnit) with its LUN sizes, optionally CHAP-protected; with a target user and secret,
+   * mutual CHAP ({@code AuthMethod CHAP Mutual}): istgt then proves it knows its own secret.
+   */
+  record Spec(String name, List<Long> lunBytes, String chapUser, String chapSecret, String targetUser,
+      String targetSecret) {
     static Spec of(String name, long... lunBytes) {
       List<Long> sizes = new ArrayList<>();
       for (long b : lunBytes) {
         sizes.add(b);
       }
-      return new Spec(name, sizes, null, null);
+      return new Spec(name, sizes, null, null, null, null);
     }
 
     Spec withChap(String user, String secret) {
-      return new Spec(name, lunBytes, user, secret);
+      return new Spec(name, lunBytes, user, secret, null, null);
+    }
+
+    Spec withMutualChap(String user, String secret, String targetUser, String targetSecret) {
+      return new Spec(name, lunBytes, user, secret, targetUser, targetSecret);
     }
   }
 
@@ -127,8 +135,13 @@ final class IstgtTarget implements AutoCloseable {
         .append("  QueueDepth 32\n");
       if (s.chapUser() != null) {
         auth.append("[AuthGroup").append(unit).append("]\n  Auth \"").append(s.chapUser()).append("\" \"")
-          .append(s.chapSecret()).append("\"\n");
-        conf.append("  AuthMethod CHAP\n  AuthGroup AuthGroup").append(unit).append('\n');
+          .append(s.chapSecret()).append('"');
+        if (s.targetUser() != null) {
+          auth.append(" \"").append(s.targetUser()).append("\" \"").append(s.targetSecret()).append('"');
+        }
+        auth.append('\n');
+        conf.append(s.targetUser() != null ? "  AuthMethod CHAP Mutual\n" : "  AuthMethod CHAP\n")
+          .append("  AuthGroup AuthGroup").append(unit).append('\n');
       } else {
         conf.append("  AuthMethod None\n");
       }
