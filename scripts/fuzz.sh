@@ -18,6 +18,8 @@
 #                                              code before committing it (a crashing corpus entry fails CI), or
 #                                              keep it out of the commit and report its bytes.
 #   target/fuzz/<target>.log                   Jazzer's output, with the finding's stack trace.
+# A run goes on after a finding, up to FUZZ_KEEP_GOING findings (default 5; Jazzer skips repeats of one it has
+# seen), so that a known crash does not hide the next one.
 # Exit status: 0 when no target found anything, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,7 @@ fuzz() {
   echo "== $name: ${class##*.}#$method for $duration (log: $log)"
   local status=0
   JAZZER_FUZZ=1 JAZZER_MAX_DURATION="$duration" JAZZER_INSTRUMENTATION_INCLUDES="$includes" \
+    JAZZER_KEEP_GOING="${FUZZ_KEEP_GOING:-5}" \
     mvn -B -ntp -o test -pl "$module" -Dtest="${class##*.}#$method" -Dsurefire.failIfNoSpecifiedTests=false \
       >"$log" 2>&1 || status=1
   # Jazzer writes a finding as crash-<sha1> into the inputs directory, or into the module's directory when it
