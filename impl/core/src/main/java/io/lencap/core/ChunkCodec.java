@@ -145,13 +145,19 @@ final class ChunkCodec {
       if (sealKey.isEmpty()) {
         throw new UnreadableException("the store is encrypted: give the store secret encryption.key");
       }
+      if (stored.length < 1 + NONCE + TAG_BITS / 8 + 1) { // format, nonce, tag and at least a sealed format byte
+        throw new UnreadableException("sealed object of " + stored.length + " bytes is too short");
+      }
       try {
         Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
         c.init(Cipher.DECRYPT_MODE, sealKey.get(), new GCMParameterSpec(TAG_BITS, stored, 1, NONCE));
         c.updateAAD(objectKey.getBytes(StandardCharsets.UTF_8));
         stored = c.doFinal(stored, 1 + NONCE, stored.length - 1 - NONCE);
-      } catch (GeneralSecurityException e) {
+      } catch (GeneralSecurityException | RuntimeException e) { // a provider may throw unchecked on bad input
         throw new UnreadableException("cannot decrypt: wrong encryption.key, or the object was altered");
+      }
+      if (stored.length == 0) {
+        throw new UnreadableException("empty sealed content");
       }
     } else if (sealKey.isPresent()) {
       throw new UnreadableException("stored unencrypted, but an encryption.key was given");
