@@ -271,9 +271,15 @@ final class CheckpointStore implements AutoCloseable {
     Manifest m;
     try {
       m = Json.read(open(key, bytes.get()), Manifest.class);
-    } catch (IOException e) { // a parser's message alone does not say which object it was
+      if (m == null) {
+        throw new IOException("it holds JSON null");
+      }
+    } catch (IOException | RuntimeException e) { // a parser's message alone does not say which object it was
+      if (e instanceof LencapException l) {
+        throw l;
+      }
       throw new LencapException("store " + describe() + ", checkpoint " + key + " is not a readable manifest: "
-          + e.getMessage().lines().findFirst().orElse(""), e);
+          + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
     }
     ManifestLimits.check(key, m);
     manifestCache.put(key, m);

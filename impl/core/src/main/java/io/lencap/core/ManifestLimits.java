@@ -17,20 +17,21 @@ final class ManifestLimits {
   private ManifestLimits() {}
 
   static void check(String key, Manifest m) {
-    if (m.id() == null || m.encapsulation() == null || m.members() == null) {
-      throw refused(key, "it lacks its id, encapsulation or members");
+    if (m == null || m.id() == null || m.encapsulation() == null || m.members() == null || m.mode() == null) {
+      throw refused(key, "it lacks its id, encapsulation, mode or members");
     }
     for (Manifest.Member member : m.members()) {
-      if (member.id() == null || member.type() == null || member.entries() == null) {
-        throw refused(key, "a member lacks its id, type or entries");
+      if (member == null || member.id() == null || member.type() == null || member.entries() == null
+          || member.notes() == null || member.attributes() == null) {
+        throw refused(key, "a member lacks its id, type, entries, notes or attributes");
       }
       for (StoredEntry e : member.entries()) {
-        if (e.path() == null || e.kind() == null || e.size() < 0 || e.chunks() == null) {
+        if (e == null || e.path() == null || e.kind() == null || e.size() < 0 || e.chunks() == null) {
           throw refused(key, "member " + member.id() + " has an entry without path, kind or size");
         }
         long next = 0;
         for (ChunkRef c : e.chunks()) {
-          if (c.id() == null || !CHUNK_ID.matcher(c.id()).matches()) {
+          if (c == null || c.id() == null || !CHUNK_ID.matcher(c.id()).matches()) {
             throw refused(key, "entry " + e.path() + " of member " + member.id() + " names a chunk that is not a"
                 + " content address");
           }
