@@ -295,6 +295,9 @@ final class IscsiSession implements AutoCloseable {
 
   private IscsiException loginFailure(LoginStatus status) {
     String target = "iSCSI target " + address.iqn() + " at " + address.host() + ":" + address.port();
+    if (status == null) { // a status class and detail jSCSI does not know
+      return new IscsiException(Reason.PROTOCOL, target + " refused the login with an unknown status");
+    }
     return switch (status) {
       case NOT_FOUND, TARGET_REMOVED -> new IscsiException(Reason.NOT_FOUND, target + " not found");
       case AUTHENTICATION_FAILURE, AUTHORIZATION_FAILURE -> new IscsiException(Reason.AUTHENTICATION,
@@ -795,8 +798,9 @@ final class IscsiSession implements AutoCloseable {
       header[6] = 0;
       header[7] = 0;
       pdu.deserialize(ByteBuffer.wrap(header));
-    } catch (InternetSCSIException | java.security.DigestException e) {
-      throw new IscsiException(Reason.PROTOCOL, "malformed PDU from " + address + ": " + e.getMessage(), e);
+    } catch (InternetSCSIException | java.security.DigestException | RuntimeException e) {
+      // jSCSI's parser throws unchecked on what it does not know (an unknown opcode): still a malformed PDU.
+      throw new IscsiException(Reason.PROTOCOL, "malformed PDU from " + address + ": " + e, e);
     }
     if (pdu.getBasicHeaderSegment().getParser() instanceof TargetMessageParser t) {
       int max = t.getMaximumCommandSequenceNumber();
