@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.lencap.api.Secret;
+import io.lencap.spi.tck.Allocations;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -49,14 +50,14 @@ class ChunkCodecFuzzTest {
   }
 
   private static long decode(ChunkCodec codec, byte[] stored) {
-    long before = allocatedBytes();
+    long before = Allocations.ofThisThread();
     try {
       byte[] raw = codec.decode(KEY, stored);
       assertTrue(raw.length <= 256 << 20, "decoded " + raw.length + " bytes, more than a record may hold");
     } catch (ChunkCodec.UnreadableException refused) {
       // the documented outcome for a damaged or foreign object
     }
-    return allocatedBytes() - before;
+    return Allocations.ofThisThread() - before;
   }
 
   @FuzzTest(maxDuration = "10m")
@@ -66,30 +67,6 @@ class ChunkCodecFuzzTest {
       assertArrayEquals(raw, codec.decode(KEY, stored));
       assertTrue(codec.plausibleSize(raw.length, stored.length),
           "an object of " + stored.length + " bytes encoding " + raw.length + " raw bytes is judged implausible");
-    }
-  }
-
-  /**
-   * Bytes this thread has allocated so far (HotSpot's ThreadMXBean, by reflection: the module under test does not
-   * read java.management).
-   */
-  static long allocatedBytes() {
-    try {
-      return (long) ALLOCATED.invoke(THREADS);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("this JVM does not count allocations per thread", e);
-    }
-  }
-
-  private static final Object THREADS;
-  private static final java.lang.reflect.Method ALLOCATED;
-
-  static {
-    try {
-      THREADS = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
     }
   }
 }

@@ -11,6 +11,7 @@ import io.lencap.api.LencapException;
 import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.StoredEntry;
+import io.lencap.spi.tck.Allocations;
 import java.io.IOException;
 import java.util.Map;
 
@@ -42,13 +43,13 @@ class ManifestFuzzTest {
 
   /** Loads the manifest as the store does and checks what it promises; returns the bytes allocated. */
   private static long loadChecked(byte[] json) {
-    long before = allocatedBytes();
+    long before = Allocations.ofThisThread();
     Manifest m;
     try {
       m = Json.read(json, Manifest.class);
       ManifestLimits.check(KEY, m);
     } catch (IOException | LencapException refused) {
-      return allocatedBytes() - before;
+      return Allocations.ofThisThread() - before;
     }
     for (Manifest.Member member : m.members()) {
       for (StoredEntry e : member.entries()) {
@@ -67,30 +68,6 @@ class ManifestFuzzTest {
     Checkpoint listed = m.toCheckpoint();
     assertNotNull(listed.id());
     assertEquals(m.members().size(), listed.members().size());
-    return allocatedBytes() - before;
-  }
-
-  /**
-   * Bytes this thread has allocated so far (HotSpot's ThreadMXBean, by reflection: the module under test does not
-   * read java.management).
-   */
-  static long allocatedBytes() {
-    try {
-      return (long) ALLOCATED.invoke(THREADS);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("this JVM does not count allocations per thread", e);
-    }
-  }
-
-  private static final Object THREADS;
-  private static final java.lang.reflect.Method ALLOCATED;
-
-  static {
-    try {
-      THREADS = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    return Allocations.ofThisThread() - before;
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.code_intelligence.jazzer.api.BugDetectors;
 import com.code_intelligence.jazzer.api.SilentCloseable;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.lencap.spi.tck.Allocations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -87,7 +88,7 @@ class IscsiSessionFuzzTest {
     Future<?> played = peer.submit(() -> play(script));
     LunAddress address = new LunAddress("127.0.0.1", server.getLocalPort(), IQN, 0);
     long started = System.nanoTime();
-    long before = allocatedBytes();
+    long before = Allocations.ofThisThread();
     // Jazzer's SSRF detector refuses connections a test has not allowed: the scripted peer is the one allowed.
     try (SilentCloseable peerOnly = BugDetectors.allowNetworkConnections(
             (host, port) -> port == server.getLocalPort());
@@ -99,7 +100,7 @@ class IscsiSessionFuzzTest {
     } catch (IscsiException refused) {
       // the documented outcome for a target that misbehaves
     }
-    long allocated = allocatedBytes() - before;
+    long allocated = Allocations.ofThisThread() - before;
     long took = System.nanoTime() - started;
     if (took > TIME_LIMIT_NANOS) {
       fail("a session fed " + script.length + " bytes took " + took / 1_000_000 + " ms");
@@ -138,29 +139,5 @@ class IscsiSessionFuzzTest {
       assertTrue(value.indexOf('\0') < 0, "value " + value);
     });
     assertEquals(decoded, TextParameters.decode(TextParameters.encode(decoded)));
-  }
-
-  /**
-   * Bytes this thread has allocated so far (HotSpot's ThreadMXBean, by reflection: the module under test does not
-   * read java.management).
-   */
-  static long allocatedBytes() {
-    try {
-      return (long) ALLOCATED.invoke(THREADS);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("this JVM does not count allocations per thread", e);
-    }
-  }
-
-  private static final Object THREADS;
-  private static final java.lang.reflect.Method ALLOCATED;
-
-  static {
-    try {
-      THREADS = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.lencap.spi.tck.Allocations;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -51,7 +52,7 @@ class SaveImageFuzzTest {
     Path file = dir.resolve("image");
     Files.write(file, image);
     AtomicReference<String> seen = new AtomicReference<>();
-    long before = allocatedBytes();
+    long before = Allocations.ofThisThread();
     ByteBuffer head;
     try {
       head = SaveImage.rewrittenHead(file, xml -> {
@@ -97,42 +98,18 @@ class SaveImageFuzzTest {
    * instruments) classes on this thread: only an input that allocates too much twice is a finding.
    */
   private static void assertBounded(long before, Path file) throws IOException {
-    long allocated = allocatedBytes() - before;
+    long allocated = Allocations.ofThisThread() - before;
     long bound = ALLOCATION_SLACK + 8L * Files.size(file);
     if (allocated > bound) {
-      long again = allocatedBytes();
+      long again = Allocations.ofThisThread();
       try {
         SaveImage.rewrittenHead(file, xml -> xml);
       } catch (IOException refused) {
         // as the first time
       }
-      if (allocatedBytes() - again > bound) {
+      if (Allocations.ofThisThread() - again > bound) {
         fail("reading a " + Files.size(file) + "-byte image allocated " + allocated + " bytes");
       }
-    }
-  }
-
-  /**
-   * Bytes this thread has allocated so far (HotSpot's ThreadMXBean, by reflection: the module under test does not
-   * read java.management).
-   */
-  static long allocatedBytes() {
-    try {
-      return (long) ALLOCATED.invoke(THREADS);
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("this JVM does not count allocations per thread", e);
-    }
-  }
-
-  private static final Object THREADS;
-  private static final java.lang.reflect.Method ALLOCATED;
-
-  static {
-    try {
-      THREADS = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean").getMethod("getCurrentThreadAllocatedBytes");
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
     }
   }
 }
