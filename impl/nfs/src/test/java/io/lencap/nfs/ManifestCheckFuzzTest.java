@@ -14,15 +14,12 @@ import io.lencap.spi.EntryKind;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -171,41 +168,6 @@ class ManifestCheckFuzzTest {
   }
 
   private static StoredState state(Map<String, String> attributes, List<StoredEntry> entries) {
-    return new StoredState() {
-      @Override
-      public String checkpointId() {
-        return "cp";
-      }
-
-      @Override
-      public Map<String, String> attributes() {
-        return attributes;
-      }
-
-      @Override
-      public List<StoredEntry> entries() {
-        return entries;
-      }
-
-      @Override
-      public Optional<StoredEntry> entry(String path) {
-        return entries.stream().filter(e -> e.path().equals(path)).findFirst();
-      }
-
-      @Override
-      public ByteBuffer read(ChunkRef chunk) {
-        throw new UnsupportedOperationException("the check reads no content");
-      }
-
-      @Override
-      public InputStream open(StoredEntry entry) {
-        throw new UnsupportedOperationException("the check reads no content");
-      }
-
-      @Override
-      public boolean matches(ChunkRef chunk, ByteBuffer content) {
-        throw new UnsupportedOperationException("the check reads no content");
-      }
-    };
+    return new EntriesOnly(attributes, entries);
   }
 }

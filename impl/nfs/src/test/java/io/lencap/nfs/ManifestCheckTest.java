@@ -12,14 +12,11 @@ import io.lencap.spi.StoredEntry;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.ResourceProviderContract;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -232,42 +229,6 @@ class ManifestCheckTest {
   private static StoredState state(StoredEntry... entries) {
     Map<String, String> attrs = new HashMap<>();
     META.forEach((k, v) -> attrs.put("root." + k, v));
-    List<StoredEntry> list = new ArrayList<>(List.of(entries));
-    return new StoredState() {
-      @Override
-      public String checkpointId() {
-        return "cp";
-      }
-
-      @Override
-      public Map<String, String> attributes() {
-        return attrs;
-      }
-
-      @Override
-      public List<StoredEntry> entries() {
-        return list;
-      }
-
-      @Override
-      public Optional<StoredEntry> entry(String path) {
-        return list.stream().filter(e -> e.path().equals(path)).findFirst();
-      }
-
-      @Override
-      public ByteBuffer read(ChunkRef chunk) {
-        throw new AssertionError("the check reads no content");
-      }
-
-      @Override
-      public InputStream open(StoredEntry entry) {
-        throw new AssertionError("the check reads no content");
-      }
-
-      @Override
-      public boolean matches(ChunkRef chunk, ByteBuffer content) {
-        throw new AssertionError("the check reads no content");
-      }
-    };
+    return new EntriesOnly(attrs, new ArrayList<>(List.of(entries)));
   }
 }
