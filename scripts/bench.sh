@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reference benchmark in one command: installs and starts what it needs (Java, libvirt + QEMU, the
 # counter guest, istgt, NFS-Ganesha, qemu-img's libiscsi driver for the scripted baseline), builds
-# Lencap, then runs io.lencap.samples.bench.ReferenceBench, which starts and stops its own istgt,
+# Lencap, then runs io.lencap.benchmarks.ReferenceBench, which starts and stops its own istgt,
 # Ganesha and guests. Writes the table (results.md) and the capture timelines (SVG, PNG) to docs/bench.
 #
 #   scripts/bench.sh                                  full sizes: LUN 512 MiB, 20,000 files, 200 domains
@@ -23,4 +23,4 @@ if ! qemu-img --help 2>/dev/null | grep -qw iscsi; then
   qemu-img --help | grep -qw iscsi || { echo "bench.sh: qemu-img has no iscsi driver" >&2; exit 1; }
 fi
 mvn -B -q -ntp -DskipTests install
-mvn -B -q -ntp -pl samples exec:java -Dexec.mainClass=io.lencap.samples.bench.ReferenceBench -Dexec.args="$*"
+mvn -B -q -ntp -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.ReferenceBench -Dexec.args="$*"

@@ -1,8 +1,7 @@
 /**
  * Lencap samples. {@link io.lencap.samples.tree.DirectoryTreeProvider} is a custom resource provider for a
  * local directory tree, exported so that applications can reuse it directly; {@code io.lencap.samples}
- * holds runnable programs and {@code io.lencap.samples.bench} the benchmarks (with a no-op provider for
- * {@code noop://} members).
+ * holds runnable programs. The benchmarks live in their own module ({@code benchmarks/}).
  */
 module io.lencap.samples {
   requires transitive io.lencap.spi; // DirectoryTreeProvider's public signatures use SPI types
@@ -11,7 +10,5 @@ module io.lencap.samples {
 
   exports io.lencap.samples.tree;
 
-  provides io.lencap.spi.ResourceProvider with
-      io.lencap.samples.tree.DirectoryTreeProvider,
-      io.lencap.samples.bench.NoOpProvider;
+  provides io.lencap.spi.ResourceProvider with io.lencap.samples.tree.DirectoryTreeProvider;
 }

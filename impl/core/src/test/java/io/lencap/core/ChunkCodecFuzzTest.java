@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.lencap.api.Secret;
-import io.lencap.spi.tck.Allocations;
+import io.lencap.testing.Allocations;
 import java.util.Arrays;
 import java.util.Optional;
 

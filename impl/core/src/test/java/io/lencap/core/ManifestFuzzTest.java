@@ -11,7 +11,7 @@ import io.lencap.api.LencapException;
 import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.StoredEntry;
-import io.lencap.spi.tck.Allocations;
+import io.lencap.testing.Allocations;
 import java.io.IOException;
 import java.util.Map;
 

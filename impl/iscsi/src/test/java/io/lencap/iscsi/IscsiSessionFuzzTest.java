@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.code_intelligence.jazzer.api.BugDetectors;
 import com.code_intelligence.jazzer.api.SilentCloseable;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.lencap.spi.tck.Allocations;
+import io.lencap.testing.Allocations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

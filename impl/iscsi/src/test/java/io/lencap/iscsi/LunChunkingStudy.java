@@ -4,7 +4,7 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
-import io.lencap.spi.tck.FileVolumeProvider;
+import io.lencap.testing.FileVolumeProvider;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;

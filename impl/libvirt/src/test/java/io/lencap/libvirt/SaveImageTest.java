@@ -77,9 +77,9 @@ class SaveImageTest {
     byte[] image = image("<domain/>", "<c/>", 10, new byte[10]);
     ByteBuffer.wrap(image).order(ByteOrder.nativeOrder()).putInt(20, Integer.MAX_VALUE);
     Files.write(p, image);
-    long before = io.lencap.spi.tck.Allocations.ofThisThread();
+    long before = io.lencap.testing.Allocations.ofThisThread();
     IOException e = assertThrows(IOException.class, () -> SaveImage.rewrittenHead(p, x -> x));
-    assertTrue(io.lencap.spi.tck.Allocations.ofThisThread() - before < 16 << 20, "the declared length sized no buffer");
+    assertTrue(io.lencap.testing.Allocations.ofThisThread() - before < 16 << 20, "the declared length sized no buffer");
     assertTrue(e.getMessage().contains("declares a data area of 2147483647 bytes"), e.getMessage());
   }
 

@@ -1,6 +1,6 @@
 package io.lencap.hdfs;
 
-import io.lencap.spi.tck.FileVolumeProvider;
+import io.lencap.testing.FileVolumeProvider;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lencap.api.Checkpoint;

@@ -1,6 +1,6 @@
 package io.lencap.s3;
 
-import io.lencap.spi.tck.FileVolumeProvider;
+import io.lencap.testing.FileVolumeProvider;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;

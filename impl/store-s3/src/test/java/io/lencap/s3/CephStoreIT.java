@@ -1,6 +1,6 @@
 package io.lencap.s3;
 
-import io.lencap.spi.tck.FileVolumeProvider;
+import io.lencap.testing.FileVolumeProvider;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -11,7 +11,7 @@ import io.lencap.api.LencapEvent;
 import io.lencap.api.Phase;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import io.lencap.spi.tck.FileVolumeProvider;
+import io.lencap.testing.FileVolumeProvider;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;

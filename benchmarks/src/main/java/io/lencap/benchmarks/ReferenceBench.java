@@ -1,0 +1,354 @@
+package io.lencap.benchmarks;
+
+import io.lencap.api.CaptureMode;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.MemberCheckpoint;
+import io.lencap.api.ResiliencyPolicy;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.benchmarks.reference.Ganesha;
+import io.lencap.benchmarks.reference.Istgt;
+import io.lencap.benchmarks.reference.ScriptedBaseline;
+import io.lencap.benchmarks.reference.Sh;
+import io.lencap.benchmarks.reference.Workload;
+import io.lencap.samples.guests.CounterGuests;
+import io.lencap.timeline.Timeline;
+import io.lencap.timeline.TimelineImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The reference group — two 128 MiB counter guests on QEMU, one LUN on istgt, one NFS export on
+ * Ganesha, all on loopback — captured in one run by Lencap non-blocking, Lencap blocking and the
+ * scripted baseline of what users do today; then again after 1% of the LUN and of the files changed;
+ * then restored by each. Starts and stops istgt, Ganesha and the guests itself. Writes a markdown table
+ * and each Lencap capture's timeline (SVG and PNG) to {@code out}; then a scale run of test-driver
+ * domains in one encapsulation.
+ *
+ * <p>Run: {@code scripts/bench.sh [lun=512] [files=20000] [domains=200] [out=docs/bench] [work=DIR]}.
+ */
+public final class ReferenceBench {
+  private static final String URI = "qemu:///system";
+  private static final List<String> VMS = List.of("bench-vm1", "bench-vm2");
+
+  /** One method's figures: both captures and the restore. */
+  private static final class Row {
+    final String name;
+    long pause1;
+    long wall1;
+    long logical1;
+    long stored1;
+    long pause2;
+    long wall2;
+    long stored2;
+    long restore;
+
+    Row(String name) {
+      this.name = name;
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opt = new LinkedHashMap<>(Map.of("lun", "512", "files", "20000", "domains", "200",
+        "out", "docs/bench", "work", "/var/tmp/lencap-bench"));
+    for (String a : args) {
+      int eq = a.indexOf('=');
+      if (eq < 0 || !opt.containsKey(a.substring(0, eq))) {
+        throw new IllegalArgumentException("argument '" + a + "': expected one of " + opt.keySet() + " as key=value");
+      }
+      opt.put(a.substring(0, eq), a.substring(eq + 1));
+    }
+    long lunBytes = Long.parseLong(opt.get("lun")) << 20;
+    int files = Integer.parseInt(opt.get("files"));
+    int domains = Integer.parseInt(opt.get("domains"));
+    Path out = Files.createDirectories(Path.of(opt.get("out")).toAbsolutePath());
+    Path work = Path.of(opt.get("work")).toAbsolutePath();
+    prepareWork(work);
+    StringBuilder report = new StringBuilder();
+
+    CounterGuests guests = CounterGuests.inProject();
+    try (Istgt istgt = new Istgt(work.resolve("istgt"), lunBytes);
+        Ganesha nfs = new Ganesha(work.resolve("ganesha"))) {
+      Workload.fillLun(istgt.image(), lunBytes, 1);
+      long treeBytes = Workload.makeTree(nfs.dir(), files, 2);
+      log("LUN %d MiB on %s; export of %d files (%.1f MiB) at %s", lunBytes >> 20, istgt.locator(), files,
+          treeBytes / 1048576.0, nfs.locator());
+      for (String vm : VMS) {
+        guests.start(vm);
+      }
+      for (String vm : VMS) {
+        guests.awaitCounterAbove(vm, 2, Duration.ofMinutes(5));
+      }
+      log("guests %s counting", VMS);
+      try {
+        run(guests, istgt, nfs, out, work, report, lunBytes, files, treeBytes);
+      } finally {
+        for (String vm : VMS) {
+          guests.remove(vm);
+        }
+      }
+    }
+    if (domains > 0) {
+      scale(domains, work, report);
+    }
+    Files.writeString(out.resolve("results.md"), report);
+    System.out.println();
+    System.out.print(report);
+    Workload.deleteTree(work); // stores and copies take gigabytes; on failure they stay for a look
+  }
+
+  /** Empties the work directory of an earlier run; refuses a directory the benchmark did not make. */
+  private static void prepareWork(Path work) throws Exception {
+    Path marker = work.resolve(".lencap-bench");
+    if (Files.isDirectory(work) && !Files.exists(marker)) {
+      try (var entries = Files.list(work)) {
+        if (entries.findAny().isPresent()) {
+          throw new IllegalArgumentException("work=" + work + " is not empty and not a benchmark work directory");
+        }
+      }
+    }
+    Workload.deleteTree(work);
+    Files.createDirectories(work);
+    Files.createFile(marker);
+  }
+
+  private static void run(CounterGuests guests, Istgt istgt, Ganesha nfs, Path out, Path work, StringBuilder report,
+      long lunBytes, int files, long treeBytes) throws Exception {
+    Row nb = new Row("Lencap non-blocking");
+    Row bl = new Row("Lencap blocking");
+    Row sc = new Row("scripted baseline");
+    Row nbLive = new Row("Lencap non-blocking, without the LUN");
+    Row blLive = new Row("Lencap blocking, without the LUN");
+    Encapsulation nbGroup = group("reference-nb", CaptureMode.NON_BLOCKING, guests, istgt, nfs);
+    Encapsulation blGroup = group("reference-b", CaptureMode.BLOCKING, guests, istgt, nfs);
+    // The same group less the LUN (the one member that cannot cut live on istgt): where the claim can hold.
+    Encapsulation nbLiveGroup = group("reference-nb-nolun", CaptureMode.NON_BLOCKING, guests, null, nfs);
+    Encapsulation blLiveGroup = group("reference-b-nolun", CaptureMode.BLOCKING, guests, null, nfs);
+    Timeline nbTimeline = new Timeline();
+    Timeline blTimeline = new Timeline();
+    Timeline liveTimeline = new Timeline();
+    ScriptedBaseline baseline = new ScriptedBaseline(URI, VMS, istgt.locator(), nfs.dir());
+    Map<String, String> notes = new LinkedHashMap<>();
+    try (Lencap nbLencap = Lencap.builder().store(work.resolve("store-nb")).listener(nbTimeline).build();
+        Lencap blLencap = Lencap.builder().store(work.resolve("store-b")).listener(blTimeline).build();
+        Lencap liveLencap = Lencap.builder().store(work.resolve("store-nolun")).listener(liveTimeline).build()) {
+      // First capture, each method in turn on the same group.
+      Checkpoint nb1 = capture(nbLencap, nbGroup, nb, 1, nbTimeline, out, "", notes);
+      Checkpoint bl1 = capture(blLencap, blGroup, bl, 1, blTimeline, out, "", notes);
+      capture(liveLencap, nbLiveGroup, nbLive, 1, liveTimeline, out, "-without-lun", notes);
+      capture(liveLencap, blLiveGroup, blLive, 1, liveTimeline, out, "-without-lun", notes);
+      ScriptedBaseline.Result sc1 = baseline.capture(work.resolve("baseline-1"));
+      sc.pause1 = sc1.pauseNanos();
+      sc.wall1 = sc1.pauseNanos();
+      sc.logical1 = sc1.bytes();
+      sc.stored1 = sc1.bytes();
+      log("%-20s pause %s, %d bytes", sc.name, ms(sc.pause1), sc.stored1);
+
+      // The physical limit: reading the same bytes from local files, without protocol, hashing or compression.
+      List<Path> sources = new ArrayList<>(List.of(istgt.image(), nfs.dir()));
+      for (String vm : VMS) {
+        sources.add(sc1.dir().resolve(vm + ".save"));
+        sources.add(sc1.dir().resolve(vm + ".disk"));
+      }
+      long r0 = System.nanoTime();
+      long rawBytes = Workload.readAll(sources);
+      long rawNanos = System.nanoTime() - r0;
+      double rawRate = rawBytes / (rawNanos / 1e9);
+      log("raw local read of the same bytes: %.1f MiB in %s = %.0f MiB/s", rawBytes / 1048576.0, ms(rawNanos),
+          rawRate / 1048576);
+
+      // 1% of the LUN and of the files change, then a second (incremental) capture by each.
+      long lunChanged = Workload.mutateLun(istgt.image(), 0.01, 3);
+      int filesChanged = Workload.mutateTree(nfs.dir(), 0.01, 4);
+      log("changed %d KiB of the LUN (64 KiB extents) and %d files", lunChanged >> 10, filesChanged);
+      Checkpoint nb2 = capture(nbLencap, nbGroup, nb, 2, nbTimeline, out, "", notes);
+      Checkpoint bl2 = capture(blLencap, blGroup, bl, 2, blTimeline, out, "", notes);
+      capture(liveLencap, nbLiveGroup, nbLive, 2, liveTimeline, out, "-without-lun", notes);
+      capture(liveLencap, blLiveGroup, blLive, 2, liveTimeline, out, "-without-lun", notes);
+      ScriptedBaseline.Result sc2 = baseline.capture(work.resolve("baseline-2"));
+      sc.pause2 = sc2.pauseNanos();
+      sc.wall2 = sc2.pauseNanos();
+      sc.stored2 = sc2.bytes();
+      log("%-20s pause %s, %d bytes", sc.name, ms(sc.pause2), sc.stored2);
+
+      // Restores of the second capture, each after the guests were destroyed and 1% changed again.
+      nb.restore = restore(guests, istgt, nfs, 5, () -> nbLencap.restore(nbGroup, nb2.id()).join());
+      checkCounting(guests);
+      bl.restore = restore(guests, istgt, nfs, 6, () -> blLencap.restore(blGroup, bl2.id()).join());
+      checkCounting(guests);
+      sc.restore = restore(guests, istgt, nfs, 7, () -> baseline.restore(sc2));
+      checkCounting(guests);
+      log("restores: %s %s, %s %s, %s %s", nb.name, ms(nb.restore), bl.name, ms(bl.restore), sc.name, ms(sc.restore));
+
+      table(report, List.of(nb, bl, sc), rawRate, lunBytes, files, treeBytes, lunChanged, filesChanged);
+      report.append("\nRaw local read of the same bytes (LUN image, export files, guests' memory images and disks): ")
+          .append(String.format("%.1f MiB in %s = %.0f MiB/s.%n", rawBytes / 1048576.0, ms(rawNanos), rawRate / 1048576));
+      report.append(String.format("%nNon-blocking / blocking group pause: %.2f and %.2f (captures 1 and 2).%n",
+          ratio(nb.pause1, bl.pause1), ratio(nb.pause2, bl.pause2)));
+      report.append("\nThe same group without the LUN (every remaining member cuts live), same run:\n\n"
+          + "| method | group pause 1 | capture wall 1 | group pause 2 | capture wall 2 |\n"
+          + "|---|---:|---:|---:|---:|\n");
+      for (Row x : List.of(nbLive, blLive)) {
+        report.append(String.format("| %s | %s | %s | %s | %s |%n", x.name, ms(x.pause1), ms(x.wall1), ms(x.pause2),
+            ms(x.wall2)));
+      }
+      report.append(String.format("%nNon-blocking / blocking group pause without the LUN: %.2f and %.2f.%n",
+          ratio(nbLive.pause1, blLive.pause1), ratio(nbLive.pause2, blLive.pause2)));
+      report.append("\nPer member (first capture / second capture):\n\n| member | mode | method | pause 1 | pause 2 | stored 1 | stored 2 |\n|---|---|---|---:|---:|---:|---:|\n");
+      for (Checkpoint[] pair : List.of(new Checkpoint[] {nb1, nb2}, new Checkpoint[] {bl1, bl2})) {
+        for (MemberCheckpoint m : pair[0].members()) {
+          MemberCheckpoint m2 = pair[1].member(m.id()).orElseThrow();
+          report.append(String.format("| %s | %s | %s | %s | %s | %s | %s |%n", m.id(), pair[0].mode(), m.method(),
+              ms(m.pause().toNanos()), ms(m2.pause().toNanos()), mib(m.storedBytes()), mib(m2.storedBytes())));
+        }
+      }
+      report.append("\nProvider notes:\n\n");
+      notes.forEach((k, v) -> report.append("- ").append(k).append(": ").append(v).append('\n'));
+    }
+  }
+
+  private static Encapsulation group(String name, CaptureMode mode, CounterGuests guests, Istgt istgt, Ganesha nfs) {
+    Encapsulation.Builder b = Encapsulation.builder(name)
+        .policy(ResiliencyPolicy.builder().mode(mode).pauseBudget(Duration.ofMinutes(10)).keepLast(0).build());
+    for (String vm : VMS) {
+      b.resource(guests.resource(vm));
+    }
+    if (istgt != null) {
+      b.resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, istgt.locator().toString()));
+    }
+    return b.resource(Resource.of("export", ResourceType.FILE_TREE, nfs.locator())).build();
+  }
+
+  private static Checkpoint capture(Lencap lencap, Encapsulation group, Row row, int round, Timeline timeline, Path out,
+      String tag, Map<String, String> notes) throws Exception {
+    long t0 = System.nanoTime();
+    Checkpoint cp = lencap.capture(group).join();
+    long wall = System.nanoTime() - t0;
+    if (round == 1) {
+      row.pause1 = cp.pause().toNanos();
+      row.wall1 = wall;
+      row.logical1 = cp.logicalBytes();
+      row.stored1 = cp.storedBytes();
+    } else {
+      row.pause2 = cp.pause().toNanos();
+      row.wall2 = wall;
+      row.stored2 = cp.storedBytes();
+    }
+    for (MemberCheckpoint m : cp.members()) {
+      if (!m.notes().isEmpty()) {
+        notes.putIfAbsent(cp.encapsulation() + " / " + m.id() + ", capture " + round, String.join("; ", m.notes()));
+      }
+    }
+    String file = "timeline-" + cp.mode().name().toLowerCase().replace('_', '-') + tag + "-" + round;
+    TimelineImage image = new TimelineImage(row.name + ", capture " + round + " (" + cp.id() + ")", timeline.bars(cp.id()));
+    Files.writeString(out.resolve(file + ".svg"), image.svg());
+    image.writePng(out.resolve(file + ".png"));
+    log("%-20s capture %d: pause %s, wall %s, %s logical, %s stored; %s.svg/.png", row.name, round,
+        ms(cp.pause().toNanos()), ms(wall), mib(cp.logicalBytes()), mib(cp.storedBytes()), file);
+    return cp;
+  }
+
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  /** Destroys the guests, changes 1% of the LUN and files, then times the restore. */
+  private static long restore(CounterGuests guests, Istgt istgt, Ganesha nfs, long seed, Step restore) throws Exception {
+    for (String vm : VMS) {
+      Sh.run("virsh", "-q", "-c", URI, "destroy", vm);
+    }
+    Workload.mutateLun(istgt.image(), 0.01, seed);
+    Workload.mutateTree(nfs.dir(), 0.01, seed);
+    long t0 = System.nanoTime();
+    restore.run();
+    return System.nanoTime() - t0;
+  }
+
+  /** A restored guest must count on: a step back to the captured value, then new counters. */
+  private static void checkCounting(CounterGuests guests) throws Exception {
+    for (String vm : VMS) {
+      int seen = guests.counters(vm).size();
+      guests.awaitNewCounter(vm, seen, Duration.ofMinutes(1));
+    }
+  }
+
+  private static void table(StringBuilder r, List<Row> rows, double rawRate, long lunBytes, int files, long treeBytes,
+      long lunChanged, int filesChanged) {
+    Row ref = rows.get(0);
+    r.append(String.format("Reference group: 2 counter guests (128 MiB, QEMU TCG), LUN %d MiB (istgt, random bytes), "
+        + "export of %d files (%.1f MiB, Ganesha); second capture after %d KiB of the LUN (64 KiB extents) and %d "
+        + "files changed; restores after the guests were destroyed and 1%% changed again. %d cores.%n%n",
+        lunBytes >> 20, files, treeBytes / 1048576.0, lunChanged >> 10, filesChanged,
+        Runtime.getRuntime().availableProcessors()));
+    r.append("| method | group pause 1 | ratio | capture wall 1 | ratio | stored 1 | ratio | throughput 1 (of raw read) "
+        + "| group pause 2 | ratio | capture wall 2 | incremental stored 2 | ratio | restore | ratio |\n");
+    r.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Row x : rows) {
+      double rate = x.logical1 / (x.wall1 / 1e9);
+      r.append(String.format("| %s | %s | %.2f | %s | %.2f | %s | %.2f | %.0f MiB/s (%.1f%%) | %s | %.2f | %s | %s | %.2f | %s | %.2f |%n",
+          x.name, ms(x.pause1), ratio(x.pause1, ref.pause1), ms(x.wall1), ratio(x.wall1, ref.wall1), mib(x.stored1),
+          ratio(x.stored1, ref.stored1), rate / 1048576, 100 * rate / rawRate, ms(x.pause2), ratio(x.pause2, ref.pause2),
+          ms(x.wall2), mib(x.stored2), ratio(x.stored2, ref.stored2), ms(x.restore), ratio(x.restore, ref.restore)));
+    }
+    r.append("\nRatios are to Lencap non-blocking in the same run (1.00 = non-blocking's figure).\n");
+  }
+
+  /** Coordination cost of one encapsulation of many test-driver domains (no daemon, no data). */
+  private static void scale(int domains, Path work, StringBuilder report) throws Exception {
+    StringBuilder xml = new StringBuilder("<node>\n");
+    for (int i = 0; i < domains; i++) {
+      xml.append("<domain type='test'><name>d").append(i).append("</name><memory unit='MiB'>64</memory>")
+          .append("<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>\n");
+    }
+    Path node = work.resolve("scale-node.xml");
+    Files.writeString(node, xml.append("</node>\n"));
+    report.append(String.format("%nScale: %d libvirt test-driver domains (test://%s) in one encapsulation, "
+        + "second capture timed (the first warms up):%n%n| mode | capture wall | per member | group pause | restore | per member |%n"
+        + "|---|---:|---:|---:|---:|---:|%n", domains, node));
+    try (Lencap lencap = Lencap.builder().store(work.resolve("store-scale")).build()) {
+      for (CaptureMode mode : CaptureMode.values()) {
+        Encapsulation.Builder b = Encapsulation.builder("scale-" + mode.name().toLowerCase())
+            .policy(ResiliencyPolicy.builder().mode(mode).pauseBudget(Duration.ofMinutes(10)).build());
+        for (int i = 0; i < domains; i++) {
+          b.resource(Resource.builder("d" + i).type(ResourceType.VIRTUAL_MACHINE).locator("test://" + node)
+              .property("domain", "d" + i).build());
+        }
+        Encapsulation group = b.build();
+        lencap.capture(group).join();
+        long t0 = System.nanoTime();
+        Checkpoint cp = lencap.capture(group).join();
+        long wall = System.nanoTime() - t0;
+        long r0 = System.nanoTime();
+        lencap.restore(group, cp.id()).join();
+        long restore = System.nanoTime() - r0;
+        report.append(String.format("| %s | %s | %.2f ms | %s | %s | %.2f ms |%n", mode, ms(wall), wall / 1e6 / domains,
+            ms(cp.pause().toNanos()), ms(restore), restore / 1e6 / domains));
+        log("scale %s: %d domains, capture %s (%.2f ms/member), pause %s, restore %s", mode, domains, ms(wall),
+            wall / 1e6 / domains, ms(cp.pause().toNanos()), ms(restore));
+      }
+    }
+  }
+
+  private static double ratio(long x, long ref) {
+    return ref == 0 ? Double.NaN : (double) x / ref;
+  }
+
+  private static String ms(long nanos) {
+    return nanos >= 10_000_000_000L ? String.format("%.1f s", nanos / 1e9) : String.format("%d ms", nanos / 1_000_000);
+  }
+
+  private static String mib(long bytes) {
+    return String.format("%.1f MiB", bytes / 1048576.0);
+  }
+
+  private static void log(String format, Object... args) {
+    System.out.printf("[bench] " + format + "%n", args);
+  }
+}
