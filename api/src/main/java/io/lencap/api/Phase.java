@@ -1,6 +1,6 @@
 package io.lencap.api;
 
-/** Phases of a capture (see DESIGN.md: the capture protocol) and of a restore. */
+/** Phases of a capture (see docs/DESIGN.md, "The capture protocol") and of a restore. */
 public enum Phase {
   PREPARE, QUIESCE, CUT, RESUME, TRANSFER, COMMIT, RELEASE, RESTORE
 }

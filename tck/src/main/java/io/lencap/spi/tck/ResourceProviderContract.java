@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The provider TCK: contract tests every provider module extends with a real resource. It drives the
- * phases the way the engine does (see DESIGN.md) over an in-memory store, so a provider that passes
+ * phases the way the engine does (see docs/DESIGN.md) over an in-memory store, so a provider that passes
  * works under the engine. Subclasses supply the provider, a fresh resource, a way to change it and a
  * fingerprint of its observable state (content hash, counter value).
  */
