@@ -1,6 +1,7 @@
 package io.lencap.spi;
 
 import io.lencap.api.Resource;
+import java.util.List;
 
 /**
  * A plug-in that knows one kind of resource (VMs through libvirt, iSCSI LUNs, NFS exports, ...).
@@ -23,6 +24,11 @@ public interface ResourceProvider extends AutoCloseable {
    * {@link ResourceDriver#prepare} or {@link ResourceDriver#prepareRestore}, not here.
    */
   ResourceDriver open(Resource resource, ProviderContext context);
+
+  /** The properties and secrets this provider reads from its resources, for users and their tools. */
+  default List<PropertySpec> properties() {
+    return List.of();
+  }
 
   @Override
   default void close() {}
