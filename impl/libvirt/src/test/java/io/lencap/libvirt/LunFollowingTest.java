@@ -18,9 +18,9 @@ class LunFollowingTest {
   @Test
   void spellsALunAsItsMemberMay() {
     assertEquals(Set.of("iscsi://10.0.0.5:3260/iqn.x:t/1", "iscsi://10.0.0.5/iqn.x:t/1"),
-        DomainDriver.spellings(URI.create("iscsi://10.0.0.5:3260/iqn.x:t/1")));
-    assertEquals(Set.of("iscsi://h:3270/iqn.x:t/0"), DomainDriver.spellings(URI.create("iscsi://h:3270/iqn.x:t/0")));
-    assertTrue(DomainDriver.spellings(URI.create("iscsi://h:3270/iqn.x:t")).contains("iscsi://h:3270/iqn.x:t/0"),
+        LunRelocation.spellings(URI.create("iscsi://10.0.0.5:3260/iqn.x:t/1")));
+    assertEquals(Set.of("iscsi://h:3270/iqn.x:t/0"), LunRelocation.spellings(URI.create("iscsi://h:3270/iqn.x:t/0")));
+    assertTrue(LunRelocation.spellings(URI.create("iscsi://h:3270/iqn.x:t")).contains("iscsi://h:3270/iqn.x:t/0"),
         "a source naming only the target is LUN 0");
   }
 
@@ -37,13 +37,13 @@ class LunFollowingTest {
             ? Optional.of(Resource.builder("lun").type(ResourceType.BLOCK_VOLUME).locator(newLun).build())
             : Optional.empty());
     DomainXml xml = DomainXml.parse(DomainXmlTest.CHAP_XML);
-    Map<String, Resource> moved = DomainDriver.movedLuns(xml, relocating);
+    Map<String, Resource> moved = LunRelocation.movedLuns(xml, relocating);
     assertEquals(Map.of("vdb", newLun), Map.of("vdb", moved.get("vdb").locator()),
         "vda is an overlay (no LUN of its own), vdb moves");
-    DomainXml back = DomainXml.parse(DomainDriver.withMovedLuns(xml, moved).xml());
+    DomainXml back = DomainXml.parse(LunRelocation.withMovedLuns(xml, moved).xml());
     assertEquals(Optional.of(newLun), back.disks().get(1).lun());
     assertEquals(Optional.of("bob"), back.lunAccess("vdb").orElseThrow().user());
-    assertEquals(Map.of(), DomainDriver.movedLuns(back, plain),
+    assertEquals(Map.of(), LunRelocation.movedLuns(back, plain),
         "nothing moves when the placement keeps the LUN");
   }
 
@@ -53,7 +53,7 @@ class LunFollowingTest {
     Resource lun = Resource.builder("lun").type(ResourceType.BLOCK_VOLUME)
         .locator("iscsi://[fd00::7]/iqn.2024-01.io.lencap:b/1").property("chap.user", "carol")
         .secret("chap.secret", io.lencap.api.Secret.of(password)).build();
-    String xml = DomainDriver.withMovedLuns(DomainXml.parse(DomainXmlTest.CHAP_XML),
+    String xml = LunRelocation.withMovedLuns(DomainXml.parse(DomainXmlTest.CHAP_XML),
         Map.of("vdb", lun, "vda", lun)).xml();
     assertTrue(!xml.contains(password), "the XML names the secret, never its value");
     DomainXml back = DomainXml.parse(xml);
