@@ -9,7 +9,9 @@ import java.util.List;
  * @param id the member's resource id
  * @param type the member's type
  * @param provider the provider that captured it
- * @param pause how long the member was quiesced: from the start of its quiesce to the end of its resume
+ * @param pause how long the member was quiesced: the pause its provider measured when it measured one (a
+ *     live snapshot stops a guest for part of the cut only), else from the start of its quiesce to the end of
+ *     its resume
  * @param logicalBytes bytes of state the member had at the recovery line
  * @param storedBytes bytes this capture added to the store for it (after dedup and compression)
  * @param method how its state was cut, as the provider says (e.g. {@code live-external-snapshot},

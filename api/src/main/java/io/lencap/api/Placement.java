@@ -41,14 +41,15 @@ public final class Placement {
 
   /**
    * The resource a member is restored onto: the captured resource with this placement's locator and
-   * properties for it, or the resource itself when it stays in place.
+   * properties for it, its dependencies kept, or the resource itself when it stays in place.
    */
   public Resource apply(Resource captured) {
     Target t = targets.get(captured.id());
     if (t == null) {
       return captured;
     }
-    Resource.Builder b = Resource.builder(captured.id()).type(captured.type()).locator(t.locator());
+    Resource.Builder b = Resource.builder(captured.id()).type(captured.type()).locator(t.locator())
+        .dependsOn(captured.dependsOn().toArray(String[]::new));
     Map<String, String> props = new TreeMap<>(captured.properties());
     props.putAll(t.properties());
     props.forEach(b::property);

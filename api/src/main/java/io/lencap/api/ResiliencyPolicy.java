@@ -148,12 +148,20 @@ public final class ResiliencyPolicy {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof ResiliencyPolicy p && toString().equals(p.toString());
+    return o instanceof ResiliencyPolicy p && mode == p.mode && pauseBudget.equals(p.pauseBudget)
+        && pauseGrace.equals(p.pauseGrace) && phaseTimeout.equals(p.phaseTimeout) && keepLast == p.keepLast
+        && transferConcurrency == p.transferConcurrency
+        && Objects.equals(checkpointInterval, p.checkpointInterval)
+        && Objects.equals(meanTimeBetweenFailures, p.meanTimeBetweenFailures) && onFailure == p.onFailure
+        && maxRestoreAttempts == p.maxRestoreAttempts && restoreBackoff.equals(p.restoreBackoff)
+        && probeInterval.equals(p.probeInterval) && failureConfirmation.equals(p.failureConfirmation);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(mode, pauseBudget, keepLast, checkpointInterval, meanTimeBetweenFailures, onFailure);
+    return Objects.hash(mode, pauseBudget, pauseGrace, phaseTimeout, keepLast, transferConcurrency,
+        checkpointInterval, meanTimeBetweenFailures, onFailure, maxRestoreAttempts, restoreBackoff, probeInterval,
+        failureConfirmation);
   }
 
   @Override

@@ -345,8 +345,9 @@ final class CaptureRun {
     Map<String, Integer> referenced = new HashMap<>();
     for (Member m : all()) {
       referenced.putAll(m.writer.referencedChunks());
+      long pauseNanos = m.pauseNanos(); // first: it notes a pause the provider measured
       stored.add(new Manifest.Member(m.resource.id(), m.resource.type(), m.resource.locator().toString(),
-          m.resource.properties(), m.provider.name(), m.pauseNanos, m.writer.logicalBytes(),
+          m.resource.properties(), m.provider.name(), pauseNanos, m.writer.logicalBytes(),
           m.writer.storedBytes(), m.context.method, List.copyOf(m.context.notes), m.writer.attributes(),
           m.writer.entries()));
     }

@@ -288,13 +288,11 @@ final class Protector implements Protection {
     });
   }
 
-  /** The group after a move: each member at its placement, dependencies kept. */
+  /** The group after a move: each member at its placement. */
   private Encapsulation moved(Placement placement) {
     Encapsulation.Builder b = Encapsulation.builder(encapsulation.name()).policy(encapsulation.policy());
     for (Resource r : encapsulation.resources()) {
-      Resource target = placement.apply(r);
-      b.resource(target.dependsOn().equals(r.dependsOn()) ? target
-          : target.toBuilder().dependsOn(r.dependsOn().toArray(String[]::new)).build());
+      b.resource(placement.apply(r));
     }
     return b.build();
   }

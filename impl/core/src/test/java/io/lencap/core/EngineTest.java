@@ -12,15 +12,19 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
 import io.lencap.api.Placement;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.VerifyReport;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Cut;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.tck.FaultInjectingProvider;
 import io.lencap.spi.tck.FaultInjectingProvider.Fault;
+import io.lencap.spi.tck.ForwardingDriver;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -116,6 +120,33 @@ class EngineTest {
     l.restore(g, cp.id(), Placement.builder().move("m1", URI.create("mem://copy")).build()).join();
     assertArrayEquals(captured, memory.devices.get("copy"));
     assertArrayEquals(changed, memory.devices.get("d1"));
+  }
+
+  @Test
+  void aPauseTheProviderMeasuredIsTheMembersPause() {
+    Duration measured = Duration.ofMillis(4242); // far above what the engine can measure here: not a coincidence
+    lencap = Engine.open(new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
+          @Override
+          public Cut cut(CaptureContext c) throws Exception {
+            if (c.resource().id().equals("m1")) {
+              c.pause(measured);
+            }
+            return delegate.cut(c);
+          }
+        }))));
+    // The default policy's limits: this test is about what is reported, not about time-outs on a busy machine.
+    Checkpoint cp = lencap.capture(Encapsulation.builder("g").resources(group(CaptureMode.NON_BLOCKING, 2)
+        .resources()).build()).join();
+
+    MemberCheckpoint m1 = cp.members().stream().filter(m -> m.id().equals("m1")).findFirst().orElseThrow();
+    MemberCheckpoint m0 = cp.members().stream().filter(m -> m.id().equals("m0")).findFirst().orElseThrow();
+    assertEquals(measured, m1.pause());
+    assertTrue(m1.notes().stream().anyMatch(n -> n.startsWith("pause measured by the provider: 4242 ms")), m1.notes()
+        .toString());
+    assertTrue(m0.pause().compareTo(measured) < 0, m0.pause().toString()); // no report: quiesce to resume
+    assertEquals(measured, cp.pause());
+    assertEquals(measured, lencap.checkpoints("g").join().get(0).pause()); // as stored
   }
 
   private static JournalRecord deadCapture(Engine engine, String memberId) {
