@@ -38,6 +38,8 @@ final class IscsiSession implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IscsiSession.class);
   /** Bytes per READ command in {@link #stream}, rounded down to whole pieces. */
   private static final int READ_BYTES = 1 << 20;
+  /** The largest block size accepted: disks use 512 or 4096 bytes; 64 KiB leaves room, not a buffer size to abuse. */
+  static final int MAX_BLOCK_SIZE = 64 * 1024;
   private static final SecureRandom RANDOM = new SecureRandom();
   /** How long a polite logout may take on close. */
   private static final Duration LOGOUT_TIMEOUT = Duration.ofSeconds(2);
@@ -197,10 +199,16 @@ final class IscsiSession implements AutoCloseable {
       lastLba = data16.getLong(0);
       blockSize = data16.getInt(8);
     }
-    if (blockSize <= 0 || Integer.bitCount(blockSize) != 1) {
-      throw new IscsiException(Reason.PROTOCOL, "LUN " + address + " reports block size " + blockSize);
+    // Callers size buffers by the block: an absurd one from the target must not size them.
+    if (blockSize <= 0 || blockSize > MAX_BLOCK_SIZE || Integer.bitCount(blockSize) != 1) {
+      throw new IscsiException(Reason.PROTOCOL, "LUN " + address + " reports block size " + blockSize
+        + " (a disk's is a power of two up to " + MAX_BLOCK_SIZE + " bytes)");
     }
-    // READ CAPACITY returns the last LBA, so the LUN holds one block more.
+    // READ CAPACITY returns the last LBA, so the LUN holds one block more; its bytes must be countable in a long.
+    if (lastLba < 0 || lastLba >= Long.MAX_VALUE / blockSize) {
+      throw new IscsiException(Reason.PROTOCOL, "LUN " + address + " reports last LBA "
+        + Long.toUnsignedString(lastLba) + " of " + blockSize + "-byte blocks: more bytes than a LUN can hold");
+    }
     blockCount = lastLba + 1;
   }
 
