@@ -1,6 +1,7 @@
 package io.lencap.iscsi;
 
 import io.lencap.iscsi.IscsiException.Reason;
+import io.lencap.iscsi.address.IscsiLocator;
 import org.jscsi.parser.login.LoginStatus;
 
 /**
@@ -25,7 +26,8 @@ record LoginRefusal(LunAddress address, boolean withChap) {
       case NOT_FOUND, TARGET_REMOVED -> new IscsiException(Reason.NOT_FOUND, target + " not found");
       case AUTHENTICATION_FAILURE, AUTHORIZATION_FAILURE -> new IscsiException(Reason.AUTHENTICATION,
         withChap ? target + " refused the CHAP credentials"
-          : target + " requires CHAP credentials (secrets chap.user and chap.secret)");
+          : target + " requires CHAP credentials (property " + IscsiLocator.CHAP_USER
+            + " and secret " + IscsiLocator.CHAP_SECRET + ")");
       case TARGET_ERROR, SERVICE_UNAVAILABLE, OUT_OF_RESOURCES -> new IscsiException(Reason.UNAVAILABLE,
         target + " cannot serve a session now (" + status + ")");
       default -> new IscsiException(Reason.PROTOCOL, target + " refused the login (" + status + ")");
