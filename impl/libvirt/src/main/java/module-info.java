@@ -4,6 +4,7 @@
  */
 module io.lencap.libvirt {
   requires io.lencap.spi;
+  requires io.lencap.iscsi; // the iSCSI locator grammar and CHAP keys of LUNs that VM disks reach themselves
   requires org.slf4j;
   requires java.xml;
   requires libvirt; // libvirt-java 0.5.4, an automatic module named after its jar

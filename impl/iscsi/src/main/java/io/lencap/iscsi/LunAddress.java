@@ -1,5 +1,6 @@
 package io.lencap.iscsi;
 
+import io.lencap.iscsi.address.IscsiLocator;
 import java.net.URI;
 import java.net.URISyntaxException;
 
@@ -9,7 +10,7 @@ import java.net.URISyntaxException;
  */
 record LunAddress(String host, int port, String iqn, int lun) {
 
-  static final int DEFAULT_PORT = 3260;
+  static final int DEFAULT_PORT = IscsiLocator.DEFAULT_PORT;
   /** Flat space addressing (SAM-2) reaches LUNs up to 16383. */
   static final int MAX_LUN = 0x3fff;
 
@@ -32,7 +33,7 @@ record LunAddress(String host, int port, String iqn, int lun) {
     if (locator == null) {
       throw new IllegalArgumentException("locator is missing");
     }
-    if (!"iscsi".equalsIgnoreCase(locator.getScheme())) {
+    if (!IscsiLocator.SCHEME.equalsIgnoreCase(locator.getScheme())) {
       throw new IllegalArgumentException("locator scheme must be iscsi (iscsi://host:port/iqn/lun), got: "
         + locator.getScheme());
     }
@@ -68,7 +69,7 @@ record LunAddress(String host, int port, String iqn, int lun) {
 
   URI toUri() {
     try {
-      return new URI("iscsi", null, host, port, "/" + iqn + "/" + lun, null, null);
+      return new URI(IscsiLocator.SCHEME, null, host, port, "/" + iqn + "/" + lun, null, null);
     } catch (URISyntaxException e) {
       throw new IllegalStateException(e);
     }

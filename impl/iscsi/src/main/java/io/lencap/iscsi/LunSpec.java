@@ -4,6 +4,7 @@ import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.Secret;
 import io.lencap.spi.Chunking;
+import io.lencap.iscsi.address.IscsiLocator;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -14,11 +15,12 @@ import java.util.Optional;
 record LunSpec(String id, LunAddress address, Optional<Chap> chap, Optional<Chap> targetChap,
     IscsiSession.Options options, int chunkSize) {
 
-  static final String CHAP_USER = "chap.user";
-  static final String CHAP_SECRET = "chap.secret";
+  /** The CHAP keys, spelled once in {@link IscsiLocator} for the modules that write them too. */
+  static final String CHAP_USER = IscsiLocator.CHAP_USER;
+  static final String CHAP_SECRET = IscsiLocator.CHAP_SECRET;
   /** Mutual CHAP: the name and secret the target must prove it knows. */
-  static final String CHAP_TARGET_USER = "chap.targetUser";
-  static final String CHAP_TARGET_SECRET = "chap.targetSecret";
+  static final String CHAP_TARGET_USER = IscsiLocator.CHAP_TARGET_USER;
+  static final String CHAP_TARGET_SECRET = IscsiLocator.CHAP_TARGET_SECRET;
   static final String CHUNK_SIZE = "iscsi.chunkSize";
   static final String QUEUE_DEPTH = "iscsi.queueDepth";
   static final String TIMEOUT_SECONDS = "iscsi.timeoutSeconds";

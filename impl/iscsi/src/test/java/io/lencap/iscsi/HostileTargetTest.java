@@ -160,6 +160,39 @@ class HostileTargetTest {
       e.getMessage());
   }
 
+  @ParameterizedTest
+  @CsvSource({"33554432, 32 MiB", "1073741824, 1 GiB", "-2147483648, 2^31 read as a negative int"})
+  void aBlockSizeNoDiskHasIsRefusedBeforeAnyBufferIsSizedByIt(int blockSize, String what) throws Exception {
+    target = new ScriptedTarget();
+    target.reportedBlockSize = blockSize;
+    IscsiException e = assertThrows(IscsiException.class, () -> open(target, FAST), what);
+    assertEquals(Reason.PROTOCOL, e.reason());
+    assertTrue(e.getMessage().contains("block size " + blockSize) && e.getMessage().contains(ScriptedTarget.IQN),
+      e.getMessage());
+  }
+
+  @ParameterizedTest
+  @CsvSource({"0, the last LBA 2^64 - 1: no block", "-9223372036854775808, 2^63 blocks: no byte count in a long",
+    "36028797018963968, 2^55 blocks of 512 bytes: 2^64 bytes"})
+  void aCapacityWhoseByteCountOverflowsIsRefused(long blocks, String what) throws Exception {
+    target = new ScriptedTarget();
+    target.blocks = blocks;
+    IscsiException e = assertThrows(IscsiException.class, () -> open(target, FAST), what);
+    assertEquals(Reason.PROTOCOL, e.reason());
+    assertTrue(e.getMessage().contains("last LBA " + Long.toUnsignedString(blocks - 1))
+      && e.getMessage().contains(ScriptedTarget.IQN), e.getMessage());
+  }
+
+  @Test
+  void aCapacityBeyondReadCapacity10IsReadWithReadCapacity16() throws Exception {
+    target = new ScriptedTarget();
+    target.blocks = 1L << 33; // 4 TiB of 512-byte blocks
+    try (IscsiSession s = open(target, FAST)) {
+      assertEquals(1L << 33, s.blockCount());
+      assertEquals(1L << 42, s.sizeBytes());
+    }
+  }
+
   @Test
   void theSmallestAllowedSegmentLengthStillWrites() throws Exception {
     target = new ScriptedTarget();

@@ -28,8 +28,10 @@ class ScriptedTarget implements AutoCloseable {
   static final int GOOD = 0x00;
   static final int CHECK_CONDITION = 0x02;
 
-  /** The LUN's size in blocks (32 MiB). */
+  /** The LUN's size in blocks (32 MiB), as READ CAPACITY reports it (unsigned: the last LBA is blocks - 1). */
   long blocks = 65536;
+  /** The block size READ CAPACITY reports; READ and WRITE still move 512-byte blocks. */
+  int reportedBlockSize = BLOCK;
   /** What the target answers to AuthMethod; "CHAP" runs the CHAP exchange. */
   String authMethod = "None";
   /** CHAP_C sent to the initiator, as login text (0x-hex). */
@@ -309,9 +311,12 @@ class ScriptedTarget implements AutoCloseable {
           if (deviceType(lun) != 0) {
             illegalRequest(cmd, 0x20);
           } else {
-            dataInAll(cmd, ByteBuffer.allocate(8).putInt((int) (blocks - 1)).putInt(BLOCK).array());
+            // The last LBA, or 0xffffffff when it does not fit: READ CAPACITY (16) tells it.
+            long last = Long.compareUnsigned(blocks - 1, 0xffffffffL) < 0 ? blocks - 1 : 0xffffffffL;
+            dataInAll(cmd, ByteBuffer.allocate(8).putInt((int) last).putInt(reportedBlockSize).array());
           }
         }
+        case 0x9e -> dataInAll(cmd, ByteBuffer.allocate(32).putLong(blocks - 1).putInt(reportedBlockSize).array());
         case 0x28 -> onRead(this, cmd, Integer.toUnsignedLong(c.getInt(2)), (c.getShort(7) & 0xffff) * BLOCK);
         case 0x88 -> onRead(this, cmd, c.getLong(2), c.getInt(10) * BLOCK);
         case 0x2a -> onWrite(this, cmd, Integer.toUnsignedLong(c.getInt(2)), (c.getShort(7) & 0xffff) * BLOCK);

@@ -3,6 +3,7 @@ package io.lencap.libvirt;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.Secret;
+import io.lencap.iscsi.address.IscsiLocator;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -13,11 +14,11 @@ import org.libvirt.SecretUsageType;
 /**
  * The CHAP credentials of a LUN member a restored VM follows, handed to libvirt: QEMU logs in to the LUN itself,
  * so the password goes into a libvirt secret of usage type iSCSI, which the disk's {@code <auth>} names by usage.
- * The keys are the iSCSI provider's: property {@code chap.user}, secret {@code chap.secret}.
+ * The keys are the iSCSI provider's ({@link IscsiLocator}): property {@code chap.user}, secret {@code chap.secret}.
  */
 final class ChapSecrets {
-  static final String USER = "chap.user";
-  static final String SECRET = "chap.secret";
+  static final String USER = IscsiLocator.CHAP_USER;
+  static final String SECRET = IscsiLocator.CHAP_SECRET;
 
   private ChapSecrets() {}
 
@@ -45,7 +46,7 @@ final class ChapSecrets {
    * lencap:host:port/iqn/lun}. Unique per LUN, so two LUNs with different passwords never share a secret.
    */
   static String usage(URI lun) {
-    return "lencap:" + lun.getHost() + ":" + (lun.getPort() < 0 ? 3260 : lun.getPort()) + lun.getPath();
+    return "lencap:" + lun.getHost() + ":" + IscsiLocator.port(lun) + lun.getPath();
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.lencap.libvirt;
 
+import io.lencap.iscsi.address.IscsiLocator;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.net.URI;
@@ -83,18 +84,19 @@ final class DomainXml {
 
   /** The locator of an iSCSI network source, in the URL form of libiscsi and the iSCSI provider. */
   private static Optional<URI> lun(Element source) {
-    if (source == null || !source.getAttribute("protocol").equals("iscsi") || source.getAttribute("name").isEmpty()) {
+    if (source == null || !source.getAttribute("protocol").equals(IscsiLocator.SCHEME)
+        || source.getAttribute("name").isEmpty()) {
       return Optional.empty();
     }
     Element host = child(source, "host");
     if (host == null || host.getAttribute("name").isEmpty()) {
       return Optional.empty();
     }
-    String port = host.getAttribute("port").isEmpty() ? "3260" : host.getAttribute("port");
-    String h = host.getAttribute("name").contains(":") ? "[" + host.getAttribute("name") + "]" : host.getAttribute("name");
     try {
-      return Optional.of(new URI("iscsi://" + h + ":" + port + "/" + source.getAttribute("name")));
-    } catch (java.net.URISyntaxException e) {
+      int port = host.getAttribute("port").isEmpty() ? IscsiLocator.DEFAULT_PORT
+          : Integer.parseInt(host.getAttribute("port"));
+      return Optional.of(IscsiLocator.of(host.getAttribute("name"), port, source.getAttribute("name")));
+    } catch (IllegalArgumentException e) { // also NumberFormatException: not a LUN we can name
       return Optional.empty();
     }
   }
@@ -201,15 +203,14 @@ final class DomainXml {
       for (String a : List.of("file", "dev", "index", "startupPolicy")) {
         source.removeAttribute(a);
       }
-      source.setAttribute("protocol", "iscsi");
-      source.setAttribute("name", lun.getPath().substring(1));
+      source.setAttribute("protocol", IscsiLocator.SCHEME);
+      source.setAttribute("name", IscsiLocator.target(lun));
       for (Element h : children(source, "host")) {
         source.removeChild(h);
       }
       Element host = doc.createElement("host");
-      String name = lun.getHost();
-      host.setAttribute("name", name.startsWith("[") ? name.substring(1, name.length() - 1) : name);
-      host.setAttribute("port", Integer.toString(lun.getPort() < 0 ? 3260 : lun.getPort()));
+      host.setAttribute("name", IscsiLocator.host(lun));
+      host.setAttribute("port", Integer.toString(IscsiLocator.port(lun)));
       source.insertBefore(host, source.getFirstChild());
       if (auth.isPresent()) {
         for (Element a : children(source, "auth")) {
