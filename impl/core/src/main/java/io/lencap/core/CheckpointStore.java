@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * <p>A chunk that exists is not taken as intact: a write that finds one of another size replaces it,
  * and a chunk reused without being written is checked for a size its length allows before commit.
  */
-final class CheckpointStore implements AutoCloseable {
+final class CheckpointStore implements AutoCloseable, Journal {
   private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
   static final String CHUNKS = "chunks/";
   static final String CHECKPOINTS = "checkpoints/";
@@ -522,13 +522,15 @@ final class CheckpointStore implements AutoCloseable {
 
   // ---- intent journal ----
 
-  void record(JournalRecord r) throws IOException {
+  @Override
+  public void record(JournalRecord r) throws IOException {
     String key = JOURNAL + r.operationId();
     backend.put(key, codec.encode(key, seal.seal(key, Json.write(r))));
     backend.flush();
   }
 
-  void forget(String operationId) throws IOException {
+  @Override
+  public void forget(String operationId) throws IOException {
     backend.delete(JOURNAL + operationId);
   }
 

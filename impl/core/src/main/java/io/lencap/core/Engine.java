@@ -15,12 +15,10 @@ import io.lencap.api.Placement;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.spi.BlobBackend;
-import io.lencap.spi.BlobBackendProvider;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.StorageSnapshot;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -32,8 +30,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.ServiceConfigurationError;
-import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -72,7 +68,7 @@ final class Engine implements Lencap {
   private final JournalRecord.Owner owner;
   /** The capture or restore of each encapsulation running in this process (leases exclude other processes). */
   private final Map<String, CompletableFuture<?>> operations = new ConcurrentHashMap<>();
-  private final ProviderContext providerContext;
+  private final RunContext context;
   private final Map<String, Protector> protectors = new ConcurrentHashMap<>();
   /** Captures still undoing after their result completed (a member's call hung): closing waits for them. */
   private final java.util.Set<CompletableFuture<Void>> settling = ConcurrentHashMap.newKeySet();
@@ -117,7 +113,7 @@ final class Engine implements Lencap {
         ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))), seal, leases, skew);
     this.workDirectory = workDirectory(settings);
     Files.createDirectories(workDirectory);
-    this.providerContext = new ProviderContext() {
+    ProviderContext providerContext = new ProviderContext() {
       @Override
       public Path workDirectory() {
         return workDirectory;
@@ -133,6 +129,8 @@ final class Engine implements Lencap {
         return providers.storageSnapshot(resource);
       }
     };
+    this.context = new RunContext(store, providers, providerContext, executor, chunkPool, storePool, resumePool, timer,
+        events, settings.clock(), Ticker.system(), owner);
   }
 
   static Engine open(Settings settings) {
@@ -141,7 +139,7 @@ final class Engine implements Lencap {
 
   /** Opens over given providers instead of those on the class path (tests). */
   static Engine open(Settings settings, ProviderRegistry providers) {
-    BlobBackend backend = openBackend(settings);
+    BlobBackend backend = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
     try {
       Engine engine = new Engine(settings, backend, providers);
       engine.reportInterrupted();
@@ -149,34 +147,6 @@ final class Engine implements Lencap {
     } catch (IOException e) {
       throw new UnavailableException("cannot open the store " + backend.describe() + ": " + e.getMessage(), e);
     }
-  }
-
-  private static BlobBackend openBackend(Settings settings) {
-    URI uri = settings.store();
-    List<String> seen = new ArrayList<>();
-    var it = ServiceLoader.load(BlobBackendProvider.class, Engine.class.getClassLoader()).iterator();
-    while (true) {
-      BlobBackendProvider p;
-      try {
-        if (!it.hasNext()) {
-          break;
-        }
-        p = it.next();
-      } catch (ServiceConfigurationError e) {
-        seen.add("failed to load: " + e.getMessage());
-        continue;
-      }
-      seen.add(p.name());
-      if (p.supports(uri)) {
-        try {
-          return p.open(uri, settings.storeOptions(), settings.storeSecrets());
-        } catch (IOException e) {
-          throw new UnavailableException("cannot open the store " + redacted(uri) + ": " + e.getMessage(), e);
-        }
-      }
-    }
-    throw new LencapException("no store backend supports '" + uri.getScheme() + ":' URIs; backends found: "
-        + seen + " (add lencap-store-hdfs or lencap-store-s3 for hdfs: and s3:)");
   }
 
   private static Duration option(Settings settings, String key, Duration otherwise) {
@@ -210,11 +180,6 @@ final class Engine implements Lencap {
     }
   }
 
-  /** The store's URI for messages: without user information (a password may hide there). */
-  private static String redacted(URI uri) {
-    return uri.getRawUserInfo() == null ? uri.toString() : uri.toString().replace(uri.getRawUserInfo() + "@", "");
-  }
-
   private static Path workDirectory(Settings settings) {
     String configured = settings.storeOptions().get("workDirectory");
     if (configured != null) {
@@ -244,47 +209,13 @@ final class Engine implements Lencap {
 
   // ---- what runs use ----
 
+  /** What captures, restores, repairs and protections use. */
+  RunContext context() {
+    return context;
+  }
+
   CheckpointStore store() {
     return store;
-  }
-
-  ProviderRegistry providers() {
-    return providers;
-  }
-
-  Executor executor() {
-    return executor;
-  }
-
-  /** Hashing, compression, encryption: CPU work. */
-  Executor chunkPool() {
-    return chunkPool;
-  }
-
-  /** Chunk reads and writes of the backend: I/O work. */
-  Executor storePool() {
-    return storePool;
-  }
-
-  ScheduledExecutorService timer() {
-    return timer;
-  }
-
-  /** Resumes and other undo calls: threads no provider call of a capture or restore can take. */
-  Executor resumePool() {
-    return resumePool;
-  }
-
-  Events events() {
-    return events;
-  }
-
-  Clock clock() {
-    return settings.clock();
-  }
-
-  ProviderContext providerContext() {
-    return providerContext;
   }
 
   JournalRecord.Owner owner() {
@@ -301,7 +232,7 @@ final class Engine implements Lencap {
   @Override
   public CompletableFuture<Checkpoint> capture(Encapsulation encapsulation) {
     CompletableFuture<?>[] self = new CompletableFuture<?>[1];
-    CaptureRun run = new CaptureRun(this, encapsulation, newOperationId(),
+    CaptureRun run = new CaptureRun(context, encapsulation, newOperationId(),
         () -> operations.remove(encapsulation.name(), self[0]));
     self[0] = run.result();
     CompletableFuture<?> other = operations.putIfAbsent(encapsulation.name(), run.result());
@@ -321,7 +252,7 @@ final class Engine implements Lencap {
   @Override
   public CompletableFuture<Checkpoint> restore(Encapsulation encapsulation, String checkpointId, Placement placement) {
     CompletableFuture<Checkpoint> result = new CompletableFuture<>();
-    restoreAfterOthers(result, () -> new RestoreRun(this, encapsulation, newOperationId(), checkpointId, placement),
+    restoreAfterOthers(result, () -> new RestoreRun(context, encapsulation, newOperationId(), checkpointId, placement),
         encapsulation.name());
     return result;
   }
@@ -359,7 +290,7 @@ final class Engine implements Lencap {
   public CompletableFuture<Void> repair(Encapsulation encapsulation) {
     return storeCall("repair " + encapsulation.name(), () -> {
       try {
-        new Repair(this).run(encapsulation);
+        new Repair(context).run(encapsulation);
       } catch (IOException e) {
         throw CheckpointStore.unavailable("store " + store.describe(), e);
       }

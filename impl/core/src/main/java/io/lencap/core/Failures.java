@@ -1,7 +1,9 @@
 package io.lencap.core;
 
+import io.lencap.api.CaptureAbortedException;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapTimeoutException;
+import io.lencap.api.ProviderNotFoundException;
 import io.lencap.api.UnavailableException;
 import java.io.IOException;
 import java.util.concurrent.CancellationException;
@@ -42,5 +44,26 @@ final class Failures {
       return new UnavailableException(what + ": " + t.getMessage(), t);
     }
     return new LencapException(what + ": " + t, t);
+  }
+
+  /**
+   * What an aborted capture completes with: a {@link CaptureAbortedException} naming the member and phase the
+   * failure is attributed to, with the translated failure as its cause; a missing provider as itself.
+   */
+  static RuntimeException captureAborted(String encapsulation, Throwable cause) {
+    if (cause instanceof CaptureAbortedException ca) {
+      return ca;
+    }
+    if (cause instanceof MemberFailure f) {
+      RuntimeException translated = f.translated();
+      return new CaptureAbortedException(f.memberId, f.phase, "capture of " + encapsulation + " aborted: "
+          + translated.getMessage(), translated);
+    }
+    if (cause instanceof ProviderNotFoundException pnf) {
+      return pnf;
+    }
+    RuntimeException translated = translate(cause, "capture of " + encapsulation);
+    return new CaptureAbortedException(null, null, "capture of " + encapsulation + " aborted: "
+        + translated.getMessage(), translated);
   }
 }

@@ -41,6 +41,7 @@ final class Protector implements Protection {
   }
 
   private final Engine engine;
+  private final RunContext run;
   private final PlacementChooser chooser;
   private final CheckpointSchedule schedule;
   private final Set<String> suspected = ConcurrentHashMap.newKeySet();
@@ -58,6 +59,7 @@ final class Protector implements Protection {
 
   Protector(Engine engine, Encapsulation encapsulation, PlacementChooser chooser) {
     this.engine = engine;
+    this.run = engine.context();
     this.encapsulation = encapsulation;
     this.chooser = chooser;
     this.schedule = new CheckpointSchedule(encapsulation.policy());
@@ -74,9 +76,9 @@ final class Protector implements Protection {
     }
     watch();
     long probeNanos = encapsulation.policy().probeInterval().toNanos();
-    probes = engine.timer().scheduleWithFixedDelay(() -> {
+    probes = run.timer().scheduleWithFixedDelay(() -> {
       if (probing.compareAndSet(false, true)) { // skip while the last round still waits on a member
-        engine.executor().execute(() -> {
+        run.executor().execute(() -> {
           try {
             probeAll();
           } finally {
@@ -109,7 +111,7 @@ final class Protector implements Protection {
     if (running != null && !running.isDone()) {
       return running;
     }
-    Instant started = engine.clock().instant();
+    Instant started = run.clock().instant();
     CompletableFuture<Checkpoint> f = engine.capture(encapsulation);
     capturing = f;
     f.whenComplete((cp, e) -> {
@@ -130,13 +132,13 @@ final class Protector implements Protection {
     if (!schedule.scheduled() || state != State.WATCHING) {
       return;
     }
-    Instant now = engine.clock().instant();
+    Instant now = run.clock().instant();
     long delay = Math.max(0, Duration.between(now, schedule.nextAfter(lastStart, now)).toNanos());
     ScheduledFuture<?> previous = nextCapture;
     if (previous != null) {
       previous.cancel(false);
     }
-    nextCapture = engine.timer().schedule(() -> engine.executor().execute(this::scheduledCapture), delay,
+    nextCapture = run.timer().schedule(() -> run.executor().execute(this::scheduledCapture), delay,
         TimeUnit.NANOSECONDS);
   }
 
@@ -144,7 +146,7 @@ final class Protector implements Protection {
   private void scheduledCapture() {
     if (!suspected.isEmpty()) {
       log.info("postponing the scheduled capture of {}: {} suspected", encapsulation.name(), suspected);
-      scheduleCapture(engine.clock().instant().minus(schedule.interval().orElse(Duration.ZERO))
+      scheduleCapture(run.clock().instant().minus(schedule.interval().orElse(Duration.ZERO))
           .plus(encapsulation.policy().failureConfirmation()));
       return;
     }
@@ -156,7 +158,7 @@ final class Protector implements Protection {
   private synchronized void watch() {
     for (Resource r : encapsulation.resources()) {
       try {
-        ResourceDriver d = engine.providers().providerFor(r).open(r, engine.providerContext());
+        ResourceDriver d = run.providers().providerFor(r).open(r, run.providerContext());
         watchers.put(r.id(), d);
         Optional<FailureSignals> signals = d.extension(FailureSignals.class);
         if (signals.isPresent()) {
@@ -209,9 +211,9 @@ final class Protector implements Protection {
     if (state != State.WATCHING || !suspected.add(memberId)) {
       return;
     }
-    Instant suspectedAt = engine.clock().instant();
+    Instant suspectedAt = run.clock().instant();
     log.info("{} of {} suspected {}: {}", memberId, encapsulation.name(), kind, detail);
-    engine.timer().schedule(() -> engine.executor().execute(() -> {
+    run.timer().schedule(() -> run.executor().execute(() -> {
       ResourceDriver d = watchers.get(memberId);
       Health h = d == null ? Health.failed("not watched") : probe(d);
       suspected.remove(memberId);
@@ -223,7 +225,7 @@ final class Protector implements Protection {
         return;
       }
       failed(new Failure(encapsulation.name(), memberId, kind, detail + "; then " + h.detail(),
-          engine.clock().instant()), suspectedAt);
+          run.clock().instant()), suspectedAt);
     }), encapsulation.policy().failureConfirmation().toNanos(), TimeUnit.NANOSECONDS);
   }
 
@@ -235,7 +237,7 @@ final class Protector implements Protection {
     }
     failureSuspectedAt = suspectedAt;
     log.warn("{} of {} failed: {} ({})", f.memberId(), f.encapsulation(), f.kind(), f.detail());
-    engine.events().publish(new LencapEvent.FailureDetected(f.encapsulation(), last == null ? null : last.id(), f,
+    run.events().publish(new LencapEvent.FailureDetected(f.encapsulation(), last == null ? null : last.id(), f,
         f.detectedAt()));
     Reaction reaction = encapsulation.policy().onFailure();
     if (reaction == Reaction.NOTIFY) {
@@ -281,8 +283,8 @@ final class Protector implements Protection {
         encapsulation = moved(placement);
         last = cp;
         log.info("{} restored to {} after {} attempt(s)", encapsulation.name(), cp.id(), n);
-        engine.events().publish(new LencapEvent.Recovered(encapsulation.name(), cp.id(), f, n, placement,
-            engine.clock().instant()));
+        run.events().publish(new LencapEvent.Recovered(encapsulation.name(), cp.id(), f, n, placement,
+            run.clock().instant()));
         resumeWatching();
       });
     });
@@ -306,7 +308,7 @@ final class Protector implements Protection {
     long backoff = encapsulation.policy().restoreBackoff().toNanos() << Math.min(20, n - 1);
     log.warn("restore attempt {} of {} failed ({}); retrying in {} ms", n, encapsulation.name(), e.toString(),
         backoff / 1_000_000);
-    engine.timer().schedule(() -> engine.executor().execute(() -> attempt(f, n + 1)), backoff, TimeUnit.NANOSECONDS);
+    run.timer().schedule(() -> run.executor().execute(() -> attempt(f, n + 1)), backoff, TimeUnit.NANOSECONDS);
   }
 
   private synchronized void resumeWatching() {
@@ -316,7 +318,7 @@ final class Protector implements Protection {
     state = State.WATCHING;
     suspected.clear();
     watch();
-    scheduleCapture(engine.clock().instant());
+    scheduleCapture(run.clock().instant());
   }
 
   // ---- lifecycle ----

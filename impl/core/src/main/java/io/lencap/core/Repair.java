@@ -21,10 +21,10 @@ import org.slf4j.LoggerFactory;
  */
 final class Repair {
   private static final Logger log = LoggerFactory.getLogger(Repair.class);
-  private final Engine engine;
+  private final RunContext run;
 
-  Repair(Engine engine) {
-    this.engine = engine;
+  Repair(RunContext run) {
+    this.run = run;
   }
 
   /**
@@ -42,9 +42,9 @@ final class Repair {
   void run(Encapsulation encapsulation, boolean beforeRestore) throws IOException {
     List<String> problems = new ArrayList<>();
     boolean repaired = false;
-    for (JournalRecord r : engine.store().journal()) {
+    for (JournalRecord r : run.store().journal()) {
       if (!r.encapsulation().equals(encapsulation.name())
-          || engine.store().leases().isLive(r.encapsulation(), r.operationId())) {
+          || run.store().leases().isLive(r.encapsulation(), r.operationId())) {
         continue;
       }
       log.warn("repairing {} {} of {} left by process {} on {}", r.kind(), r.operationId(), r.encapsulation(),
@@ -55,12 +55,12 @@ final class Repair {
         problems.add(problem.get());
         continue;
       }
-      engine.store().forget(r.operationId());
-      engine.store().leases().forget(r.encapsulation(), r.operationId());
+      run.store().forget(r.operationId());
+      run.store().leases().forget(r.encapsulation(), r.operationId());
       repaired = true;
     }
     if (repaired) {
-      log.info("repair of {} collected {} orphan chunks", encapsulation.name(), engine.store().collect());
+      log.info("repair of {} collected {} orphan chunks", encapsulation.name(), run.store().collect());
     }
     if (!problems.isEmpty()) {
       throw new LencapException("repair of " + encapsulation.name() + ": " + String.join("; ", problems));
@@ -75,7 +75,7 @@ final class Repair {
         continue;
       }
       Resource resource = declared.get();
-      try (ResourceDriver driver = engine.providers().providerFor(resource).open(resource, engine.providerContext())) {
+      try (ResourceDriver driver = run.providers().providerFor(resource).open(resource, run.providerContext())) {
         driver.resume();
         if (!m.cutArtefacts().isEmpty()) {
           driver.release(Cut.live(m.cutArtefacts()));
@@ -109,7 +109,7 @@ final class Repair {
         continue;
       }
       Resource resource = declared.get();
-      try (ResourceDriver driver = engine.providers().providerFor(resource).open(resource, engine.providerContext())) {
+      try (ResourceDriver driver = run.providers().providerFor(resource).open(resource, run.providerContext())) {
         driver.resume();
       } catch (Exception e) {
         log.error("repair could not resume {} of {}: {}", m.id(), r.encapsulation(), e.toString());

@@ -3,7 +3,6 @@ package io.lencap.core;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
-import io.lencap.api.LencapEvent.Status;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
 import io.lencap.api.Placement;
@@ -24,7 +23,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +35,7 @@ import org.slf4j.LoggerFactory;
 final class RestoreRun {
   private static final Logger log = LoggerFactory.getLogger(RestoreRun.class);
 
-  private final Engine engine;
+  private final RunContext run;
   private final Encapsulation encapsulation;
   private final String operationId;
   private final String checkpointId;
@@ -45,6 +43,7 @@ final class RestoreRun {
   private final Order order;
   private final Map<String, Member> members = new LinkedHashMap<>();
   private final Tasks work;
+  private final MemberCalls calls;
   private volatile Manifest manifest;
   private volatile boolean cancelled;
   private volatile Leases.Lease lease;
@@ -58,28 +57,31 @@ final class RestoreRun {
     }
   };
 
-  RestoreRun(Engine engine, Encapsulation encapsulation, String operationId, String checkpointId,
+  RestoreRun(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
       Placement placement) {
-    this.engine = engine;
+    this.run = run;
     this.encapsulation = encapsulation;
     this.operationId = operationId;
     this.checkpointId = checkpointId;
     this.placement = placement;
     this.order = new Order(encapsulation);
-    this.work = new Tasks(engine.executor(), engine.timer());
+    this.work = new Tasks(run.executor(), run.timer());
+    this.calls = new MemberCalls(run.events(), work, new Tasks(run.resumePool(), run.timer()), encapsulation.name(),
+        checkpointId, encapsulation.policy().phaseTimeout());
   }
 
   CompletableFuture<Checkpoint> start() {
-    CompletableFuture.runAsync(this::setUp, engine.executor())
-        .thenCompose(v -> forAll(all(), m -> call(m, Phase.PREPARE, () -> m.driver.prepareRestore(m.context))))
+    CompletableFuture.runAsync(this::setUp, run.executor())
+        .thenCompose(v -> MemberCalls.forAll(all(), m -> call(m, Phase.PREPARE, () -> m.driver.prepareRestore(m.context))))
         .thenCompose(v -> quiesceWriters())
-        .thenCompose(v -> byLevels(order.ascending(), m -> call(m, Phase.RESTORE, () -> {
+        .thenCompose(v -> MemberCalls.byLevels(order.ascending(), members, m -> call(m, Phase.RESTORE, () -> {
           m.touched = true;
           m.restoreStarted = true;
           m.driver.restore(m.context);
           restored(m);
         })))
-        .thenCompose(v -> byLevels(order.ascending(), m -> call(m, Phase.RESUME, () -> m.driver.resume())))
+        .thenCompose(v -> MemberCalls.byLevels(order.ascending(), members,
+            m -> call(m, Phase.RESUME, () -> m.driver.resume())))
         .whenComplete((v, e) -> {
           if (e == null) {
             closeDrivers();
@@ -95,9 +97,9 @@ final class RestoreRun {
 
   private void setUp() {
     try {
-      lease = engine.store().leases().acquire(encapsulation.name(), operationId, "restore");
-      new Repair(engine).run(encapsulation, true);
-      manifest = engine.store().manifest(encapsulation.name(), checkpointId);
+      lease = run.store().leases().acquire(encapsulation.name(), operationId, "restore");
+      new Repair(run).run(encapsulation, true);
+      manifest = run.store().manifest(encapsulation.name(), checkpointId);
     } catch (Leases.HeldException e) {
       throw new io.lencap.api.LencapException("cannot restore " + encapsulation.name() + " now: " + e.getMessage()
           + " is running on it; restore when it has completed");
@@ -122,10 +124,10 @@ final class RestoreRun {
             + " but was captured as " + stateOf.type());
       }
       Resource target = placement.apply(captured);
-      ResourceProvider provider = engine.providers().providerFor(target);
-      ResourceDriver driver = provider.open(target, engine.providerContext());
+      ResourceProvider provider = run.providers().providerFor(target);
+      ResourceDriver driver = provider.open(target, run.providerContext());
       Member m = new Member(captured, target, driver,
-          new StoredStateView(engine.store(), engine.storePool(), checkpointId, stateOf));
+          new StoredStateView(run.store(), run.storePool(), checkpointId, stateOf));
       members.put(captured.id(), m);
       if (!target.equals(captured) && !driver.capabilities().contains(Capability.RESTORE_ELSEWHERE)) {
         throw new InvalidSpecException("placement[" + captured.id() + "]", "provider " + provider.name()
@@ -137,13 +139,13 @@ final class RestoreRun {
 
   /** The journal record, before any member is touched: pins the checkpoint, and lets a repair finish. */
   private void record() {
-    journal = JournalRecord.restore(operationId, encapsulation.name(), checkpointId, engine.owner(),
-        engine.clock().instant(), all().stream()
+    journal = JournalRecord.restore(operationId, encapsulation.name(), checkpointId, run.owner(),
+        run.clock().instant(), all().stream()
             .map(m -> new JournalRecord.Member(m.captured.id(), m.captured.type(), Map.of(), false)).toList());
     try {
-      engine.store().record(journal);
+      run.store().record(journal);
     } catch (IOException e) {
-      throw CheckpointStore.unavailable("cannot write the intent journal to " + engine.store().describe(), e);
+      throw CheckpointStore.unavailable("cannot write the intent journal to " + run.store().describe(), e);
     }
   }
 
@@ -152,14 +154,14 @@ final class RestoreRun {
     m.restored = true;
     journal = journal.withMembers(journal.members().stream().map(r -> r.id().equals(m.captured.id())
         ? new JournalRecord.Member(r.id(), r.type(), Map.of(), true) : r).toList());
-    engine.store().record(journal);
+    run.store().record(journal);
   }
 
   /** Ends the operation's record: forgotten when nothing is left to repair, and the lease released. */
   private void finishRecord(boolean forget) {
     try {
       if (forget && journal != null) {
-        engine.store().forget(operationId);
+        run.store().forget(operationId);
       }
     } catch (IOException e) {
       log.warn("could not forget the journal record of restore {}: {}", operationId, e.toString());
@@ -170,7 +172,7 @@ final class RestoreRun {
   }
 
   private CompletableFuture<Void> quiesceWriters() {
-    return byLevels(order.descending(), m -> m.captured.type().isStorage()
+    return MemberCalls.byLevels(order.descending(), members, m -> m.captured.type().isStorage()
         ? CompletableFuture.completedFuture(null)
         : work.call("member " + m.captured.id() + " in QUIESCE", encapsulation.policy().phaseTimeout(), () -> {
           m.driver.quiesce();
@@ -204,12 +206,8 @@ final class RestoreRun {
       return;
     }
     Throwable cause = failure;
-    Tasks cleanup = new Tasks(engine.resumePool(), engine.timer());
-    CompletableFuture.allOf(all().stream().filter(m -> m.touched)
-            .map(m -> cleanup.call("resume " + m.captured.id(), encapsulation.policy().phaseTimeout(), () -> {
-              m.driver.resume();
-              return null;
-            }).result().exceptionally(x -> null)).toArray(CompletableFuture[]::new))
+    MemberCalls.forAllQuietly(all().stream().filter(m -> m.touched).toList(),
+            m -> calls.undo(m.captured.id(), Phase.RESUME, () -> m.driver.resume()))
         .whenComplete((v, x) -> {
           closeDrivers();
           finishRecord(true);
@@ -225,44 +223,23 @@ final class RestoreRun {
     return new ArrayList<>(members.values());
   }
 
-  private CompletableFuture<Void> byLevels(List<List<String>> levels, Function<Member, CompletableFuture<?>> f) {
-    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-    for (List<String> level : levels) {
-      chain = chain.thenCompose(v -> forAll(level.stream().map(members::get).toList(), f));
-    }
-    return chain;
-  }
-
-  private static CompletableFuture<Void> forAll(List<Member> ms, Function<Member, CompletableFuture<?>> f) {
-    return CompletableFuture.allOf(ms.stream().map(f).toArray(CompletableFuture[]::new));
-  }
-
   private CompletableFuture<Void> call(Member m, Phase phase, Tasks.Body body) {
     if (cancelled) {
       return CompletableFuture.failedFuture(new CancellationException("restore cancelled"));
     }
-    String id = m.captured.id();
-    engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.STARTED, null);
-    return work.callFor(encapsulation.name(), checkpointId, id, phase.name(), encapsulation.policy().phaseTimeout(),
-        body).result().handle((v, e) -> {
-      if (e != null) {
-        Throwable t = Failures.unwrap(e);
-        engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.FAILED, t.toString());
-        throw Failures.translate(t, "member " + id + " in " + phase);
-      }
-      engine.events().phase(encapsulation.name(), checkpointId, id, phase, Status.COMPLETED, null);
-      return null;
-    });
+    return calls.call(m.captured.id(), phase, encapsulation.policy().phaseTimeout(), null, body).result()
+        .handle((v, e) -> {
+          if (e != null) {
+            Throwable t = Failures.unwrap(e);
+            throw t instanceof MemberFailure f ? f.translated() : Failures.translate(t, "restore of "
+                + encapsulation.name());
+          }
+          return null;
+        });
   }
 
   private void closeDrivers() {
-    for (Member m : all()) {
-      try {
-        m.driver.close();
-      } catch (Exception e) {
-        log.debug("closing driver of {}: {}", m.captured.id(), e.toString());
-      }
-    }
+    all().forEach(m -> MemberCalls.close(m.captured.id(), m.driver));
   }
 
   private final class Member {
@@ -311,7 +288,7 @@ final class RestoreRun {
 
         @Override
         public void progress(long done, long total) {
-          engine.events().progress(encapsulation.name(), checkpointId, captured.id(), done, total);
+          run.events().progress(encapsulation.name(), checkpointId, captured.id(), done, total);
         }
 
         @Override

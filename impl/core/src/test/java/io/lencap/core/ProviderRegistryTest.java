@@ -2,12 +2,18 @@ package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lencap.api.LencapException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.net.URI;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ProviderRegistryTest {
   private final ProviderRegistry registry = new ProviderRegistry(getClass().getClassLoader());
@@ -30,5 +36,20 @@ class ProviderRegistryTest {
   @Test
   void anImplementationThatFailsToJudgeIsPassedOver() {
     assertEquals(Optional.empty(), registry.storageSnapshot(lun("throw")));
+  }
+
+  @Test
+  void storeBackendsAreFoundWithTheProviders(@TempDir Path store) throws Exception {
+    try (var backend = registry.openBackend(store.toUri(), Map.of(), Map.of())) {
+      assertInstanceOf(LocalBackend.class, backend);
+    }
+  }
+
+  @Test
+  void aStoreNoBackendSupportsIsRefusedNamingTheBackendsFound() {
+    LencapException e = assertThrows(LencapException.class,
+        () -> registry.openBackend(URI.create("gopher://user:pw@host/x"), Map.of(), Map.of()));
+    assertTrue(e.getMessage().contains("'gopher:'") && e.getMessage().contains("[local]"), e.getMessage());
+    assertTrue(!e.getMessage().contains("pw"), e.getMessage());
   }
 }
