@@ -21,7 +21,7 @@ class BomTest {
 
   @Test
   void theBomListsEveryPublishedModuleAndNothingElse() throws IOException {
-    Path root = projectRoot();
+    Path root = ProjectRoot.find();
     Set<String> published = new TreeSet<>();
     Matcher modules = MODULE.matcher(Files.readString(root.resolve("pom.xml")));
     while (modules.find()) {
@@ -38,14 +38,5 @@ class BomTest {
       managed.add(m.group(1));
     }
     assertEquals(published, managed);
-  }
-
-  private static Path projectRoot() {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isRegularFile(dir.resolve("bom/pom.xml"))) {
-        return dir;
-      }
-    }
-    throw new IllegalStateException("no bom/pom.xml above " + Path.of("").toAbsolutePath());
   }
 }

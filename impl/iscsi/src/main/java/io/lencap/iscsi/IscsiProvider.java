@@ -2,10 +2,13 @@ package io.lencap.iscsi;
 
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
+import java.util.List;
 
 /**
  * iSCSI LUNs ({@code iscsi://host:port/iqn/lun}, type {@code block}) through an initiator built on jSCSI's PDU
@@ -34,5 +37,23 @@ public final class IscsiProvider implements ResourceProvider {
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource));
+  }
+
+  @Override
+  public List<PropertySpec> properties() {
+    IscsiSession.Options defaults = IscsiSession.Options.defaults();
+    return List.of(
+        PropertySpec.property(LunSpec.CHAP_USER, "", "the CHAP user the initiator logs in as (with the secret "
+            + LunSpec.CHAP_SECRET + "); with credentials, a target that does not authenticate is refused"),
+        PropertySpec.secret(LunSpec.CHAP_SECRET, "that user's CHAP secret"),
+        PropertySpec.property(LunSpec.CHAP_TARGET_USER, "", "mutual CHAP: the user the target must prove it is"),
+        PropertySpec.secret(LunSpec.CHAP_TARGET_SECRET, "mutual CHAP: the target's own secret (not "
+            + LunSpec.CHAP_SECRET + ")"),
+        PropertySpec.property(LunSpec.CHUNK_SIZE, String.valueOf(Chunking.DEFAULT_BLOCK_SIZE), "bytes per stored "
+            + "chunk, a power of two from 4096; smaller chunks store less of scattered small writes"),
+        PropertySpec.property(LunSpec.QUEUE_DEPTH, String.valueOf(defaults.queueDepth()), "commands in flight "
+            + "per session, 1..128"),
+        PropertySpec.property(LunSpec.TIMEOUT_SECONDS, String.valueOf(defaults.timeout().toSeconds()), "seconds a "
+            + "target may take to answer before the session fails, 1..3600"));
   }
 }

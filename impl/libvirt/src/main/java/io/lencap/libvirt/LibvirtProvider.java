@@ -2,22 +2,19 @@ package io.lencap.libvirt;
 
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Virtual machines through libvirt: KVM/QEMU ({@code qemu:///system}, {@code qemu+ssh://host/system}),
  * Xen ({@code xen:///system}) and libvirt's test driver ({@code test:///default}). A resource names the
- * connection URI as its locator and the domain in the property {@code domain}. Optional properties:
- * {@code cut} ({@code live} or {@code paused}: whether a non-blocking capture pauses the guest from
- * quiesce to resume; {@code paused} by default for a VM that depends on storage members), {@code exclude.disks}
- * (guest devices a capture leaves out on purpose), and for a restore {@code restore.directory} (where disks and
- * console files go when no domain of that name is replaced: never a path read from the store) and
- * {@code restore.allowPassthrough} ({@code true} starts stored XML that reaches into the host); the secret
- * {@code graphics.password} sets the VNC/SPICE password of a restored domain that replaces none.
+ * connection URI as its locator and the domain in the property {@code domain}; the other properties are
+ * listed by {@link #properties()}.
  */
 public final class LibvirtProvider implements ResourceProvider {
   private static final Set<String> SCHEMES = Set.of("qemu", "xen", "libxl", "test");
@@ -45,6 +42,26 @@ public final class LibvirtProvider implements ResourceProvider {
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     return new DomainDriver(resource, context, connections());
+  }
+
+  @Override
+  public List<PropertySpec> properties() {
+    return List.of(
+        PropertySpec.property("domain", "", "the libvirt domain's name (required)"),
+        PropertySpec.property("cut", "live; paused for a VM with dependsOn", "live: a non-blocking capture pauses "
+            + "the guest only for QEMU's last copy round; paused: from quiesce to resume, consistent with the storage "
+            + "it writes"),
+        PropertySpec.property(DomainDriver.EXCLUDE_DISKS, "", "guest disks (e.g. vdb,vdc) a capture leaves out on "
+            + "purpose, recorded in the checkpoint; a writable disk Lencap cannot capture fails the capture otherwise"),
+        PropertySpec.property("redirects", "", "further locators (comma-separated) of LUNs this VM writes, for LUN "
+            + "members that name them otherwise (a host name instead of an address): their writes go to an overlay "
+            + "and the LUNs transfer after resume"),
+        PropertySpec.property(DiskTargets.DIRECTORY, "", "where a restore puts disks and console files when no "
+            + "domain of that name is replaced (never a path read from the store)"),
+        PropertySpec.property(HostPassthrough.OPT_IN, "false", "true lets a restore start stored XML that reaches "
+            + "into the host (qemu:commandline, host devices, host paths)"),
+        PropertySpec.secret(RestoredXml.GRAPHICS_PASSWORD, "VNC/SPICE password of a restored domain that replaces "
+            + "none (else the replaced domain's, or a random one)"));
   }
 
   private Connections connections() {
