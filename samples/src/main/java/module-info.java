@@ -1,17 +1,15 @@
 /**
- * Lencap samples. {@link io.lencap.samples.tree.DirectoryTreeProvider} is a custom resource provider for a
- * local directory tree, exported so that applications can reuse it directly; {@code io.lencap.samples}
- * holds runnable programs and {@code io.lencap.samples.bench} the benchmarks (with a no-op provider for
- * {@code noop://} members).
+ * Lencap samples. {@link io.lencap.samples.provider.SingleFileProvider} shows how to write a resource
+ * provider (one file, {@code onefile:///path}); {@code io.lencap.samples} holds runnable programs, whose
+ * directory trees go through the {@code lencap-localdir} provider, and {@code io.lencap.samples.bench} the
+ * benchmarks (with a no-op provider for {@code noop://} members).
  */
 module io.lencap.samples {
-  requires transitive io.lencap.spi; // DirectoryTreeProvider's public signatures use SPI types
+  requires io.lencap.spi;
   requires org.slf4j;
   requires io.lencap.timeline;
 
-  exports io.lencap.samples.tree;
-
   provides io.lencap.spi.ResourceProvider with
-      io.lencap.samples.tree.DirectoryTreeProvider,
+      io.lencap.samples.provider.SingleFileProvider,
       io.lencap.samples.bench.NoOpProvider;
 }
