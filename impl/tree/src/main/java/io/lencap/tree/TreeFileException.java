@@ -33,8 +33,4 @@ public class TreeFileException extends IOException {
   public static boolean vanished(IOException e) {
     return e instanceof TreeFileException t && (t.reason == Reason.NOT_FOUND || t.reason == Reason.STALE);
   }
-
-  static boolean is(IOException e, Reason reason) {
-    return e instanceof TreeFileException t && t.reason == reason;
-  }
 }
