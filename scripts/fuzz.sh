@@ -26,8 +26,8 @@ cd "$(dirname "$0")/.."
 
 # name  module  test class (package.Class)  method  classes to instrument for coverage
 TARGETS=(
-  "manifest-check-json   impl/nfs     io.lencap.nfs.ManifestCheckFuzzTest        manifestJson   io.lencap.**:com.fasterxml.**"
-  "manifest-check-tree   impl/nfs     io.lencap.nfs.ManifestCheckFuzzTest        compactTree    io.lencap.**"
+  "manifest-check-json   impl/tree    io.lencap.tree.ManifestCheckFuzzTest       manifestJson   io.lencap.**:com.fasterxml.**"
+  "manifest-check-tree   impl/tree    io.lencap.tree.ManifestCheckFuzzTest       compactTree    io.lencap.**"
   "chunk-decode          impl/core    io.lencap.core.ChunkCodecFuzzTest          decode         io.lencap.**:com.github.luben.**"
   "chunk-round-trip      impl/core    io.lencap.core.ChunkCodecFuzzTest          roundTrip      io.lencap.**"
   "manifest-load         impl/core    io.lencap.core.ManifestFuzzTest            load           io.lencap.**:com.fasterxml.**"

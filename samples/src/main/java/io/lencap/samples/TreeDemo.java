@@ -9,7 +9,6 @@ import io.lencap.api.Placement;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import io.lencap.samples.tree.DirectoryTreeProvider;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -25,9 +24,9 @@ import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
- * Protects a directory tree with Lencap through the sample {@link DirectoryTreeProvider}: creates a tree of
- * a few thousand files, captures it non-blocking, changes it, captures it again (incrementally), restores
- * the first checkpoint in place and the second onto another directory, verifies both restores by walking
+ * Protects a directory tree with Lencap through the local-directory provider ({@code lencap-localdir}):
+ * creates a tree of a few thousand files, captures it non-blocking, changes it, captures it again
+ * (incrementally), restores the first checkpoint in place and the second onto another directory, verifies both restores by walking
  * and hashing, and prints each member's pause and bytes.
  *
  * <pre>

@@ -23,9 +23,4 @@ public record StoredEntry(String path, EntryKind kind, long size, Map<String, St
   public Optional<String> attribute(String key) {
     return Optional.ofNullable(attributes.get(key));
   }
-
-  /** The same entry under another path (a renamed file reused from the parent). */
-  public StoredEntry withPath(String newPath) {
-    return new StoredEntry(newPath, kind, size, attributes, chunks);
-  }
 }

@@ -3,33 +3,26 @@ package io.lencap.nfs;
 import com.emc.ecs.nfsclient.nfs.NfsGetAttributes;
 import com.emc.ecs.nfsclient.nfs.NfsTime;
 import com.emc.ecs.nfsclient.nfs.NfsType;
+import io.lencap.tree.FileAttrs;
+import io.lencap.tree.FileAttrs.Kind;
 import java.lang.reflect.Field;
 
 /**
- * What NFS tells of one object. Times are nanoseconds since the epoch: nfs-client exposes milliseconds
- * only, so we read its private second and nanosecond fields (falling back to milliseconds) because
- * change detection at millisecond grain would miss a write that lands in the same millisecond.
+ * What NFS tells of one object, as the tree engine's {@link FileAttrs}. Times are nanoseconds since the
+ * epoch: nfs-client exposes milliseconds only, so we read its private second and nanosecond fields (falling
+ * back to milliseconds) because change detection at millisecond grain would miss a write that lands in the
+ * same millisecond.
  */
-record Attrs(Kind kind, int mode, long uid, long gid, long size, long fileid, long fsid, long atime,
-    long mtime, long ctime, long nlink) {
-
-  /** Object types we capture; everything else (devices, FIFOs, sockets) is skipped with a note. */
-  enum Kind {
-    FILE, DIRECTORY, SYMLINK, OTHER
-  }
+final class Attrs {
 
   private static final Field SECONDS = field("seconds");
   private static final Field NANOS = field("nanoseconds");
 
-  static Attrs of(NfsGetAttributes a) {
-    return new Attrs(kind(a.getType()), (int) (a.getMode() & 07777), a.getUid(), a.getGid(), a.getSize(),
-        a.getFileid(), a.getFsid(), nanos(a.getAtime()), nanos(a.getMtime()), nanos(a.getCtime()), a.getNlink());
-  }
+  private Attrs() {}
 
-  /** Same object, same content and metadata as far as NFS can tell (atime aside: reading changes it). */
-  boolean sameAs(Attrs o) {
-    return o != null && kind == o.kind && fileid == o.fileid && size == o.size && mtime == o.mtime
-        && ctime == o.ctime && mode == o.mode && uid == o.uid && gid == o.gid;
+  static FileAttrs of(NfsGetAttributes a) {
+    return new FileAttrs(kind(a.getType()), (int) (a.getMode() & 07777), a.getUid(), a.getGid(), a.getSize(),
+        a.getFileid(), a.getFsid(), nanos(a.getAtime()), nanos(a.getMtime()), nanos(a.getCtime()), a.getNlink());
   }
 
   static Kind kind(NfsType t) {

@@ -6,6 +6,7 @@ import com.emc.ecs.nfsclient.nfs.NfsResponseHandler;
 import com.emc.ecs.nfsclient.nfs.NfsSetAttributes;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3CreateResponse;
+import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3LinkResponse;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3LookupResponse;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3MkdirResponse;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3ReaddirplusResponse;
@@ -42,6 +43,7 @@ final class ExactNameCalls {
   private static final int REMOVE = 12;
   private static final int RMDIR = 13;
   private static final int RENAME = 14;
+  private static final int LINK = 15;
   /** An NFSv3 fattr3 on the wire: 5 four-byte and 8 eight-byte fields. */
   private static final int FATTR3_BYTES = 84;
 
@@ -104,6 +106,14 @@ final class ExactNameCalls {
     }), Nfs3RenameResponse::new);
   }
 
+  /** LINK: one more name for {@code file} in {@code dir}. */
+  void link(byte[] file, byte[] dir, byte[] name) throws IOException {
+    call(request(LINK, file, x -> {
+      x.putByteArray(dir);
+      x.putByteArray(name);
+    }), Nfs3LinkResponse::new);
+  }
+
   byte[] readlink(byte[] fh) throws IOException {
     return call(nfs.makeReadlinkRequest(fh), ReadlinkBytes::new).target;
   }
@@ -125,11 +135,11 @@ final class ExactNameCalls {
     return handler.getResponse();
   }
 
-  private NfsRequestBase request(int procedure, byte[] dir, Consumer<Xdr> arguments) throws IOException {
-    return new NfsRequestBase(NFS_PROGRAM, VERSION, procedure, nfs.getCredential(), dir) {
+  private NfsRequestBase request(int procedure, byte[] handle, Consumer<Xdr> arguments) throws IOException {
+    return new NfsRequestBase(NFS_PROGRAM, VERSION, procedure, nfs.getCredential(), handle) {
       @Override
       public void marshalling(Xdr x) {
-        super.marshalling(x); // RPC header and the directory's handle
+        super.marshalling(x); // RPC header and the first handle (the directory's, LINK's file)
         arguments.accept(x);
       }
     };

@@ -11,6 +11,10 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.StoredState;
+import io.lencap.tree.FileAttrs;
+import io.lencap.tree.ManifestCheck;
+import io.lencap.tree.TreeCapture;
+import io.lencap.tree.TreeRestore;
 import java.net.URI;
 import java.time.Clock;
 import java.util.EnumSet;
@@ -24,7 +28,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One export through one capture or restore.
+ * One export through one capture or restore: the tree engine ({@link TreeCapture}, {@link ManifestCheck},
+ * {@link TreeRestore}) over an {@link NfsSession}.
  *
  * <p>Non-blocking capture: {@link #prepare} pre-copies the tree while the group runs; {@link #quiesce} has
  * nothing to stop (the group's writers are quiesced before their storage); {@link #cut} makes the final
@@ -38,6 +43,11 @@ final class NfsDriver implements ResourceDriver {
   private static final AtomicInteger POOLS = new AtomicInteger();
   static final String SNAPSHOT = "snapshot";
   static final String SNAPSHOT_LOCATOR = "snapshot.locator";
+  /**
+   * How recent a change may be for a copy to be trusted without reading it again: file times tick coarsely
+   * and the server's clock may differ from ours.
+   */
+  static final long RACY_MILLIS = 2_000;
 
   private final Resource resource;
   private final NfsLocator locator;
@@ -46,7 +56,7 @@ final class NfsDriver implements ResourceDriver {
   private final Clock clock;
   private ExecutorService pool;
   private NfsSession session;
-  private TreeCapture capture;
+  private TreeCapture<byte[]> capture;
   private ManifestCheck.Plan plan;
   private volatile TreeCapture.Pass lastPass;
   private volatile TreeRestore.Result lastRestore;
@@ -77,7 +87,7 @@ final class NfsDriver implements ResourceDriver {
   @Override
   public void prepare(CaptureContext ctx) throws Exception {
     NfsSession s = session();
-    capture = new TreeCapture(ctx.parent(), s.getattr(s.root(), "").fsid(), clock);
+    capture = new TreeCapture<>(ctx.parent(), s.getattr(s.root(), "").fsid(), clock, RACY_MILLIS);
     if (ctx.mode() == CaptureMode.NON_BLOCKING && snapshots == null) {
       lastPass = capture.pass(s, ctx, pool());
       log.debug("{}: pre-copy {}", s.where(), lastPass);
@@ -120,7 +130,8 @@ final class NfsDriver implements ResourceDriver {
     if (snapshot != null) {
       Resource view = Resource.builder(resource.id()).type(resource.type()).locator(snapshot).build();
       NfsSession s = NfsSession.open(NfsLocator.of(view));
-      lastPass = new TreeCapture(ctx.parent(), s.getattr(s.root(), "").fsid(), clock).pass(s, ctx, pool());
+      lastPass = new TreeCapture<byte[]>(ctx.parent(), s.getattr(s.root(), "").fsid(), clock, RACY_MILLIS)
+          .pass(s, ctx, pool());
     } else if (!cut.live()) {
       ctx.method("copy-in-pause");
       lastPass = capture.pass(session(), ctx, pool());
@@ -156,7 +167,7 @@ final class NfsDriver implements ResourceDriver {
     if (plan == null) {
       prepareRestore(ctx);
     }
-    lastRestore = new TreeRestore(session(), plan, ctx.state(), ctx, pool()).run();
+    lastRestore = new TreeRestore<>(session(), plan, ctx.state(), ctx, pool()).run();
     log.debug("{}: restored {}", session.where(), lastRestore);
   }
 
@@ -164,8 +175,8 @@ final class NfsDriver implements ResourceDriver {
   public Health probe() {
     try {
       NfsSession s = session();
-      Attrs a = s.getattr(s.root(), "");
-      return a.kind() == Attrs.Kind.DIRECTORY ? Health.healthy() : Health.failed(s.where() + " is not a directory");
+      FileAttrs a = s.getattr(s.root(), "");
+      return a.kind() == FileAttrs.Kind.DIRECTORY ? Health.healthy() : Health.failed(s.where() + " is not a directory");
     } catch (Exception e) {
       return Health.failed(locator.describe() + ": " + e.getMessage());
     }

@@ -14,6 +14,11 @@ import com.emc.ecs.nfsclient.rpc.CredentialUnix;
 import com.emc.ecs.nfsclient.rpc.RpcException;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.UnavailableException;
+import io.lencap.tree.FileAttrs;
+import io.lencap.tree.StoredNames;
+import io.lencap.tree.TreeFileException;
+import io.lencap.tree.TreeFiles;
+import io.lencap.tree.TreeNode;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,11 +29,12 @@ import java.util.Set;
 
 /**
  * One mounted tree over NFSv3 (nfs-client's {@link Nfs3}), addressed by file handles: LOOKUP never follows
- * symlinks, so nothing done through a session can leave the export. Names and symlink targets are taken and
- * given in their stored form ({@link StoredNames}) and go on the wire as their exact bytes. Thread-safe (nfs-client multiplexes
+ * symlinks, so nothing done through a session can leave the export. Names and symlink targets go on the wire
+ * as their exact bytes; paths in messages are in stored form ({@link StoredNames}). The tree engine's
+ * {@link TreeFiles} over NFS. Thread-safe (nfs-client multiplexes
  * calls over one connection per server). Network failures become {@link UnavailableException}.
  */
-final class NfsSession {
+final class NfsSession implements TreeFiles<byte[]> {
   /**
    * Largest WRITE we send. nfs-client sends a request above 1 MiB as two record fragments in two channel
    * writes, and concurrent requests then interleave and corrupt the shared stream: stay well below.
@@ -71,13 +77,13 @@ final class NfsSession {
       String walked = export;
       for (String name : loc.below(export)) {
         walked = walked.endsWith("/") ? walked + name : walked + "/" + name;
-        Optional<Node> n;
+        Optional<TreeNode<byte[]>> n;
         try {
-          n = s.lookup(dir, name, walked);
+          n = s.lookup(dir, StoredNames.bytesOf(name), walked);
         } catch (IOException e) {
           throw new UnavailableException(loc.describe() + ": cannot look up " + walked + ": " + e.getMessage(), e);
         }
-        if (n.isEmpty() || n.get().attrs().kind() != Attrs.Kind.DIRECTORY) {
+        if (n.isEmpty() || n.get().attrs().kind() != FileAttrs.Kind.DIRECTORY) {
           throw new InvalidSpecException(loc.field(), loc.describe() + ": " + walked
               + (n.isEmpty() ? " does not exist" : " is not a directory (symlinks are not followed)"));
         }
@@ -88,24 +94,25 @@ final class NfsSession {
     throw new InvalidSpecException(loc.field(), loc.describe() + ": the server exports none of " + refused);
   }
 
-  byte[] root() {
+  @Override
+  public byte[] root() {
     return root;
   }
 
-  String where() {
+  @Override
+  public String where() {
     return where;
   }
 
-  /** One directory entry with its attributes and handle; {@code path} and {@code name} in stored form. */
-  record Node(String path, String name, Attrs attrs, byte[] handle) {}
-
-  Attrs getattr(byte[] fh, String path) throws IOException {
+  @Override
+  public FileAttrs getattr(byte[] fh, String path) throws IOException {
     return call(path, () -> Attrs.of(nfs.wrapped_getAttr(nfs.makeGetAttrRequest(fh)).getAttributes()));
   }
 
   /** The entries of a directory, "." and ".." left out, with attributes and handles (READDIRPLUS). */
-  List<Node> list(byte[] dir, String dirPath) throws IOException {
-    List<Node> out = new ArrayList<>();
+  @Override
+  public List<TreeNode<byte[]>> list(byte[] dir, String dirPath) throws IOException {
+    List<TreeNode<byte[]>> out = new ArrayList<>();
     long cookie = 0;
     long verifier = 0;
     while (true) {
@@ -116,16 +123,17 @@ final class NfsSession {
       List<NfsDirectoryPlusEntry> entries = r.getEntries();
       for (int i = 0; i < entries.size(); i++) {
         NfsDirectoryPlusEntry e = entries.get(i);
-        String name = StoredNames.of(r.names.get(i));
+        byte[] bytes = r.names.get(i);
+        String name = StoredNames.of(bytes);
         cookie = e.getCookie();
         if (name.equals(".") || name.equals("..")) {
           continue;
         }
         String path = dirPath.isEmpty() ? name : dirPath + "/" + name;
         if (e.getAttributes() == null || e.getFileHandle() == null) {
-          lookup(dir, name, path).ifPresent(out::add); // the server may leave them out; ask
+          lookup(dir, bytes, path).ifPresent(out::add); // the server may leave them out; ask
         } else {
-          out.add(new Node(path, name, Attrs.of(e.getAttributes()), e.getFileHandle()));
+          out.add(new TreeNode<>(path, bytes, Attrs.of(e.getAttributes()), e.getFileHandle()));
         }
       }
       verifier = r.getCookieverf();
@@ -136,13 +144,14 @@ final class NfsSession {
   }
 
   /** The entry under {@code name}, or empty when there is none (NOENT); a stale {@code dir} throws. */
-  Optional<Node> lookup(byte[] dir, String name, String path) throws IOException {
+  @Override
+  public Optional<TreeNode<byte[]>> lookup(byte[] dir, byte[] name, String path) throws IOException {
     try {
       return Optional.of(call(path, () -> {
-        var r = names.lookup(dir, StoredNames.bytesOf(name));
+        var r = names.lookup(dir, name);
         byte[] fh = r.getFileHandle();
         var a = r.getAttributes();
-        return new Node(path, name, a != null ? Attrs.of(a) : getattr(fh, path), fh);
+        return new TreeNode<>(path, name, a != null ? Attrs.of(a) : getattr(fh, path), fh);
       }));
     } catch (NfsError e) {
       if (e.status == NOENT) {
@@ -152,52 +161,27 @@ final class NfsSession {
     }
   }
 
-  /**
-   * Looks a path up afresh from the tree's root, one LOOKUP per name, for a handle that went stale (the
-   * object was replaced on the server since we were given the handle); empty when a name is not there.
-   */
-  Optional<Node> lookupPath(String path) throws IOException {
-    if (path.isEmpty()) {
-      return Optional.of(new Node("", "", getattr(root, ""), root));
-    }
-    byte[] dir = root;
-    Optional<Node> n = Optional.empty();
-    int start = 0;
-    while (true) {
-      int slash = path.indexOf('/', start);
-      String name = slash < 0 ? path.substring(start) : path.substring(start, slash);
-      n = lookup(dir, name, slash < 0 ? path : path.substring(0, slash));
-      if (slash < 0 || n.isEmpty()) {
-        return n;
-      }
-      if (n.get().attrs().kind() != Attrs.Kind.DIRECTORY) {
-        return Optional.empty();
-      }
-      dir = n.get().handle();
-      start = slash + 1;
-    }
-  }
-
-  /** Reads up to {@code length} bytes at {@code offset}; {@code eof} says the file ends with them. */
-  record Read(int bytes, boolean eof) {}
-
+  /** Reads up to {@code length} bytes at {@code offset}. */
   Read read(byte[] fh, long offset, byte[] buffer, int length, String path) throws IOException {
     return read(fh, offset, buffer, 0, length, path);
   }
 
-  Read read(byte[] fh, long offset, byte[] buffer, int at, int length, String path) throws IOException {
+  @Override
+  public Read read(byte[] fh, long offset, byte[] buffer, int at, int length, String path) throws IOException {
     return call(path, () -> {
       Nfs3ReadResponse r = nfs.wrapped_getRead(nfs.makeReadRequest(fh, offset, length), buffer, at);
       return new Read(r.getBytesRead(), r.isEof());
     });
   }
 
-  String readlink(byte[] fh, String path) throws IOException {
-    return call(path, () -> StoredNames.of(names.readlink(fh)));
+  @Override
+  public byte[] readlink(byte[] fh, String path) throws IOException {
+    return call(path, () -> names.readlink(fh));
   }
 
   /** Writes all of {@code data} at {@code offset}, unstable; {@link #commit} makes it durable. */
-  void write(byte[] fh, long offset, ByteBuffer data, String path) throws IOException {
+  @Override
+  public void write(byte[] fh, long offset, ByteBuffer data, String path) throws IOException {
     ByteBuffer d = data.duplicate();
     long off = offset;
     while (d.hasRemaining()) {
@@ -217,43 +201,42 @@ final class NfsSession {
     }
   }
 
-  void commit(byte[] fh, String path) throws IOException {
+  @Override
+  public void commit(byte[] fh, String path) throws IOException {
     call(path, () -> nfs.wrapped_sendCommit(nfs.makeCommitRequest(fh, 0, 0)));
-  }
-
-  /** Creates (or truncates) a regular file with its mode and owner. */
-  byte[] createFile(byte[] dir, String name, int mode, long uid, long gid, String path) throws IOException {
-    return create(NfsCreateMode.UNCHECKED, dir, name, mode, uid, gid, path);
   }
 
   /**
    * Creates a regular file that did not exist (GUARDED): fails with {@link #EXIST} rather than open what
    * is there, so that nothing planted under the name can be written through.
    */
-  byte[] createNew(byte[] dir, String name, int mode, long uid, long gid, String path) throws IOException {
+  @Override
+  public byte[] createNew(byte[] dir, byte[] name, int mode, long uid, long gid, String path) throws IOException {
     return create(NfsCreateMode.GUARDED, dir, name, mode, uid, gid, path);
   }
 
-  private byte[] create(NfsCreateMode how, byte[] dir, String name, int mode, long uid, long gid, String path)
+  private byte[] create(NfsCreateMode how, byte[] dir, byte[] name, int mode, long uid, long gid, String path)
       throws IOException {
     NfsSetAttributes a = new NfsSetAttributes();
     a.setMode((long) mode);
     a.setUid(uid);
     a.setGid(gid);
     a.setSize(0L);
-    return call(path, () -> names.create(how == NfsCreateMode.GUARDED, dir, StoredNames.bytesOf(name), a).getFileHandle());
+    return call(path, () -> names.create(how == NfsCreateMode.GUARDED, dir, name, a).getFileHandle());
   }
 
   /** Creates a directory; always with a mode (nfs-client would create it with mode 000). */
-  byte[] mkdir(byte[] dir, String name, int mode, String path) throws IOException {
+  @Override
+  public byte[] mkdir(byte[] dir, byte[] name, int mode, String path) throws IOException {
     NfsSetAttributes a = new NfsSetAttributes();
     a.setMode((long) mode);
-    return call(path, () -> names.mkdir(dir, StoredNames.bytesOf(name), a).getFileHandle());
+    return call(path, () -> names.mkdir(dir, name, a).getFileHandle());
   }
 
-  byte[] symlink(byte[] dir, String name, String target, String path) throws IOException {
+  @Override
+  public byte[] symlink(byte[] dir, byte[] name, byte[] target, String path) throws IOException {
     return call(path, () -> {
-      var r = names.symlink(dir, StoredNames.bytesOf(name), StoredNames.bytesOf(target));
+      var r = names.symlink(dir, name, target);
       byte[] fh = r.getFileHandle();
       return fh != null ? fh : lookup(dir, name, path).orElseThrow(() -> new FileNotFoundException(path)).handle();
     });
@@ -264,23 +247,34 @@ final class NfsSession {
    * means the name did not reach the server as listed or the tree changed under us, and the entry may still
    * be there.
    */
-  void remove(byte[] dir, String name, String path) throws IOException {
+  @Override
+  public void link(byte[] file, byte[] dir, byte[] name, String path) throws IOException {
     call(path, () -> {
-      names.remove(dir, StoredNames.bytesOf(name));
+      names.link(file, dir, name);
       return null;
     });
   }
 
-  void rmdir(byte[] dir, String name, String path) throws IOException {
+  @Override
+  public void remove(byte[] dir, byte[] name, String path) throws IOException {
     call(path, () -> {
-      names.rmdir(dir, StoredNames.bytesOf(name));
+      names.remove(dir, name);
       return null;
     });
   }
 
-  void rename(byte[] fromDir, String from, byte[] toDir, String to, String path) throws IOException {
+  @Override
+  public void rmdir(byte[] dir, byte[] name, String path) throws IOException {
     call(path, () -> {
-      names.rename(fromDir, StoredNames.bytesOf(from), toDir, StoredNames.bytesOf(to));
+      names.rmdir(dir, name);
+      return null;
+    });
+  }
+
+  @Override
+  public void rename(byte[] fromDir, byte[] from, byte[] toDir, byte[] to, String path) throws IOException {
+    call(path, () -> {
+      names.rename(fromDir, from, toDir, to);
       return null;
     });
   }
@@ -288,8 +282,14 @@ final class NfsSession {
   /**
    * Sets what is not null. Times go at millisecond grain: nfs-client's {@link NfsTime} carries no more.
    */
-  void setattr(byte[] fh, Integer mode, Long uid, Long gid, Long size, Long atimeNanos, Long mtimeNanos,
-      String path) throws IOException {
+  @Override
+  public void setattr(byte[] fh, SetAttrs set, String path) throws IOException {
+    Integer mode = set.mode();
+    Long uid = set.uid();
+    Long gid = set.gid();
+    Long size = set.size();
+    Long atimeNanos = set.atime();
+    Long mtimeNanos = set.mtime();
     NfsSetAttributes a = new NfsSetAttributes();
     if (mode != null) {
       a.setMode((long) mode);
@@ -312,23 +312,27 @@ final class NfsSession {
     call(path, () -> nfs.wrapped_setAttr(nfs.makeSetAttrRequest(fh, a, null)));
   }
 
-  /** True when the error says the object is gone (deleted under us, or its handle went stale). */
-  static boolean vanished(IOException e) {
-    return e instanceof NfsError n && (n.status == NOENT || n.status == STALE);
-  }
-
   static final int NOENT = 2;
   static final int EXIST = 17;
   static final int STALE = 70;
 
   /** An NFS error status on one path, said in words. */
-  static final class NfsError extends IOException {
+  static final class NfsError extends TreeFileException {
     private static final long serialVersionUID = 1L;
     final int status;
 
     NfsError(int status, String message, Throwable cause) {
-      super(message, cause);
+      super(reason(status), message, cause);
       this.status = status;
+    }
+
+    private static Reason reason(int status) {
+      return switch (status) {
+        case NOENT -> Reason.NOT_FOUND;
+        case EXIST -> Reason.EXISTS;
+        case STALE -> Reason.STALE;
+        default -> Reason.OTHER;
+      };
     }
   }
 

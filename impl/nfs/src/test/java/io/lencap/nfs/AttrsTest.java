@@ -1,12 +1,8 @@
 package io.lencap.nfs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.emc.ecs.nfsclient.nfs.NfsTime;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class AttrsTest {
@@ -14,26 +10,5 @@ class AttrsTest {
   void timesComeInNanoseconds() {
     assertEquals(1_600_000_000_123_000_000L, Attrs.nanos(new NfsTime(1_600_000_000_123L)));
     assertEquals(0, Attrs.nanos(null));
-  }
-
-  @Test
-  void sameAsIgnoresAtimeOnly() {
-    Attrs a = new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 1, 2, 3, 1);
-    assertTrue(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 555, 2, 3, 1)));
-    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 99, 7, 1, 2, 4, 1)), "ctime");
-    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0600, 1, 2, 10, 99, 7, 1, 2, 3, 1)), "mode");
-    assertFalse(a.sameAs(new Attrs(Attrs.Kind.FILE, 0644, 1, 2, 10, 98, 7, 1, 2, 3, 1)), "fileid");
-    assertFalse(a.sameAs(null));
-  }
-
-  @Test
-  void attributesRoundTripAndBadOnesNameTheKey() {
-    Attrs a = new Attrs(Attrs.Kind.FILE, 04755, 1000, 100, 10, 99, 7, -5, 1_600_000_000_000_000_001L, 3, 1);
-    Map<String, String> m = TreeAttributes.of(a);
-    assertEquals("4755", m.get("mode"));
-    TreeAttributes.Meta meta = TreeAttributes.meta(m, "", "f");
-    assertEquals(new TreeAttributes.Meta(04755, 1000, 100, -5, 1_600_000_000_000_000_001L), meta);
-    var e = assertThrows(IllegalArgumentException.class, () -> TreeAttributes.meta(Map.of("mode", "644"), "", "f"));
-    assertEquals("f: attribute 'uid' is missing", e.getMessage());
   }
 }

@@ -1,6 +1,8 @@
 package io.lencap.nfs;
 
 import io.lencap.api.Resource;
+import io.lencap.tree.StoredNames;
+import io.lencap.tree.TreeNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -16,7 +18,7 @@ final class NfsEdit {
   }
 
   void append(Path file, byte[] data) throws IOException {
-    NfsSession.Node n = node(file);
+    TreeNode<byte[]> n = node(file);
     overwrite(n, n.attrs().size(), data);
   }
 
@@ -26,24 +28,25 @@ final class NfsEdit {
 
   void create(Path file, byte[] data) throws IOException {
     String rel = root.relativize(file).toString();
-    byte[] fh = s.createFile(node(file.getParent()).handle(), file.getFileName().toString(), 0644, 0, 0, rel);
+    byte[] fh = s.createNew(node(file.getParent()).handle(), StoredNames.bytesOf(file.getFileName().toString()), 0644,
+        0, 0, rel);
     s.write(fh, 0, ByteBuffer.wrap(data), rel);
     s.commit(fh, rel);
   }
 
-  private void overwrite(NfsSession.Node n, long offset, byte[] data) throws IOException {
+  private void overwrite(TreeNode<byte[]> n, long offset, byte[] data) throws IOException {
     s.write(n.handle(), offset, ByteBuffer.wrap(data), n.path());
     s.commit(n.handle(), n.path());
   }
 
-  private NfsSession.Node node(Path p) throws IOException {
+  private TreeNode<byte[]> node(Path p) throws IOException {
     byte[] dir = s.root();
-    NfsSession.Node n = new NfsSession.Node("", "", s.getattr(dir, ""), dir);
+    TreeNode<byte[]> n = new TreeNode<>("", new byte[0], s.getattr(dir, ""), dir);
     for (Path name : root.relativize(p)) {
       if (name.toString().isEmpty()) {
         continue;
       }
-      n = s.lookup(n.handle(), name.toString(), p.toString()).orElseThrow(() -> new IOException("no " + p));
+      n = s.lookup(n.handle(), StoredNames.bytesOf(name.toString()), p.toString()).orElseThrow(() -> new IOException("no " + p));
     }
     return n;
   }

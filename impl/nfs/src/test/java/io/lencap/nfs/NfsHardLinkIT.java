@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A restore never writes through a file it does not own, against a real NFS-Ganesha: a hard link planted
  * between capture and restore (to a file outside the tree, or to another restored file) is replaced, not
- * written through; the captured file itself, changed in place, is still restored in place.
+ * written through; the captured file itself, changed in place, is still restored in place. Hard links of the
+ * tree come back as hard links (NFSv3 LINK).
  */
 class NfsHardLinkIT {
   @RegisterExtension
@@ -93,6 +94,24 @@ class NfsHardLinkIT {
       lencap.restore(job, cp.id()).join();
     }
     NfsTreeIT.assertWalk(captured, LocalTree.walk(a), "the restored tree");
+    assertEquals(inode(a.resolve("h1")), inode(a.resolve("h2")), "the hard links came back as separate files");
+  }
+
+  @Test
+  void aHardLinkRemovedAfterTheCaptureIsLinkedAgain() throws Exception {
+    Files.writeString(a.resolve("h1"), "one file under two names");
+    Files.createDirectories(a.resolve("d"));
+    Files.createLink(a.resolve("d/h2"), a.resolve("h1"));
+    TreeMap<String, String> captured = LocalTree.walk(a);
+    try (Lencap lencap = Lencap.builder().store(store).build()) {
+      Checkpoint cp = lencap.capture(job).join();
+      Files.delete(a.resolve("d/h2"));
+      Files.writeString(a.resolve("d/h2"), "another file under the second name");
+      lencap.restore(job, cp.id()).join();
+    }
+    NfsTreeIT.assertWalk(captured, LocalTree.walk(a), "the restored tree");
+    assertEquals(inode(a.resolve("h1")), inode(a.resolve("d/h2")), "d/h2 is not a link to h1 again");
+    assertEquals(2, Files.getAttribute(a.resolve("h1"), "unix:nlink", LinkOption.NOFOLLOW_LINKS));
   }
 
   @Test

@@ -25,6 +25,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract;
+import io.lencap.tree.UnsafeManifestException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -173,7 +174,7 @@ class NfsSafetyIT {
     try (Lencap lencap = Lencap.builder().store(store).build()) {
       CompletionException e = assertThrows(CompletionException.class, () -> lencap.capture(job).join());
       assertTrue(chain(e).contains(
-          "entry 'd/out': symlink target '../../b/neighbour.txt' leads outside the export root"), chain(e));
+          "entry 'd/out': symlink target '../../b/neighbour.txt' leads outside the tree's root"), chain(e));
       assertEquals(List.of(), lencap.checkpoints("escape").join(), "an unrestorable checkpoint was committed");
     }
   }
@@ -237,7 +238,7 @@ class NfsSafetyIT {
     Map<String, String> meta = Map.of("mode", "644", "uid", "0", "gid", "0", "atime", "0", "mtime", "0", "ctime", "0",
         "fileid", "1");
     meta.forEach((k, v) -> s.attribute("root." + k, v));
-    try (var w = s.create("good.txt", EntryKind.FILE, meta, TreeCapture.CHUNKING)) {
+    try (var w = s.create("good.txt", EntryKind.FILE, meta, io.lencap.spi.Chunking.contentDefined())) {
       w.write("harmless".getBytes(StandardCharsets.UTF_8), 0, 8);
     }
     for (Map<String, Object> e : entries) {
@@ -246,7 +247,7 @@ class NfsSafetyIT {
         attrs.put("target", (String) e.get("target"));
       }
       EntryKind kind = (EntryKind) e.get("kind");
-      try (var w = s.create((String) e.get("path"), kind, attrs, TreeCapture.CHUNKING)) {
+      try (var w = s.create((String) e.get("path"), kind, attrs, io.lencap.spi.Chunking.contentDefined())) {
         if (kind == EntryKind.FILE) {
           w.write("pwned".getBytes(StandardCharsets.UTF_8), 0, 5);
         }

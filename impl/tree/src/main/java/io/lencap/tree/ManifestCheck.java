@@ -1,0 +1,196 @@
+package io.lencap.tree;
+
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checks a stored tree before a restore writes anything: the manifest is untrusted input (a store is
+ * shared, a checkpoint may be crafted). Refused: empty, absolute or non-normal paths, names {@code .},
+ * {@code ..} or with NUL, names not in canonical stored form ({@link StoredNames}), duplicate paths, an entry whose parent is not a directory of the checkpoint
+ * (which could make us write through a symlink), absolute symlink targets and relative ones that leave the
+ * root once resolved through the checkpoint's other symlinks, chunks that do not tile their file or are
+ * longer than {@link Chunking#MAX_CHUNK}, and
+ * metadata that does not parse. A symlink that never resolves (a loop, or more links than a kernel follows)
+ * is not refused: restore writes links as links and never through one, so it is harmless data.
+ *
+ * <p>A second name of a hard-linked file ({@code link}) must have no content and name a file entry of the
+ * checkpoint that holds content itself.
+ *
+ * <p>The same check runs before a capture commits (the drivers' {@code validate}), so that no checkpoint is
+ * committed that its restore would refuse.
+ */
+public final class ManifestCheck {
+  private static final int MAX_NAME_BYTES = 255;
+  private static final int MAX_PATH_BYTES = 4096;
+
+  /** A checked tree: entries parents-first, by path. */
+  public record Plan(List<StoredEntry> entries, Map<String, StoredEntry> byPath, TreeAttributes.Meta root) {}
+
+  private ManifestCheck() {}
+
+  public static Plan check(StoredState state, String memberId) {
+    String cp = state.checkpointId();
+    Map<String, StoredEntry> byPath = new HashMap<>();
+    for (StoredEntry e : state.entries()) {
+      String path = e.path();
+      checkPath(cp, memberId, path);
+      if (byPath.put(path, e) != null) {
+        throw refuse(cp, memberId, "entry '" + printable(path) + "' appears twice");
+      }
+    }
+    SymlinkResolver links = new SymlinkResolver(byPath);
+    for (StoredEntry e : byPath.values()) {
+      String where = "entry '" + printable(e.path()) + "'";
+      int slash = e.path().lastIndexOf('/');
+      if (slash > 0) {
+        StoredEntry parent = byPath.get(e.path().substring(0, slash));
+        if (parent == null || parent.kind() != EntryKind.DIRECTORY) {
+          throw refuse(cp, memberId, where + ": its parent '" + printable(e.path().substring(0, slash))
+              + "' is not a directory of the checkpoint");
+        }
+      }
+      try {
+        TreeAttributes.meta(e.attributes(), "", where);
+      } catch (IllegalArgumentException bad) {
+        throw refuse(cp, memberId, bad.getMessage());
+      }
+      switch (e.kind()) {
+        case FILE -> {
+          checkChunks(cp, memberId, e, where);
+          checkHardLink(cp, memberId, e, byPath, where);
+        }
+        case SYMLINK -> checkLink(cp, memberId, e, links, where);
+        case DIRECTORY -> {
+          if (!e.chunks().isEmpty()) {
+            throw refuse(cp, memberId, where + ": a directory has content");
+          }
+        }
+        default -> throw refuse(cp, memberId, where + ": unknown kind " + e.kind());
+      }
+    }
+    TreeAttributes.Meta root;
+    try {
+      root = TreeAttributes.meta(state.attributes(), TreeAttributes.ROOT, "the tree's root");
+    } catch (IllegalArgumentException bad) {
+      throw refuse(cp, memberId, bad.getMessage());
+    }
+    List<StoredEntry> ordered = new ArrayList<>(byPath.values());
+    ordered.sort(Comparator.comparingInt((StoredEntry e) -> depth(e.path())).thenComparing(StoredEntry::path));
+    return new Plan(List.copyOf(ordered), Map.copyOf(byPath), root);
+  }
+
+  static int depth(String path) {
+    int d = 1;
+    for (int i = 0; i < path.length(); i++) {
+      if (path.charAt(i) == '/') {
+        d++;
+      }
+    }
+    return d;
+  }
+
+  private static void checkPath(String cp, String member, String path) {
+    if (path == null || path.isEmpty()) {
+      throw refuse(cp, member, "an entry has an empty path");
+    }
+    String p = "entry '" + printable(path) + "'";
+    if (path.startsWith("/")) {
+      throw refuse(cp, member, p + ": absolute paths are not allowed");
+    }
+    if (path.indexOf('\0') >= 0) {
+      throw refuse(cp, member, p + ": NUL in a name");
+    }
+    for (String name : path.split("/", -1)) {
+      if (!StoredNames.canonical(name)) {
+        throw refuse(cp, member, p + ": a name is not in canonical stored form (see StoredNames): it could "
+            + "alias another name");
+      }
+      if (name.isEmpty()) {
+        throw refuse(cp, member, p + ": empty name (a '/' too many)");
+      }
+      if (name.equals(".") || name.equals("..")) {
+        throw refuse(cp, member, p + ": name '" + name + "' would leave or alias its directory");
+      }
+      if (StoredNames.bytesOf(name).length > MAX_NAME_BYTES) {
+        throw refuse(cp, member, p + ": a name is longer than " + MAX_NAME_BYTES + " bytes");
+      }
+    }
+    if (StoredNames.bytesOf(path).length > MAX_PATH_BYTES) {
+      throw refuse(cp, member, p + ": path longer than " + MAX_PATH_BYTES + " bytes");
+    }
+  }
+
+  private static void checkChunks(String cp, String member, StoredEntry e, String where) {
+    long at = 0;
+    for (ChunkRef c : e.chunks()) {
+      if (c.length() > Chunking.MAX_CHUNK) {
+        // restore sizes its buffers from this length: refuse it before anything is allocated or written
+        throw refuse(cp, member, where + ": chunk " + c.id() + " at offset " + c.offset() + " claims "
+            + c.length() + " bytes, more than the format's largest chunk (" + Chunking.MAX_CHUNK + ")");
+      }
+      if (c.offset() != at || c.length() <= 0) {
+        throw refuse(cp, member, where + ": chunk " + c.id() + " at offset " + c.offset()
+            + " does not follow the previous chunk (expected offset " + at + ")");
+      }
+      at += c.length();
+    }
+    if (at != e.size()) {
+      throw refuse(cp, member, where + ": chunks cover " + at + " bytes but the entry says " + e.size());
+    }
+  }
+
+  private static void checkHardLink(String cp, String member, StoredEntry e, Map<String, StoredEntry> byPath,
+      String where) {
+    String primary = e.attributes().get(TreeAttributes.LINK);
+    if (primary == null) {
+      return;
+    }
+    if (e.size() != 0) {
+      throw refuse(cp, member, where + ": a hard link has content of its own");
+    }
+    StoredEntry p = byPath.get(primary);
+    if (p == null || p.kind() != EntryKind.FILE || p.attributes().containsKey(TreeAttributes.LINK)) {
+      throw refuse(cp, member, where + ": hard link to '" + printable(primary)
+          + "', which is not a file of the checkpoint that holds content");
+    }
+  }
+
+  private static void checkLink(String cp, String member, StoredEntry e, SymlinkResolver links, String where) {
+    String target = e.attributes().get(TreeAttributes.TARGET);
+    if (target == null || target.isEmpty()) {
+      throw refuse(cp, member, where + ": a symlink without a target");
+    }
+    if (target.indexOf('\0') >= 0) {
+      throw refuse(cp, member, where + ": NUL in the symlink target");
+    }
+    if (!StoredNames.canonical(target)) {
+      throw refuse(cp, member, where + ": the symlink target is not in canonical stored form (see StoredNames)");
+    }
+    if (target.startsWith("/")) {
+      throw refuse(cp, member, where + ": absolute symlink target '" + printable(target)
+          + "' would point outside the tree's root");
+    }
+    if (!e.chunks().isEmpty()) {
+      throw refuse(cp, member, where + ": a symlink has content");
+    }
+    if (links.follow(e.path()) == SymlinkResolver.Outcome.ESCAPES) {
+      throw refuse(cp, member, where + ": symlink target '" + printable(target) + "' leads outside the tree's root");
+    }
+  }
+
+  private static String printable(String s) {
+    return StoredNames.printable(s);
+  }
+
+  private static UnsafeManifestException refuse(String cp, String member, String problem) {
+    return new UnsafeManifestException(cp, member, problem);
+  }
+}
