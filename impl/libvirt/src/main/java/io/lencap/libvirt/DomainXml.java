@@ -1,6 +1,5 @@
 package io.lencap.libvirt;
 
-import io.lencap.iscsi.address.IscsiLocator;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.net.URI;
@@ -24,7 +23,8 @@ import org.xml.sax.InputSource;
 
 /**
  * A libvirt domain XML document: reads its disks and rewrites what a restore elsewhere changes (disk
- * sources, name, UUID, file-backed consoles). May hold secrets (VNC passwords): never log it.
+ * sources, name, UUID, file-backed consoles). What a {@code <disk>} element holds is {@link DiskElements}'s; this
+ * class finds the elements. May hold secrets (VNC passwords): never log it.
  */
 final class DomainXml {
   private final Document doc;
@@ -82,58 +82,11 @@ final class DomainXml {
     }
   }
 
-  /** The locator of an iSCSI network source, in the URL form of libiscsi and the iSCSI provider. */
-  private static Optional<URI> lun(Element source) {
-    if (source == null || !source.getAttribute("protocol").equals(IscsiLocator.SCHEME)
-        || source.getAttribute("name").isEmpty()) {
-      return Optional.empty();
-    }
-    Element host = child(source, "host");
-    if (host == null || host.getAttribute("name").isEmpty()) {
-      return Optional.empty();
-    }
-    try {
-      int port = host.getAttribute("port").isEmpty() ? IscsiLocator.DEFAULT_PORT
-          : Integer.parseInt(host.getAttribute("port"));
-      return Optional.of(IscsiLocator.of(host.getAttribute("name"), port, source.getAttribute("name")));
-    } catch (IllegalArgumentException e) { // also NumberFormatException: not a LUN we can name
-      return Optional.empty();
-    }
-  }
-
+  /** The disks the document declares, in its order ({@link DiskElements} reads each). */
   List<Disk> disks() {
     List<Disk> out = new ArrayList<>();
     for (Element d : diskElements()) {
-      Element target = child(d, "target");
-      if (target == null) {
-        continue;
-      }
-      String type = d.getAttribute("type").isEmpty() ? "file" : d.getAttribute("type");
-      Element source = child(d, "source");
-      Optional<Path> path = Optional.empty();
-      if (source != null) {
-        String p = type.equals("block") ? source.getAttribute("dev") : source.getAttribute("file");
-        if (!p.isEmpty()) {
-          path = Optional.of(Path.of(p));
-        }
-      }
-      Element driver = child(d, "driver");
-      Optional<String> format = driver == null || driver.getAttribute("type").isEmpty()
-          ? Optional.empty() : Optional.of(driver.getAttribute("type"));
-      String device = d.getAttribute("device").isEmpty() ? "disk" : d.getAttribute("device");
-      Optional<Path> backing = Optional.empty();
-      Element store = child(d, "backingStore");
-      Element storeSource = store == null ? null : child(store, "source");
-      if (storeSource != null) {
-        String b = storeSource.getAttribute("file").isEmpty() ? storeSource.getAttribute("dev")
-            : storeSource.getAttribute("file");
-        backing = b.isEmpty() ? Optional.empty() : Optional.of(Path.of(b));
-      }
-      out.add(new Disk(target.getAttribute("dev"), type, device, path, format,
-          child(d, "readonly") != null || device.equals("cdrom"), backing,
-          type.equals("network") ? lun(source) : Optional.empty(),
-          store != null && store.getAttribute("type").equals("network") ? lun(storeSource) : Optional.empty(),
-          child(d, "shareable") != null));
+      DiskElements.read(d).ifPresent(out::add);
     }
     return out;
   }
@@ -146,24 +99,9 @@ final class DomainXml {
   /** Points each named disk ({@code dev -> path}) at a new file, dropping any backing chain shown. */
   DomainXml withDiskSources(Map<String, Path> sources) {
     for (Element d : diskElements()) {
-      Element target = child(d, "target");
-      if (target == null || !sources.containsKey(target.getAttribute("dev"))) {
-        continue;
-      }
-      Path p = sources.get(target.getAttribute("dev"));
-      d.setAttribute("type", "file");
-      Element source = child(d, "source");
-      if (source == null) {
-        source = doc.createElement("source");
-        d.insertBefore(source, target);
-      }
-      for (String a : List.of("dev", "index", "startupPolicy")) {
-        source.removeAttribute(a);
-      }
-      source.setAttribute("file", p.toString());
-      Element backing = child(d, "backingStore");
-      if (backing != null) {
-        d.removeChild(backing);
+      String dev = DiskElements.dev(d);
+      if (dev != null && sources.containsKey(dev)) {
+        DiskElements.pointAtFile(d, sources.get(dev));
       }
     }
     return this;
@@ -191,58 +129,8 @@ final class DomainXml {
    */
   DomainXml withLunSource(String dev, URI lun, Optional<LunAuth> auth) {
     for (Element d : diskElements()) {
-      Element target = child(d, "target");
-      if (target == null || !target.getAttribute("dev").equals(dev)) {
-        continue;
-      }
-      Element old = child(d, "source");
-      Element backing = child(d, "backingStore");
-      Element template = d.getAttribute("type").equals("network") ? old
-          : backing != null && backing.getAttribute("type").equals("network") ? child(backing, "source") : null;
-      Element source = template == null ? doc.createElement("source") : (Element) template.cloneNode(true);
-      for (String a : List.of("file", "dev", "index", "startupPolicy")) {
-        source.removeAttribute(a);
-      }
-      source.setAttribute("protocol", IscsiLocator.SCHEME);
-      source.setAttribute("name", IscsiLocator.target(lun));
-      for (Element h : children(source, "host")) {
-        source.removeChild(h);
-      }
-      Element host = doc.createElement("host");
-      host.setAttribute("name", IscsiLocator.host(lun));
-      host.setAttribute("port", Integer.toString(IscsiLocator.port(lun)));
-      source.insertBefore(host, source.getFirstChild());
-      if (auth.isPresent()) {
-        for (Element a : children(source, "auth")) {
-          source.removeChild(a);
-        }
-        for (Element a : children(d, "auth")) {
-          d.removeChild(a);
-        }
-        Element a = doc.createElement("auth");
-        a.setAttribute("username", auth.get().user());
-        Element secret = doc.createElement("secret");
-        secret.setAttribute("type", "iscsi");
-        secret.setAttribute("usage", auth.get().secretUsage());
-        a.appendChild(secret);
-        source.insertBefore(a, host.getNextSibling());
-      } else if (child(d, "auth") != null) {
-        for (Element a : children(source, "auth")) {
-          source.removeChild(a); // the disk-level <auth> of older definitions already applies; libvirt refuses two
-        }
-      }
-      d.setAttribute("type", "network");
-      if (old != null) {
-        d.replaceChild(source, old);
-      } else {
-        d.insertBefore(source, target);
-      }
-      Element driver = child(d, "driver");
-      if (driver != null) {
-        driver.setAttribute("type", "raw");
-      }
-      if (backing != null) {
-        d.removeChild(backing);
+      if (dev.equals(DiskElements.dev(d))) {
+        DiskElements.pointAtLun(d, lun, auth);
       }
     }
     return this;
@@ -262,29 +150,11 @@ final class DomainXml {
   /** The LUN disk {@code dev} uses: the one behind its overlay (backingStore) if it has one, else its own source. */
   Optional<LunAccess> lunAccess(String dev) {
     for (Element d : diskElements()) {
-      Element target = child(d, "target");
-      if (target == null || !target.getAttribute("dev").equals(dev)) {
-        continue;
+      if (dev.equals(DiskElements.dev(d))) {
+        return DiskElements.lunAccess(d);
       }
-      Element backing = child(d, "backingStore");
-      Element source = backing != null && backing.getAttribute("type").equals("network") ? child(backing, "source")
-          : d.getAttribute("type").equals("network") ? child(d, "source") : null;
-      Optional<URI> lun = lun(source);
-      if (lun.isEmpty()) {
-        return Optional.empty();
-      }
-      Element auth = child(source, "auth") != null ? child(source, "auth") : child(d, "auth");
-      Element secret = auth == null ? null : child(auth, "secret");
-      Element initiator = child(source, "initiator");
-      Element iqn = initiator == null ? null : child(initiator, "iqn");
-      return Optional.of(new LunAccess(lun.get(), attribute(auth, "username"), attribute(secret, "uuid"),
-          attribute(secret, "usage"), attribute(iqn, "name")));
     }
     return Optional.empty();
-  }
-
-  private static Optional<String> attribute(Element e, String name) {
-    return e == null || e.getAttribute(name).isEmpty() ? Optional.empty() : Optional.of(e.getAttribute(name));
   }
 
   DomainXml withName(String name) {

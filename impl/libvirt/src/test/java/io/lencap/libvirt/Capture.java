@@ -11,13 +11,14 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** A capture context over an in-memory state that records the driver's method and notes. */
+/** A capture context over an in-memory state that records the driver's method, notes and reported pause. */
 final class Capture implements CaptureContext {
   private final Resource resource;
   private final CaptureMode mode;
   private final MemoryState sink;
   private final List<String> notes = new CopyOnWriteArrayList<>();
   private volatile String method = "default";
+  private volatile java.time.Duration pause;
 
   Capture(Resource resource, CaptureMode mode) {
     this(resource, mode, new MemoryState(new MemoryState.Chunks(), "cp1"));
@@ -39,6 +40,11 @@ final class Capture implements CaptureContext {
 
   String method() {
     return method;
+  }
+
+  /** The pause the driver measured and reported ({@link #pause(java.time.Duration)}), if it did. */
+  Optional<java.time.Duration> reportedPause() {
+    return Optional.ofNullable(pause);
   }
 
   @Override
@@ -77,7 +83,9 @@ final class Capture implements CaptureContext {
   }
 
   @Override
-  public void pause(java.time.Duration measured) {}
+  public void pause(java.time.Duration measured) {
+    pause = measured;
+  }
 
   @Override
   public void note(String note) {
