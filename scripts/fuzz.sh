@@ -32,6 +32,7 @@ TARGETS=(
   "chunk-round-trip      impl/core    io.lencap.core.ChunkCodecFuzzTest          roundTrip      io.lencap.**"
   "manifest-load         impl/core    io.lencap.core.ManifestFuzzTest            load           io.lencap.**:com.fasterxml.**"
   "iscsi-target-answers  impl/iscsi   io.lencap.iscsi.IscsiSessionFuzzTest       targetAnswers  io.lencap.**:org.jscsi.**"
+  "iscsi-chap-login      impl/iscsi   io.lencap.iscsi.IscsiSessionFuzzTest       chapLogin      io.lencap.**:org.jscsi.**"
   "iscsi-text-parameters impl/iscsi   io.lencap.iscsi.IscsiSessionFuzzTest       textParameters io.lencap.**"
   "save-image            impl/libvirt io.lencap.libvirt.SaveImageFuzzTest        headers        io.lencap.**"
 )

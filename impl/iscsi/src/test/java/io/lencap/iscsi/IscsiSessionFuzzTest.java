@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.code_intelligence.jazzer.api.BugDetectors;
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.api.SilentCloseable;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.lencap.testing.Allocations;
@@ -38,6 +39,10 @@ import org.junit.jupiter.api.BeforeAll;
  * each input finishes in bounded time. Any other exception (a runtime exception out of the PDU codec, a negative
  * or huge length) is a finding.
  *
+ * <p>{@link #chapLogin}: the same with CHAP credentials, one-way or mutual (the input's last byte says which), so
+ * that the target's challenge, its answer to ours and what follows them are played too. Same contract, and with
+ * mutual CHAP no session may open: the script cannot answer our random challenge.
+ *
  * <p>{@link #textParameters}: login text decodes to keys without {@code =} or NUL, and what it decodes to
  * encodes and decodes to the same.
  *
@@ -46,6 +51,8 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class IscsiSessionFuzzTest {
   static final String IQN = "iqn.2024-01.io.lencap.test:fuzz";
+  static final Chap INITIATOR = Chap.of("initiator", "initiator-secret");
+  static final Chap TARGET = Chap.of("target", "the-target-secret");
   private static final long TIME_LIMIT_NANOS = 10_000_000_000L;
   private static ServerSocket server;
   private static ExecutorService peer;
@@ -73,18 +80,29 @@ class IscsiSessionFuzzTest {
 
   @FuzzTest(maxDuration = "10m")
   void targetAnswers(byte[] script) throws Exception {
-    long allocated = session(script);
+    withinBounds(script, Optional.empty(), Optional.empty());
+  }
+
+  @FuzzTest(maxDuration = "10m")
+  void chapLogin(FuzzedDataProvider input) throws Exception {
+    boolean mutual = input.consumeBoolean(); // the input's last byte
+    byte[] script = input.consumeRemainingAsBytes();
+    withinBounds(script, Optional.of(INITIATOR), mutual ? Optional.of(TARGET) : Optional.empty());
+  }
+
+  private static void withinBounds(byte[] script, Optional<Chap> chap, Optional<Chap> targetChap) throws Exception {
+    long allocated = session(script, chap, targetChap);
     // The session's own buffers (64 KiB each way, a REPORT LUNS answer) plus what the peer sent. The first run of
     // a path also loads (and instruments) classes on this thread: only an input that allocates too much twice is
     // a finding.
     long bound = (8L << 20) + 16L * script.length;
-    if (allocated > bound && session(script) > bound) {
+    if (allocated > bound && session(script, chap, targetChap) > bound) {
       fail("a session fed " + script.length + " bytes allocated " + allocated + " bytes");
     }
   }
 
   /** Plays the script to a new session; returns the bytes the session allocated on this thread. */
-  private static long session(byte[] script) throws Exception {
+  private static long session(byte[] script, Optional<Chap> chap, Optional<Chap> targetChap) throws Exception {
     Future<?> played = peer.submit(() -> play(script));
     LunAddress address = new LunAddress("127.0.0.1", server.getLocalPort(), IQN, 0);
     long started = System.nanoTime();
@@ -92,7 +110,10 @@ class IscsiSessionFuzzTest {
     // Jazzer's SSRF detector refuses connections a test has not allowed: the scripted peer is the one allowed.
     try (SilentCloseable peerOnly = BugDetectors.allowNetworkConnections(
             (host, port) -> port == server.getLocalPort());
-         IscsiSession session = IscsiSession.open(address, Optional.empty(), options())) {
+         IscsiSession session = IscsiSession.open(address, chap, targetChap, options())) {
+      if (targetChap.isPresent()) {
+        fail("a mutual CHAP session opened although the script cannot answer our random challenge");
+      }
       assertTrue(session.blockSize() > 0 && Integer.bitCount(session.blockSize()) == 1,
           "block size " + session.blockSize());
       assertTrue(session.blockCount() > 0, "block count " + session.blockCount());
