@@ -3,12 +3,14 @@ package io.lencap.localdir;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Directory trees on a local file system: {@code file:///path/to/dir}, type {@link ResourceType#FILE_TREE},
@@ -76,6 +78,14 @@ public final class LocalDirectoryProvider implements ResourceProvider {
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     return new LocalDirectoryDriver(resource, root(resource), fsync(resource), threads(resource));
+  }
+
+  @Override
+  public List<PropertySpec> properties() {
+    return List.of(
+        PropertySpec.property(FSYNC, "false", "true forces each file a restore writes to disk (durable against "
+            + "power loss, slower for many small files)"),
+        PropertySpec.property(THREADS, "4", "files and directories worked on at once, 1 to 64"));
   }
 
   private static boolean fsync(Resource resource) {

@@ -3,11 +3,13 @@ package io.lencap.nfs;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Support;
+import java.util.List;
 
 /**
  * NAS exports as file trees: {@code nfs://host/export/path}, type {@link ResourceType#FILE_TREE}. Captures
@@ -42,5 +44,15 @@ public final class NfsProvider implements ResourceProvider {
     // The wall clock, not the context's: it is compared with the server's file times (a test's fake clock
     // would make every file look racily clean or racily changed).
     return new NfsDriver(resource, NfsLocator.of(resource), hook, java.time.Clock.systemUTC());
+  }
+
+  @Override
+  public List<PropertySpec> properties() {
+    return List.of(
+        PropertySpec.property("export", "the longest prefix of the path the server exports", "the export to "
+            + "mount, a prefix of the locator's path"),
+        PropertySpec.property("uid", "0", "the user id of the AUTH_SYS credential every call carries"),
+        PropertySpec.property("gid", "0", "its group id"),
+        PropertySpec.property("threads", "4", "files and directories worked on at once, 1 to 64"));
   }
 }
