@@ -65,7 +65,7 @@ final class CaptureCommit {
     try {
       // Name the manifest's chunks in the journal first, so that a collection from now on spares them.
       journal.nameChunks(CheckpointStore.chunksOf(manifest).keySet());
-      Set<String> damaged = run.store().unproven(referenced, false);
+      Set<String> damaged = run.store().chunks().unproven(referenced, false);
       if (!damaged.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "chunk " + damaged.iterator().next() + " ("
             + damaged.size() + " in all) that this capture reuses from " + (parent == null ? "the store" : "checkpoint "

@@ -59,7 +59,7 @@ final class CaptureMember {
   /** The parent's state less the entries that name a chunk found damaged: those are read again. */
   private Manifest.Member withoutDamaged(Manifest.Member pm) {
     List<StoredEntry> intact = pm.entries().stream()
-        .filter(e -> e.chunks().stream().noneMatch(c -> run.store().damaged(c.id()))).toList();
+        .filter(e -> e.chunks().stream().noneMatch(c -> run.store().chunks().damaged(c.id()))).toList();
     if (intact.size() == pm.entries().size()) {
       return pm;
     }

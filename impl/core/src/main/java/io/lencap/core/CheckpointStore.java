@@ -1,7 +1,6 @@
 package io.lencap.core;
 
 import io.lencap.api.CaptureAbortedException;
-import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.LencapException;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
@@ -9,24 +8,16 @@ import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
-import io.lencap.spi.ChunkRef;
-import io.lencap.spi.StoredEntry;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,32 +39,23 @@ import org.slf4j.LoggerFactory;
  * journal, or checked after that collection ended. Time only decides which fresh, still unnamed chunks a
  * collection spares (those written since the oldest operation in flight started, by the storage's clock).
  *
- * <p>A chunk that exists is not taken as intact: a write that finds one of another size replaces it,
- * and a chunk reused without being written is checked for a size its length allows before commit.
+ * <p>The chunks are a {@link ChunkStore}, collected by a {@link ChunkCollection}; this class holds the
+ * manifests, the commit, retention and the journal.
  */
 final class CheckpointStore implements AutoCloseable, Journal {
   private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
-  static final String CHUNKS = "chunks/";
   static final String CHECKPOINTS = "checkpoints/";
   static final String JOURNAL = "journal/";
-  private static final String GENERATION = "gc/generation";
-  /** Above this many chunks to prove, one listing of all chunks is cheaper than a look-up each. */
-  private static final int STAT_LIMIT = 2000;
 
   private final BlobBackend backend;
   private final ChunkCodec codec;
   private final RecordSeal seal;
   private final Leases leases;
-  private final Duration clockSkew;
-  /** Chunks this process wrote or proved since the collection generation {@link #knownGeneration}. */
-  private final Set<String> known = ConcurrentHashMap.newKeySet();
-  private volatile String knownGeneration = "";
-  /** Chunks found damaged: a capture does not reuse stored entries that name them, so it reads them again. */
-  private final Set<String> damaged = ConcurrentHashMap.newKeySet();
+  private final ChunkStore chunks;
+  private final ChunkCollection collection;
   /** Manifests are immutable once committed; the cache is bounded, and a deleted one is not served. */
   private final com.google.common.cache.Cache<String, Manifest> manifestCache =
       com.google.common.cache.CacheBuilder.newBuilder().maximumSize(256).build();
-  private final Object collectLock = new Object();
 
   /**
    * @param clockSkew how far apart the clocks of the storage's own servers may be (S3 gateways, HDFS
@@ -84,7 +66,12 @@ final class CheckpointStore implements AutoCloseable, Journal {
     this.codec = codec;
     this.seal = seal;
     this.leases = leases;
-    this.clockSkew = clockSkew;
+    this.chunks = new ChunkStore(backend, codec);
+    this.collection = new ChunkCollection(this, backend, chunks, leases, clockSkew);
+  }
+
+  ChunkStore chunks() {
+    return chunks;
   }
 
   Leases leases() {
@@ -97,117 +84,6 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   ChunkCodec codec() {
     return codec;
-  }
-
-  // ---- chunks ----
-
-  static String chunkKey(String id) {
-    return CHUNKS + id.substring(0, 2) + "/" + id;
-  }
-
-  /** Stores a chunk unless present; returns the bytes it added to the store (0 when deduplicated). */
-  long putChunk(String id, byte[] raw) throws IOException {
-    return storeChunk(encodeChunk(id, raw));
-  }
-
-  /** A chunk encoded for the backend (the CPU half of a put); no bytes when the store has it already. */
-  EncodedChunk encodeChunk(String id, byte[] raw) {
-    String key = chunkKey(id);
-    return new EncodedChunk(id, key, known.contains(id) ? null : codec.encode(key, raw));
-  }
-
-  /**
-   * Writes an encoded chunk unless present (the I/O half); returns the bytes added, 0 when deduplicated.
-   * A present object of another size than this encoding is damaged (encodings of one content have one
-   * size): it is replaced.
-   */
-  long storeChunk(EncodedChunk chunk) throws IOException {
-    if (chunk.bytes() == null || known.contains(chunk.id())) {
-      return 0;
-    }
-    boolean created = backend.putIfAbsent(chunk.key(), chunk.bytes());
-    if (!created) {
-      Optional<BlobInfo> present = backend.stat(chunk.key());
-      if (present.isEmpty() || present.get().size() != chunk.bytes().length) {
-        log.warn("chunk {} in {} is damaged ({} bytes where {} were expected): replacing it", chunk.id(),
-            describe(), present.map(i -> Long.toString(i.size())).orElse("no"), chunk.bytes().length);
-        backend.put(chunk.key(), chunk.bytes());
-        created = true;
-      }
-    }
-    known.add(chunk.id());
-    damaged.remove(chunk.id());
-    return created ? chunk.bytes().length : 0;
-  }
-
-  /** Whether a chunk was found damaged and not written again since. */
-  boolean damaged(String id) {
-    return damaged.contains(id);
-  }
-
-  /**
-   * Of these chunks (id to raw length), those not proven intact: absent, or of a stored size their raw
-   * length does not allow. Chunks this process wrote or proved in this collection generation count as
-   * proven only when {@code trustKnown}.
-   */
-  Set<String> unproven(Map<String, Integer> chunks, boolean trustKnown) throws IOException {
-    Map<String, Integer> todo = new java.util.HashMap<>();
-    chunks.forEach((id, length) -> {
-      if (!trustKnown || !known.contains(id)) {
-        todo.put(id, length);
-      }
-    });
-    Map<String, Long> sizes = new java.util.HashMap<>();
-    if (todo.size() > STAT_LIMIT) {
-      for (BlobInfo info : backend.list(CHUNKS)) {
-        String id = info.key().substring(info.key().lastIndexOf('/') + 1);
-        if (todo.containsKey(id)) {
-          sizes.put(id, info.size());
-        }
-      }
-    } else {
-      for (String id : todo.keySet()) {
-        backend.stat(chunkKey(id)).ifPresent(i -> sizes.put(id, i.size()));
-      }
-    }
-    Set<String> bad = new HashSet<>();
-    todo.forEach((id, length) -> {
-      Long size = sizes.get(id);
-      if (size == null || !codec.plausibleSize(length, size)) {
-        bad.add(id);
-        known.remove(id);
-        damaged.add(id);
-      } else {
-        known.add(id);
-      }
-    });
-    return bad;
-  }
-
-  /** {@code bytes} is null when the store already holds the chunk. */
-  record EncodedChunk(String id, String key, byte[] bytes) {}
-
-  /** How many chunk reads or writes to keep in flight: the backend's own figure. */
-  int concurrency() {
-    return Math.max(1, backend.concurrency());
-  }
-
-  /** A chunk's raw bytes after verifying its hash; errors name the checkpoint, member and chunk. */
-  ByteBuffer readChunk(ChunkRef ref, String checkpointId, String memberId) throws IOException {
-    Optional<byte[]> stored = backend.get(chunkKey(ref.id()));
-    if (stored.isEmpty()) {
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "chunk missing from the store");
-    }
-    byte[] raw;
-    try {
-      raw = codec.decode(chunkKey(ref.id()), stored.get(), ref.length());
-    } catch (ChunkCodec.UnreadableException e) {
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage());
-    }
-    if (raw.length != ref.length() || !codec.id(raw, 0, raw.length).equals(ref.id())) {
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash");
-    }
-    return ByteBuffer.wrap(raw).asReadOnlyBuffer();
   }
 
   // ---- manifests ----
@@ -300,17 +176,12 @@ final class CheckpointStore implements AutoCloseable, Journal {
    * from an older generation is forgotten: a collection may have taken them.
    */
   String generation() throws IOException {
-    String now = backend.get(GENERATION).map(b -> new String(b, StandardCharsets.UTF_8)).orElse("");
-    if (!now.equals(knownGeneration)) {
-      known.clear();
-      knownGeneration = now;
-    }
-    return now;
+    return collection.generation();
   }
 
   /** Every chunk a manifest names, with its raw length. */
   static Map<String, Integer> chunksOf(Manifest manifest) {
-    Map<String, Integer> out = new java.util.HashMap<>();
+    Map<String, Integer> out = new HashMap<>();
     manifest.members().forEach(m -> m.entries().forEach(e -> e.chunks().forEach(c -> out.put(c.id(), c.length()))));
     return out;
   }
@@ -324,7 +195,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
     backend.flush();
     awaitNoCollection(manifest, wait);
     if (!generation().equals(generationAtStart)) {
-      Set<String> missing = unproven(chunksOf(manifest), false);
+      Set<String> missing = chunks.unproven(chunksOf(manifest), false);
       if (!missing.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "a concurrent collection removed chunk "
             + missing.iterator().next() + " that this capture uses (" + missing.size() + " in all); capture again",
@@ -400,124 +271,23 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return deleted;
   }
 
+  /**
+   * Deletes chunks that no committed manifest and no journal record names ({@link ChunkCollection}); does
+   * nothing while another collection is live. Returns the number of chunks deleted.
+   */
+  int collect() throws IOException {
+    return collection.run();
+  }
+
+  /** Reads and verifies every chunk of the encapsulation's checkpoints. */
+  VerifyReport verify(String encapsulation) throws IOException {
+    return StoreVerification.verify(manifests(encapsulation), chunks);
+  }
+
   /** Restores in flight of the encapsulation (any record, authentic or not: pinning is the safe side). */
   private List<JournalRecord> pins(String encapsulation) throws IOException {
     return records(false).stream()
         .filter(r -> r.kind() == JournalRecord.Kind.RESTORE && r.encapsulation().equals(encapsulation)).toList();
-  }
-
-  // ---- collection ----
-
-  /**
-   * Mark and sweep: deletes chunks that no committed manifest and no journal record names, sparing those
-   * written since the oldest operation in flight started (by the storage's clock). Only one collection
-   * runs at a time on a store (a lease); when another is live this one does nothing. Returns the number
-   * of chunks deleted.
-   */
-  int collect() throws IOException {
-    synchronized (collectLock) {
-      Leases.Lease lease;
-      try {
-        lease = leases.acquire(Leases.COLLECT, UUID.randomUUID().toString(), "collection");
-      } catch (Leases.HeldException e) {
-        log.debug("not collecting {}: {} is collecting", describe(), e.getMessage());
-        return 0;
-      }
-      try (lease) {
-        Instant started = leases.storageNow();
-        newGeneration();
-        try {
-          return sweep(started, lease);
-        } finally {
-          newGeneration();
-        }
-      }
-    }
-  }
-
-  private void newGeneration() throws IOException {
-    backend.put(GENERATION, UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8));
-  }
-
-  private int sweep(Instant started, Leases.Lease lease) throws IOException {
-    // The journal before the manifests: a capture that commits in between is then in one or the other.
-    Instant cutoff = started;
-    Set<String> live = new HashSet<>();
-    for (JournalRecord r : records(false)) {
-      live.addAll(r.chunks());
-    }
-    for (JournalRecord r : journal()) { // only authentic records hold fresh chunks back
-      if (r.startedAt().isBefore(cutoff)) {
-        cutoff = r.startedAt();
-      }
-    }
-    cutoff = cutoff.minus(clockSkew);
-    List<Manifest> manifests;
-    try {
-      manifests = allManifests();
-    } catch (LencapException e) {
-      log.warn("not collecting {}: {} (the chunks it names are unknown; fix or delete it)", describe(),
-          e.getMessage());
-      return 0;
-    }
-    for (Manifest m : manifests) {
-      m.members().forEach(member -> member.entries().forEach(e -> e.chunks().forEach(c -> live.add(c.id()))));
-    }
-    int deleted = 0;
-    for (BlobInfo info : backend.list(CHUNKS)) {
-      String id = info.key().substring(info.key().lastIndexOf('/') + 1);
-      if (!live.contains(id) && info.lastModified().isBefore(cutoff)) {
-        if (!lease.fresh()) {
-          log.warn("collection of {} stopped: its lease could not be renewed in time", describe());
-          break;
-        }
-        known.remove(id);
-        backend.delete(info.key());
-        deleted++;
-      }
-    }
-    if (deleted > 0) {
-      log.debug("collected {} unreferenced chunks from {}", deleted, describe());
-    }
-    return deleted;
-  }
-
-  // ---- verification ----
-
-  VerifyReport verify(String encapsulation) throws IOException {
-    List<Manifest> manifests = manifests(encapsulation);
-    Map<String, String> firstUse = new LinkedHashMap<>(); // chunk -> "checkpoint\0member"
-    Map<String, ChunkRef> refs = new LinkedHashMap<>();
-    for (Manifest m : manifests) {
-      for (Manifest.Member member : m.members()) {
-        for (StoredEntry e : member.entries()) {
-          for (ChunkRef c : e.chunks()) {
-            firstUse.putIfAbsent(c.id(), m.id() + "\0" + member.id());
-            refs.putIfAbsent(c.id(), c);
-          }
-        }
-      }
-    }
-    Set<String> bad = new HashSet<>();
-    List<VerifyReport.Problem> problems = new ArrayList<>();
-    for (ChunkRef ref : refs.values()) {
-      String[] use = firstUse.get(ref.id()).split("\0", 2);
-      try {
-        readChunk(ref, use[0], use[1]);
-      } catch (CorruptCheckpointException e) {
-        bad.add(ref.id());
-        problems.add(new VerifyReport.Problem(use[0], use[1], ref.id(), e.getMessage()));
-      }
-    }
-    // Name every other checkpoint and member that uses a bad chunk too.
-    for (Manifest m : manifests) {
-      for (Manifest.Member member : m.members()) {
-        member.entries().stream().flatMap(e -> e.chunks().stream()).map(ChunkRef::id).filter(bad::contains)
-            .distinct().filter(id -> !firstUse.get(id).equals(m.id() + "\0" + member.id()))
-            .forEach(id -> problems.add(new VerifyReport.Problem(m.id(), member.id(), id, "uses a bad chunk")));
-      }
-    }
-    return new VerifyReport(manifests.stream().map(Manifest::id).toList(), refs.size(), problems);
   }
 
   // ---- intent journal ----
@@ -539,7 +309,8 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return records(true);
   }
 
-  private List<JournalRecord> records(boolean authenticOnly) throws IOException {
+  /** Journal records; with {@code authenticOnly} false, also those that fail authentication (to spare chunks). */
+  List<JournalRecord> records(boolean authenticOnly) throws IOException {
     List<JournalRecord> out = new ArrayList<>();
     for (BlobInfo info : backend.list(JOURNAL)) {
       Optional<byte[]> bytes = backend.get(info.key());

@@ -145,7 +145,7 @@ final class StateWriter implements StateSink {
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
-      this.permits = (int) Math.max(IN_FLIGHT, Math.min(store.concurrency(), IN_FLIGHT_BYTES / chunking.max()));
+      this.permits = (int) Math.max(IN_FLIGHT, Math.min(store.chunks().concurrency(), IN_FLIGHT_BYTES / chunking.max()));
       this.inFlight = new Semaphore(permits);
     }
 
@@ -199,10 +199,10 @@ final class StateWriter implements StateSink {
         Thread.currentThread().interrupt();
         throw new CompletionException(new InterruptedIOException("interrupted while storing " + path));
       }
-      chunks.add(CompletableFuture.supplyAsync(() -> store.encodeChunk(store.codec().id(raw, 0, raw.length), raw),
+      chunks.add(CompletableFuture.supplyAsync(() -> store.chunks().encode(store.codec().id(raw, 0, raw.length), raw),
           chunkPool).thenApplyAsync(encoded -> {
         try {
-          long added = store.storeChunk(encoded);
+          long added = store.chunks().store(encoded);
           storedBytes.addAndGet(added);
           return new ChunkRef(encoded.id(), offset, raw.length);
         } catch (IOException e) {

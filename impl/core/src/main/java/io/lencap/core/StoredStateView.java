@@ -58,7 +58,7 @@ final class StoredStateView implements StoredState {
 
   @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
-    return store.readChunk(chunk, checkpointId, member.id());
+    return store.chunks().read(chunk, checkpointId, member.id());
   }
 
   @Override
@@ -75,7 +75,7 @@ final class StoredStateView implements StoredState {
   @Override
   public InputStream open(StoredEntry entry) {
     long largest = entry.chunks().stream().mapToLong(ChunkRef::length).max().orElse(1);
-    int depth = (int) Math.max(READ_AHEAD, Math.min(store.concurrency(), READ_AHEAD_BYTES / Math.max(1, largest)));
+    int depth = (int) Math.max(READ_AHEAD, Math.min(store.chunks().concurrency(), READ_AHEAD_BYTES / Math.max(1, largest)));
     return new ChunkStream(entry.chunks().iterator(), depth);
   }
 

@@ -60,7 +60,7 @@ class CollectionRaceTest {
 
     @Override
     public List<BlobInfo> list(String prefix) throws IOException {
-      if (gated && prefix.equals(CheckpointStore.CHUNKS)) {
+      if (gated && prefix.equals(ChunkStore.PREFIX)) {
         collectionMarked.countDown(); // journal and manifests read: about to sweep
         await(resumeCollection);
       }
@@ -94,9 +94,9 @@ class CollectionRaceTest {
     store = open(backend, "capturing-host");
     otherProcess = open(backend, "collecting-host");
     id = store.codec().id(data, 0, data.length);
-    assertTrue(store.putChunk(id, data) > 0);
+    assertTrue(store.chunks().put(id, data) > 0);
     // Unreferenced and old: what retention leaves for the next collection.
-    Files.setLastModifiedTime(dir.resolve(CheckpointStore.chunkKey(id)),
+    Files.setLastModifiedTime(dir.resolve(ChunkStore.key(id)),
         FileTime.from(Instant.now().minus(Duration.ofHours(1))));
   }
 
@@ -120,7 +120,7 @@ class CollectionRaceTest {
   @Test
   void aCollectionBeforeTheChunksAreNamedIsCaughtAtCommit() throws Exception {
     String generation = store.generation();
-    assertEquals(0, store.putChunk(id, data), "the capture deduplicates against the garbage chunk");
+    assertEquals(0, store.chunks().put(id, data), "the capture deduplicates against the garbage chunk");
     JournalRecord r = record("c1");
     store.record(r);
     assertEquals(1, otherProcess.collect(), "the collection takes the garbage chunk: nothing names it yet");
@@ -135,7 +135,7 @@ class CollectionRaceTest {
   @Test
   void aCollectionAfterTheChunksAreNamedSparesThem() throws Exception {
     String generation = store.generation();
-    assertEquals(0, store.putChunk(id, data));
+    assertEquals(0, store.chunks().put(id, data));
     Manifest m = manifest("c1");
     store.record(record("c1").withChunks(CheckpointStore.chunksOf(m).keySet()));
     assertEquals(0, otherProcess.collect(), "the journal names the reused chunk");
@@ -153,7 +153,7 @@ class CollectionRaceTest {
   @Test
   void aCommitDuringASweepWaitsForItAndSeesWhatItTook() throws Exception {
     String generation = store.generation();
-    assertEquals(0, store.putChunk(id, data));
+    assertEquals(0, store.chunks().put(id, data));
     backend.gated = true;
     CompletableFuture<Integer> collection = CompletableFuture.supplyAsync(() -> {
       try {
