@@ -1,6 +1,12 @@
 package io.lencap.libvirt;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.CaptureMode;
 import io.lencap.api.Resource;
+import io.lencap.spi.Cut;
+import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.tck.ResourceProviderContract;
 import java.nio.ByteBuffer;
@@ -13,6 +19,7 @@ import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The provider TCK on real libvirt + QEMU: one running counter guest for the class, with a raw data disk
@@ -78,5 +85,38 @@ class QemuContractIT extends ResourceProviderContract {
   @Override
   protected double maxUnchangedRecaptureRatio() {
     return 0.9;
+  }
+
+  /**
+   * A live cut reports the guest's own pause (libvirt's SUSPENDED to RESUMED), which the checkpoint shows instead of
+   * quiesce to resume: shorter than the cut call that contains it, and what the stored attribute records.
+   */
+  @Test
+  void aLiveCutReportsTheGuestsMeasuredPause() throws Exception {
+    Resource r = resource();
+    Capture ctx = new Capture(r, CaptureMode.NON_BLOCKING);
+    try (ResourceDriver driver = PROVIDER.open(r, context())) {
+      driver.prepare(ctx);
+      driver.quiesce();
+      long start = System.nanoTime();
+      Cut cut;
+      try {
+        cut = driver.cut(ctx);
+      } finally {
+        driver.resume();
+      }
+      long cutNanos = System.nanoTime() - start;
+      System.out.printf("live cut of %s: the guest paused %s ms (reported), the cut call took %d ms%n", r.id(),
+          ctx.reportedPause().map(p -> Long.toString(p.toMillis())).orElse("no"), cutNanos / 1_000_000);
+      try {
+        assertEquals("live-external-snapshot", ctx.method());
+        Duration paused = ctx.reportedPause().orElseThrow(() -> new AssertionError("no pause reported: " + ctx.notes()));
+        assertEquals(Long.toString(paused.toMillis()), ctx.sink().seal().attributes().get("pause.guest.ms"));
+        assertTrue(!paused.isNegative() && paused.toNanos() < cutNanos,
+            "guest pause " + paused + " within a cut of " + Duration.ofNanos(cutNanos));
+      } finally {
+        driver.release(cut);
+      }
+    }
   }
 }
