@@ -7,6 +7,7 @@ import io.lencap.api.PlacementChooser;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapListener;
 import io.lencap.api.Resource;
@@ -47,7 +48,7 @@ final class Engine implements Lencap {
   private static final DateTimeFormatter ID_TIME =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
-  private final Settings settings;
+  private final EngineSettings settings;
   private final CheckpointStore store;
   private final ProviderRegistry providers;
   private final EngineThreads threads;
@@ -62,7 +63,7 @@ final class Engine implements Lencap {
   /** Captures still undoing after their result completed (a member's call hung): closing waits for them. */
   private final java.util.Set<CompletableFuture<Void>> settling = ConcurrentHashMap.newKeySet();
 
-  private Engine(Settings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
+  private Engine(EngineSettings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
     this.settings = settings;
     this.providers = providers;
     this.threads = new EngineThreads(settings.executor(), backend.concurrency());
@@ -98,12 +99,12 @@ final class Engine implements Lencap {
         events, settings.clock(), Ticker.system(), owner);
   }
 
-  static Engine open(Settings settings) {
+  static Engine open(EngineSettings settings) {
     return open(settings, new ProviderRegistry(Engine.class.getClassLoader()));
   }
 
   /** Opens over given providers instead of those on the class path (tests). */
-  static Engine open(Settings settings, ProviderRegistry providers) {
+  static Engine open(EngineSettings settings, ProviderRegistry providers) {
     BlobBackend backend = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
     try {
       Engine engine = new Engine(settings, backend, providers);
@@ -114,7 +115,7 @@ final class Engine implements Lencap {
     }
   }
 
-  private static Duration option(Settings settings, String key, Duration otherwise) {
+  private static Duration option(EngineSettings settings, String key, Duration otherwise) {
     String value = settings.storeOptions().get(key);
     if (value == null) {
       return otherwise;
@@ -145,7 +146,7 @@ final class Engine implements Lencap {
     }
   }
 
-  private static Path workDirectory(Settings settings) {
+  private static Path workDirectory(EngineSettings settings) {
     String configured = settings.storeOptions().get("workDirectory");
     if (configured != null) {
       return Path.of(configured);

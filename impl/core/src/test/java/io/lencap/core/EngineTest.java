@@ -12,6 +12,7 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
 import io.lencap.api.Placement;
@@ -56,7 +57,7 @@ class EngineTest {
   Lencap lencap;
 
   Lencap open() {
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     lencap = Engine.open(settings, new ProviderRegistry(List.of(faulty)));
     return lencap;
@@ -125,7 +126,7 @@ class EngineTest {
   @Test
   void aPauseTheProviderMeasuredIsTheMembersPause() {
     Duration measured = Duration.ofMillis(4242); // far above what the engine can measure here: not a coincidence
-    lencap = Engine.open(new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
           @Override
           public Cut cut(CaptureContext c) throws Exception {
@@ -163,7 +164,7 @@ class EngineTest {
   @Test
   void repairDeletesTheStorageSnapshotOfACaptureThatDiedBeforeRecordingItsCut() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine first = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
     first.store().record(deadCapture(first, "lun"));
@@ -179,7 +180,7 @@ class EngineTest {
   @Test
   void aPlantedJournalRecordIsNeverActedOn() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine engine = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
     lencap = engine;
@@ -219,7 +220,7 @@ class EngineTest {
         + member + "],\"policy\":{\"checkpointInterval\":\"PT0.1S\"}}").getBytes()));
     memory.devices.put("d0", new byte[4096]);
 
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     lencap = Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(new CommandSnapshot())));
     assertTrue(lencap.protections().isEmpty(), "a planted protection record started a protection");
@@ -232,7 +233,7 @@ class EngineTest {
   @Test
   void repairTouchesOnlyMembersTheApplicationDeclares() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine engine = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
     lencap = engine;
