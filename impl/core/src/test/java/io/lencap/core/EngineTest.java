@@ -150,6 +150,56 @@ class EngineTest {
     assertEquals(measured, lencap.checkpoints("g").join().get(0).pause()); // as stored
   }
 
+  @Test
+  void theProviderStatesWhichMembersWriteAndWhichAreStorage() {
+    // Two LUNs: storage by type, so unordered; the provider says m1 writes to m0.
+    List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+    io.lencap.spi.ResourceProvider provider = new io.lencap.spi.ResourceProvider() {
+      @Override
+      public String name() {
+        return "roles";
+      }
+
+      @Override
+      public io.lencap.spi.Support supports(Resource r) {
+        return memory.supports(r);
+      }
+
+      @Override
+      public io.lencap.spi.MemberRole role(Resource r) {
+        return r.id().equals("m1") ? io.lencap.spi.MemberRole.WRITER : io.lencap.spi.MemberRole.STORAGE;
+      }
+
+      @Override
+      public io.lencap.spi.ResourceDriver open(Resource r, io.lencap.spi.ProviderContext c) {
+        return new ForwardingDriver(memory.open(r, c)) {
+          @Override
+          public void quiesce() throws Exception {
+            calls.add("quiesce " + r.id());
+            delegate.quiesce();
+          }
+
+          @Override
+          public void resume() throws Exception {
+            calls.add("resume " + r.id());
+            delegate.resume();
+          }
+        };
+      }
+    };
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC()), new ProviderRegistry(List.of(provider)));
+    memory.devices.put("d0", new byte[4096]);
+    memory.devices.put("d1", new byte[4096]);
+    Encapsulation g = Encapsulation.builder("g")
+        .resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .resource(Resource.of("m1", ResourceType.BLOCK_VOLUME, "mem://d1")).build();
+
+    lencap.capture(g).join();
+
+    assertEquals(List.of("quiesce m1", "quiesce m0", "resume m0", "resume m1"), calls);
+  }
+
   private static JournalRecord deadCapture(Engine engine, String memberId) {
     return JournalRecord.capture("20261122T000000Z-dead", "g",
         new JournalRecord.Owner(engine.owner().host(), Long.MAX_VALUE, Instant.EPOCH), Instant.now(),
