@@ -4,6 +4,8 @@
  */
 module io.lencap.api {
   exports io.lencap.api;
+  // The engine's binding: only lencap-core implements it.
+  exports io.lencap.api.spi to io.lencap.core;
 
-  uses io.lencap.api.EngineProvider;
+  uses io.lencap.api.spi.EngineProvider;
 }

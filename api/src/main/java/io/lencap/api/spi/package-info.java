@@ -1,0 +1,5 @@
+/**
+ * How {@link io.lencap.api.Lencap#builder()} binds to an engine: implemented by lencap-core, never called by
+ * users. Exported to the engine only.
+ */
+package io.lencap.api.spi;
