@@ -55,6 +55,9 @@ import java.util.concurrent.TimeUnit;
 final class LocalFiles implements TreeFiles<String> {
   private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
   private static final Charset NAMES = namesCharset();
+  /** One lstat's worth: not "unix:*", whose owner and group names cost a user database lookup per file. */
+  private static final String ATTRIBUTES = "unix:mode,uid,gid,size,ino,dev,nlink,ctime,lastModifiedTime,"
+      + "lastAccessTime,fileKey,isRegularFile,isDirectory,isSymbolicLink";
 
   private final Path root;
   private final String skipInRoot;
@@ -431,7 +434,7 @@ final class LocalFiles implements TreeFiles<String> {
 
   private Map<String, Object> unix(Path p, String path) throws IOException {
     try {
-      return Files.readAttributes(p, "unix:*", NOFOLLOW);
+      return Files.readAttributes(p, ATTRIBUTES, NOFOLLOW);
     } catch (IOException e) {
       throw translate(e, path);
     }
