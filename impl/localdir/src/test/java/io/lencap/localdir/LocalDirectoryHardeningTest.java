@@ -49,17 +49,19 @@ class LocalDirectoryHardeningTest {
 
   @Test
   void aDirectoryReplacedByASymlinkDuringTheRestoreIsNotWrittenThrough() throws Exception {
-    // "a.txt" is written before "d/f.txt" (one thread, parents first); once a.txt is written, d is swapped
-    // for a symlink to a directory outside, as a hostile writer racing the restore would.
+    // "d-first.txt" is written after d is created and before "d/f.txt" (one thread; it sorts between them
+    // by depth and by path alike); once it is written, d is swapped for a symlink to a directory outside,
+    // as a hostile writer racing the restore would. (The samples' old provider wrote outside/f.txt here.)
     MemoryState s = state();
-    LocalDirectoryRestoreTest.file(s, "a.txt", "first");
+    LocalDirectoryRestoreTest.file(s, "d-first.txt", "first");
     LocalDirectoryRestoreTest.dir(s, "d");
     LocalDirectoryRestoreTest.file(s, "d/f.txt", "must land inside the tree or nowhere");
     StoredState state = s.seal();
     Map<String, String> outsideBefore = TreeState.inventory(outside);
     Runnable swap = () -> {
       try {
-        if (Files.exists(root.resolve("a.txt")) && Files.isDirectory(root.resolve("d"), LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(root.resolve("d-first.txt"))
+            && Files.isDirectory(root.resolve("d"), LinkOption.NOFOLLOW_LINKS)) {
           Files.move(root.resolve("d"), sandbox.resolve("moved-away"));
           Files.createSymbolicLink(root.resolve("d"), outside);
         }
@@ -92,7 +94,7 @@ class LocalDirectoryHardeningTest {
       }
     });
     assertFalse(modesWhileWriting.isEmpty(), "no progress was reported while the files were written");
-    assertEquals("rwx------", modesWhileWriting.get(0));
+    assertEquals("rwx------", modesWhileWriting.get(0)); // the samples' old provider: rwxr-xr-x (the umask's)
     assertEquals("rwxrwxrwx", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("shared"))));
   }
 
