@@ -6,6 +6,8 @@ module io.lencap.api {
   requires static transitive org.jspecify;
 
   exports io.lencap.api;
+  // The engine's binding: only lencap-core implements it.
+  exports io.lencap.api.spi to io.lencap.core;
 
-  uses io.lencap.api.EngineProvider;
+  uses io.lencap.api.spi.EngineProvider;
 }

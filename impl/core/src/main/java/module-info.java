@@ -16,7 +16,7 @@ module io.lencap.core {
   uses io.lencap.spi.BlobBackendProvider;
   uses io.lencap.spi.StorageSnapshot;
 
-  provides io.lencap.api.EngineProvider with io.lencap.core.CoreEngineProvider;
+  provides io.lencap.api.spi.EngineProvider with io.lencap.core.CoreEngineProvider;
   provides io.lencap.spi.BlobBackendProvider with io.lencap.core.LocalBackendProvider;
   provides io.lencap.spi.StorageSnapshot with io.lencap.core.CommandSnapshot;
 }

@@ -1,5 +1,7 @@
 package io.lencap.api;
 
+import io.lencap.api.spi.EngineProvider;
+import io.lencap.api.spi.EngineSettings;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -118,26 +120,6 @@ public interface Lencap extends AutoCloseable {
   @Override
   void close();
 
-  /**
-   * What a {@link Builder} collected, handed to the engine.
-   *
-   * @param store where checkpoints live: a {@code file:} URI for the local default, {@code hdfs://},
-   *     {@code s3://} and others when their backend is on the class path
-   * @param storeOptions backend options (endpoint, region, replication, credentials as secrets)
-   * @param storeSecrets credentials and keys for the store; never logged
-   * @param executor runs blocking work; empty means Lencap's own bounded pool
-   * @param listeners event listeners
-   * @param clock time source (tests inject a fake one)
-   */
-  record Settings(URI store, Map<String, String> storeOptions, Map<String, Secret> storeSecrets,
-      Optional<Executor> executor, List<LencapListener> listeners, Clock clock) {
-    public Settings {
-      storeOptions = Map.copyOf(storeOptions);
-      storeSecrets = Map.copyOf(storeSecrets);
-      listeners = List.copyOf(listeners);
-    }
-  }
-
   /** Configures and opens a {@link Lencap}. */
   final class Builder {
     private @Nullable URI store;
@@ -203,7 +185,7 @@ public interface Lencap extends AutoCloseable {
      */
     public Lencap build() {
       URI storeUri = Check.present("store", store);
-      Settings settings = new Settings(storeUri, storeOptions, storeSecrets, Optional.ofNullable(executor),
+      EngineSettings settings = new EngineSettings(storeUri, storeOptions, storeSecrets, Optional.ofNullable(executor),
           listeners, clock == null ? Clock.systemUTC() : clock);
       List<String> problems = new ArrayList<>();
       var it = ServiceLoader.load(EngineProvider.class, Lencap.class.getClassLoader()).iterator();

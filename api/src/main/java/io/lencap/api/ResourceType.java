@@ -4,8 +4,9 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * What kind of member a resource is. The kind decides ordering: writers (VMs) are quiesced before the
- * storage they write to and resumed after it; storage is restored before the VMs that use it.
+ * What kind of member a resource is. Unless its provider says otherwise, the kind decides ordering: writers
+ * (VMs) are quiesced before the storage they write to and resumed after it; storage is restored before the
+ * VMs that use it.
  */
 public enum ResourceType {
   /** A virtual machine: a libvirt domain on KVM/QEMU or Xen. */
@@ -26,6 +27,7 @@ public enum ResourceType {
     return shortName;
   }
 
+  /** Whether members of this type are storage unless their provider says otherwise: all but VMs. */
   public boolean isStorage() {
     return this != VIRTUAL_MACHINE;
   }

@@ -1,6 +1,8 @@
 package io.lencap.spi;
 
+import io.lencap.api.FailureKind;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -11,11 +13,20 @@ public interface FailureSignals {
   /** Starts delivering signals for the driver's resource; closing the handle stops them. */
   AutoCloseable subscribe(Consumer<Signal> listener) throws Exception;
 
-  /** One observed change of the member's health. */
-  record Signal(String resourceId, Kind kind, String detail, Instant at) {}
+  /**
+   * One observed change of the member's health: a failure, in the API's own terms, or a recovery (empty).
+   *
+   * @param failure what went wrong, or empty when the member recovered (reachable again)
+   */
+  record Signal(String resourceId, Optional<FailureKind> failure, String detail, Instant at) {
+    /** The member failed. */
+    public static Signal failed(String resourceId, FailureKind kind, String detail, Instant at) {
+      return new Signal(resourceId, Optional.of(kind), detail, at);
+    }
 
-  /** What was observed. */
-  enum Kind {
-    CRASHED, STOPPED, PAUSED_ON_ERROR, UNREACHABLE, RECOVERED
+    /** The member recovered: whether it really did is for a probe to confirm. */
+    public static Signal recovered(String resourceId, String detail, Instant at) {
+      return new Signal(resourceId, Optional.empty(), detail, at);
+    }
   }
 }

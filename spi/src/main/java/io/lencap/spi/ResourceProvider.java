@@ -30,6 +30,15 @@ public interface ResourceProvider extends AutoCloseable {
     return List.of();
   }
 
+  /**
+   * The part a resource this provider supports plays in its group's ordering, judged from the resource alone
+   * (no I/O). By default its type's ({@link MemberRole#byType}): a provider of a new kind of member says here
+   * whether it writes to the group's storage or is storage.
+   */
+  default MemberRole role(Resource resource) {
+    return MemberRole.byType(resource.type());
+  }
+
   @Override
   default void close() {}
 }

@@ -45,7 +45,8 @@ final class CaptureRun {
   private final ResiliencyPolicy policy;
   private final String checkpointId;
   private final Instant startedAt;
-  private final Order order;
+  /** By type until set-up knows the providers (an abort before then has no members to order). */
+  private volatile Order order;
   private final Map<String, CaptureMember> members = new LinkedHashMap<>();
   private final Tasks work;
   private final Tasks cleanup;
@@ -166,6 +167,7 @@ final class CaptureRun {
       members.put(r.id(), new CaptureMember(run, encapsulation, checkpointId, r, run.providers().providerFor(r),
           parent));
     }
+    order = new Order(encapsulation, r -> members.get(r.id()).provider.role(r));
     try {
       journal.open(JournalRecord.capture(checkpointId, encapsulation.name(), run.owner(), storageStart,
           journalEntries()));

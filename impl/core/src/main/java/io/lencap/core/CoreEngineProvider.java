@@ -1,12 +1,13 @@
 package io.lencap.core;
 
-import io.lencap.api.EngineProvider;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineProvider;
+import io.lencap.api.spi.EngineSettings;
 
 /** Binds {@code Lencap.builder()} to this engine (found by {@link java.util.ServiceLoader}). */
 public final class CoreEngineProvider implements EngineProvider {
   @Override
-  public Lencap open(Lencap.Settings settings) {
+  public Lencap open(EngineSettings settings) {
     return Engine.open(settings);
   }
 }

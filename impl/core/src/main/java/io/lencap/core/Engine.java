@@ -1,6 +1,5 @@
 package io.lencap.core;
 
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
@@ -8,6 +7,7 @@ import io.lencap.api.PlacementChooser;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapListener;
 import io.lencap.api.Resource;
@@ -33,36 +33,26 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The engine behind {@link Lencap}: owns the store, the providers and the threads. */
+/**
+ * The engine behind {@link Lencap}: opens the store, starts captures, restores and protections, and lets at
+ * most one capture or restore of an encapsulation run at a time in this process.
+ */
 final class Engine implements Lencap {
   private static final Logger log = LoggerFactory.getLogger(Engine.class);
   private static final DateTimeFormatter ID_TIME =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
-  /** Threads for blocking provider calls: many members wait on I/O at once. */
-  private static final int IO_THREADS = 64;
 
-  private final Settings settings;
+  private final EngineSettings settings;
   private final CheckpointStore store;
   private final ProviderRegistry providers;
+  private final EngineThreads threads;
   private final Executor executor;
-  private final ExecutorService ownExecutor;
-  private final ExecutorService chunkPool;
-  private final ExecutorService storePool;
-  private final ScheduledExecutorService timer;
-  private final ExecutorService eventThread;
-  private final ExecutorService resumePool;
   private final Events events;
   private final Path workDirectory;
   private final JournalRecord.Owner owner;
@@ -73,42 +63,17 @@ final class Engine implements Lencap {
   /** Captures still undoing after their result completed (a member's call hung): closing waits for them. */
   private final java.util.Set<CompletableFuture<Void>> settling = ConcurrentHashMap.newKeySet();
 
-  private Engine(Settings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
+  private Engine(EngineSettings settings, BlobBackend backend, ProviderRegistry providers) throws IOException {
     this.settings = settings;
     this.providers = providers;
-    this.eventThread = Executors.newSingleThreadExecutor(daemons("lencap-events-%d"));
-    this.events = new Events(settings.clock(), settings.listeners(), eventThread);
-    // Resuming a paused member must never wait for a thread: its own pool, which nothing else uses.
-    this.resumePool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-        new java.util.concurrent.SynchronousQueue<>(), daemons("lencap-resume-%d"));
-    if (settings.executor().isPresent()) {
-      this.executor = settings.executor().get();
-      this.ownExecutor = null;
-    } else {
-      ThreadPoolExecutor pool = new ThreadPoolExecutor(IO_THREADS, IO_THREADS, 30, TimeUnit.SECONDS,
-          new LinkedBlockingQueue<>(), daemons("lencap-io-%d"));
-      pool.allowCoreThreadTimeOut(true);
-      this.ownExecutor = pool;
-      this.executor = pool;
-    }
-    int cores = Runtime.getRuntime().availableProcessors();
-    ThreadPoolExecutor chunks = new ThreadPoolExecutor(cores + 1, cores + 1, 30, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), daemons("lencap-chunk-%d"));
-    chunks.allowCoreThreadTimeOut(true);
-    this.chunkPool = chunks;
-    // Chunk reads and writes wait on the backend, not on the CPU: their own threads, as many as it serves well.
-    int requests = Math.max(1, backend.concurrency());
-    ThreadPoolExecutor puts = new ThreadPoolExecutor(requests, requests, 30, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), daemons("lencap-store-%d"));
-    puts.allowCoreThreadTimeOut(true);
-    this.storePool = puts;
-    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, Events.timerThreads(daemons("lencap-timer-%d")));
-    t.setRemoveOnCancelPolicy(true);
-    this.timer = t;
+    this.threads = new EngineThreads(settings.executor(), backend.concurrency());
+    this.executor = threads.executor;
+    this.events = new Events(settings.clock(), settings.listeners(), threads.eventThread);
     this.owner = currentProcess();
     Duration skew = option(settings, "gc.clockSkew", Duration.ZERO);
     RecordSeal seal = RecordSeal.of(settings.storeSecrets(), settings.storeOptions());
-    Leases leases = new Leases(backend, seal, owner, option(settings, "journal.lease", Duration.ofSeconds(30)), timer);
+    Leases leases = new Leases(backend, seal, owner, option(settings, "journal.lease", Duration.ofSeconds(30)),
+        threads.timer);
     this.store = new CheckpointStore(backend,
         ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))), seal, leases, skew);
     this.workDirectory = workDirectory(settings);
@@ -129,16 +94,17 @@ final class Engine implements Lencap {
         return providers.storageSnapshot(resource);
       }
     };
-    this.context = new RunContext(store, providers, providerContext, executor, chunkPool, storePool, resumePool, timer,
+    this.context = new RunContext(store, providers, providerContext, executor, threads.chunkPool, threads.storePool,
+        threads.resumePool, threads.timer,
         events, settings.clock(), Ticker.system(), owner);
   }
 
-  static Engine open(Settings settings) {
+  static Engine open(EngineSettings settings) {
     return open(settings, new ProviderRegistry(Engine.class.getClassLoader()));
   }
 
   /** Opens over given providers instead of those on the class path (tests). */
-  static Engine open(Settings settings, ProviderRegistry providers) {
+  static Engine open(EngineSettings settings, ProviderRegistry providers) {
     BlobBackend backend = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
     try {
       Engine engine = new Engine(settings, backend, providers);
@@ -149,7 +115,7 @@ final class Engine implements Lencap {
     }
   }
 
-  private static Duration option(Settings settings, String key, Duration otherwise) {
+  private static Duration option(EngineSettings settings, String key, Duration otherwise) {
     String value = settings.storeOptions().get(key);
     if (value == null) {
       return otherwise;
@@ -180,7 +146,7 @@ final class Engine implements Lencap {
     }
   }
 
-  private static Path workDirectory(Settings settings) {
+  private static Path workDirectory(EngineSettings settings) {
     String configured = settings.storeOptions().get("workDirectory");
     if (configured != null) {
       return Path.of(configured);
@@ -201,10 +167,6 @@ final class Engine implements Lencap {
     }
     ProcessHandle self = ProcessHandle.current();
     return new JournalRecord.Owner(host, self.pid(), self.info().startInstant().orElse(Instant.EPOCH));
-  }
-
-  private static java.util.concurrent.ThreadFactory daemons(String format) {
-    return new ThreadFactoryBuilder().setNameFormat(format).setDaemon(true).build();
   }
 
   // ---- what runs use ----
@@ -366,14 +328,7 @@ final class Engine implements Lencap {
       log.warn("closing while captures were still undoing: {}", e.toString());
     }
     store.leases().close();
-    timer.shutdownNow();
-    eventThread.shutdown();
-    resumePool.shutdownNow();
-    chunkPool.shutdownNow();
-    storePool.shutdownNow();
-    if (ownExecutor != null) {
-      ownExecutor.shutdownNow();
-    }
+    threads.close();
     providers.close();
     try {
       store.close();

@@ -2,6 +2,7 @@ package io.lencap.core;
 
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Resource;
+import io.lencap.spi.MemberRole;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,26 +12,37 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Dependency levels of an encapsulation. A member depends on what it lists in {@code dependsOn} and,
- * implicitly, a VM depends on every storage member: writers are quiesced before the storage they write
- * to and resumed after it; storage is restored before the VMs. Level 0 has no dependencies.
+ * implicitly, a writer depends on every storage member (roles as the providers state them): writers are
+ * quiesced before the storage they write to and resumed after it; storage is restored before the writers.
+ * Level 0 has no dependencies.
  */
 final class Order {
   private final Map<String, Set<String>> dependencies = new HashMap<>();
   private final Map<String, Integer> level = new HashMap<>();
   private final TreeMap<Integer, List<String>> byLevel = new TreeMap<>();
 
+  private final Set<String> storage;
+
+  /** Levels with each member's role by its type: until the providers are known. */
   Order(Encapsulation encapsulation) {
+    this(encapsulation, r -> MemberRole.byType(r.type()));
+  }
+
+  /** Levels with each member's role as {@code roles} says (its provider's). */
+  Order(Encapsulation encapsulation, Function<Resource, MemberRole> roles) {
     List<Resource> all = encapsulation.resources();
     for (Resource r : all) {
       dependencies.put(r.id(), new LinkedHashSet<>(r.dependsOn()));
     }
     // Implicit edges VM -> storage, unless the storage explicitly depends on the VM (that would be a cycle).
-    List<String> storage = all.stream().filter(r -> r.type().isStorage()).map(Resource::id).toList();
+    List<String> storage = all.stream().filter(r -> roles.apply(r) == MemberRole.STORAGE).map(Resource::id).toList();
+    this.storage = Set.copyOf(storage);
     for (Resource r : all) {
-      if (!r.type().isStorage()) {
+      if (!this.storage.contains(r.id())) {
         for (String s : storage) {
           if (!reaches(s, r.id(), encapsulation)) {
             dependencies.get(r.id()).add(s);
@@ -75,6 +87,11 @@ final class Order {
     path.remove(id);
     level.put(id, l);
     return l;
+  }
+
+  /** Whether the member is storage (else a writer). */
+  boolean isStorage(String id) {
+    return storage.contains(id);
   }
 
   Set<String> dependencies(String id) {

@@ -180,10 +180,8 @@ final class Protector implements Protection {
   }
 
   private void onSignal(String memberId, FailureSignals.Signal s) {
-    if (s.kind() == FailureSignals.Kind.RECOVERED) {
-      return; // the confirmation probe decides
-    }
-    suspect(memberId, FailureKind.valueOf(s.kind().name()), s.detail());
+    // A recovery suspects nothing: the confirmation probe decides.
+    s.failure().ifPresent(kind -> suspect(memberId, kind, s.detail()));
   }
 
   private void probeAll() {

@@ -7,6 +7,7 @@ import io.lencap.api.Secret;
 import io.lencap.api.UnavailableException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobBackendProvider;
+import io.lencap.spi.MemberRole;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Support;
@@ -115,6 +116,18 @@ final class ProviderRegistry implements AutoCloseable {
       }
     }
     throw new ProviderNotFoundException(resource.id(), declined);
+  }
+
+  /**
+   * The resource's role in ordering as its provider states it; by its type when no provider supports it (it
+   * then fails where it is opened).
+   */
+  MemberRole role(Resource resource) {
+    try {
+      return providerFor(resource).role(resource);
+    } catch (ProviderNotFoundException e) {
+      return MemberRole.byType(resource.type());
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import io.lencap.api.Encapsulation;
 import io.lencap.api.LencapException;
 import io.lencap.api.Resource;
 import io.lencap.spi.Cut;
+import io.lencap.spi.MemberRole;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StorageSnapshot;
 import java.io.IOException;
@@ -105,7 +106,7 @@ final class Repair {
     List<String> failed = new ArrayList<>();
     for (JournalRecord.Member m : r.members()) {
       Optional<Resource> declared = declared(encapsulation, m);
-      if (declared.isEmpty() || m.type().isStorage()) {
+      if (declared.isEmpty() || run.providers().role(declared.get()) == MemberRole.STORAGE) {
         continue;
       }
       Resource resource = declared.get();

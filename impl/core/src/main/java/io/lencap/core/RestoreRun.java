@@ -8,6 +8,7 @@ import io.lencap.api.Phase;
 import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.spi.Capability;
+import io.lencap.spi.MemberRole;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
@@ -15,6 +16,7 @@ import io.lencap.spi.StoredState;
 import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +42,8 @@ final class RestoreRun {
   private final String operationId;
   private final String checkpointId;
   private final Placement placement;
-  private final Order order;
+  /** By type until set-up knows the providers. */
+  private volatile Order order;
   private final Map<String, Member> members = new LinkedHashMap<>();
   private final Tasks work;
   private final MemberCalls calls;
@@ -117,6 +120,7 @@ final class RestoreRun {
         throw new InvalidSpecException("placement[" + id + "]", "no member '" + id + "' in " + encapsulation.name());
       }
     }
+    Map<String, MemberRole> roles = new HashMap<>();
     for (Resource captured : encapsulation.resources()) {
       Manifest.Member stateOf = manifest.member(captured.id()).orElseThrow();
       if (stateOf.type() != captured.type()) {
@@ -125,6 +129,7 @@ final class RestoreRun {
       }
       Resource target = placement.apply(captured);
       ResourceProvider provider = run.providers().providerFor(target);
+      roles.put(captured.id(), provider.role(target));
       ResourceDriver driver = provider.open(target, run.providerContext());
       Member m = new Member(captured, target, driver,
           new StoredStateView(run.store(), run.storePool(), checkpointId, stateOf));
@@ -134,6 +139,7 @@ final class RestoreRun {
             + " cannot restore elsewhere");
       }
     }
+    order = new Order(encapsulation, r -> roles.get(r.id()));
     record();
   }
 
@@ -172,7 +178,7 @@ final class RestoreRun {
   }
 
   private CompletableFuture<Void> quiesceWriters() {
-    return MemberCalls.byLevels(order.descending(), members, m -> m.captured.type().isStorage()
+    return MemberCalls.byLevels(order.descending(), members, m -> order.isStorage(m.captured.id())
         ? CompletableFuture.completedFuture(null)
         : work.call("member " + m.captured.id() + " in QUIESCE", encapsulation.policy().phaseTimeout(), () -> {
           m.driver.quiesce();

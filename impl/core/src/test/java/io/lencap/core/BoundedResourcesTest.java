@@ -9,6 +9,7 @@ import com.google.common.util.concurrent.Uninterruptibles;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
@@ -54,7 +55,7 @@ class BoundedResourcesTest {
   }
 
   Engine open(ResourceProvider provider, Optional<java.util.concurrent.Executor> executor) {
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), executor, List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), executor, List.of(),
         Clock.systemUTC());
     Engine engine = Engine.open(settings, new ProviderRegistry(List.of(provider)));
     lencap = engine;

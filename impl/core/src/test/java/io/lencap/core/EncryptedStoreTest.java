@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.LencapException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
@@ -33,7 +34,7 @@ class EncryptedStoreTest {
 
   Lencap open(String key) {
     Map<String, Secret> secrets = key == null ? Map.of() : Map.of("encryption.key", Secret.of(key));
-    return Engine.open(new Lencap.Settings(store.toUri(), Map.of(), secrets, Optional.empty(), List.of(),
+    return Engine.open(new EngineSettings(store.toUri(), Map.of(), secrets, Optional.empty(), List.of(),
         Clock.systemUTC()), new ProviderRegistry(List.of(memory)));
   }
 

@@ -12,6 +12,7 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
 import io.lencap.api.Placement;
@@ -56,7 +57,7 @@ class EngineTest {
   Lencap lencap;
 
   Lencap open() {
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     lencap = Engine.open(settings, new ProviderRegistry(List.of(faulty)));
     return lencap;
@@ -125,7 +126,7 @@ class EngineTest {
   @Test
   void aPauseTheProviderMeasuredIsTheMembersPause() {
     Duration measured = Duration.ofMillis(4242); // far above what the engine can measure here: not a coincidence
-    lencap = Engine.open(new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
           @Override
           public Cut cut(CaptureContext c) throws Exception {
@@ -149,6 +150,56 @@ class EngineTest {
     assertEquals(measured, lencap.checkpoints("g").join().get(0).pause()); // as stored
   }
 
+  @Test
+  void theProviderStatesWhichMembersWriteAndWhichAreStorage() {
+    // Two LUNs: storage by type, so unordered; the provider says m1 writes to m0.
+    List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+    io.lencap.spi.ResourceProvider provider = new io.lencap.spi.ResourceProvider() {
+      @Override
+      public String name() {
+        return "roles";
+      }
+
+      @Override
+      public io.lencap.spi.Support supports(Resource r) {
+        return memory.supports(r);
+      }
+
+      @Override
+      public io.lencap.spi.MemberRole role(Resource r) {
+        return r.id().equals("m1") ? io.lencap.spi.MemberRole.WRITER : io.lencap.spi.MemberRole.STORAGE;
+      }
+
+      @Override
+      public io.lencap.spi.ResourceDriver open(Resource r, io.lencap.spi.ProviderContext c) {
+        return new ForwardingDriver(memory.open(r, c)) {
+          @Override
+          public void quiesce() throws Exception {
+            calls.add("quiesce " + r.id());
+            delegate.quiesce();
+          }
+
+          @Override
+          public void resume() throws Exception {
+            calls.add("resume " + r.id());
+            delegate.resume();
+          }
+        };
+      }
+    };
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC()), new ProviderRegistry(List.of(provider)));
+    memory.devices.put("d0", new byte[4096]);
+    memory.devices.put("d1", new byte[4096]);
+    Encapsulation g = Encapsulation.builder("g")
+        .resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .resource(Resource.of("m1", ResourceType.BLOCK_VOLUME, "mem://d1")).build();
+
+    lencap.capture(g).join();
+
+    assertEquals(List.of("quiesce m1", "quiesce m0", "resume m0", "resume m1"), calls);
+  }
+
   private static JournalRecord deadCapture(Engine engine, String memberId) {
     return JournalRecord.capture("20261122T000000Z-dead", "g",
         new JournalRecord.Owner(engine.owner().host(), Long.MAX_VALUE, Instant.EPOCH), Instant.now(),
@@ -163,7 +214,7 @@ class EngineTest {
   @Test
   void repairDeletesTheStorageSnapshotOfACaptureThatDiedBeforeRecordingItsCut() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine first = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
     first.store().record(deadCapture(first, "lun"));
@@ -179,7 +230,7 @@ class EngineTest {
   @Test
   void aPlantedJournalRecordIsNeverActedOn() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine engine = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
     lencap = engine;
@@ -219,7 +270,7 @@ class EngineTest {
         + member + "],\"policy\":{\"checkpointInterval\":\"PT0.1S\"}}").getBytes()));
     memory.devices.put("d0", new byte[4096]);
 
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     lencap = Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(new CommandSnapshot())));
     assertTrue(lencap.protections().isEmpty(), "a planted protection record started a protection");
@@ -232,7 +283,7 @@ class EngineTest {
   @Test
   void repairTouchesOnlyMembersTheApplicationDeclares() throws IOException {
     PropertySnapshots snapshots = new PropertySnapshots();
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     Engine engine = (Engine) Engine.open(settings, new ProviderRegistry(List.of(memory), List.of(snapshots)));
     lencap = engine;

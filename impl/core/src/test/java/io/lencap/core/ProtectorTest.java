@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.LencapEvent;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
@@ -33,7 +34,7 @@ class ProtectorTest {
   final List<LencapEvent> events = new CopyOnWriteArrayList<>();
 
   Lencap open() {
-    return Engine.open(new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
+    return Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
         List.of(events::add), Clock.systemUTC()), new ProviderRegistry(List.of(memory)));
   }
 

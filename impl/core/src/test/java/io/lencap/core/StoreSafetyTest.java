@@ -11,6 +11,7 @@ import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.spi.EngineSettings;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
@@ -50,7 +51,7 @@ class StoreSafetyTest {
   }
 
   Engine open(ResourceProvider provider, Clock clock) {
-    Lencap.Settings settings = new Lencap.Settings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
         clock);
     Engine engine = Engine.open(settings, new ProviderRegistry(List.of(provider)));
     lencap = engine;

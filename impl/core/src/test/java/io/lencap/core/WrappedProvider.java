@@ -1,6 +1,7 @@
 package io.lencap.core;
 
 import io.lencap.api.Resource;
+import io.lencap.spi.MemberRole;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
@@ -25,6 +26,11 @@ final class WrappedProvider implements ResourceProvider {
   @Override
   public Support supports(Resource r) {
     return inner.supports(r);
+  }
+
+  @Override
+  public MemberRole role(Resource r) {
+    return inner.role(r);
   }
 
   @Override

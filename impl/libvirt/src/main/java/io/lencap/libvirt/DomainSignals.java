@@ -1,5 +1,6 @@
 package io.lencap.libvirt;
 
+import io.lencap.api.FailureKind;
 import io.lencap.api.Resource;
 import io.lencap.spi.FailureSignals;
 import java.time.Instant;
@@ -46,14 +47,14 @@ final class DomainSignals implements FailureSignals {
   }
 
   /** Maps one lifecycle event to a signal kind, or null for changes that are not failures (our own saves). */
-  static Kind kindOf(DomainEvent event) {
+  static FailureKind kindOf(DomainEvent event) {
     DomainEventDetail detail = event.getDetail();
     return switch (event.getType()) {
-      case CRASHED -> Kind.CRASHED;
-      case STOPPED -> detail == StoppedDetail.CRASHED || detail == StoppedDetail.FAILED ? Kind.CRASHED
-          : detail == StoppedDetail.DESTROYED || detail == StoppedDetail.SHUTDOWN ? Kind.STOPPED : null;
+      case CRASHED -> FailureKind.CRASHED;
+      case STOPPED -> detail == StoppedDetail.CRASHED || detail == StoppedDetail.FAILED ? FailureKind.CRASHED
+          : detail == StoppedDetail.DESTROYED || detail == StoppedDetail.SHUTDOWN ? FailureKind.STOPPED : null;
       case SUSPENDED -> detail == SuspendedDetail.IOERROR || detail == SuspendedDetail.API_ERROR
-          ? Kind.PAUSED_ON_ERROR : null;
+          ? FailureKind.PAUSED_ON_ERROR : null;
       default -> null;
     };
   }
@@ -88,7 +89,7 @@ final class DomainSignals implements FailureSignals {
     public int onLifecycleChange(Domain domain, DomainEvent event) {
       try {
         if (!closed && domainName.equals(domain.getName())) {
-          Kind k = kindOf(event);
+          FailureKind k = kindOf(event);
           if (k != null) {
             emit(k, event.toString());
           }
@@ -104,7 +105,7 @@ final class DomainSignals implements FailureSignals {
       if (closed) {
         return;
       }
-      emit(Kind.UNREACHABLE, "connection to " + resource.redactedLocator() + " closed (" + reason + ")");
+      emit(FailureKind.UNREACHABLE, "connection to " + resource.redactedLocator() + " closed (" + reason + ")");
       retry.execute(this::reconnect); // not on the event loop's thread
     }
 
@@ -123,20 +124,24 @@ final class DomainSignals implements FailureSignals {
         retry.schedule(this::reconnect, 1, TimeUnit.SECONDS);
         return;
       }
-      emit(Kind.RECOVERED, "reconnected to " + resource.redactedLocator());
+      emit(Signal.recovered(resource.id(), "reconnected to " + resource.redactedLocator(), Instant.now()));
       try {
         Domain d = conn.domainLookupByName(domainName);
         if (d.isActive() == 0) {
-          emit(Kind.STOPPED, "domain " + domainName + " is not running after libvirtd came back");
+          emit(FailureKind.STOPPED, "domain " + domainName + " is not running after libvirtd came back");
         }
       } catch (LibvirtException e) {
-        emit(Kind.STOPPED, "domain " + domainName + " is gone after libvirtd came back: " + e.getMessage());
+        emit(FailureKind.STOPPED, "domain " + domainName + " is gone after libvirtd came back: " + e.getMessage());
       }
     }
 
-    private void emit(Kind kind, String detail) {
+    private void emit(FailureKind kind, String detail) {
+      emit(Signal.failed(resource.id(), kind, detail, Instant.now()));
+    }
+
+    private void emit(Signal signal) {
       try {
-        listener.accept(new Signal(resource.id(), kind, detail, Instant.now()));
+        listener.accept(signal);
       } catch (RuntimeException e) {
         log.warn("a failure-signal listener of {} threw: {}", resource.id(), e.toString());
       }

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.api.FailureKind;
 import io.lencap.spi.FailureSignals;
-import io.lencap.spi.FailureSignals.Kind;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import java.nio.file.Path;
@@ -26,12 +26,12 @@ class DomainSignalsTest {
 
   @Test
   void mapsLifecycleEventsToFailures() {
-    assertEquals(Kind.CRASHED, DomainSignals.kindOf(new DomainEvent(DomainEventType.STOPPED, 2)));
-    assertEquals(Kind.STOPPED, DomainSignals.kindOf(new DomainEvent(DomainEventType.STOPPED, 1)));
+    assertEquals(FailureKind.CRASHED, DomainSignals.kindOf(new DomainEvent(DomainEventType.STOPPED, 2)));
+    assertEquals(FailureKind.STOPPED, DomainSignals.kindOf(new DomainEvent(DomainEventType.STOPPED, 1)));
     assertNull(DomainSignals.kindOf(new DomainEvent(DomainEventType.STOPPED, 4)), "saved by a capture: no failure");
-    assertEquals(Kind.PAUSED_ON_ERROR, DomainSignals.kindOf(new DomainEvent(DomainEventType.SUSPENDED, 2)));
+    assertEquals(FailureKind.PAUSED_ON_ERROR, DomainSignals.kindOf(new DomainEvent(DomainEventType.SUSPENDED, 2)));
     assertNull(DomainSignals.kindOf(new DomainEvent(DomainEventType.SUSPENDED, 0)), "a quiesce is not a failure");
-    assertEquals(Kind.CRASHED, DomainSignals.kindOf(new DomainEvent(DomainEventType.CRASHED, 0)));
+    assertEquals(FailureKind.CRASHED, DomainSignals.kindOf(new DomainEvent(DomainEventType.CRASHED, 0)));
     assertNull(DomainSignals.kindOf(new DomainEvent(DomainEventType.RESUMED, 0)));
   }
 
@@ -58,7 +58,7 @@ class DomainSignalsTest {
         TestDriver.connection().domainLookupByName(name).suspend(); // a pause is no failure
         TestDriver.connection().domainLookupByName(name).destroy();
         FailureSignals.Signal s = seen.poll(30, TimeUnit.SECONDS);
-        assertEquals(Kind.STOPPED, s.kind(), s.toString());
+        assertEquals(java.util.Optional.of(FailureKind.STOPPED), s.failure(), s.toString());
         assertEquals("vm", s.resourceId());
         assertTrue(s.detail().contains("DESTROYED"), s.detail());
       }

@@ -131,8 +131,8 @@ class FaultsIT {
         Libvirtd.awaitAnswer();
         assertEquals(null, faultError.get());
         assertEquals(List.of(), lencap.checkpoints("restart").get());
-        assertEquals(FailureSignals.Kind.UNREACHABLE, nextSignal(signals).kind());
-        assertEquals(FailureSignals.Kind.RECOVERED, nextSignal(signals).kind());
+        assertEquals(java.util.Optional.of(io.lencap.api.FailureKind.UNREACHABLE), nextSignal(signals).failure());
+        assertEquals(java.util.Optional.empty(), nextSignal(signals).failure()); // recovered
 
         // The guest runs on (libvirtd's job recovery or our resume unpaused it).
         int now = g.lastCounter();

@@ -10,13 +10,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
@@ -26,10 +23,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,14 +44,16 @@ import java.util.concurrent.TimeUnit;
  * device is never opened (a swap in between could still make an open block). Owners are set only when
  * they differ, and silently left when the process may not set them (not root).
  *
- * <p>Names are bytes in the JVM's file name encoding ({@code sun.jnu.encoding}): the JDK cannot name a file
- * whose name is not valid in it, so listing such a name, or restoring one, fails naming it.
+ * <p>Names are bytes in the JVM's file name encoding ({@link LocalNames}): the JDK cannot name a file whose
+ * name is not valid in it, so listing such a name, or restoring one, fails naming it. Attributes are one
+ * lstat ({@link LocalAttributes}). About 450 lines: one method per {@link TreeFiles} operation plus the
+ * directory walk they share, which belong together as the one place that touches the local file system.
  */
 final class LocalFiles implements TreeFiles<String> {
   private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
-  private static final Charset NAMES = namesCharset();
 
   private final Path root;
+  private final LocalNames names;
   private final String skipInRoot;
   private final boolean fsync;
 
@@ -67,6 +64,7 @@ final class LocalFiles implements TreeFiles<String> {
    */
   LocalFiles(Path root, String skipInRoot, boolean fsync) {
     this.root = root;
+    this.names = new LocalNames(root);
     this.skipInRoot = skipInRoot;
     this.fsync = fsync;
   }
@@ -84,10 +82,10 @@ final class LocalFiles implements TreeFiles<String> {
   @Override
   public FileAttrs getattr(String object, String path) throws IOException {
     if (object.isEmpty()) {
-      return attrs(root, "");
+      return LocalAttributes.of(LocalAttributes.read(root, "", this::translate));
     }
     try (SecureDirectoryStream<Path> dir = openDir(parentOf(object))) {
-      return checkedAttrs(dir, javaName(nameOf(object), object), object);
+      return checkedAttrs(dir, names.javaName(nameOf(object), object), object);
     }
   }
 
@@ -98,16 +96,16 @@ final class LocalFiles implements TreeFiles<String> {
       for (Path child : dir) {
         String name = child.getFileName().toString();
         String path = dirPath.isEmpty() ? name : dirPath + "/" + name;
-        if (!exact(child.getFileName())) {
+        if (!LocalNames.exact(child.getFileName())) {
           throw new TreeFileException(Reason.OTHER, root + ": cannot capture '" + StoredNames.printable(path)
-              + "': its name is not valid in this JVM's file name encoding (sun.jnu.encoding=" + NAMES
+              + "': its name is not valid in this JVM's file name encoding (sun.jnu.encoding=" + LocalNames.CHARSET
               + "), so Java cannot name it exactly; run under a UTF-8 locale (LANG=C.UTF-8), or rename it", null);
         }
         if (dirPath.isEmpty() && name.equals(skipInRoot)) {
           continue;
         }
         try {
-          out.add(new TreeNode<>(path, name.getBytes(NAMES), checkedAttrs(dir, child.getFileName(), path), path));
+          out.add(new TreeNode<>(path, name.getBytes(LocalNames.CHARSET), checkedAttrs(dir, child.getFileName(), path), path));
         } catch (TreeFileException gone) {
           if (gone.reason() != Reason.NOT_FOUND) {
             throw gone;
@@ -123,7 +121,7 @@ final class LocalFiles implements TreeFiles<String> {
   @Override
   public Optional<TreeNode<String>> lookup(String dir, byte[] name, String path) throws IOException {
     try (SecureDirectoryStream<Path> d = openDir(dir)) {
-      return Optional.of(new TreeNode<>(path, name, checkedAttrs(d, javaName(name, path), path), path));
+      return Optional.of(new TreeNode<>(path, name, checkedAttrs(d, names.javaName(name, path), path), path));
     } catch (TreeFileException e) {
       if (e.reason() == Reason.NOT_FOUND) {
         return Optional.empty();
@@ -151,11 +149,11 @@ final class LocalFiles implements TreeFiles<String> {
         throw new TreeFileException(Reason.NOT_FOUND, root + ": '" + StoredNames.printable(link)
             + "' is no longer a symlink", replaced);
       }
-      if (!exact(target)) {
+      if (!LocalNames.exact(target)) {
         throw new TreeFileException(Reason.OTHER, root + ": cannot capture the target of symlink '"
             + StoredNames.printable(link) + "': it is not valid in this JVM's file name encoding", null);
       }
-      return target.toString().getBytes(NAMES);
+      return target.toString().getBytes(LocalNames.CHARSET);
     } catch (IOException e) {
       throw translate(e, link);
     }
@@ -185,9 +183,9 @@ final class LocalFiles implements TreeFiles<String> {
   public String createNew(String dir, byte[] name, int mode, long uid, long gid, String path) throws IOException {
     String child = childOf(dir, name, path);
     try (SecureDirectoryStream<Path> d = openDir(dir);
-        SeekableByteChannel c = d.newByteChannel(javaName(name, path),
+        SeekableByteChannel c = d.newByteChannel(names.javaName(name, path),
             Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW),
-            PosixFilePermissions.asFileAttribute(permissions(mode)))) {
+            PosixFilePermissions.asFileAttribute(LocalAttributes.permissions(mode)))) {
       return child;
     } catch (IOException e) {
       throw translate(e, path);
@@ -200,11 +198,11 @@ final class LocalFiles implements TreeFiles<String> {
     try (SecureDirectoryStream<Path> d = openDir(dir)) {
       Path p = absolute(child);
       try {
-        Files.createDirectory(p, PosixFilePermissions.asFileAttribute(permissions(mode)));
+        Files.createDirectory(p, PosixFilePermissions.asFileAttribute(LocalAttributes.permissions(mode)));
       } catch (IOException e) {
         throw translate(e, path);
       }
-      madeWhereOpened(d, javaName(name, path), p, path);
+      madeWhereOpened(d, names.javaName(name, path), p, path);
       return child;
     }
   }
@@ -215,11 +213,11 @@ final class LocalFiles implements TreeFiles<String> {
     try (SecureDirectoryStream<Path> d = openDir(dir)) {
       Path p = absolute(child);
       try {
-        Files.createSymbolicLink(p, javaPath(target, path));
+        Files.createSymbolicLink(p, names.javaPath(target, path));
       } catch (IOException e) {
         throw translate(e, path);
       }
-      madeWhereOpened(d, javaName(name, path), p, path);
+      madeWhereOpened(d, names.javaName(name, path), p, path);
       return child;
     }
   }
@@ -229,7 +227,7 @@ final class LocalFiles implements TreeFiles<String> {
     String child = childOf(dir, name, path);
     Object fileKey;
     try (SecureDirectoryStream<Path> d = openDir(parentOf(file))) {
-      fileKey = stat(d, javaName(nameOf(file), file), file).fileKey();
+      fileKey = stat(d, names.javaName(nameOf(file), file), file).fileKey();
     }
     try (SecureDirectoryStream<Path> d = openDir(dir)) {
       Path p = absolute(child);
@@ -238,7 +236,7 @@ final class LocalFiles implements TreeFiles<String> {
       } catch (IOException e) {
         throw translate(e, path);
       }
-      Path n = javaName(name, path);
+      Path n = names.javaName(name, path);
       if (!fileKey.equals(stat(d, n, path).fileKey())) {
         d.deleteFile(n);
         throw changedUnder(path);
@@ -249,7 +247,7 @@ final class LocalFiles implements TreeFiles<String> {
   @Override
   public void remove(String dir, byte[] name, String path) throws IOException {
     try (SecureDirectoryStream<Path> d = openDir(dir)) {
-      d.deleteFile(javaName(name, path)); // unlinkat: a symlink or FIFO itself, never opened or followed
+      d.deleteFile(names.javaName(name, path)); // unlinkat: a symlink or FIFO itself, never opened or followed
     } catch (IOException e) {
       throw translate(e, path);
     }
@@ -258,7 +256,7 @@ final class LocalFiles implements TreeFiles<String> {
   @Override
   public void rmdir(String dir, byte[] name, String path) throws IOException {
     try (SecureDirectoryStream<Path> d = openDir(dir)) {
-      d.deleteDirectory(javaName(name, path));
+      d.deleteDirectory(names.javaName(name, path));
     } catch (IOException e) {
       throw translate(e, path);
     }
@@ -267,7 +265,7 @@ final class LocalFiles implements TreeFiles<String> {
   @Override
   public void rename(String fromDir, byte[] from, String toDir, byte[] to, String path) throws IOException {
     try (SecureDirectoryStream<Path> f = openDir(fromDir); SecureDirectoryStream<Path> t = openDir(toDir)) {
-      f.move(javaName(from, path), t, javaName(to, path)); // renameat
+      f.move(names.javaName(from, path), t, names.javaName(to, path)); // renameat
     } catch (IOException e) {
       throw translate(e, path);
     }
@@ -356,7 +354,7 @@ final class LocalFiles implements TreeFiles<String> {
     try {
       for (String name : dirPath.split("/")) {
         walked = walked.isEmpty() ? name : walked + "/" + name;
-        Path n = javaName(StoredNames.bytesOf(name), walked);
+        Path n = names.javaName(StoredNames.bytesOf(name), walked);
         if (!stat(dir, n, walked).isDirectory()) { // never open what may block (a FIFO)
           // replaced since it was listed: the handle (this path) no longer names that directory
           throw new TreeFileException(Reason.STALE, root + ": '" + StoredNames.printable(walked)
@@ -381,7 +379,7 @@ final class LocalFiles implements TreeFiles<String> {
   /** A file opened relative to its opened directory, after a stat that says it is a regular file. */
   private FileChannel openFile(String file, Set<OpenOption> options) throws IOException {
     try (SecureDirectoryStream<Path> d = openDir(parentOf(file))) {
-      Path n = javaName(nameOf(file), file);
+      Path n = names.javaName(nameOf(file), file);
       if (!stat(d, n, file).isRegularFile()) { // replaced since it was listed: as good as gone
         throw new TreeFileException(Reason.NOT_FOUND, root + ": '" + StoredNames.printable(file)
             + "' is no longer a regular file: not opened", null);
@@ -408,11 +406,11 @@ final class LocalFiles implements TreeFiles<String> {
    */
   private FileAttrs checkedAttrs(SecureDirectoryStream<Path> dir, Path name, String path) throws IOException {
     Object key = stat(dir, name, path).fileKey();
-    Map<String, Object> u = unix(absolute(path), path);
+    Map<String, Object> u = LocalAttributes.read(absolute(path), path, this::translate);
     if (!key.equals(u.get("fileKey"))) {
       throw changedUnder(path);
     }
-    return attrs(u);
+    return LocalAttributes.of(u);
   }
 
   private void madeWhereOpened(SecureDirectoryStream<Path> dir, Path name, Path made, String path)
@@ -427,76 +425,6 @@ final class LocalFiles implements TreeFiles<String> {
   private TreeFileException changedUnder(String path) {
     return new TreeFileException(Reason.OTHER, root + ": a directory on the way to '" + StoredNames.printable(path)
         + "' was replaced while the restore worked on it (a symlink planted?): stopped", null);
-  }
-
-  private Map<String, Object> unix(Path p, String path) throws IOException {
-    try {
-      return Files.readAttributes(p, "unix:*", NOFOLLOW);
-    } catch (IOException e) {
-      throw translate(e, path);
-    }
-  }
-
-  private FileAttrs attrs(Path p, String path) throws IOException {
-    return attrs(unix(p, path));
-  }
-
-  private static FileAttrs attrs(Map<String, Object> u) {
-    FileAttrs.Kind kind = (Boolean) u.get("isRegularFile") ? FileAttrs.Kind.FILE
-        : (Boolean) u.get("isDirectory") ? FileAttrs.Kind.DIRECTORY
-        : (Boolean) u.get("isSymbolicLink") ? FileAttrs.Kind.SYMLINK : FileAttrs.Kind.OTHER;
-    return new FileAttrs(kind, ((Integer) u.get("mode")) & 07777, Integer.toUnsignedLong((Integer) u.get("uid")),
-        Integer.toUnsignedLong((Integer) u.get("gid")), (Long) u.get("size"), (Long) u.get("ino"),
-        (Long) u.get("dev"), nanos(u.get("lastAccessTime")), nanos(u.get("lastModifiedTime")),
-        nanos(u.get("ctime")), ((Integer) u.get("nlink")).longValue());
-  }
-
-  private static long nanos(Object fileTime) {
-    return ((FileTime) fileTime).to(TimeUnit.NANOSECONDS);
-  }
-
-  /** The name as the JDK can use it; fails naming it when the JVM's file name encoding cannot carry it. */
-  private Path javaName(byte[] name, String path) throws TreeFileException {
-    Path p = javaPath(name, path);
-    if (p.getNameCount() != 1 || p.isAbsolute()) {
-      throw new TreeFileException(Reason.OTHER, root + ": '" + StoredNames.printable(path)
-          + "': not a single name", null);
-    }
-    return p;
-  }
-
-  /** A name or symlink target as the JDK can use it, exactly; fails naming it when it cannot. */
-  private Path javaPath(byte[] name, String path) throws TreeFileException {
-    String s = new String(name, NAMES);
-    try {
-      Path p = root.getFileSystem().getPath(s);
-      if (java.util.Arrays.equals(s.getBytes(NAMES), name) && exact(p)) {
-        return p;
-      }
-    } catch (InvalidPathException e) {
-      // refused below
-    }
-    throw new TreeFileException(Reason.OTHER, root + ": cannot name '" + StoredNames.printable(path)
-        + "': not valid in this JVM's file name encoding (sun.jnu.encoding=" + NAMES + ")", null);
-  }
-
-  /** Whether the JDK names this path exactly (its string turns into the same bytes again). */
-  private static boolean exact(Path p) {
-    try {
-      return p.getFileSystem().getPath(p.toString()).equals(p); // UnixPath compares bytes
-    } catch (InvalidPathException e) {
-      return false;
-    }
-  }
-
-  /** Whether a stored path or symlink target can be named exactly on this JVM. */
-  boolean nameable(String stored) {
-    try {
-      javaPath(StoredNames.bytesOf(stored), stored);
-      return true;
-    } catch (TreeFileException | IllegalArgumentException e) {
-      return false;
-    }
   }
 
   private Path absolute(String stored) {
@@ -517,18 +445,7 @@ final class LocalFiles implements TreeFiles<String> {
     return StoredNames.bytesOf(path.substring(path.lastIndexOf('/') + 1));
   }
 
-  private static Set<PosixFilePermission> permissions(int mode) {
-    Set<PosixFilePermission> p = EnumSet.noneOf(PosixFilePermission.class);
-    PosixFilePermission[] bits = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE, 0400 down to 01
-    for (int i = 0; i < 9; i++) {
-      if ((mode & (0400 >> i)) != 0) {
-        p.add(bits[i]);
-      }
-    }
-    return p;
-  }
-
-  private TreeFileException translate(Throwable e, String path) {
+  TreeFileException translate(Throwable e, String path) {
     if (e instanceof TreeFileException t) {
       return t;
     }
@@ -543,11 +460,8 @@ final class LocalFiles implements TreeFiles<String> {
     return new TreeFileException(Reason.OTHER, where + reason, e);
   }
 
-  private static Charset namesCharset() {
-    try {
-      return Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
-    } catch (RuntimeException e) {
-      return StandardCharsets.UTF_8;
-    }
+  /** Whether a stored path or symlink target can be named exactly on this JVM. */
+  boolean nameable(String stored) {
+    return names.nameable(stored);
   }
 }

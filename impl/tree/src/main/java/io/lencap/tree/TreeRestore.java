@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -33,23 +32,22 @@ import java.util.concurrent.atomic.AtomicLong;
  * name. Then owners, modes and times are set, directories last and deepest first so that writing their
  * children does not change them again; directories the restore creates stay 0700 until then.
  *
- * <p>Directory handles come from the walk and may go stale (a directory replaced on the server, or served
- * from a caching server's memory after it was replaced behind its back): a call that gets
- * {@link Reason#STALE} on a directory's handle looks the directory up again by path and runs once more.
+ * <p>Directory handles come from the walk and may go stale; {@link DirectoryHandles} looks a directory up
+ * again by path then. Blocks of zeros are skipped by {@link SparseWrites}. About 470 lines: the restore's
+ * steps in order, each short, kept together so that their order (remove, directories, files, links,
+ * directory metadata) reads in one place.
  */
 public final class TreeRestore<H> {
   private static final System.Logger log = System.getLogger(TreeRestore.class.getName());
   /** Names of new files before they are renamed into place; a restore removes strays of a crashed one. */
   public static final String TEMP_PREFIX = ".lencap-restore-";
-  /** The grain at which zeros are skipped rather than written: a file system block. */
-  static final int SPARSE_BLOCK = 4096;
   private static final SecureRandom RANDOM = new SecureRandom();
   private final TreeFiles<H> fs;
   private final ManifestCheck.Plan plan;
   private final StoredState state;
   private final RestoreContext ctx;
   private final ExecutorService pool;
-  private final Map<String, H> handles = new ConcurrentHashMap<>();
+  private final DirectoryHandles<H> handles;
   private final AtomicLong done = new AtomicLong();
   private long total;
   private boolean verified;
@@ -69,6 +67,7 @@ public final class TreeRestore<H> {
   public TreeRestore(TreeFiles<H> fs, ManifestCheck.Plan plan, StoredState state, RestoreContext ctx,
       ExecutorService pool) {
     this.fs = fs;
+    this.handles = new DirectoryHandles<>(fs);
     this.plan = plan;
     this.state = state;
     this.ctx = ctx;
@@ -115,7 +114,8 @@ public final class TreeRestore<H> {
       }
       if (!existing.containsKey(e.path())) {
         ctx.checkCancelled();
-        handles.put(e.path(), inDir(parentOf(e.path()), dir -> fs.mkdir(dir, nameOf(e.path()), 0700, e.path())));
+        handles.put(e.path(),
+            handles.inDir(parentOf(e.path()), dir -> fs.mkdir(dir, nameOf(e.path()), 0700, e.path())));
         created++;
       }
     }
@@ -165,7 +165,7 @@ public final class TreeRestore<H> {
       StoredEntry e = dirs.get(i);
       // always: adding or removing children changed the directory's mtime since we listed it
       TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
-      inDir(e.path(), dir -> {
+      handles.inDir(e.path(), dir -> {
         meta(dir, m, null, false, e.path());
         return null;
       });
@@ -222,7 +222,7 @@ public final class TreeRestore<H> {
     }
     if (n == null) {
       try {
-        H fh = inDir(parentOf(e.path()),
+        H fh = handles.inDir(parentOf(e.path()),
             dir -> fs.createNew(dir, nameOf(e.path()), m.mode() | 0600, m.uid(), m.gid(), e.path()));
         writeAll(fh, e);
         meta(fh, m, null, false, e.path());
@@ -234,7 +234,7 @@ public final class TreeRestore<H> {
         // something appeared under the name since the walk: replace it like any file we do not own
       }
     }
-    inDir(parentOf(e.path()), dir -> {
+    handles.inDir(parentOf(e.path()), dir -> {
       replace(dir, e, m);
       return null;
     });
@@ -295,7 +295,7 @@ public final class TreeRestore<H> {
     for (ChunkRef c : e.chunks()) {
       ctx.checkCancelled();
       ByteBuffer data = state.read(c);
-      end = Math.max(end, writeNonZero(fh, c.offset(), data, e.path()));
+      end = Math.max(end, SparseWrites.writeNonZero(fs, fh, c.offset(), data, e.path()));
       bytesWritten.addAndGet(c.length());
       progress(c.length());
     }
@@ -304,38 +304,6 @@ public final class TreeRestore<H> {
     }
     fs.commit(fh, e.path());
     filesWritten.incrementAndGet();
-  }
-
-  /** Writes the runs of {@code data} that are not whole zero blocks; returns where the last write ended. */
-  private long writeNonZero(H fh, long offset, ByteBuffer data, String path) throws IOException {
-    ByteBuffer d = data.duplicate();
-    int base = d.position();
-    int limit = d.limit();
-    long end = 0;
-    int runStart = -1;
-    for (int at = base; at < limit; at += SPARSE_BLOCK) {
-      int blockEnd = Math.min(limit, at + SPARSE_BLOCK);
-      boolean zero = allZero(d, at, blockEnd);
-      if (!zero && runStart < 0) {
-        runStart = at;
-      }
-      if ((zero || blockEnd == limit) && runStart >= 0) {
-        int runEnd = zero ? at : blockEnd;
-        fs.write(fh, offset + (runStart - base), d.slice(runStart, runEnd - runStart), path);
-        end = offset + (runEnd - base);
-        runStart = -1;
-      }
-    }
-    return end;
-  }
-
-  private static boolean allZero(ByteBuffer b, int from, int to) {
-    for (int i = from; i < to; i++) {
-      if (b.get(i) != 0) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /** Writes only the chunks that differ into the captured file itself; true when anything was written. */
@@ -372,7 +340,7 @@ public final class TreeRestore<H> {
 
   private void symlink(StoredEntry e, TreeNode<H> n) throws IOException {
     H fh = n != null ? n.handle()
-        : inDir(parentOf(e.path()), dir -> fs.symlink(dir, nameOf(e.path()),
+        : handles.inDir(parentOf(e.path()), dir -> fs.symlink(dir, nameOf(e.path()),
             StoredNames.bytesOf(e.attributes().get(TreeAttributes.TARGET)), e.path()));
     TreeAttributes.Meta m = TreeAttributes.meta(e.attributes(), "", e.path());
     try {
@@ -394,13 +362,13 @@ public final class TreeRestore<H> {
         .orElseThrow(() -> new IOException(fs.where() + ": '" + StoredNames.printable(primaryPath)
             + "', restored a moment ago, is gone: cannot link '" + StoredNames.printable(e.path()) + "' to it"));
     Optional<TreeNode<H>> now = n == null ? Optional.empty()
-        : inDir(parentOf(e.path()), dir -> fs.lookup(dir, nameOf(e.path()), e.path()));
+        : handles.inDir(parentOf(e.path()), dir -> fs.lookup(dir, nameOf(e.path()), e.path()));
     if (now.isPresent() && now.get().attrs().fileid() == primary.attrs().fileid()
         && now.get().attrs().fsid() == primary.attrs().fsid()) {
       progress(0);
       return false; // already a name of that file
     }
-    inDir(parentOf(e.path()), dir -> {
+    handles.inDir(parentOf(e.path()), dir -> {
       if (now.isPresent()) {
         fs.remove(dir, nameOf(e.path()), e.path());
       }
@@ -466,7 +434,7 @@ public final class TreeRestore<H> {
   private void removeListed(TreeNode<H> n) throws IOException {
     String parent = parentOf(n.path());
     try {
-      inDir(parent, dir -> {
+      handles.inDir(parent, dir -> {
         if (n.attrs().kind() == FileAttrs.Kind.DIRECTORY) {
           fs.rmdir(dir, n.name(), n.path());
         } else {
@@ -486,37 +454,6 @@ public final class TreeRestore<H> {
       log.log(Level.DEBUG, "{0}: {1} went away before the restore removed it", fs.where(),
           StoredNames.printable(n.path()));
     }
-  }
-
-  private interface DirCall<H, T> {
-    T run(H dir) throws IOException;
-  }
-
-  /** Runs a call on a directory's handle; on a stale handle, looks the directory up by path and runs again. */
-  private <T> T inDir(String dirPath, DirCall<H, T> call) throws IOException {
-    H h = handles.get(dirPath);
-    if (h != null) {
-      try {
-        return call.run(h);
-      } catch (TreeFileException e) {
-        if (e.reason() != Reason.STALE || dirPath.isEmpty()) {
-          throw e;
-        }
-        log.log(Level.DEBUG, "{0}: handle of {1} went stale; looking it up again", fs.where(),
-            StoredNames.printable(dirPath));
-      }
-    }
-    TreeNode<H> fresh = lookupDir(dirPath);
-    return call.run(fresh.handle());
-  }
-
-  /** A directory of the checkpoint looked up afresh by path. */
-  private TreeNode<H> lookupDir(String dirPath) throws IOException {
-    TreeNode<H> fresh = fs.lookupPath(dirPath).filter(d -> d.attrs().kind() == FileAttrs.Kind.DIRECTORY)
-        .orElseThrow(() -> new IOException(fs.where() + ": directory '" + StoredNames.printable(dirPath)
-            + "' of the checkpoint disappeared from the tree during the restore"));
-    handles.put(dirPath, fresh.handle());
-    return fresh;
   }
 
   private static String parentOf(String path) {

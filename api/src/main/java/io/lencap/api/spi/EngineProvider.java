@@ -1,4 +1,6 @@
-package io.lencap.api;
+package io.lencap.api.spi;
+
+import io.lencap.api.Lencap;
 
 /**
  * How {@link Lencap.Builder#build()} finds its engine through {@link java.util.ServiceLoader}.
@@ -6,5 +8,5 @@ package io.lencap.api;
  */
 public interface EngineProvider {
   /** Opens an engine over the settings' store; see {@link Lencap.Builder#build()} for its errors. */
-  Lencap open(Lencap.Settings settings);
+  Lencap open(EngineSettings settings);
 }
