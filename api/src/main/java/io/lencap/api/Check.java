@@ -2,6 +2,7 @@ package io.lencap.api;
 
 import java.time.Duration;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** Builder validation that names the offending field. */
 final class Check {
@@ -10,14 +11,14 @@ final class Check {
 
   private Check() {}
 
-  static <T> T present(String field, T value) {
+  static <T> T present(String field, @Nullable T value) {
     if (value == null) {
       throw new InvalidSpecException(field, "is required");
     }
     return value;
   }
 
-  static void unset(String field, Object current) {
+  static void unset(String field, @Nullable Object current) {
     if (current != null) {
       throw new InvalidSpecException(field, "was already set to " + current);
     }

@@ -1,5 +1,7 @@
 package io.lencap.api;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Stored checkpoint data failed verification (a chunk is missing or its hash differs). Nothing was
  * restored from it; restore an older checkpoint.
@@ -8,7 +10,7 @@ public class CorruptCheckpointException extends LencapException {
   private static final long serialVersionUID = 1L;
   private final String checkpointId;
   private final String memberId;
-  private final String chunkId;
+  private final @Nullable String chunkId;
 
   public CorruptCheckpointException(String checkpointId, String memberId, String chunkId, String problem) {
     super("checkpoint " + checkpointId + ", member " + memberId + ", chunk " + chunkId + ": " + problem);
@@ -34,7 +36,7 @@ public class CorruptCheckpointException extends LencapException {
   }
 
   /** The bad chunk, or null when the problem is not one chunk's. */
-  public String chunkId() {
+  public @Nullable String chunkId() {
     return chunkId;
   }
 }

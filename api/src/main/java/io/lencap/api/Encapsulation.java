@@ -9,7 +9,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A named group of resources protected as one unit by a {@link ResiliencyPolicy}: captured at one
@@ -83,7 +85,7 @@ public final class Encapsulation {
   public static final class Builder {
     private final String name;
     private final Map<String, Resource> resources = new LinkedHashMap<>();
-    private ResiliencyPolicy policy;
+    private @Nullable ResiliencyPolicy policy;
 
     private Builder(String name) {
       this.name = name;
@@ -150,7 +152,7 @@ public final class Encapsulation {
             if (s == null) {
               state.put(next, 1);
               path.add(next);
-              stack.push(Map.entry(next, resources.get(next).dependsOn().iterator()));
+              stack.push(Map.entry(next, Objects.requireNonNull(resources.get(next), next).dependsOn().iterator()));
             } else if (s == 1) {
               List<String> cycle = new ArrayList<>(path.subList(path.indexOf(next), path.size()));
               cycle.add(next);

@@ -14,6 +14,7 @@ import java.util.ServiceLoader;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Captures and restores encapsulations into one checkpoint store. Thread-safe; one per store per
@@ -100,7 +101,7 @@ public interface Lencap extends AutoCloseable {
    * protects what it declares again (nothing read from the store starts work). Throws {@link InvalidSpecException} when the encapsulation is
    * already protected here, or when the policy restores elsewhere and no chooser is given.
    */
-  Protection protect(Encapsulation encapsulation, PlacementChooser chooser);
+  Protection protect(Encapsulation encapsulation, @Nullable PlacementChooser chooser);
 
   /** Protects with in-place restores only. */
   default Protection protect(Encapsulation encapsulation) {
@@ -121,12 +122,12 @@ public interface Lencap extends AutoCloseable {
 
   /** Configures and opens a {@link Lencap}. */
   final class Builder {
-    private URI store;
+    private @Nullable URI store;
     private final Map<String, String> storeOptions = new TreeMap<>();
     private final Map<String, Secret> storeSecrets = new TreeMap<>();
-    private Executor executor;
+    private @Nullable Executor executor;
     private final List<LencapListener> listeners = new ArrayList<>();
-    private Clock clock;
+    private @Nullable Clock clock;
 
     private Builder() {}
 
@@ -183,8 +184,8 @@ public interface Lencap extends AutoCloseable {
      * engine (lencap-core) is on the class or module path.
      */
     public Lencap build() {
-      Check.present("store", store);
-      EngineSettings settings = new EngineSettings(store, storeOptions, storeSecrets, Optional.ofNullable(executor),
+      URI storeUri = Check.present("store", store);
+      EngineSettings settings = new EngineSettings(storeUri, storeOptions, storeSecrets, Optional.ofNullable(executor),
           listeners, clock == null ? Clock.systemUTC() : clock);
       List<String> problems = new ArrayList<>();
       var it = ServiceLoader.load(EngineProvider.class, Lencap.class.getClassLoader()).iterator();

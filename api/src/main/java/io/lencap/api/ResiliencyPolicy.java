@@ -3,6 +3,7 @@ package io.lencap.api;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How an encapsulation is protected: capture mode, how long members may stay paused, how much
@@ -18,8 +19,8 @@ public final class ResiliencyPolicy {
   private final Duration phaseTimeout;
   private final int keepLast;
   private final int transferConcurrency;
-  private final Duration checkpointInterval;
-  private final Duration meanTimeBetweenFailures;
+  private final @Nullable Duration checkpointInterval;
+  private final @Nullable Duration meanTimeBetweenFailures;
   private final Reaction onFailure;
   private final int maxRestoreAttempts;
   private final Duration restoreBackoff;
@@ -176,19 +177,19 @@ public final class ResiliencyPolicy {
 
   /** Collects a policy's values; each may be set once (a builder from {@code toBuilder()} may override). */
   public static final class Builder {
-    private CaptureMode mode;
-    private Duration pauseBudget;
-    private Duration pauseGrace;
-    private Duration phaseTimeout;
-    private Integer keepLast;
-    private Integer transferConcurrency;
-    private Duration checkpointInterval;
-    private Duration meanTimeBetweenFailures;
-    private Reaction onFailure;
-    private Integer maxRestoreAttempts;
-    private Duration restoreBackoff;
-    private Duration probeInterval;
-    private Duration failureConfirmation;
+    private @Nullable CaptureMode mode;
+    private @Nullable Duration pauseBudget;
+    private @Nullable Duration pauseGrace;
+    private @Nullable Duration phaseTimeout;
+    private @Nullable Integer keepLast;
+    private @Nullable Integer transferConcurrency;
+    private @Nullable Duration checkpointInterval;
+    private @Nullable Duration meanTimeBetweenFailures;
+    private @Nullable Reaction onFailure;
+    private @Nullable Integer maxRestoreAttempts;
+    private @Nullable Duration restoreBackoff;
+    private @Nullable Duration probeInterval;
+    private @Nullable Duration failureConfirmation;
     private boolean derived;
 
     private Builder() {}
@@ -289,7 +290,7 @@ public final class ResiliencyPolicy {
       return new ResiliencyPolicy(this);
     }
 
-    private void once(String field, Object current) {
+    private void once(String field, @Nullable Object current) {
       if (!derived) {
         Check.unset(field, current);
       }

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One member of an {@link Encapsulation}: a VM, a LUN or an export. Immutable; build it with
@@ -33,10 +34,10 @@ public final class Resource {
   private final Map<String, Secret> secrets;
   private final Set<String> dependsOn;
 
-  private Resource(Builder b) {
+  private Resource(Builder b, ResourceType type, URI locator) {
     this.id = b.id;
-    this.type = b.type;
-    this.locator = b.locator;
+    this.type = type;
+    this.locator = locator;
     this.properties = Map.copyOf(b.properties);
     this.secrets = Map.copyOf(b.secrets);
     this.dependsOn = Set.copyOf(b.dependsOn);
@@ -128,8 +129,8 @@ public final class Resource {
   /** Collects a resource's fields; {@link #build()} validates them, naming the bad field. */
   public static final class Builder {
     private final String id;
-    private ResourceType type;
-    private URI locator;
+    private @Nullable ResourceType type;
+    private @Nullable URI locator;
     private final Map<String, String> properties = new TreeMap<>();
     private final Map<String, Secret> secrets = new TreeMap<>();
     private final Set<String> dependsOn = new LinkedHashSet<>();
@@ -202,12 +203,12 @@ public final class Resource {
 
     public Resource build() {
       Check.name("resource.id", id);
-      Check.present(field("type"), type);
-      Check.present(field("locator"), locator);
+      ResourceType t = Check.present(field("type"), type);
+      URI l = Check.present(field("locator"), locator);
       if (dependsOn.contains(id)) {
         throw new InvalidSpecException(field("dependsOn"), "a resource cannot depend on itself");
       }
-      return new Resource(this);
+      return new Resource(this, t, l);
     }
 
     private String field(String name) {

@@ -38,6 +38,9 @@ public final class MemoryState implements StateSink {
     /** Flips one byte of the stored chunk (fault injection). */
     public void corrupt(String chunkId) {
       byte[] b = byId.get(chunkId);
+      if (b == null) {
+        throw new IllegalArgumentException("no chunk " + chunkId + " in this pool");
+      }
       b[b.length / 2] ^= 0x5a;
     }
   }

@@ -29,6 +29,7 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -251,11 +252,11 @@ public abstract class ResourceProviderContract {
     private final Optional<StoredState> parent;
     private final StateSink sink;
     final List<String> notes = new CopyOnWriteArrayList<>();
-    volatile String method;
+    volatile @Nullable String method;
     volatile boolean cancelled;
 
     /** The method the driver reported, or null. */
-    public String method() {
+    public @Nullable String method() {
       return method;
     }
 
@@ -308,7 +309,7 @@ public abstract class ResourceProviderContract {
       this.method = method;
     }
 
-    volatile java.time.Duration pause;
+    volatile java.time.@Nullable Duration pause;
 
     @Override
     public void pause(java.time.Duration measured) {

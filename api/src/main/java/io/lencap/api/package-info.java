@@ -1,0 +1,4 @@
+@NullMarked
+package io.lencap.api;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package io.lencap.spi;
+
+import org.jspecify.annotations.NullMarked;
