@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import org.jscsi.parser.OperationCode;
 import org.jscsi.parser.ProtocolDataUnit;
 import org.jscsi.parser.TargetMessageParser;
@@ -71,9 +72,8 @@ final class CommandWindow {
    */
   ScsiTask submit(ByteBuffer cdb, long lunField, ByteBuffer buffer, boolean write) throws IOException {
     channel.ensureUsable();
-    while (!windowOpen(commandSn, maxCommandSn)) {
-      channel.flush();
-      dispatchOne();
+    if (!windowOpen(commandSn, maxCommandSn)) {
+      receiveUntil(() -> windowOpen(commandSn, maxCommandSn));
     }
     ScsiTask task = new ScsiTask(nextTag(), write, buffer.slice(), lunField, cdb);
     ProtocolDataUnit pdu = channel.create(false, true, OperationCode.SCSI_COMMAND);
@@ -122,23 +122,8 @@ final class CommandWindow {
    */
   ScsiTask await(ScsiTask task) throws IOException {
     while (true) {
-      try {
-        channel.flush();
-        while (!task.done) {
-          dispatchOne();
-        }
-      } catch (SocketTimeoutException e) {
-        throw channel.fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address
-          + " did not answer within " + timeout.toSeconds() + " s", e));
-      } catch (EOFException e) {
-        throw channel.fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address
-          + " closed the connection", e));
-      } catch (IscsiException e) {
-        throw channel.fail(e);
-      } catch (IOException e) {
-        throw channel.fail(new IscsiException(Reason.UNAVAILABLE, "connection to iSCSI target " + address
-          + " failed: " + e.getMessage(), e));
-      }
+      ScsiTask waited = task;
+      receiveUntil(() -> waited.done);
       Cdb.Sense sense = task.status == SCSIStatus.CHECK_CONDITION ? Cdb.Sense.parse(task.sense) : null;
       if (sense == null || !sense.unitAttention() || task.attempts >= ATTEMPTS) {
         return task;
@@ -147,6 +132,32 @@ final class CommandWindow {
       again.offset = task.offset;
       again.attempts = task.attempts + 1;
       task = again;
+    }
+  }
+
+  /**
+   * Sends what is buffered, then handles the target's PDUs until {@code done} holds.
+   *
+   * @throws IscsiException UNAVAILABLE when the target went silent or away, PROTOCOL when it broke the protocol;
+   *     either breaks the session
+   */
+  private void receiveUntil(BooleanSupplier done) throws IscsiException {
+    try {
+      channel.flush();
+      while (!done.getAsBoolean()) {
+        dispatchOne();
+      }
+    } catch (SocketTimeoutException e) {
+      throw channel.fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address
+        + " did not answer within " + timeout.toSeconds() + " s", e));
+    } catch (EOFException e) {
+      throw channel.fail(new IscsiException(Reason.UNAVAILABLE, "iSCSI target " + address
+        + " closed the connection", e));
+    } catch (IscsiException e) {
+      throw channel.fail(e);
+    } catch (IOException e) {
+      throw channel.fail(new IscsiException(Reason.UNAVAILABLE, "connection to iSCSI target " + address
+        + " failed: " + e.getMessage(), e));
     }
   }
 

@@ -194,6 +194,24 @@ class HostileTargetTest {
   }
 
   @Test
+  void aTargetThatKeepsItsCommandWindowClosedFailsTheCallAsUnavailable() throws Exception {
+    target = new ScriptedTarget() {
+      @Override
+      protected int maxCmdSn(int expCmdSn) {
+        return 3; // CmdSN 0..2 open the session, 3 is one READ: the window never opens further
+      }
+    };
+    try (IscsiSession s = open(target, FAST)) {
+      s.read(0, ByteBuffer.allocate(4096));
+      IscsiException e = assertTimeoutPreemptively(Duration.ofSeconds(20),
+        () -> assertThrows(IscsiException.class, () -> s.read(8, ByteBuffer.allocate(4096))));
+      assertEquals(Reason.UNAVAILABLE, e.reason());
+      assertTrue(e.getMessage().contains("did not answer within") && e.getMessage().contains(ScriptedTarget.IQN),
+        e.getMessage());
+    }
+  }
+
+  @Test
   void theSmallestAllowedSegmentLengthStillWrites() throws Exception {
     target = new ScriptedTarget();
     target.operational.put("MaxRecvDataSegmentLength", "512");

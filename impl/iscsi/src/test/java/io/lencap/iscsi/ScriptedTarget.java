@@ -78,6 +78,11 @@ class ScriptedTarget implements AutoCloseable {
     return List.of(0);
   }
 
+  /** The MaxCmdSN sent with ExpCmdSN {@code expCmdSn}: by default a window of 64 commands. */
+  protected int maxCmdSn(int expCmdSn) {
+    return expCmdSn + 63;
+  }
+
   /** INQUIRY's peripheral device type of a LUN: 0 is a disk. */
   protected int deviceType(int lun) {
     return 0;
@@ -391,7 +396,7 @@ class ScriptedTarget implements AutoCloseable {
       ByteBuffer b = ByteBuffer.wrap(h);
       b.putInt(24, advance ? statSn++ : statSn);
       b.putInt(28, expCmdSn);
-      b.putInt(32, expCmdSn + 63);
+      b.putInt(32, maxCmdSn(expCmdSn));
     }
 
     void send(byte[] header, byte[] data) throws IOException {
