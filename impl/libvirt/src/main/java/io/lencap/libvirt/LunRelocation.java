@@ -1,5 +1,6 @@
 package io.lencap.libvirt;
 
+import io.lencap.iscsi.address.IscsiLocator;
 import io.lencap.api.Resource;
 import io.lencap.spi.RestoreContext;
 import java.net.URI;
@@ -29,11 +30,12 @@ final class LunRelocation {
     String path = lun.getRawPath();
     List<String> paths = path.lastIndexOf('/') > 0 && path.substring(path.lastIndexOf('/') + 1).matches("\\d+")
         ? List.of(path) : List.of(path, path + "/0");
+    String scheme = IscsiLocator.SCHEME + "://";
     for (String p : paths) {
-      out.add("iscsi://" + lun.getRawAuthority() + p);
-      if (lun.getPort() == 3260 || lun.getPort() < 0) {
-        out.add("iscsi://" + lun.getHost() + ":3260" + p);
-        out.add("iscsi://" + lun.getHost() + p);
+      out.add(scheme + lun.getRawAuthority() + p);
+      if (IscsiLocator.port(lun) == IscsiLocator.DEFAULT_PORT) {
+        out.add(scheme + lun.getHost() + ":" + IscsiLocator.DEFAULT_PORT + p);
+        out.add(scheme + lun.getHost() + p);
       }
     }
     return out;

@@ -1,5 +1,6 @@
 package io.lencap.libvirt;
 
+import io.lencap.iscsi.address.IscsiLocator;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapTimeoutException;
 import java.io.IOException;
@@ -141,7 +142,7 @@ final class Overlays {
     boolean numbered = slash > 0 && path.substring(slash + 1).matches("\\d+");
     StringBuilder opts = new StringBuilder("driver=qcow2,file.driver=file,file.filename=").append(opt(overlay.toString()))
         .append(",backing.driver=raw,backing.file.driver=iscsi,backing.file.transport=tcp,backing.file.portal=")
-        .append(opt(a.lun().getHost() + ":" + (a.lun().getPort() < 0 ? 3260 : a.lun().getPort())))
+        .append(opt(a.lun().getHost() + ":" + IscsiLocator.port(a.lun())))
         .append(",backing.file.target=").append(opt(numbered ? path.substring(0, slash) : path))
         .append(",backing.file.lun=").append(numbered ? path.substring(slash + 1) : "0");
     a.initiator().ifPresent(i -> opts.append(",backing.file.initiator-name=").append(opt(i)));
