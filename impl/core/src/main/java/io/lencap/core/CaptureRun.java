@@ -23,7 +23,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -251,25 +250,10 @@ final class CaptureRun {
     });
   }
 
-  /** Transfers with at most the policy's number of members at once, each lane taking the next member. */
+  /** Transfers with at most the policy's number of members at once. */
   private CompletableFuture<Void> transferAll(List<CaptureMember> todo) {
-    AtomicInteger next = new AtomicInteger();
-    int lanes = Math.min(policy.transferConcurrency(), Math.max(1, todo.size()));
-    CompletableFuture<?>[] workers = new CompletableFuture[lanes];
-    for (int i = 0; i < lanes; i++) {
-      workers[i] = lane(todo, next);
-    }
-    return CompletableFuture.allOf(workers);
-  }
-
-  private CompletableFuture<Void> lane(List<CaptureMember> todo, AtomicInteger next) {
-    int i = next.getAndIncrement();
-    if (i >= todo.size() || aborted.get()) {
-      return CompletableFuture.completedFuture(null);
-    }
-    CaptureMember m = todo.get(i);
-    return call(m, Phase.TRANSFER, policy.phaseTimeout(), null, () -> transferBody(m))
-        .thenCompose(v -> lane(todo, next));
+    return MemberCalls.inLanes(todo, policy.transferConcurrency(), aborted::get,
+        m -> call(m, Phase.TRANSFER, policy.phaseTimeout(), null, () -> transferBody(m)));
   }
 
   private void transferBody(CaptureMember m) throws Exception {

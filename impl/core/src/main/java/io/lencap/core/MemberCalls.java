@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,6 +118,30 @@ final class MemberCalls {
       chain = chain.thenCompose(v -> quietly ? forAllQuietly(these, f) : forAll(these, f));
     }
     return chain;
+  }
+
+  /**
+   * {@code f} on every member, at most {@code lanes} at once: each lane takes the next member when its last
+   * one is done, until none is left or {@code stop} says to stop; fails as soon as one call does.
+   */
+  static <M> CompletableFuture<Void> inLanes(List<M> members, int lanes, BooleanSupplier stop,
+      Function<? super M, ? extends CompletableFuture<?>> f) {
+    AtomicInteger next = new AtomicInteger();
+    int n = Math.min(lanes, Math.max(1, members.size()));
+    CompletableFuture<?>[] running = new CompletableFuture[n];
+    for (int i = 0; i < n; i++) {
+      running[i] = lane(members, next, stop, f);
+    }
+    return CompletableFuture.allOf(running);
+  }
+
+  private static <M> CompletableFuture<Void> lane(List<M> members, AtomicInteger next, BooleanSupplier stop,
+      Function<? super M, ? extends CompletableFuture<?>> f) {
+    int i = next.getAndIncrement();
+    if (i >= members.size() || stop.getAsBoolean()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return f.apply(members.get(i)).thenCompose(v -> lane(members, next, stop, f));
   }
 
   /** Closes a member's driver (none yet is fine); a driver that fails to close is logged, nothing more. */
