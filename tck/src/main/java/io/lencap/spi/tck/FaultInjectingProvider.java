@@ -4,12 +4,15 @@ import io.lencap.api.Phase;
 import io.lencap.api.Resource;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
+import io.lencap.spi.MemberRole;
+import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.Support;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -56,6 +59,16 @@ public final class FaultInjectingProvider implements ResourceProvider {
   @Override
   public Support supports(Resource resource) {
     return delegate.supports(resource);
+  }
+
+  @Override
+  public MemberRole role(Resource resource) {
+    return delegate.role(resource);
+  }
+
+  @Override
+  public List<PropertySpec> properties() {
+    return delegate.properties();
   }
 
   @Override
