@@ -24,8 +24,8 @@ public final class HostCommand {
    *     (it is killed then)
    */
   public static String run(Duration limit, String... command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    p.getOutputStream().close(); // nothing to say to it: a command that asks reads end of file
     // Read on another thread: a command that hangs with its output open must not hang the reader past the limit.
     CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
       try {
