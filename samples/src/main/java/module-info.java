@@ -8,6 +8,7 @@ module io.lencap.samples {
   requires io.lencap.spi;
   requires org.slf4j;
   requires io.lencap.timeline;
+  requires io.lencap.testing; // the counter guests of the demos
 
   provides io.lencap.spi.ResourceProvider with io.lencap.samples.provider.SingleFileProvider;
 }

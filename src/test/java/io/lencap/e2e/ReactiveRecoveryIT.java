@@ -11,11 +11,12 @@ import io.lencap.api.LencapEvent;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.ResiliencyPolicy;
-import io.lencap.samples.guests.CounterGuests;
-import java.nio.file.Files;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.CounterGuests;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -34,18 +35,18 @@ class ReactiveRecoveryIT {
 
   @BeforeAll
   static void guests() throws Exception {
-    boolean present = Files.exists(Path.of("/var/lib/lencap/guest/vmlinuz")) && Files.exists(Path.of("/usr/bin/virsh"))
-        && new ProcessBuilder("virsh", "-c", "qemu:///system", "version").start().waitFor() == 0;
-    if (!present && Boolean.getBoolean("lencap.it.require")) {
-      throw new AssertionError("libvirt or the counter guest is missing: run scripts/setup/libvirt.sh and guest.sh");
+    CounterGuests found = CounterGuests.inProject();
+    Optional<String> missing = found.unavailable();
+    if (missing.isPresent() && Boolean.getBoolean("lencap.it.require")) {
+      throw new AssertionError(missing.get());
     }
-    Assumptions.assumeTrue(present, "libvirt + counter guest not installed");
-    guests = CounterGuests.inProject();
+    Assumptions.assumeTrue(missing.isEmpty(), () -> missing.get());
+    guests = found;
     for (String r : RANKS) {
       guests.start(r);
     }
     for (String r : RANKS) {
-      guests.awaitCounterAbove(r, 1, Duration.ofMinutes(3));
+      guests.guest(r).awaitCounterAbove(1, Duration.ofMinutes(3));
     }
   }
 
@@ -80,29 +81,29 @@ class ReactiveRecoveryIT {
   void aKilledGuestBringsTheWholeGroupBackToTheRecoveryLine() throws Exception {
     try (Lencap lencap = Lencap.builder().store(store).build()) {
       Protection p = lencap.protect(group(Duration.ofSeconds(2)));
-      long[] before = new long[RANKS.size()];
-      long[] after = new long[RANKS.size()];
+      int[] before = new int[RANKS.size()];
+      int[] after = new int[RANKS.size()];
       for (int i = 0; i < RANKS.size(); i++) {
-        before[i] = guests.counter(RANKS.get(i)).orElseThrow();
+        before[i] = guests.guest(RANKS.get(i)).counter().orElseThrow();
       }
       Checkpoint cp = p.captureNow().get(5, TimeUnit.MINUTES);
       for (int i = 0; i < RANKS.size(); i++) {
-        after[i] = guests.counter(RANKS.get(i)).orElseThrow();
+        after[i] = guests.guest(RANKS.get(i)).counter().orElseThrow();
       }
       // Run on past the checkpoint, then kill rank1's QEMU.
-      guests.awaitCounterAbove(RANKS.get(1), after[1] + 4, Duration.ofMinutes(2));
+      guests.guest(RANKS.get(1)).awaitCounterAbove(after[1] + 4, Duration.ofMinutes(2));
       int[] printed = new int[RANKS.size()];
       for (int i = 0; i < RANKS.size(); i++) {
-        printed[i] = guests.counters(RANKS.get(i)).size();
+        printed[i] = guests.guest(RANKS.get(i)).counters().size();
       }
       CompletableFuture<LencapEvent.FailureDetected> failure = next(lencap, LencapEvent.FailureDetected.class);
       CompletableFuture<LencapEvent.Recovered> recovered = next(lencap, LencapEvent.Recovered.class);
-      new ProcessBuilder("kill", "-9", Long.toString(guests.qemuPid(RANKS.get(1)))).start().waitFor();
+      new ProcessBuilder("kill", "-9", Long.toString(guests.guest(RANKS.get(1)).qemuPid())).start().waitFor();
 
       assertEquals(RANKS.get(1), failure.get(2, TimeUnit.MINUTES).failure().memberId());
       assertEquals(cp.id(), recovered.get(5, TimeUnit.MINUTES).checkpointId());
       for (int i = 0; i < RANKS.size(); i++) {
-        long first = guests.awaitStepBack(RANKS.get(i), printed[i], Duration.ofMinutes(1));
+        long first = guests.guest(RANKS.get(i)).awaitStepBack(printed[i], Duration.ofMinutes(1));
         assertTrue(first >= before[i] && first <= after[i] + 1, RANKS.get(i) + " went on from " + first
             + ", not from the recovery line (counters " + before[i] + ".." + after[i] + " around the cut)");
       }
@@ -118,12 +119,13 @@ class ReactiveRecoveryIT {
       CompletableFuture<LencapEvent.FailureDetected> failure = next(lencap, LencapEvent.FailureDetected.class);
       String rank = RANKS.get(0);
       virsh("suspend", rank);
-      guests.awaitCounterAbove(RANKS.get(1), guests.counter(RANKS.get(1)).orElseThrow() + 1, Duration.ofMinutes(1));
+      CounterGuest rank1 = guests.guest(RANKS.get(1));
+      rank1.awaitCounterAbove(rank1.lastCounter() + 1, Duration.ofMinutes(1));
       virsh("resume", rank); // paused for about a second: well within the 4 s confirmation
-      long resumed = guests.counter(rank).orElseThrow();
+      int resumed = guests.guest(rank).lastCounter();
       // No failure may follow: wait past the confirmation window for one that must not come.
       assertNull(failure.completeOnTimeout(null, 8, TimeUnit.SECONDS).get(), "a brief pause was taken for a failure");
-      guests.awaitCounterAbove(rank, resumed, Duration.ofMinutes(1));
+      guests.guest(rank).awaitCounterAbove(resumed, Duration.ofMinutes(1));
       p.close();
     }
   }

@@ -13,7 +13,7 @@ import io.lencap.benchmarks.reference.Istgt;
 import io.lencap.benchmarks.reference.ScriptedBaseline;
 import io.lencap.benchmarks.reference.Sh;
 import io.lencap.benchmarks.reference.Workload;
-import io.lencap.samples.guests.CounterGuests;
+import io.lencap.testing.CounterGuests;
 import io.lencap.timeline.Timeline;
 import io.lencap.timeline.TimelineImage;
 import java.nio.file.Files;
@@ -84,7 +84,7 @@ public final class ReferenceBench {
         guests.start(vm);
       }
       for (String vm : VMS) {
-        guests.awaitCounterAbove(vm, 2, Duration.ofMinutes(5));
+        guests.guest(vm).awaitCounterAbove(2, Duration.ofMinutes(5));
       }
       log("guests %s counting", VMS);
       try {
@@ -274,8 +274,8 @@ public final class ReferenceBench {
   /** A restored guest must count on: a step back to the captured value, then new counters. */
   private static void checkCounting(CounterGuests guests) throws Exception {
     for (String vm : VMS) {
-      int seen = guests.counters(vm).size();
-      guests.awaitNewCounter(vm, seen, Duration.ofMinutes(1));
+      int seen = guests.guest(vm).counters().size();
+      guests.guest(vm).awaitNewCounter(seen, Duration.ofMinutes(1));
     }
   }
 

@@ -7,7 +7,8 @@ import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import io.lencap.samples.guests.CounterGuests;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.CounterGuests;
 import io.lencap.timeline.Timeline;
 import io.lencap.timeline.TimelineImage;
 import java.nio.file.Files;
@@ -31,20 +32,20 @@ public final class GroupDemo {
     DemoTree.create(tree, 500);
     CounterGuests guests = CounterGuests.inProject();
     String vm = "lencap-demo-vm";
-    guests.start(vm);
+    CounterGuest guest = guests.start(vm);
     try {
-      long booted = guests.awaitCounterAbove(vm, 2, Duration.ofMinutes(3));
+      long booted = guest.awaitCounterAbove(2, Duration.ofMinutes(3));
       System.out.printf("counter VM %s booted (128 MiB, QEMU in software emulation), counter %d%n", vm, booted);
       Encapsulation job = Encapsulation.builder("demo-job")
-          .resource(guests.resource(vm))
+          .resource(guest.resource(vm))
           .resource(Resource.of("data", ResourceType.FILE_TREE, tree.toUri().toString()))
           .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofSeconds(10)).keepLast(3).build())
           .build();
       Timeline timeline = new Timeline();
       try (Lencap lencap = Lencap.builder().store(work.resolve("store")).listener(timeline).build()) {
-        long before = guests.counter(vm).orElseThrow();
+        int before = guest.counter().orElseThrow();
         Checkpoint cp = lencap.capture(job).join();
-        long after = guests.counter(vm).orElseThrow();
+        int after = guest.counter().orElseThrow();
         System.out.printf("%ncaptured %s non-blocking; the VM counted on from %d to %d meanwhile%n", cp.id(), before, after);
         System.out.printf("%-16s %-24s %10s %12s %12s%n", "member", "method", "pause", "state", "stored");
         for (MemberCheckpoint m : cp.members()) {
@@ -57,17 +58,17 @@ public final class GroupDemo {
         System.out.printf("timeline: %s%n", svg);
 
         TreeDigest digest = TreeDigest.of(tree);
-        guests.awaitCounterAbove(vm, after + 3, Duration.ofMinutes(1));
-        long atDestroy = guests.counter(vm).orElseThrow();
-        new ProcessBuilder("virsh", "-q", "-c", "qemu:///system", "destroy", vm).inheritIO().start().waitFor();
+        guest.awaitCounterAbove(after + 3, Duration.ofMinutes(1));
+        int atDestroy = guest.counter().orElseThrow();
+        guest.destroy();
         DemoTree.mutate(tree, 501);
         System.out.printf("%ndestroyed the VM at counter %d and changed the tree%n", atDestroy);
 
-        int printed = guests.counters(vm).size();
+        int printed = guest.counters().size();
         long t0 = System.nanoTime();
         lencap.restore(job, cp.id()).join();
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        long firstAfter = guests.awaitNewCounter(vm, printed, Duration.ofMinutes(1));
+        long firstAfter = guest.awaitNewCounter(printed, Duration.ofMinutes(1));
         boolean treeBack = TreeDigest.of(tree).differences(digest).isEmpty();
         System.out.printf("restored the group in %d ms: the VM counts on from %d (captured while it showed %d..%d); "
             + "tree identical: %s%n", ms, firstAfter, before, after, treeBack);
@@ -76,7 +77,7 @@ public final class GroupDemo {
         }
       }
     } finally {
-      guests.remove(vm);
+      guest.close();
     }
   }
 }

@@ -13,6 +13,8 @@ import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Placement;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
+import io.lencap.testing.CounterConsole;
+import io.lencap.testing.CounterGuest;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +39,7 @@ class CounterGuestIT {
 
   @BeforeAll
   static void requireQemu() {
-    CounterGuest.requireQemu();
+    QemuSystem.guests();
   }
 
   static Encapsulation group(String name, CaptureMode mode, Resource... members) {
@@ -52,10 +54,10 @@ class CounterGuestIT {
 
   @Test
   void nonBlockingCaptureLeavesTheGuestRunningAndRestoreContinuesTheCounter() throws Exception {
-    try (CounterGuest g = CounterGuest.boot("lencap-it-nb")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-nb")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("nb", CaptureMode.NON_BLOCKING, g.resource("vm"));
-      CutProbe probe = new CutProbe(Map.of("vm", g.disk));
+      CutProbe probe = new CutProbe(Map.of("vm", g.disk()));
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).listener(probe).build()) {
         long boots = g.boots();
         Checkpoint cp = await(lencap.capture(job));
@@ -67,20 +69,20 @@ class CounterGuestIT {
 
         // Left running on its own disk again: the counter goes on, the overlay was merged and deleted.
         g.awaitCounter(n -> n >= atCut + 3, WAIT);
-        assertEquals(g.disk.toString(), g.diskSource());
-        assertNoLeftovers(g.dir);
+        assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
+        assertNoLeftovers(g.directory());
         int reached = g.lastCounter();
 
-        g.domain().destroy();
+        QemuSystem.domain(g).destroy();
         int mark = g.counters().size();
         await(lencap.restore(job, cp.id()));
         assertEquals(atCut, probe.atRestore.get("vm"), "the disk came back as it was at the cut");
-        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
+        int first = g.awaitCounter(mark, n -> true, WAIT);
         assertContinues(atCut, first);
         assertTrue(first <= reached, "restored " + first + " but the guest had reached " + reached);
         assertEquals(boots, g.boots(), "the guest went on from memory, without a cold boot");
         // Console and disk keep agreeing afterwards.
-        int later = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
+        int later = g.awaitCounter(mark, n -> n >= first + 2, WAIT);
         int onDisk = g.diskCounter();
         assertTrue(onDisk >= later && onDisk <= later + 2, "disk " + onDisk + " vs console " + later);
       }
@@ -89,10 +91,10 @@ class CounterGuestIT {
 
   @Test
   void blockingCaptureAndRestoreOverTheRunningGuest() throws Exception {
-    try (CounterGuest g = CounterGuest.boot("lencap-it-b")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-b")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("b", CaptureMode.BLOCKING, g.resource("vm"));
-      CutProbe probe = new CutProbe(Map.of("vm", g.disk));
+      CutProbe probe = new CutProbe(Map.of("vm", g.disk()));
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).listener(probe).build()) {
         long boots = g.boots();
         Checkpoint cp = await(lencap.capture(job));
@@ -101,28 +103,28 @@ class CounterGuestIT {
         assertEquals("save-image", cp.member("vm").orElseThrow().method());
         g.awaitCounter(n -> n >= atCut + 4, WAIT); // started again from its save image, not rebooted
         assertEquals(boots, g.boots());
-        assertEquals(g.disk.toString(), g.diskSource());
+        assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
 
         int mark = g.counters().size();
         await(lencap.restore(job, cp.id())); // over the running guest, in place
         assertEquals(atCut, probe.atRestore.get("vm"));
-        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
+        int first = g.awaitCounter(mark, n -> true, WAIT);
         assertContinues(atCut, first);
         assertEquals(boots, g.boots());
-        assertEquals(g.disk.toString(), g.diskSource());
+        assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
       }
     }
   }
 
   @Test
   void twoGuestsAreCutTogetherAtOneRecoveryLine() throws Exception {
-    try (CounterGuest a = CounterGuest.define("lencap-it-pair-a"); CounterGuest b = CounterGuest.define("lencap-it-pair-b")) {
-      a.domain().create();
-      b.domain().create();
+    try (CounterGuest a = QemuSystem.guests().define("lencap-it-pair-a"); CounterGuest b = QemuSystem.guests().define("lencap-it-pair-b")) {
+      QemuSystem.domain(a).create();
+      QemuSystem.domain(b).create();
       a.awaitCounter(n -> n >= 2, WAIT);
       b.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("pair", CaptureMode.NON_BLOCKING, a.resource("a"), b.resource("b"));
-      CutProbe probe = new CutProbe(Map.of("a", a.disk, "b", b.disk));
+      CutProbe probe = new CutProbe(Map.of("a", a.disk(), "b", b.disk()));
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).listener(probe).build()) {
         Checkpoint cp = await(lencap.capture(job));
         assertTrue(probe.errors.isEmpty(), probe.errors.toString());
@@ -136,13 +138,13 @@ class CounterGuestIT {
         int cutB = probe.atCut.get("b");
 
         a.awaitCounter(n -> n >= cutA + 3, WAIT);
-        a.domain().destroy();
-        b.domain().destroy();
+        QemuSystem.domain(a).destroy();
+        QemuSystem.domain(b).destroy();
         int markA = a.counters().size();
         int markB = b.counters().size();
         await(lencap.restore(job, cp.id()));
-        assertContinues(cutA, CounterGuest.awaitCounter(a.console, markA, n -> true, WAIT));
-        assertContinues(cutB, CounterGuest.awaitCounter(b.console, markB, n -> true, WAIT));
+        assertContinues(cutA, a.awaitCounter(markA, n -> true, WAIT));
+        assertContinues(cutB, b.awaitCounter(markB, n -> true, WAIT));
       }
     }
   }
@@ -150,39 +152,39 @@ class CounterGuestIT {
   @Test
   void restoreUnderAnotherNameLeavesTheOriginalUntouched() throws Exception {
     String copyName = "lencap-it-orig-copy";
-    try (CounterGuest g = CounterGuest.boot("lencap-it-orig")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-orig")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("orig", CaptureMode.NON_BLOCKING, g.resource("vm"));
-      Path copyDisk = g.dir.resolve(copyName + "-vda.qcow2");
-      Path copyConsole = g.dir.resolve(copyName + "-console0.log");
-      CutProbe probe = new CutProbe(Map.of("vm", g.disk));
+      Path copyDisk = g.directory().resolve(copyName + "-vda.qcow2");
+      Path copyConsole = g.directory().resolve(copyName + "-console0.log");
+      CutProbe probe = new CutProbe(Map.of("vm", g.disk()));
       probe.restoredAt("vm", copyDisk);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).listener(probe).build()) {
         Checkpoint cp = await(lencap.capture(job));
         int atCut = probe.atCut.get("vm");
         g.awaitCounter(n -> n >= atCut + 3, WAIT);
-        int id = g.domain().getID();
+        int id = QemuSystem.domain(g).getID();
         long boots = g.boots();
 
-        Placement elsewhere = Placement.builder().move("vm", URI.create(CounterGuest.URI), Map.of("domain", copyName,
-            DiskTargets.DIRECTORY, g.dir.toString()))
+        Placement elsewhere = Placement.builder().move("vm", URI.create(QemuSystem.uri()), Map.of("domain", copyName,
+            DiskTargets.DIRECTORY, g.directory().toString()))
             .build();
         await(lencap.restore(job, cp.id(), elsewhere));
         assertEquals(atCut, probe.atRestore.get("vm"));
-        int first = CounterGuest.awaitCounter(copyConsole, 0, n -> true, WAIT);
+        int first = CounterConsole.at(copyConsole).awaitCounter(0, n -> true, WAIT);
         assertContinues(atCut, first);
         assertEquals(0, Files.readString(copyConsole).lines().filter(l -> l.startsWith("LENCAP-GUEST BOOT")).count());
-        assertEquals(copyDisk.toString(), DomainXml.parse(CounterGuest.connection().domainLookupByName(copyName)
+        assertEquals(copyDisk.toString(), DomainXml.parse(QemuSystem.connection().domainLookupByName(copyName)
             .getXMLDesc(0)).disks().get(0).source().orElseThrow().toString());
 
         // The original ran on, untouched: same process, same disk, no reboot, counter still climbing.
         int before = g.lastCounter();
         g.awaitCounter(n -> n >= before + 2, WAIT);
-        assertEquals(id, g.domain().getID());
-        assertEquals(g.disk.toString(), g.diskSource());
+        assertEquals(id, QemuSystem.domain(g).getID());
+        assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
         assertEquals(boots, g.boots());
       } finally {
-        CounterGuest.remove(copyName);
+        QemuSystem.guests().remove(copyName);
       }
     }
   }
@@ -200,7 +202,7 @@ class CounterGuestIT {
   }
 
   static void assertRunning(CounterGuest g) throws LibvirtException {
-    assertNotNull(g.domain());
-    assertEquals(1, g.domain().isActive());
+    assertNotNull(QemuSystem.domain(g));
+    assertEquals(1, QemuSystem.domain(g).isActive());
   }
 }

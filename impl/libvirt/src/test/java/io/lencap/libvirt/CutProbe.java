@@ -3,6 +3,7 @@ package io.lencap.libvirt;
 import io.lencap.api.LencapEvent;
 import io.lencap.api.LencapListener;
 import io.lencap.api.Phase;
+import io.lencap.testing.CounterGuest;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;

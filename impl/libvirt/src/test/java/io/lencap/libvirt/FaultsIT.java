@@ -19,6 +19,8 @@ import io.lencap.api.ResiliencyPolicy;
 import io.lencap.spi.FailureSignals;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.HostCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,12 +44,12 @@ class FaultsIT {
 
   @BeforeAll
   static void requireQemu() {
-    CounterGuest.requireQemu();
+    QemuSystem.guests();
   }
 
   @Test
   void domainDestroyedInTheMiddleOfTheTransfer() throws Exception {
-    try (CounterGuest g = CounterGuest.boot("lencap-it-destroyed")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-destroyed")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("destroyed", CaptureMode.NON_BLOCKING, g.resource("vm"));
       AtomicBoolean fired = new AtomicBoolean();
@@ -58,7 +60,7 @@ class FaultsIT {
           // so a later threshold can arrive after the last byte): the domain dies with the transfer under way.
           if (e instanceof LencapEvent.Progress p && p.bytesDone() > 0 && fired.compareAndSet(false, true)) {
             try {
-              g.domain().destroy();
+              QemuSystem.domain(g).destroy();
             } catch (Exception x) {
               listenerError.set(x);
             }
@@ -73,13 +75,13 @@ class FaultsIT {
         assertEquals(List.of(), lencap.checkpoints("destroyed").get());
       }
       // The overlay was merged into the base offline and the definition points at the base again.
-      assertEquals(g.disk.toString(), g.diskSource());
-      assertNoLeftovers(g.dir);
+      assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
+      assertNoLeftovers(g.directory());
       assertNoCutFiles(tmp.resolve("store"));
       // What the guest wrote after the cut is in the base: a cold boot continues from it.
       int onDisk = g.diskCounter();
       long boots = g.boots();
-      g.domain().create();
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n == onDisk + 1, WAIT);
       assertEquals(boots + 1, g.boots());
     }
@@ -87,7 +89,7 @@ class FaultsIT {
 
   @Test
   void libvirtdRestartedInTheMiddleOfTheSnapshot() throws Exception {
-    try (CounterGuest g = CounterGuest.boot("lencap-it-restart")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-restart")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("restart", CaptureMode.NON_BLOCKING, g.resource("vm"));
       Path work = tmp.resolve("store").resolve("work").resolve("libvirt");
@@ -141,8 +143,8 @@ class FaultsIT {
         // The next capture heals whatever the interrupted snapshot left and succeeds.
         Checkpoint cp = lencap.capture(job).get(5, TimeUnit.MINUTES);
         assertEquals("live-external-snapshot", cp.member("vm").orElseThrow().method());
-        assertEquals(g.disk.toString(), g.diskSource());
-        assertNoLeftovers(g.dir);
+        assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
+        assertNoLeftovers(g.directory());
         assertNoCutFiles(tmp.resolve("store"));
         assertEquals(null, signals.poll(), "no failure signalled for the guest itself");
       } finally {
@@ -161,7 +163,7 @@ class FaultsIT {
    */
   @Test
   void libvirtdHungInTheMiddleOfTheSnapshot() throws Exception {
-    try (CounterGuest g = CounterGuest.boot("lencap-it-hung")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-hung")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Duration budget = Duration.ofSeconds(4);
       Duration grace = Duration.ofSeconds(3);
@@ -208,16 +210,16 @@ class FaultsIT {
 
         // libvirtd finishes the snapshot late; the release of that late cut merges it back, with no new capture.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!(g.disk.toString().equals(g.diskSource()) && leftovers(g.dir).isEmpty() && cutFiles(work).isEmpty())) {
+        while (!(g.disk().toString().equals(QemuSystem.diskSource(g)) && leftovers(g.directory()).isEmpty() && cutFiles(work).isEmpty())) {
           if (System.nanoTime() > deadline) {
-            throw new AssertionError("after 120 s: disk " + g.diskSource() + ", leftovers " + leftovers(g.dir)
+            throw new AssertionError("after 120 s: disk " + QemuSystem.diskSource(g) + ", leftovers " + leftovers(g.directory())
                 + ", cut files " + cutFiles(work));
           }
           TimeUnit.MILLISECONDS.sleep(200); // polling the guest's disk chain and the work directory
         }
         int now = g.lastCounter();
         g.awaitCounter(n -> n >= now + 2, WAIT);
-        assertEquals(1, g.domain().isActive());
+        assertEquals(1, QemuSystem.domain(g).isActive());
         assertTrue("vm".equals(aborted.memberId()) || aborted.getMessage().contains("member vm"),
             "the failure names the member whose cut hung: " + aborted);
       }
@@ -252,8 +254,8 @@ class FaultsIT {
   void storeDiskFull() throws Exception {
     Path small = tmp.resolve("small");
     Files.createDirectories(small);
-    CounterGuest.run("mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", small.toString());
-    try (CounterGuest g = CounterGuest.boot("lencap-it-full")) {
+    HostCommand.run("mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", small.toString());
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-it-full")) {
       g.awaitCounter(n -> n >= 2, WAIT);
       Encapsulation job = group("full", CaptureMode.NON_BLOCKING, g.resource("vm"));
       // The cut's memory file goes to a roomy work directory; the store's chunks fill the 12 MiB tmpfs.
@@ -266,12 +268,12 @@ class FaultsIT {
         assertEquals(List.of(), lencap.checkpoints("full").get());
         int now = g.lastCounter();
         g.awaitCounter(n -> n >= now + 2, WAIT);
-        assertEquals(g.disk.toString(), g.diskSource());
-        assertNoLeftovers(g.dir);
+        assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
+        assertNoLeftovers(g.directory());
         assertNoCutFiles(tmp.resolve("work"));
       }
     } finally {
-      CounterGuest.run("umount", small.toString());
+      HostCommand.run("umount", small.toString());
     }
   }
 

@@ -7,6 +7,7 @@ import io.lencap.api.Lencap;
 import io.lencap.api.LencapEvent;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
+import io.lencap.testing.CounterGuest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,10 +39,10 @@ public final class LibvirtBenchmark {
     Path tmp = Files.createTempDirectory("lencap-libvirt-bench");
     Path store = tmp.resolve("store");
     Timing timing = new Timing(store.resolve("work").resolve("libvirt"), tmp.resolve("raw"));
-    try (CounterGuest g = CounterGuest.boot("lencap-bench");
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-bench");
          Lencap lencap = Lencap.builder().store(store).listener(timing).build()) {
       g.awaitCounter(n -> n >= 2, Duration.ofMinutes(2));
-      timing.disk = g.disk;
+      timing.disk = g.disk();
       Encapsulation nb = CounterGuestIT.group("bench-nb", CaptureMode.NON_BLOCKING, g.resource("vm"));
       Encapsulation b = CounterGuestIT.group("bench-b", CaptureMode.BLOCKING, g.resource("vm"));
 
@@ -86,7 +87,7 @@ public final class LibvirtBenchmark {
       System.out.printf("  after 10 s:     %d bytes of state, %d stored (%.1f%% of the first)%n",
           second.logicalBytes(), second.storedBytes(), 100.0 * second.storedBytes() / first.storedBytes());
     } finally {
-      CounterGuest.deleteTree(tmp);
+      deleteTree(tmp);
     }
     System.exit(0);
   }
@@ -142,7 +143,7 @@ public final class LibvirtBenchmark {
         if (mem.isEmpty()) {
           return; // a save image (blocking mode): the guest is stopped; not measured here
         }
-        CounterGuest.deleteTree(rawDir);
+        deleteTree(rawDir);
         Files.createDirectories(rawDir);
         long t0 = System.nanoTime();
         long n = 0;
@@ -152,9 +153,20 @@ public final class LibvirtBenchmark {
         }
         rawSeconds = (System.nanoTime() - t0) / 1e9;
         rawBytes = n;
-        CounterGuest.deleteTree(rawDir);
+        deleteTree(rawDir);
       } catch (Exception e) {
         throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  private static void deleteTree(Path p) throws java.io.IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(f);
       }
     }
   }

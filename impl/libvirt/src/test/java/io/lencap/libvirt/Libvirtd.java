@@ -1,5 +1,6 @@
 package io.lencap.libvirt;
 
+import io.lencap.testing.HostCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -22,17 +23,17 @@ final class Libvirtd {
 
   /** SIGSTOP: libvirtd hangs, its sockets stay open, nothing it runs answers until {@link #cont}. */
   static void stop() throws Exception {
-    CounterGuest.run("kill", "-STOP", Files.readString(PID).trim());
+    HostCommand.run("kill", "-STOP", Files.readString(PID).trim());
   }
 
   /** SIGCONT: a hung libvirtd goes on where it stopped. */
   static void cont() throws Exception {
-    CounterGuest.run("kill", "-CONT", Files.readString(PID).trim());
+    HostCommand.run("kill", "-CONT", Files.readString(PID).trim());
   }
 
   /** Starts libvirtd with the project's setup script, which waits until it answers. */
   static void start() throws Exception {
-    CounterGuest.run("bash", SETUP.toString());
+    HostCommand.run("bash", SETUP.toString());
   }
 
   static void awaitAnswer() throws Exception {

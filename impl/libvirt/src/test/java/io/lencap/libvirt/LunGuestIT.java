@@ -13,6 +13,7 @@ import io.lencap.api.LencapListener;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
 import io.lencap.api.Resource;
+import io.lencap.testing.CounterGuest;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
@@ -49,20 +50,20 @@ class LunGuestIT {
 
   @BeforeAll
   static void requireQemu() {
-    CounterGuest.requireQemu();
+    QemuSystem.guests();
   }
 
   @Test
   void aGuestOnItsLunIsCapturedWithTheLunNonBlockingAndRestoresToOneRecoveryLine() throws Exception {
     try (Istgt istgt = new Istgt(tmp.resolve("target"), 64L << 20);
-        CounterGuest g = CounterGuest.defineOnLun("lencap-it-lun", istgt.locator())) {
-      g.domain().create();
+        CounterGuest g = QemuSystem.guests().defineOnLun("lencap-it-lun", istgt.locator())) {
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n >= 2, WAIT);
       Resource lun = Resource.builder("lun").type("block").locator(istgt.locator()).build();
       Resource vm = g.resource("vm").toBuilder().property("cut", "live").dependsOn("lun").build();
       Probe probe = new Probe(istgt.lun);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store"))
-          .storeOption("workDirectory", g.dir.resolve("work").toString()).listener(probe).build()) {
+          .storeOption("workDirectory", g.directory().resolve("work").toString()).listener(probe).build()) {
         // For comparison: the VM alone (its LUN disk excluded, as a capture without the LUN must say), and
         // both blocking (the LUN copied in the pause).
         Checkpoint vmOnly = CounterGuestIT.await(lencap.capture(CounterGuestIT.group("lun-vm-only",
@@ -98,27 +99,27 @@ class LunGuestIT {
         // Released: the guest runs on the LUN again (overlay merged back and deleted), writing it.
         g.awaitCounter(n -> n >= atCut + 3, WAIT);
         assertEquals(java.util.Optional.of(istgt.locator()),
-            DomainXml.parse(g.domain().getXMLDesc(0)).disks().get(0).lun());
+            DomainXml.parse(QemuSystem.domain(g).getXMLDesc(0)).disks().get(0).lun());
         int live = g.lastCounter();
         int onLun = awaitLun(istgt.lun, n -> n >= live);
         assertTrue(onLun >= live, "LUN " + onLun + " vs console " + live);
-        try (var files = Files.list(g.dir.resolve("work").resolve("libvirt"))) {
+        try (var files = Files.list(g.directory().resolve("work").resolve("libvirt"))) {
           assertEquals(java.util.List.of(), files.filter(p -> p.toString().contains(".lencap-")).toList());
         }
         int reached = g.lastCounter();
 
-        g.domain().destroy();
+        QemuSystem.domain(g).destroy();
         int mark = g.counters().size();
         CounterGuestIT.await(lencap.restore(job, cp.id()));
         assertEquals(atCut, probe.atRestore, "the LUN came back as it was at the cut (read before the VM restore)");
-        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
+        int first = g.awaitCounter(mark, n -> true, WAIT);
         CounterGuestIT.assertContinues(atCut, first);
         assertTrue(first <= reached, "restored " + first + " but the guest had reached " + reached);
         assertEquals(boots, g.boots(), "the guest went on from memory, without a cold boot");
         System.out.printf("lun-guest: LUN sector 0 at the cut %d, after its transfer %d, after its restore %d; first "
             + "counter of the restored guest %d (the guest had reached %d)%n", atCut, probe.atTransfer,
             probe.atRestore, first, reached);
-        int later = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
+        int later = g.awaitCounter(mark, n -> n >= first + 2, WAIT);
         int lunLater = awaitLun(istgt.lun, n -> n >= later);
         assertTrue(lunLater <= later + 2, "LUN " + lunLater + " vs console " + later);
       }

@@ -25,6 +25,7 @@ import io.lencap.libvirt.LunGuestIT.Istgt;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
+import io.lencap.testing.CounterGuest;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,7 +60,7 @@ class LunLifecycleIT {
 
   @BeforeAll
   static void requireQemu() {
-    CounterGuest.requireQemu();
+    QemuSystem.guests();
   }
 
   @Test
@@ -67,15 +68,15 @@ class LunLifecycleIT {
     String password = "chap-" + Long.toHexString(System.nanoTime()) + "-pw";
     try (Istgt istgt = new Istgt(tmp.resolve("target"), 64L << 20, "chap", CHAP_USER, password);
         LibvirtSecret secret = new LibvirtSecret(SECRET_USAGE, password);
-        CounterGuest g = CounterGuest.defineOnLun("lencap-it-lun-chap", istgt.locator(), "<auth username='"
+        CounterGuest g = QemuSystem.guests().defineOnLun("lencap-it-lun-chap", istgt.locator(), "<auth username='"
             + CHAP_USER + "'><secret type='iscsi' usage='" + SECRET_USAGE + "'/></auth>")) {
-      g.domain().create();
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n >= 2, WAIT);
       Resource lun = Resource.builder("lun").type("block").locator(istgt.locator())
           .property("chap.user", CHAP_USER).secret("chap.secret", Secret.of(password)).build();
       Resource vm = g.resource("vm").toBuilder().property("cut", "live").dependsOn("lun").build();
       LunGuestIT.Probe probe = new LunGuestIT.Probe(istgt.lun);
-      Path work = g.dir.resolve("work");
+      Path work = g.directory().resolve("work");
       AtomicBoolean fired = new AtomicBoolean();
       AtomicReference<Throwable> listenerError = new AtomicReference<>();
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).storeOption("workDirectory", work.toString())
@@ -87,7 +88,7 @@ class LunLifecycleIT {
               && fired.compareAndSet(false, true)) {
             try {
               g.awaitCounter(n -> n >= probe.atCut + 3, WAIT);
-              g.domain().destroy();
+              QemuSystem.domain(g).destroy();
             } catch (Throwable x) {
               listenerError.set(x);
             }
@@ -110,14 +111,14 @@ class LunLifecycleIT {
         assertEquals(List.of(), files.filter(p -> p.toString().contains(".lencap-")).toList());
       }
       // The definition names the LUN again, with its CHAP user and secret.
-      DomainXml def = DomainXml.parse(g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE));
+      DomainXml def = DomainXml.parse(QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.INACTIVE));
       assertEquals(Optional.of(new DomainXml.LunAccess(istgt.locator(), Optional.of(CHAP_USER), Optional.empty(),
           Optional.of(SECRET_USAGE), Optional.empty())), def.lunAccess("vda"));
       assertEquals(Optional.empty(), def.disks().get(0).backingLun());
       // A cold boot logs in with CHAP (istgt refuses it otherwise) and goes on from the merged counter.
       int mark = g.counters().size();
-      g.domain().create();
-      assertEquals(onLun + 1, CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT));
+      QemuSystem.domain(g).create();
+      assertEquals(onLun + 1, g.awaitCounter(mark, n -> true, WAIT));
       System.out.printf("lun-chap: LUN at the cut %d, after the offline merge %d (console reached %d)%n", atCut,
           onLun, last);
     }
@@ -126,10 +127,10 @@ class LunLifecycleIT {
   @Test
   void anOverlayLeftOverTheLunByAnInterruptedCaptureIsMergedByTheNextOne() throws Exception {
     try (Istgt istgt = new Istgt(tmp.resolve("target"), 64L << 20);
-        CounterGuest g = CounterGuest.defineOnLun("lencap-it-lun-left", istgt.locator())) {
-      g.domain().create();
+        CounterGuest g = QemuSystem.guests().defineOnLun("lencap-it-lun-left", istgt.locator())) {
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n >= 2, WAIT);
-      Path work = g.dir.resolve("work");
+      Path work = g.directory().resolve("work");
       Resource vm = g.resource("vm").toBuilder().property("cut", "live").build();
       // An interrupted capture: cut and resumed, never released (the process died before its release).
       LibvirtProvider provider = new LibvirtProvider();
@@ -146,7 +147,7 @@ class LunLifecycleIT {
         provider.close();
       }
       Path overlay = Path.of(cut.artefacts().get("overlay.vda"));
-      DomainXml.Disk left = DomainXml.parse(g.domain().getXMLDesc(0)).disks().get(0);
+      DomainXml.Disk left = DomainXml.parse(QemuSystem.domain(g).getXMLDesc(0)).disks().get(0);
       assertEquals(Optional.of(overlay), left.source());
       assertEquals(Optional.of(istgt.locator()), left.backingLun());
       g.awaitCounter(n -> n >= leftAt + 3, WAIT);
@@ -171,7 +172,7 @@ class LunLifecycleIT {
             leftAt, inOverlay, probe.atCut);
       }
       // Released as usual: the guest runs on the LUN itself, nothing is left.
-      DomainXml.Disk now = DomainXml.parse(g.domain().getXMLDesc(0)).disks().get(0);
+      DomainXml.Disk now = DomainXml.parse(QemuSystem.domain(g).getXMLDesc(0)).disks().get(0);
       assertEquals(Optional.of(istgt.locator()), now.lun());
       assertEquals(Optional.empty(), now.backingLun());
       assertTrue(!Files.exists(overlay));
@@ -184,8 +185,8 @@ class LunLifecycleIT {
   void aGuestRestoredWithItsLunMovedToAnotherTargetRunsOnThatLun() throws Exception {
     try (Istgt a = new Istgt(tmp.resolve("a"), 64L << 20, "lun-a", null, null);
         Istgt b = new Istgt(tmp.resolve("b"), 64L << 20, "lun-b", null, null);
-        CounterGuest g = CounterGuest.defineOnLun("lencap-it-lun-moved", a.locator())) {
-      g.domain().create();
+        CounterGuest g = QemuSystem.guests().defineOnLun("lencap-it-lun-moved", a.locator())) {
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n >= 2, WAIT);
       Resource lun = Resource.builder("lun").type("block").locator(a.locator()).build();
       Resource vm = g.resource("vm").toBuilder().property("cut", "live").dependsOn("lun").build();
@@ -193,11 +194,11 @@ class LunLifecycleIT {
       LunGuestIT.Probe onA = new LunGuestIT.Probe(a.lun);
       LunGuestIT.Probe onB = new LunGuestIT.Probe(b.lun);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store"))
-          .storeOption("workDirectory", g.dir.resolve("work").toString()).listener(onA).listener(onB).build()) {
+          .storeOption("workDirectory", g.directory().resolve("work").toString()).listener(onA).listener(onB).build()) {
         Checkpoint cp = await(lencap.capture(job));
         int atCut = onA.atCut;
         g.awaitCounter(n -> n >= atCut + 3, WAIT);
-        g.domain().destroy();
+        QemuSystem.domain(g).destroy();
         int aAfter = sector0(a.lun);
         assertTrue(aAfter > atCut, "LUN A " + aAfter + " vs " + atCut + " at the cut");
         assertEquals(-1, sector0(b.lun), "LUN B starts empty");
@@ -207,13 +208,13 @@ class LunLifecycleIT {
         await(lencap.restore(job, cp.id(), Placement.builder().move("lun", b.locator()).build()));
         long restoreMs = (System.nanoTime() - started) / 1_000_000;
         assertEquals(atCut, onB.atRestore, "LUN B holds the captured LUN before the VM is restored");
-        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
+        int first = g.awaitCounter(mark, n -> true, WAIT);
         assertContinues(atCut, first);
         // The running guest and its definition (the next cold boot) both use LUN B.
-        assertEquals(Optional.of(b.locator()), DomainXml.parse(g.domain().getXMLDesc(0)).disks().get(0).lun());
+        assertEquals(Optional.of(b.locator()), DomainXml.parse(QemuSystem.domain(g).getXMLDesc(0)).disks().get(0).lun());
         assertEquals(Optional.of(b.locator()),
-            DomainXml.parse(g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE)).disks().get(0).lun());
-        int later = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
+            DomainXml.parse(QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.INACTIVE)).disks().get(0).lun());
+        int later = g.awaitCounter(mark, n -> n >= first + 2, WAIT);
         int onB2 = awaitLun(b.lun, n -> n >= later);
         assertTrue(onB2 <= later + 2, "LUN B " + onB2 + " vs console " + later);
         assertEquals(aAfter, sector0(a.lun), "LUN A is left alone");
@@ -233,9 +234,9 @@ class LunLifecycleIT {
         LibvirtSecret secretA = new LibvirtSecret(SECRET_USAGE, pwA);
         // A stale secret already defined for LUN B (an earlier restore): the restore must reuse it, not fail.
         LibvirtSecret secretB = new LibvirtSecret(ChapSecrets.usage(b.locator()), "stale-value");
-        CounterGuest g = CounterGuest.defineOnLun("lencap-it-lun-rechap", a.locator(), "<auth username='user-a'>"
+        CounterGuest g = QemuSystem.guests().defineOnLun("lencap-it-lun-rechap", a.locator(), "<auth username='user-a'>"
             + "<secret type='iscsi' usage='" + SECRET_USAGE + "'/></auth>")) {
-      g.domain().create();
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n >= 2, WAIT);
       Resource lun = Resource.builder("lun").type("block").locator(a.locator())
           .property("chap.user", "user-a").secret("chap.secret", Secret.of(pwA)).build();
@@ -244,11 +245,11 @@ class LunLifecycleIT {
       LunGuestIT.Probe onA = new LunGuestIT.Probe(a.lun);
       LunGuestIT.Probe onB = new LunGuestIT.Probe(b.lun);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store"))
-          .storeOption("workDirectory", g.dir.resolve("work").toString()).listener(onA).listener(onB).build()) {
+          .storeOption("workDirectory", g.directory().resolve("work").toString()).listener(onA).listener(onB).build()) {
         Checkpoint cp = await(lencap.capture(job));
         int atCut = onA.atCut;
         g.awaitCounter(n -> n >= atCut + 3, WAIT);
-        g.domain().destroy();
+        QemuSystem.domain(g).destroy();
         int aAfter = sector0(a.lun);
         assertEquals(-1, sector0(b.lun), "LUN B starts empty");
 
@@ -257,18 +258,18 @@ class LunLifecycleIT {
             Map.of("chap.user", "user-b"), Map.of("chap.secret", Secret.of(pwB))).build()));
         assertEquals(atCut, onB.atRestore, "LUN B holds the captured LUN before the VM is restored");
         // istgt refuses user-a (and user-b with another password): the guest going on proves the new login.
-        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
+        int first = g.awaitCounter(mark, n -> true, WAIT);
         assertContinues(atCut, first);
         String usage = ChapSecrets.usage(b.locator());
         DomainXml.LunAccess expected = new DomainXml.LunAccess(b.locator(), Optional.of("user-b"), Optional.empty(),
             Optional.of(usage), Optional.empty());
-        assertEquals(Optional.of(expected), DomainXml.parse(g.domain().getXMLDesc(0)).lunAccess("vda"));
-        String inactive = g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE);
+        assertEquals(Optional.of(expected), DomainXml.parse(QemuSystem.domain(g).getXMLDesc(0)).lunAccess("vda"));
+        String inactive = QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.INACTIVE);
         assertEquals(Optional.of(expected), DomainXml.parse(inactive).lunAccess("vda"), "the next cold boot too");
         assertEquals(1, inactive.split("<auth ", -1).length - 1, "one auth for the disk: " + inactive);
         // The one libvirt secret of that usage is the one there before, now holding LUN B's password.
         List<org.libvirt.Secret> withUsage = new java.util.ArrayList<>();
-        Connect c = CounterGuest.connection();
+        Connect c = QemuSystem.connection();
         for (String uuid : c.listSecrets()) {
           org.libvirt.Secret s = c.secretLookupByUUIDString(uuid);
           if (s.getUsageType() == SecretUsageType.ISCSI && usage.equals(s.getUsageID())) {
@@ -284,16 +285,16 @@ class LunLifecycleIT {
         }).toList());
         assertTrue(java.util.Arrays.equals(pwB.getBytes(StandardCharsets.UTF_8), withUsage.get(0).getByteValue()),
             "the secret holds LUN B's password");
-        int later = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
+        int later = g.awaitCounter(mark, n -> n >= first + 2, WAIT);
         int onB2 = awaitLun(b.lun, n -> n >= later);
         assertTrue(onB2 <= later + 2, "LUN B " + onB2 + " vs console " + later);
         assertEquals(aAfter, sector0(a.lun), "LUN A is left alone");
         // A cold boot from the definition logs in to LUN B with CHAP again and goes on from it.
-        g.domain().destroy();
+        QemuSystem.domain(g).destroy();
         int onB3 = sector0(b.lun);
         int mark2 = g.counters().size();
-        g.domain().create();
-        assertEquals(onB3 + 1, CounterGuest.awaitCounter(g.console, mark2, n -> true, WAIT));
+        QemuSystem.domain(g).create();
+        assertEquals(onB3 + 1, g.awaitCounter(mark2, n -> true, WAIT));
         System.out.printf("lun-rechap: captured on LUN A at %d, restored onto LUN B (other CHAP user) went on at %d,"
             + " LUN B follows (%d), cold boot went on from %d%n", atCut, first, onB2, onB3);
       }
@@ -319,7 +320,7 @@ class LunLifecycleIT {
     private final org.libvirt.Secret secret;
 
     LibvirtSecret(String usage, String value) throws LibvirtException {
-      Connect c = CounterGuest.connection();
+      Connect c = QemuSystem.connection();
       for (String uuid : c.listSecrets()) {
         org.libvirt.Secret s = c.secretLookupByUUIDString(uuid);
         if (s.getUsageType() == SecretUsageType.ISCSI && usage.equals(s.getUsageID())) {

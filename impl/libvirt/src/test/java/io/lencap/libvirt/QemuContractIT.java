@@ -9,6 +9,7 @@ import io.lencap.spi.Cut;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.tck.ResourceProviderContract;
+import io.lencap.testing.CounterGuest;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -33,18 +34,20 @@ class QemuContractIT extends ResourceProviderContract {
 
   @BeforeAll
   static void bootGuest() throws Exception {
-    CounterGuest.requireQemu();
-    guest = CounterGuest.define("lencap-it-tck", 4 << 20);
-    guest.domain().create();
+    guest = QemuSystem.guests().define("lencap-it-tck", 4 << 20);
+    QemuSystem.domain(guest).create();
     guest.awaitCounter(n -> n >= 1, Duration.ofSeconds(120));
   }
 
   @AfterAll
-  static void removeGuest() {
-    if (guest != null) {
-      guest.close();
+  static void removeGuest() throws Exception {
+    try {
+      if (guest != null) {
+        guest.close();
+      }
+    } finally {
+      PROVIDER.close();
     }
-    PROVIDER.close();
   }
 
   @Override
@@ -54,8 +57,8 @@ class QemuContractIT extends ResourceProviderContract {
 
   @Override
   protected Resource resource() throws Exception {
-    if (guest.domain().isActive() != 1) {
-      guest.domain().create();
+    if (QemuSystem.domain(guest).isActive() != 1) {
+      QemuSystem.domain(guest).create();
     }
     return guest.resource("vm");
   }
@@ -73,7 +76,7 @@ class QemuContractIT extends ResourceProviderContract {
   protected String fingerprint(Resource resource) throws Exception {
     MessageDigest md = MessageDigest.getInstance("SHA-256");
     md.update(Files.readAllBytes(guest.data()));
-    return HexFormat.of().formatHex(md.digest()) + "/" + guest.domain().getInfo().state;
+    return HexFormat.of().formatHex(md.digest()) + "/" + QemuSystem.domain(guest).getInfo().state;
   }
 
   /**

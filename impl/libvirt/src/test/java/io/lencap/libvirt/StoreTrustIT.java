@@ -18,6 +18,7 @@ import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
+import io.lencap.testing.CounterGuest;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ class StoreTrustIT {
 
   @BeforeAll
   static void requireQemu() {
-    CounterGuest.requireQemu();
+    QemuSystem.guests();
   }
 
   @AfterAll
@@ -69,11 +70,11 @@ class StoreTrustIT {
 
   @Test
   void aVncPasswordReachesNoStoredByteAndAPlantedDiskPathIsIgnored() throws Exception {
-    try (CounterGuest g = CounterGuest.define("lencap-it-secret")) {
-      String xml = g.domain().getXMLDesc(0).replace("<memballoon", "<graphics type='vnc' port='-1' autoport='yes' "
+    try (CounterGuest g = QemuSystem.guests().define("lencap-it-secret")) {
+      String xml = QemuSystem.domain(g).getXMLDesc(0).replace("<memballoon", "<graphics type='vnc' port='-1' autoport='yes' "
           + "listen='127.0.0.1' passwd='" + PASSWORD + "'/><memballoon");
-      CounterGuest.connection().domainDefineXML(xml);
-      g.domain().create();
+      QemuSystem.connection().domainDefineXML(xml);
+      QemuSystem.domain(g).create();
       g.awaitCounter(n -> n >= 2, WAIT);
       Resource r = g.resource("vm");
       Capture ctx = new Capture(r, CaptureMode.NON_BLOCKING);
@@ -93,7 +94,7 @@ class StoreTrustIT {
       assertEquals("vnc", s.attributes().get(RestoredXml.GRAPHICS_PROTECTED));
 
       // Planted: the manifest's disk path names another file.
-      Path marker = g.dir.resolve("marker");
+      Path marker = g.directory().resolve("marker");
       Files.writeString(marker, "marker");
       StoredState planted = withDiskPath(s, marker);
       int mark = g.counters().size();
@@ -104,9 +105,9 @@ class StoreTrustIT {
         d.resume();
       }
       assertEquals("marker", Files.readString(marker));
-      assertEquals(g.disk.toString(), g.diskSource());
-      CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
-      String restored = g.domain().getXMLDesc(Domain.XMLFlags.SECURE);
+      assertEquals(g.disk().toString(), QemuSystem.diskSource(g));
+      g.awaitCounter(mark, n -> true, WAIT);
+      String restored = QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.SECURE);
       assertTrue(restored.contains("passwd='" + PASSWORD + "'"), "the replaced domain's password is kept");
       assertTrue(restored.contains("<emulator>/usr/bin/qemu-system-x86_64</emulator>"), "this host's emulator");
     }
@@ -114,7 +115,7 @@ class StoreTrustIT {
 
   @Test
   void storedQemuCommandlineIsRefusedUnlessTheCallerOptsIn() throws Exception {
-    try (CounterGuest g = CounterGuest.define("lencap-it-cmdline")) {
+    try (CounterGuest g = QemuSystem.guests().define("lencap-it-cmdline")) {
       Resource r = g.resource("vm");
       Capture ctx = new Capture(r, CaptureMode.NON_BLOCKING);
       try (ResourceDriver d = PROVIDER.open(r, context())) {
@@ -130,7 +131,7 @@ class StoreTrustIT {
           .replaceFirst("<domain ", "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0' ")
           .replace("</domain>", "<qemu:commandline><qemu:arg value='-sandbox'/><qemu:arg value='on'/>"
               + "</qemu:commandline></domain>"));
-      String before = g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE);
+      String before = QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.INACTIVE);
       try (ResourceDriver d = PROVIDER.open(r, context())) {
         TckRestoreContext rc = new TckRestoreContext(r, r, planted);
         d.prepareRestore(rc);
@@ -138,8 +139,8 @@ class StoreTrustIT {
         assertEquals("resources[vm].properties.restore.allowPassthrough", e.field());
         assertTrue(e.getMessage().contains("qemu:commandline"), e.getMessage());
       }
-      assertEquals(before, g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE), "the definition is untouched");
-      Resource optIn = Resource.builder("vm").type(r.type()).locator(r.locator()).property("domain", g.name)
+      assertEquals(before, QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.INACTIVE), "the definition is untouched");
+      Resource optIn = Resource.builder("vm").type(r.type()).locator(r.locator()).property("domain", g.name())
           .property(HostPassthrough.OPT_IN, "true").build();
       try (ResourceDriver d = PROVIDER.open(optIn, context())) {
         TckRestoreContext rc = new TckRestoreContext(optIn, optIn, planted);
@@ -147,7 +148,7 @@ class StoreTrustIT {
         d.restore(rc);
         d.resume();
       }
-      assertTrue(g.domain().getXMLDesc(Domain.XMLFlags.INACTIVE).contains("-sandbox"));
+      assertTrue(QemuSystem.domain(g).getXMLDesc(Domain.XMLFlags.INACTIVE).contains("-sandbox"));
     }
   }
 

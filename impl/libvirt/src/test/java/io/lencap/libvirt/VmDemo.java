@@ -5,6 +5,7 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.MemberCheckpoint;
+import io.lencap.testing.CounterGuest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,11 +27,11 @@ public final class VmDemo {
 
   public static void main(String[] args) throws Exception {
     Path store = args.length > 0 ? Path.of(args[0]) : Files.createTempDirectory("lencap-vm-demo");
-    try (CounterGuest g = CounterGuest.boot("lencap-demo")) {
+    try (CounterGuest g = QemuSystem.guests().boot("lencap-demo")) {
       g.awaitCounter(n -> n >= 3, WAIT);
-      say("booted counter guest %s (128 MiB, QEMU TCG); its console shows %s", g.name, tail(g.counters()));
+      say("booted counter guest %s (128 MiB, QEMU TCG); its console shows %s", g.name(), tail(g.counters()));
       Encapsulation job = CounterGuestIT.group("vm-demo", CaptureMode.NON_BLOCKING, g.resource("vm"));
-      CutProbe probe = new CutProbe(Map.of("vm", g.disk));
+      CutProbe probe = new CutProbe(Map.of("vm", g.disk()));
       try (Lencap lencap = Lencap.builder().store(store).listener(probe).build()) {
         Checkpoint cp = lencap.capture(job).get(5, TimeUnit.MINUTES);
         MemberCheckpoint m = cp.member("vm").orElseThrow();
@@ -42,15 +43,15 @@ public final class VmDemo {
             m.logicalBytes(), m.storedBytes());
         int reached = g.awaitCounter(n -> n >= atCut + 4, WAIT);
         say("the guest ran on during and after the capture: counter %d", reached);
-        g.domain().destroy();
-        say("destroyed %s at counter %d", g.name, g.lastCounter());
+        QemuSystem.domain(g).destroy();
+        say("destroyed %s at counter %d", g.name(), g.lastCounter());
 
         int mark = g.counters().size();
         long t0 = System.nanoTime();
         lencap.restore(job, cp.id()).get(5, TimeUnit.MINUTES);
         long restoreMs = (System.nanoTime() - t0) / 1_000_000;
-        int first = CounterGuest.awaitCounter(g.console, mark, n -> true, WAIT);
-        int third = CounterGuest.awaitCounter(g.console, mark, n -> n >= first + 2, WAIT);
+        int first = g.awaitCounter(mark, n -> true, WAIT);
+        int third = g.awaitCounter(mark, n -> n >= first + 2, WAIT);
         List<Integer> after = g.counters().subList(mark, g.counters().size());
         say("restored from the store in %d ms; the console goes on: %s", restoreMs, after);
         say("the counter continued from the captured value %d (no reboot: %d boot line(s) in the console), now %d",

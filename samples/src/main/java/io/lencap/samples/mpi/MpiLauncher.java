@@ -7,7 +7,8 @@ import io.lencap.api.LencapEvent;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.ResiliencyPolicy;
-import io.lencap.samples.guests.CounterGuests;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.CounterGuests;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,7 +40,7 @@ public final class MpiLauncher {
         guests.start(n);
       }
       for (String n : names) {
-        guests.awaitCounterAbove(n, 0, Duration.ofMinutes(2));
+        guests.guest(n).awaitCounterAbove(0, Duration.ofMinutes(2));
       }
       System.out.printf("job: %d ranks running; MTBF %s%n", ranks, mtbf);
 
@@ -65,18 +66,20 @@ public final class MpiLauncher {
         System.out.printf("interval from MTBF %s and a %d ms pause: %s%n", mtbf, first.pause().toMillis(),
             protection.interval().map(Duration::toString).orElse("?"));
         // Let the ranks work past the checkpoint, then kill one.
-        guests.awaitCounterAbove(names.get(0), guests.counter(names.get(0)).orElse(0) + 3, Duration.ofMinutes(1));
+        CounterGuest rank0 = guests.guest(names.get(0));
+        rank0.awaitCounterAbove(rank0.counter().orElse(0) + 3, Duration.ofMinutes(1));
         String victim = names.get(names.size() - 1);
-        long atFailure = guests.counter(victim).orElseThrow();
-        int printedAtKill = guests.counters(victim).size();
+        CounterGuest failing = guests.guest(victim);
+        int atFailure = failing.lastCounter();
+        int printedAtKill = failing.counters().size();
         Instant killed = Instant.now();
-        new ProcessBuilder("kill", "-9", Long.toString(guests.qemuPid(victim))).start().waitFor();
+        new ProcessBuilder("kill", "-9", Long.toString(failing.qemuPid())).start().waitFor();
         System.out.printf("killed %s's QEMU at counter %d%n", victim, atFailure);
         LencapEvent.FailureDetected f = detected.get(2, TimeUnit.MINUTES);
         LencapEvent.Recovered r = recovered.get(5, TimeUnit.MINUTES);
         Checkpoint back = committed.stream().filter(c -> c.id().equals(r.checkpointId())).findFirst()
             .orElse(first);
-        long restoredFrom = guests.awaitNewCounter(victim, printedAtKill, Duration.ofMinutes(1));
+        int restoredFrom = failing.awaitNewCounter(printedAtKill, Duration.ofMinutes(1));
         System.out.printf("detected after %d ms (%s), group running again after %d ms%n",
             Duration.between(killed, f.at()).toMillis(), f.failure().kind(), Duration.between(killed, r.at()).toMillis());
         System.out.printf("back to checkpoint %s; %s counts on from %d: work lost %d s of %d%n", back.id(), victim,

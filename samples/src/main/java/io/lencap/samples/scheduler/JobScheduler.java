@@ -9,7 +9,8 @@ import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
-import io.lencap.samples.guests.CounterGuests;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.CounterGuests;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -61,10 +62,10 @@ public final class JobScheduler {
     String uri = guests.resource("x").locator().toString();
     JobScheduler scheduler = new JobScheduler(List.of(new Host("hostA", uri), new Host("hostB", uri)), guests);
     String job = "job1";
-    guests.start(job);
+    CounterGuest guest = guests.start(job);
     try {
-      guests.awaitCounterAbove(job, 1, Duration.ofMinutes(2));
-      Encapsulation group = Encapsulation.builder(job).resource(guests.resource(job))
+      guest.awaitCounterAbove(1, Duration.ofMinutes(2));
+      Encapsulation group = Encapsulation.builder(job).resource(guest.resource(job))
           .policy(ResiliencyPolicy.builder().onFailure(Reaction.RESTORE_ELSEWHERE)
               .checkpointInterval(Duration.ofSeconds(20)).probeInterval(Duration.ofSeconds(1))
               .failureConfirmation(Duration.ofSeconds(2)).keepLast(2).build())
@@ -78,18 +79,18 @@ public final class JobScheduler {
           }).build()) {
         Protection p = lencap.protect(group, (failure, checkpoint, attempt) -> scheduler.place(group, failure, attempt));
         p.captureNow().join();
-        guests.awaitCounterAbove(job, guests.counter(job).orElse(0) + 2, Duration.ofMinutes(1));
-        new ProcessBuilder("kill", "-9", Long.toString(guests.qemuPid(job))).start().waitFor();
+        guest.awaitCounterAbove(guest.counter().orElse(0) + 2, Duration.ofMinutes(1));
+        new ProcessBuilder("kill", "-9", Long.toString(guest.qemuPid())).start().waitFor();
         LencapEvent.Recovered r = recovered.get(5, TimeUnit.MINUTES);
         String moved = r.placement().targets().get(job).properties().get("domain");
-        long counter = guests.awaitCounterAbove(moved, -1, Duration.ofMinutes(1));
+        long counter = guests.guest(moved).awaitCounterAbove(-1, Duration.ofMinutes(1));
         System.out.printf("scheduler: %s runs again as %s, counting from %d (checkpoint %s)%n", job, moved, counter,
             r.checkpointId());
         p.close();
         guests.remove(moved);
       }
     } finally {
-      guests.remove(job);
+      guest.close();
     }
   }
 }
