@@ -13,7 +13,7 @@ import java.nio.file.Path;
 /**
  * Coordination overhead: captures and restores of N no-op members (half VMs, half storage, so the
  * dependency levels are exercised), milliseconds per member, both modes side by side.
- * Run: {@code mvn -q -pl samples exec:java -Dexec.mainClass=io.lencap.benchmarks.CoordinationBench -Dexec.args=1000}
+ * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.CoordinationBench -Dexec.args=1000}
  */
 public final class CoordinationBench {
   public static void main(String[] args) throws Exception {

@@ -7,7 +7,7 @@ import java.util.Random;
  * Work lost to failures at the Young/Daly interval against half and double of it, on one simulated
  * failure trace (exponential inter-arrival times with the given MTBF, fixed seed). A failure loses the
  * work since the last checkpoint plus the restart time; every checkpoint costs its pause.
- * Run: {@code mvn -q -pl samples exec:java -Dexec.mainClass=io.lencap.benchmarks.IntervalSimulation
+ * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.IntervalSimulation
  * -Dexec.args="COST_MS MTBF_S RESTART_MS"} with the cost and restart measured by {@code MpiLauncher}.
  */
 public final class IntervalSimulation {

@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * Store ingest: one file of mixed data (half random, half repetitive) captured into the local store,
  * against {@code sha256sum} and the JDK's raw SHA-256 of the same file in the same run; then 1 % of the
  * file rewritten and captured again (what dedup saves).
- * Run: {@code mvn -q -pl samples exec:java -Dexec.mainClass=io.lencap.benchmarks.StoreIngestBench -Dexec.args=1024}
+ * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.StoreIngestBench -Dexec.args=1024}
  * (size in MiB).
  */
 public final class StoreIngestBench {
