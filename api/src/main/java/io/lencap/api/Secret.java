@@ -1,7 +1,7 @@
 package io.lencap.api;
 
-import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 
 /**
  * A credential (CHAP secret, SASL password, key material). Its {@code toString} never shows the value, so

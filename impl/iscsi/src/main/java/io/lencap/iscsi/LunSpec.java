@@ -3,8 +3,8 @@ package io.lencap.iscsi;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.Secret;
-import io.lencap.spi.Chunking;
 import io.lencap.iscsi.address.IscsiLocator;
+import io.lencap.spi.Chunking;
 import java.time.Duration;
 import java.util.Optional;
 

@@ -1,7 +1,7 @@
 package io.lencap.libvirt;
 
-import io.lencap.iscsi.address.IscsiLocator;
 import io.lencap.api.Resource;
+import io.lencap.iscsi.address.IscsiLocator;
 import io.lencap.spi.RestoreContext;
 import java.net.URI;
 import java.util.LinkedHashSet;

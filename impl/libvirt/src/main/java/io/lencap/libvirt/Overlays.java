@@ -1,14 +1,14 @@
 package io.lencap.libvirt;
 
-import io.lencap.iscsi.address.IscsiLocator;
 import io.lencap.api.LencapException;
 import io.lencap.api.LencapTimeoutException;
+import io.lencap.iscsi.address.IscsiLocator;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

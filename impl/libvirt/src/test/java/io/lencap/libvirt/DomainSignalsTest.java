@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lencap.api.FailureKind;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import io.lencap.api.FailureKind;
 import io.lencap.spi.FailureSignals;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;

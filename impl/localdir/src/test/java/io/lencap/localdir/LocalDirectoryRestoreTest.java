@@ -1,15 +1,12 @@
 package io.lencap.localdir;
 
-import io.lencap.spi.tck.ResourceProviderContract;
-import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
-import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
-import io.lencap.api.CaptureMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lencap.api.CaptureMode;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
@@ -21,6 +18,9 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
+import io.lencap.spi.tck.ResourceProviderContract;
+import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
+import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
 import io.lencap.tree.TreeRestore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,5 @@
 package io.lencap.hdfs;
 
-import io.lencap.testing.FileVolumeProvider;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lencap.api.Checkpoint;
@@ -8,6 +7,7 @@ import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.testing.FileVolumeProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;

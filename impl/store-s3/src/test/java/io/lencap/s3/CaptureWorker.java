@@ -1,6 +1,5 @@
 package io.lencap.s3;
 
-import io.lencap.testing.FileVolumeProvider;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
@@ -8,6 +7,7 @@ import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.Secret;
+import io.lencap.testing.FileVolumeProvider;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;

@@ -1,6 +1,5 @@
 package io.lencap.s3;
 
-import io.lencap.testing.FileVolumeProvider;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +12,7 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.VerifyReport;
 import io.lencap.spi.BlobBackend;
+import io.lencap.testing.FileVolumeProvider;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;

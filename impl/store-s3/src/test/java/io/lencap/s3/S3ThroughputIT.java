@@ -1,6 +1,5 @@
 package io.lencap.s3;
 
-import io.lencap.testing.FileVolumeProvider;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -12,6 +11,7 @@ import io.lencap.api.ResourceType;
 import io.lencap.api.Secret;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.testing.FileVolumeProvider;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
