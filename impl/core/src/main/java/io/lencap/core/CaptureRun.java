@@ -393,12 +393,23 @@ final class CaptureRun {
   /** A phase call of one member; its failure aborts the capture at once. */
   private CompletableFuture<Void> call(CaptureMember m, Phase phase, Duration timeout, String limit,
       Tasks.Body body) {
+    // The call is published before the abort flag is read, and the abort sets its flag before it reads the
+    // calls: so either this call is never started, or the abort's undo waits for it to return. (A failing
+    // member's thread aborts while another thread is still starting its peers' calls of the same level.)
+    CompletableFuture<Void> finished = new CompletableFuture<>();
+    m.lastCall = finished;
     if (aborted.get()) {
+      finished.complete(null);
       return CompletableFuture.failedFuture(new CancellationException("capture aborted"));
     }
     m.busyPhase = phase;
-    Tasks.Call<Void> c = calls.call(m.id(), phase, timeout, limit, body);
-    m.lastCall = c.finished();
+    Tasks.Call<Void> c = calls.call(m.id(), phase, timeout, limit, () -> {
+      if (aborted.get()) {
+        throw new CancellationException("capture aborted");
+      }
+      body.run();
+    });
+    c.finished().whenComplete((v, e) -> finished.complete(null));
     return c.result().whenComplete((v, e) -> {
       if (e != null) {
         abort(e);
