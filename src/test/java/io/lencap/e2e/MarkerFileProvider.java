@@ -13,6 +13,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,11 +114,12 @@ public final class MarkerFileProvider implements ResourceProvider {
         }
         Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       }
-
-      @Override
-      public Health probe() {
-        return Files.exists(file) ? Health.healthy() : Health.failed("file gone");
-      }
     };
+  }
+
+  @Override
+  public Watcher watch(Resource r, ProviderContext context) {
+    Path file = Path.of(r.locator().getPath());
+    return () -> Files.exists(file) ? Health.healthy() : Health.failed("file gone");
   }
 }

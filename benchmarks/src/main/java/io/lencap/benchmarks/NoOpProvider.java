@@ -10,6 +10,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
@@ -65,11 +66,11 @@ public final class NoOpProvider implements ResourceProvider {
 
       @Override
       public void restore(RestoreContext c) {}
-
-      @Override
-      public Health probe() {
-        return Health.healthy();
-      }
     };
+  }
+
+  @Override
+  public Watcher watch(Resource resource, ProviderContext context) {
+    return Health::healthy;
   }
 }

@@ -1,6 +1,6 @@
 package io.lencap.spi;
 
-/** What {@link ResourceDriver#probe} saw. */
+/** What {@link Watcher#probe} saw. */
 public record Health(Status status, String detail) {
   public enum Status {
     HEALTHY, DEGRADED, FAILED

@@ -11,7 +11,8 @@ import java.util.Set;
  *
  * <p>A capture calls {@code prepare, quiesce, cut, resume, transfer}, then {@code release} after commit or
  * abort. A failure after {@code quiesce} always leads to {@code resume}. A restore calls
- * {@code prepareRestore} on every member before any {@code restore}, then {@code resume}.
+ * {@code prepareRestore} on every member before any {@code restore}, then {@code resume}. Health between
+ * operations is a {@link Watcher}'s.
  */
 public interface ResourceDriver extends AutoCloseable {
 
@@ -65,10 +66,7 @@ public interface ResourceDriver extends AutoCloseable {
    */
   default void validate(StoredState state) throws Exception {}
 
-  /** A quick health check for failure detection. */
-  Health probe() throws Exception;
-
-  /** An optional ability, such as {@link FailureSignals}; empty when the driver lacks it. */
+  /** An optional ability, such as {@link StorageSnapshot}; empty when the driver lacks it. */
   default <T> Optional<T> extension(Class<T> type) {
     return Optional.empty();
   }

@@ -25,6 +25,12 @@ public interface ResourceProvider extends AutoCloseable {
    */
   ResourceDriver open(Resource resource, ProviderContext context);
 
+  /**
+   * A watcher of the resource's health for failure detection, held open while a protection runs. Cheap:
+   * connect in the first {@link Watcher#probe} or {@link Watcher#subscribe}, not here.
+   */
+  Watcher watch(Resource resource, ProviderContext context);
+
   /** The properties and secrets this provider reads from its resources, for users and their tools. */
   default List<PropertySpec> properties() {
     return List.of();

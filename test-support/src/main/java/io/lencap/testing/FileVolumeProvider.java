@@ -14,6 +14,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -120,11 +121,12 @@ public final class FileVolumeProvider implements ResourceProvider {
           in.transferTo(out);
         }
       }
-
-      @Override
-      public Health probe() {
-        return Files.isRegularFile(file) ? Health.healthy() : Health.failed("no file " + file);
-      }
     };
+  }
+
+  @Override
+  public Watcher watch(Resource r, ProviderContext context) {
+    Path file = Path.of(r.locator().getPath());
+    return () -> Files.isRegularFile(file) ? Health.healthy() : Health.failed("no file " + file);
   }
 }

@@ -10,9 +10,8 @@ import io.lencap.api.PlacementChooser;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.Resource;
-import io.lencap.spi.FailureSignals;
 import io.lencap.spi.Health;
-import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.Watcher;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -48,7 +47,7 @@ final class Protector implements Protection {
   /** When the failure being handled was first suspected: checkpoints after it may hold the failed state. */
   private volatile Instant failureSuspectedAt;
   private final List<AutoCloseable> watches = new ArrayList<>();
-  private final Map<String, ResourceDriver> watchers = new ConcurrentHashMap<>();
+  private final Map<String, Watcher> watchers = new ConcurrentHashMap<>();
   private volatile Encapsulation encapsulation;
   private volatile State state = State.WATCHING;
   private volatile Checkpoint last;
@@ -158,12 +157,9 @@ final class Protector implements Protection {
   private synchronized void watch() {
     for (Resource r : encapsulation.resources()) {
       try {
-        ResourceDriver d = run.providers().providerFor(r).open(r, run.providerContext());
-        watchers.put(r.id(), d);
-        Optional<FailureSignals> signals = d.extension(FailureSignals.class);
-        if (signals.isPresent()) {
-          watches.add(signals.get().subscribe(s -> onSignal(r.id(), s)));
-        }
+        Watcher w = run.providers().providerFor(r).watch(r, run.providerContext());
+        watchers.put(r.id(), w);
+        watches.add(w.subscribe(s -> onSignal(r.id(), s)));
       } catch (Exception e) {
         log.warn("cannot watch {} of {}: {}", r.id(), encapsulation.name(), e.toString());
       }
@@ -179,7 +175,7 @@ final class Protector implements Protection {
     watchers.clear();
   }
 
-  private void onSignal(String memberId, FailureSignals.Signal s) {
+  private void onSignal(String memberId, Watcher.Signal s) {
     // A recovery suspects nothing: the confirmation probe decides.
     s.failure().ifPresent(kind -> suspect(memberId, kind, s.detail()));
   }
@@ -188,7 +184,7 @@ final class Protector implements Protection {
     if (state != State.WATCHING) {
       return;
     }
-    for (Map.Entry<String, ResourceDriver> w : watchers.entrySet()) {
+    for (Map.Entry<String, Watcher> w : watchers.entrySet()) {
       Health h = probe(w.getValue());
       if (h.status() != Health.Status.HEALTHY) {
         suspect(w.getKey(), FailureKind.UNREACHABLE, h.detail());
@@ -196,9 +192,9 @@ final class Protector implements Protection {
     }
   }
 
-  private static Health probe(ResourceDriver d) {
+  private static Health probe(Watcher w) {
     try {
-      return d.probe();
+      return w.probe();
     } catch (Exception e) {
       return Health.failed(e.toString());
     }
@@ -212,8 +208,8 @@ final class Protector implements Protection {
     Instant suspectedAt = run.clock().instant();
     log.info("{} of {} suspected {}: {}", memberId, encapsulation.name(), kind, detail);
     run.timer().schedule(() -> run.executor().execute(() -> {
-      ResourceDriver d = watchers.get(memberId);
-      Health h = d == null ? Health.failed("not watched") : probe(d);
+      Watcher w = watchers.get(memberId);
+      Health h = w == null ? Health.failed("not watched") : probe(w);
       suspected.remove(memberId);
       if (state != State.WATCHING) {
         return;

@@ -154,17 +154,7 @@ class EngineTest {
   void theProviderStatesWhichMembersWriteAndWhichAreStorage() {
     // Two LUNs: storage by type, so unordered; the provider says m1 writes to m0.
     List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
-    io.lencap.spi.ResourceProvider provider = new io.lencap.spi.ResourceProvider() {
-      @Override
-      public String name() {
-        return "roles";
-      }
-
-      @Override
-      public io.lencap.spi.Support supports(Resource r) {
-        return memory.supports(r);
-      }
-
+    io.lencap.spi.ResourceProvider provider = new io.lencap.spi.tck.ForwardingProvider(memory) {
       @Override
       public io.lencap.spi.MemberRole role(Resource r) {
         return r.id().equals("m1") ? io.lencap.spi.MemberRole.WRITER : io.lencap.spi.MemberRole.STORAGE;

@@ -14,6 +14,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.io.InputStream;
 import java.util.EnumSet;
 import java.util.Map;
@@ -131,16 +132,19 @@ final class MemoryProvider implements ResourceProvider {
         return type == io.lencap.spi.StorageSnapshot.class ? context.storageSnapshot(r).map(type::cast)
             : java.util.Optional.empty();
       }
+    };
+  }
 
-      @Override
-      public Health probe() {
-        probes.incrementAndGet();
-        if (devices.containsKey(key)) {
-          return Health.healthy();
-        }
-        missingSeen.complete(key);
-        return Health.failed("gone");
+  @Override
+  public Watcher watch(Resource r, ProviderContext context) {
+    String key = r.locator().getHost();
+    return () -> {
+      probes.incrementAndGet();
+      if (devices.containsKey(key)) {
+        return Health.healthy();
       }
+      missingSeen.complete(key);
+      return Health.failed("gone");
     };
   }
 }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
+import io.lencap.api.Failure;
+import io.lencap.api.FailureKind;
 import io.lencap.api.Lencap;
 import io.lencap.api.LencapEvent;
 import io.lencap.api.Protection;
@@ -14,15 +16,22 @@ import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.spi.EngineSettings;
+import io.lencap.spi.Health;
+import io.lencap.spi.ProviderContext;
+import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.Watcher;
+import io.lencap.spi.tck.ForwardingProvider;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -112,4 +121,49 @@ class ProtectorTest {
     }
   }
 
+  @Test
+  void aFailurePushedByAWatcherIsDetectedWithoutWaitingForAProbe() throws Exception {
+    CompletableFuture<Consumer<Watcher.Signal>> subscribed = new CompletableFuture<>();
+    CompletableFuture<Void> unsubscribed = new CompletableFuture<>();
+    ResourceProvider pushing = new ForwardingProvider(memory) {
+      @Override
+      public Watcher watch(Resource r, ProviderContext context) {
+        Watcher probing = super.watch(r, context);
+        return new Watcher() {
+          @Override
+          public Health probe() throws Exception {
+            return probing.probe();
+          }
+
+          @Override
+          public AutoCloseable subscribe(Consumer<Signal> listener) {
+            if (r.id().equals("a")) {
+              subscribed.complete(listener);
+            }
+            return () -> unsubscribed.complete(null);
+          }
+        };
+      }
+    };
+    Encapsulation g = Encapsulation.builder("pushed")
+        .resource(Resource.of("a", ResourceType.VIRTUAL_MACHINE, "mem://a"))
+        .policy(ResiliencyPolicy.builder().onFailure(Reaction.NOTIFY).probeInterval(Duration.ofHours(1))
+            .failureConfirmation(Duration.ofMillis(100)).build())
+        .build();
+    memory.devices.put("a", new byte[] {1});
+    try (Lencap l = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
+        List.of(events::add), Clock.systemUTC()), new ProviderRegistry(List.of(pushing)))) {
+      Protection p = l.protect(g);
+      Consumer<Watcher.Signal> listener = subscribed.get(10, TimeUnit.SECONDS);
+      CompletableFuture<LencapEvent.FailureDetected> detected = next(LencapEvent.FailureDetected.class, l);
+      memory.devices.remove("a");
+      listener.accept(Watcher.Signal.failed("a", FailureKind.CRASHED, "the domain crashed", Instant.now()));
+      Failure f = detected.get(10, TimeUnit.SECONDS).failure(); // an hour before the first probe
+      assertEquals("a", f.memberId());
+      assertEquals(FailureKind.CRASHED, f.kind());
+      assertTrue(f.detail().contains("the domain crashed"), f.detail());
+      p.close();
+      unsubscribed.get(10, TimeUnit.SECONDS);
+    }
+  }
 }

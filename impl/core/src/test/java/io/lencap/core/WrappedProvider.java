@@ -1,40 +1,28 @@
 package io.lencap.core;
 
 import io.lencap.api.Resource;
-import io.lencap.spi.MemberRole;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
-import io.lencap.spi.Support;
+import io.lencap.spi.tck.ForwardingProvider;
 import java.util.function.UnaryOperator;
 
 /** A provider whose drivers are another provider's, each wrapped: a hook at one step of one call. */
-final class WrappedProvider implements ResourceProvider {
-  private final ResourceProvider inner;
+final class WrappedProvider extends ForwardingProvider {
   private final UnaryOperator<ResourceDriver> wrap;
 
   WrappedProvider(ResourceProvider inner, UnaryOperator<ResourceDriver> wrap) {
-    this.inner = inner;
+    super(inner);
     this.wrap = wrap;
   }
 
   @Override
   public String name() {
-    return "wrapped-" + inner.name();
-  }
-
-  @Override
-  public Support supports(Resource r) {
-    return inner.supports(r);
-  }
-
-  @Override
-  public MemberRole role(Resource r) {
-    return inner.role(r);
+    return "wrapped-" + delegate.name();
   }
 
   @Override
   public ResourceDriver open(Resource r, ProviderContext context) {
-    return wrap.apply(inner.open(r, context));
+    return wrap.apply(delegate.open(r, context));
   }
 }

@@ -3,11 +3,13 @@ package io.lencap.iscsi;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.Chunking;
+import io.lencap.spi.Health;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.util.List;
 
 /**
@@ -37,6 +39,19 @@ public final class IscsiProvider implements ResourceProvider {
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource));
+  }
+
+  /** Healthy while the target accepts a login and serves the LUN; a session is opened for each probe. */
+  @Override
+  public Watcher watch(Resource resource, ProviderContext context) {
+    LunSpec spec = LunSpec.of(resource);
+    return () -> {
+      try (IscsiSession s = spec.connect()) {
+        return Health.healthy();
+      } catch (IscsiException e) {
+        return Health.failed(e.getMessage());
+      }
+    };
   }
 
   @Override

@@ -14,7 +14,6 @@ import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.EntryWriter;
-import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StorageSnapshot;
@@ -260,15 +259,6 @@ final class LunDriver implements ResourceDriver {
   }
 
   // ---------------------------------------------------------------- health, lifecycle
-
-  @Override
-  public Health probe() {
-    try (IscsiSession s = spec.connect()) {
-      return Health.healthy();
-    } catch (IscsiException e) {
-      return Health.failed(e.getMessage());
-    }
-  }
 
   @Override
   public <T> Optional<T> extension(Class<T> type) {

@@ -292,7 +292,7 @@ class IscsiLunIT {
     }
     assertTrue(seen.get() >= 64L << 20 && seen.get() < BIG, "killed mid-transfer at " + seen.get());
     assertTrue(sink.seal().entries().isEmpty(), "no partial LUN entry");
-    assertEquals(io.lencap.spi.Health.Status.HEALTHY, provider.open(r, context()).probe().status(),
+    assertEquals(io.lencap.spi.Health.Status.HEALTHY, provider.watch(r, context()).probe().status(),
       "the restarted target serves again");
   }
 }

@@ -4,15 +4,12 @@ import io.lencap.api.Resource;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.FailureSignals;
-import io.lencap.spi.Health;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import java.net.URI;
 import java.util.EnumSet;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -39,7 +36,6 @@ final class DomainDriver implements ResourceDriver {
   static final String EXCLUDED_ATTRIBUTE = "disks.excluded";
 
   private final Resource resource;
-  private final Connections connections;
   private final MemberDomain domain;
 
   /** Set by prepare; null in a driver that only releases or resumes (crash repair) or restores. */
@@ -49,7 +45,6 @@ final class DomainDriver implements ResourceDriver {
 
   DomainDriver(Resource resource, ProviderContext context, Connections connections) {
     this.resource = resource;
-    this.connections = connections;
     this.domain = new MemberDomain(resource, context, connections);
   }
 
@@ -157,19 +152,6 @@ final class DomainDriver implements ResourceDriver {
   }
 
   // ---------------------------------------------------------------- health
-
-  @Override
-  public Health probe() {
-    return DomainProbe.probe(domain);
-  }
-
-  @Override
-  public <T> Optional<T> extension(Class<T> type) {
-    if (type == FailureSignals.class) {
-      return Optional.of(type.cast(new DomainSignals(resource, connections, domain.name())));
-    }
-    return Optional.empty();
-  }
 
   @Override
   public String toString() {

@@ -2,7 +2,7 @@ package io.lencap.libvirt;
 
 import io.lencap.api.FailureKind;
 import io.lencap.api.Resource;
-import io.lencap.spi.FailureSignals;
+import io.lencap.spi.Watcher.Signal;
 import java.time.Instant;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * when libvirtd goes away it signals UNREACHABLE, reconnects every second, and signals RECOVERED (then
  * STOPPED if the domain did not survive).
  */
-final class DomainSignals implements FailureSignals {
+final class DomainSignals {
   private static final Logger log = LoggerFactory.getLogger(DomainSignals.class);
 
   private final Resource resource;
@@ -39,8 +39,8 @@ final class DomainSignals implements FailureSignals {
     this.domainName = domainName;
   }
 
-  @Override
-  public AutoCloseable subscribe(Consumer<Signal> listener) {
+  /** Starts delivering signals; closing the handle stops them. */
+  AutoCloseable subscribe(Consumer<Signal> listener) {
     Subscription s = new Subscription(listener);
     s.connect();
     return s;

@@ -7,6 +7,7 @@ import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.util.List;
 import java.util.Set;
 
@@ -42,6 +43,11 @@ public final class LibvirtProvider implements ResourceProvider {
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     return new DomainDriver(resource, context, connections());
+  }
+
+  @Override
+  public Watcher watch(Resource resource, ProviderContext context) {
+    return new DomainWatcher(resource, context, connections());
   }
 
   @Override

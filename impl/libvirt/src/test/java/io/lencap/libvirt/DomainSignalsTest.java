@@ -7,9 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lencap.api.FailureKind;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import io.lencap.spi.FailureSignals;
 import io.lencap.spi.ProviderContext;
-import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.Watcher;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.BlockingQueue;
@@ -43,8 +42,8 @@ class DomainSignalsTest {
     try {
       Resource r = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator(TestDriver.URI)
           .property("domain", name).build();
-      BlockingQueue<FailureSignals.Signal> seen = new LinkedBlockingQueue<>();
-      try (ResourceDriver d = provider.open(r, new ProviderContext() {
+      BlockingQueue<Watcher.Signal> seen = new LinkedBlockingQueue<>();
+      try (Watcher w = provider.watch(r, new ProviderContext() {
         @Override
         public Path workDirectory() {
           return work;
@@ -54,10 +53,10 @@ class DomainSignalsTest {
         public Clock clock() {
           return Clock.systemUTC();
         }
-      }); AutoCloseable sub = d.extension(FailureSignals.class).orElseThrow().subscribe(seen::add)) {
+      }); AutoCloseable sub = w.subscribe(seen::add)) {
         TestDriver.connection().domainLookupByName(name).suspend(); // a pause is no failure
         TestDriver.connection().domainLookupByName(name).destroy();
-        FailureSignals.Signal s = seen.poll(30, TimeUnit.SECONDS);
+        Watcher.Signal s = seen.poll(30, TimeUnit.SECONDS);
         assertEquals(java.util.Optional.of(FailureKind.STOPPED), s.failure(), s.toString());
         assertEquals("vm", s.resourceId());
         assertTrue(s.detail().contains("DESTROYED"), s.detail());

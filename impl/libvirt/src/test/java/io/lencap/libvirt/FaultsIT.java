@@ -16,9 +16,8 @@ import io.lencap.api.Lencap;
 import io.lencap.api.LencapEvent;
 import io.lencap.api.Phase;
 import io.lencap.api.ResiliencyPolicy;
-import io.lencap.spi.FailureSignals;
 import io.lencap.spi.ProviderContext;
-import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.Watcher;
 import io.lencap.testing.CounterGuest;
 import io.lencap.testing.HostCommand;
 import java.nio.file.Files;
@@ -96,9 +95,9 @@ class FaultsIT {
       AtomicReference<Throwable> faultError = new AtomicReference<>();
       AtomicBoolean armed = new AtomicBoolean(true);
       // Failure signals on a connection of their own: libvirtd's restart shows, then the reconnection.
-      java.util.concurrent.BlockingQueue<FailureSignals.Signal> signals = new java.util.concurrent.LinkedBlockingQueue<>();
+      java.util.concurrent.BlockingQueue<Watcher.Signal> signals = new java.util.concurrent.LinkedBlockingQueue<>();
       LibvirtProvider provider = new LibvirtProvider();
-      ResourceDriver watcher = provider.open(g.resource("vm"), new ProviderContext() {
+      Watcher watcher = provider.watch(g.resource("vm"), new ProviderContext() {
         @Override
         public Path workDirectory() {
           return tmp.resolve("watch");
@@ -109,7 +108,7 @@ class FaultsIT {
           return java.time.Clock.systemUTC();
         }
       });
-      try (AutoCloseable sub = watcher.extension(FailureSignals.class).orElseThrow().subscribe(signals::add);
+      try (AutoCloseable sub = watcher.subscribe(signals::add);
            Lencap lencap = Lencap.builder().store(tmp.resolve("store")).build()) {
         lencap.addListener(e -> {
           if (e instanceof LencapEvent.PhaseChanged p && p.phase() == Phase.CUT
@@ -241,9 +240,9 @@ class FaultsIT {
     }
   }
 
-  static FailureSignals.Signal nextSignal(java.util.concurrent.BlockingQueue<FailureSignals.Signal> q)
+  static Watcher.Signal nextSignal(java.util.concurrent.BlockingQueue<Watcher.Signal> q)
       throws InterruptedException {
-    FailureSignals.Signal s = q.poll(60, TimeUnit.SECONDS);
+    Watcher.Signal s = q.poll(60, TimeUnit.SECONDS);
     if (s == null) {
       throw new AssertionError("no failure signal within 60 s");
     }

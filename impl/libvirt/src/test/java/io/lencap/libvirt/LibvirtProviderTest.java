@@ -16,6 +16,7 @@ import io.lencap.spi.Health;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
+import io.lencap.spi.Watcher;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
 import java.nio.file.Path;
@@ -31,6 +32,12 @@ class LibvirtProviderTest {
 
   @TempDir
   Path work;
+
+  Health health(Resource r) throws Exception {
+    try (Watcher w = PROVIDER.watch(r, context())) {
+      return w.probe();
+    }
+  }
 
   ProviderContext context() {
     return new ProviderContext() {
@@ -101,7 +108,7 @@ class LibvirtProviderTest {
     try (ResourceDriver d = PROVIDER.open(r, context())) {
       NotFoundException e = assertThrows(NotFoundException.class, () -> d.prepare(capture(r, CaptureMode.NON_BLOCKING)));
       assertTrue(e.getMessage().contains("no-such-domain"), e.getMessage());
-      assertEquals(Health.Status.FAILED, d.probe().status());
+      assertEquals(Health.Status.FAILED, health(r).status());
     }
   }
 
@@ -119,11 +126,11 @@ class LibvirtProviderTest {
         d.quiesce();
         var cut = d.cut(ctx);
         assertFalse(cut.live(), "a save image is read while the domain is stopped");
-        assertEquals(Health.Status.FAILED, d.probe().status(), "saved: not running until resumed");
+        assertEquals(Health.Status.FAILED, health(r).status(), "saved: not running until resumed");
         d.transfer(cut, ctx);
         d.resume();
         d.release(cut);
-        assertEquals(Health.Status.HEALTHY, d.probe().status());
+        assertEquals(Health.Status.HEALTHY, health(r).status());
       }
     } finally {
       TestDriver.remove(name);

@@ -4,7 +4,6 @@ import io.lencap.api.Resource;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredEntry;
@@ -193,20 +192,6 @@ final class LocalDirectoryDriver implements ResourceDriver {
   }
 
   // ---------------------------------------------------------------- health
-
-  @Override
-  public Health probe() {
-    if (!Files.isDirectory(root)) {
-      return Health.failed(root + (Files.exists(root) ? " is not a directory" : " does not exist"));
-    }
-    if (!Files.isReadable(root) || !Files.isExecutable(root)) {
-      return Health.failed(root + " is not readable");
-    }
-    if (Files.exists(marker(), LinkOption.NOFOLLOW_LINKS)) {
-      return Health.degraded("quiesced: " + marker() + " exists, cooperating writers are waiting");
-    }
-    return Health.healthy();
-  }
 
   @Override
   public void close() {

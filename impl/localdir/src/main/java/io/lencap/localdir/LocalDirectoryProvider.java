@@ -3,12 +3,16 @@ package io.lencap.localdir;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.Health;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -78,6 +82,27 @@ public final class LocalDirectoryProvider implements ResourceProvider {
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     return new LocalDirectoryDriver(resource, root(resource), fsync(resource), threads(resource));
+  }
+
+  @Override
+  public Watcher watch(Resource resource, ProviderContext context) {
+    Path root = root(resource);
+    return () -> health(root);
+  }
+
+  /** Failed when the root is gone or unreadable; degraded while a quiesce marker makes writers wait. */
+  static Health health(Path root) {
+    if (!Files.isDirectory(root)) {
+      return Health.failed(root + (Files.exists(root) ? " is not a directory" : " does not exist"));
+    }
+    if (!Files.isReadable(root) || !Files.isExecutable(root)) {
+      return Health.failed(root + " is not readable");
+    }
+    Path marker = root.resolve(QUIESCE_MARKER);
+    if (Files.exists(marker, LinkOption.NOFOLLOW_LINKS)) {
+      return Health.degraded("quiesced: " + marker + " exists, cooperating writers are waiting");
+    }
+    return Health.healthy();
   }
 
   @Override

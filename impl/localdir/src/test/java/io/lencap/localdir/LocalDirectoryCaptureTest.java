@@ -148,7 +148,7 @@ class LocalDirectoryCaptureTest {
     dying.quiesce();
     dying.quiesce(); // idempotent
     assertTrue(Files.readString(marker).contains("do not start a write"));
-    assertEquals(Health.Status.DEGRADED, dying.probe().status());
+    assertEquals(Health.Status.DEGRADED, LocalDirectoryProvider.health(root).status());
     dying.cut(ctx);
     assertFalse(sink.seal().entry(LocalDirectoryProvider.QUIESCE_MARKER).isPresent());
     // The capturing process dies here: the marker stays until crash repair resumes through a fresh driver.
@@ -156,7 +156,7 @@ class LocalDirectoryCaptureTest {
     try (ResourceDriver repair = open(r)) {
       repair.resume();
       repair.resume();
-      assertEquals(Health.Status.HEALTHY, repair.probe().status());
+      assertEquals(Health.Status.HEALTHY, LocalDirectoryProvider.health(root).status());
     }
     assertFalse(Files.exists(marker));
   }
@@ -266,7 +266,7 @@ class LocalDirectoryCaptureTest {
       TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(), new MemoryState(chunks, "cp1"));
       NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> d.prepare(ctx));
       assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
-      assertEquals(Health.Status.FAILED, d.probe().status());
+      assertEquals(Health.Status.FAILED, LocalDirectoryProvider.health(missing).status());
       d.resume(); // still harmless
     }
   }

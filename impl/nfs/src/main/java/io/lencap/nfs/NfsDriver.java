@@ -6,12 +6,10 @@ import io.lencap.api.Resource;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.StoredState;
-import io.lencap.tree.FileAttrs;
 import io.lencap.tree.ManifestCheck;
 import io.lencap.tree.TreeCapture;
 import io.lencap.tree.TreeRestore;
@@ -169,17 +167,6 @@ final class NfsDriver implements ResourceDriver {
     }
     lastRestore = new TreeRestore<>(session(), plan, ctx.state(), ctx, pool()).run();
     log.debug("{}: restored {}", session.where(), lastRestore);
-  }
-
-  @Override
-  public Health probe() {
-    try {
-      NfsSession s = session();
-      FileAttrs a = s.getattr(s.root(), "");
-      return a.kind() == FileAttrs.Kind.DIRECTORY ? Health.healthy() : Health.failed(s.where() + " is not a directory");
-    } catch (Exception e) {
-      return Health.failed(locator.describe() + ": " + e.getMessage());
-    }
   }
 
   @Override

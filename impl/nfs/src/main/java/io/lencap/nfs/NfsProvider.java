@@ -9,6 +9,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.util.List;
 
 /**
@@ -44,6 +45,11 @@ public final class NfsProvider implements ResourceProvider {
     // The wall clock, not the context's: it is compared with the server's file times (a test's fake clock
     // would make every file look racily clean or racily changed).
     return new NfsDriver(resource, NfsLocator.of(resource), hook, java.time.Clock.systemUTC());
+  }
+
+  @Override
+  public Watcher watch(Resource resource, ProviderContext context) {
+    return new NfsWatcher(NfsLocator.of(resource));
   }
 
   @Override

@@ -17,6 +17,7 @@ import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -61,11 +62,21 @@ public final class SingleFileProvider implements ResourceProvider {
 
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
+    return new Driver(file(resource));
+  }
+
+  @Override
+  public Watcher watch(Resource resource, ProviderContext context) {
+    Path file = file(resource);
+    return () -> Files.isRegularFile(file) ? Health.healthy() : Health.failed(file + " is missing");
+  }
+
+  private static Path file(Resource resource) {
     String path = resource.locator().getPath();
     if (path == null || !path.startsWith("/")) {
       throw new InvalidSpecException("resources[" + resource.id() + "].locator", "needs an absolute path");
     }
-    return new Driver(Path.of(path));
+    return Path.of(path);
   }
 
   /** One file through one capture or restore. */
@@ -141,11 +152,6 @@ public final class SingleFileProvider implements ResourceProvider {
         Files.deleteIfExists(temp);
       }
       context.progress(entry.size(), entry.size());
-    }
-
-    @Override
-    public Health probe() {
-      return Files.isRegularFile(file) ? Health.healthy() : Health.failed(file + " is missing");
     }
   }
 }

@@ -4,15 +4,11 @@ import io.lencap.api.Phase;
 import io.lencap.api.Resource;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.MemberRole;
-import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.RestoreContext;
-import io.lencap.spi.Support;
 import java.io.IOException;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -21,19 +17,18 @@ import java.util.concurrent.CountDownLatch;
  * Wraps a provider and injects one fault, once, into one phase of one member: an exception, or a hang
  * that lasts until the engine interrupts the call (what a timeout or a cancellation must do).
  */
-public final class FaultInjectingProvider implements ResourceProvider {
+public final class FaultInjectingProvider extends ForwardingProvider {
   /** What goes wrong. */
   public enum Fault {
     FAIL, HANG
   }
 
-  private final ResourceProvider delegate;
   private final Map<String, Fault> armed = new ConcurrentHashMap<>();
   private final CountDownLatch never = new CountDownLatch(1);
   private volatile CountDownLatch reached = new CountDownLatch(1);
 
   public FaultInjectingProvider(ResourceProvider delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   /** Arms a fault for the next call of {@code phase} on {@code memberId}. */
@@ -57,24 +52,9 @@ public final class FaultInjectingProvider implements ResourceProvider {
   }
 
   @Override
-  public Support supports(Resource resource) {
-    return delegate.supports(resource);
-  }
-
-  @Override
-  public MemberRole role(Resource resource) {
-    return delegate.role(resource);
-  }
-
-  @Override
-  public List<PropertySpec> properties() {
-    return delegate.properties();
-  }
-
-  @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
     String id = resource.id();
-    return new ForwardingDriver(delegate.open(resource, context)) {
+    return new ForwardingDriver(super.open(resource, context)) {
       @Override
       public void prepare(CaptureContext c) throws Exception {
         fire(id, Phase.PREPARE);
@@ -131,8 +111,4 @@ public final class FaultInjectingProvider implements ResourceProvider {
     never.await(); // until interrupted
   }
 
-  @Override
-  public void close() {
-    delegate.close();
-  }
 }

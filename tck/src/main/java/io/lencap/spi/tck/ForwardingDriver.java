@@ -3,7 +3,6 @@ package io.lencap.spi.tck;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
-import io.lencap.spi.Health;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import java.util.Optional;
@@ -60,11 +59,6 @@ public class ForwardingDriver implements ResourceDriver {
   @Override
   public void restore(RestoreContext context) throws Exception {
     delegate.restore(context);
-  }
-
-  @Override
-  public Health probe() throws Exception {
-    return delegate.probe();
   }
 
   @Override

@@ -21,6 +21,7 @@ import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StateSink;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.Support;
+import io.lencap.spi.Watcher;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -239,8 +240,8 @@ public abstract class ResourceProviderContract {
   }
 
   protected Health probe(Resource r) throws Exception {
-    try (ResourceDriver d = provider().open(r, context())) {
-      return d.probe();
+    try (Watcher w = provider().watch(r, context())) {
+      return w.probe();
     }
   }
 

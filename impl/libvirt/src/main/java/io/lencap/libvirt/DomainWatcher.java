@@ -2,14 +2,33 @@ package io.lencap.libvirt;
 
 import io.lencap.api.LencapException;
 import io.lencap.api.NotFoundException;
+import io.lencap.api.Resource;
 import io.lencap.spi.Health;
+import io.lencap.spi.ProviderContext;
+import io.lencap.spi.Watcher;
+import java.util.function.Consumer;
 import org.libvirt.Domain;
 
-/** A domain's health for failure detection, from its libvirt state: a pause is no failure, unless on an I/O error. */
-final class DomainProbe {
-  private DomainProbe() {}
+/**
+ * A domain's health for failure detection: probes read its libvirt state (a pause is no failure, unless on an
+ * I/O error), and its lifecycle events are pushed as they come ({@link DomainSignals}).
+ */
+final class DomainWatcher implements Watcher {
+  private final MemberDomain domain;
+  private final DomainSignals signals;
 
-  static Health probe(MemberDomain domain) {
+  DomainWatcher(Resource resource, ProviderContext context, Connections connections) {
+    this.domain = new MemberDomain(resource, context, connections);
+    this.signals = new DomainSignals(resource, connections, domain.name());
+  }
+
+  @Override
+  public AutoCloseable subscribe(Consumer<Signal> listener) {
+    return signals.subscribe(listener);
+  }
+
+  @Override
+  public Health probe() {
     LibvirtConnection c;
     try {
       c = domain.current();
