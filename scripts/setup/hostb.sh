@@ -31,6 +31,8 @@ in_b() { nsenter -t "$(holder)" -m -n -- "$@"; }
 daemon_pids() { pgrep -f "^(libvirtd|virtlogd) .*$ROOT/" || true; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (namespaces, veth, daemons)"
+. "$(dirname "$0")/packages.sh"
+install_missing hostb.sh iproute2 util-linux || die "could not install iproute2 util-linux"
 
 network() {
   [[ " $(ip netns list | cut -d' ' -f1 | tr '\n' ' ') " == *" $NS "* ]] || ip netns add "$NS"
