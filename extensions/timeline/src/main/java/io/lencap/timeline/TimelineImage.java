@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import javax.imageio.ImageIO;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Draws one capture's timeline: one row per member, a bar per phase, the pause (quiesce start to
@@ -67,7 +68,7 @@ public final class TimelineImage {
   }
 
   /** The pause band of a member: first quiesce start to last resume end. */
-  private double[] pauseBand(String member) {
+  private double @Nullable [] pauseBand(String member) {
     Instant q = null;
     Instant r = null;
     for (Timeline.Bar b : bars) {

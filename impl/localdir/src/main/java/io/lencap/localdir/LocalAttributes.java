@@ -33,13 +33,23 @@ final class LocalAttributes {
   }
 
   static FileAttrs of(Map<String, Object> u) {
-    FileAttrs.Kind kind = (Boolean) u.get("isRegularFile") ? FileAttrs.Kind.FILE
-        : (Boolean) u.get("isDirectory") ? FileAttrs.Kind.DIRECTORY
-        : (Boolean) u.get("isSymbolicLink") ? FileAttrs.Kind.SYMLINK : FileAttrs.Kind.OTHER;
-    return new FileAttrs(kind, ((Integer) u.get("mode")) & 07777, Integer.toUnsignedLong((Integer) u.get("uid")),
-        Integer.toUnsignedLong((Integer) u.get("gid")), (Long) u.get("size"), (Long) u.get("ino"),
-        (Long) u.get("dev"), nanos(u.get("lastAccessTime")), nanos(u.get("lastModifiedTime")),
-        nanos(u.get("ctime")), ((Integer) u.get("nlink")).longValue());
+    FileAttrs.Kind kind = get(u, "isRegularFile", Boolean.class) ? FileAttrs.Kind.FILE
+        : get(u, "isDirectory", Boolean.class) ? FileAttrs.Kind.DIRECTORY
+        : get(u, "isSymbolicLink", Boolean.class) ? FileAttrs.Kind.SYMLINK : FileAttrs.Kind.OTHER;
+    return new FileAttrs(kind, get(u, "mode", Integer.class) & 07777,
+        Integer.toUnsignedLong(get(u, "uid", Integer.class)), Integer.toUnsignedLong(get(u, "gid", Integer.class)),
+        get(u, "size", Long.class), get(u, "ino", Long.class), get(u, "dev", Long.class),
+        nanos(get(u, "lastAccessTime", FileTime.class)), nanos(get(u, "lastModifiedTime", FileTime.class)),
+        nanos(get(u, "ctime", FileTime.class)), get(u, "nlink", Integer.class).longValue());
+  }
+
+  /** One of the {@code unix:} attributes read above; the JDK's Linux provider always fills them in. */
+  private static <T> T get(Map<String, Object> u, String name, Class<T> type) {
+    Object value = u.get(name);
+    if (value == null) {
+      throw new IllegalStateException("the file system gave no unix:" + name + " attribute");
+    }
+    return type.cast(value);
   }
 
   /** The permission bits of a mode (set-id and sticky bits have no {@link PosixFilePermission}). */
@@ -54,7 +64,7 @@ final class LocalAttributes {
     return p;
   }
 
-  private static long nanos(Object fileTime) {
-    return ((FileTime) fileTime).to(TimeUnit.NANOSECONDS);
+  private static long nanos(FileTime fileTime) {
+    return fileTime.to(TimeUnit.NANOSECONDS);
   }
 }

@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,12 +52,12 @@ final class LocalDirectoryDriver implements ResourceDriver {
   private final LocalFiles files;
   private final int threads;
   private final Clock clock;
-  private ExecutorService pool;
-  private CaptureContext capturing;
-  private TreeCapture<String> capture;
-  private TreeRestore<String> restore;
-  private volatile TreeCapture.Pass lastPass;
-  private volatile TreeRestore.Result lastRestore;
+  private @Nullable ExecutorService pool;
+  private @Nullable CaptureContext capturing;
+  private @Nullable TreeCapture<String> capture;
+  private @Nullable TreeRestore<String> restore;
+  private volatile TreeCapture.@Nullable Pass lastPass;
+  private volatile TreeRestore.@Nullable Result lastRestore;
 
   LocalDirectoryDriver(Resource resource, Path root, boolean fsync, int threads) {
     // The wall clock, not the context's: it is compared with the file system's times.
@@ -112,7 +113,11 @@ final class LocalDirectoryDriver implements ResourceDriver {
   @Override
   public Cut cut(CaptureContext context) throws Exception {
     context.method(METHOD);
-    TreeCapture.Pass p = capture.pass(files, context, pool());
+    TreeCapture<String> pass = capture;
+    if (pass == null) {
+      throw new IllegalStateException("cut before prepare");
+    }
+    TreeCapture.Pass p = pass.pass(files, context, pool());
     lastPass = p;
     context.note("final pass in the pause: " + p.entries() + " entries listed in " + p.listMillis() + " ms, "
         + p.changed() + " changed, " + p.filesRead() + " files (" + p.bytesRead() + " bytes) read, "
@@ -175,8 +180,9 @@ final class LocalDirectoryDriver implements ResourceDriver {
     if (restore == null) {
       prepareRestore(context);
     }
+    TreeRestore<String> plan = java.util.Objects.requireNonNull(restore, "prepareRestore sets it");
     Files.createDirectories(root);
-    TreeRestore.Result r = restore.run();
+    TreeRestore.Result r = plan.run();
     lastRestore = r;
     LOG.info("{}: restored {} from {}: {} files written ({} bytes), {} unchanged, {} entries removed", resource.id(),
         root, context.checkpointId(), r.filesWritten(), r.bytesWritten(), r.filesUnchanged(), r.removed());
@@ -191,7 +197,7 @@ final class LocalDirectoryDriver implements ResourceDriver {
     return plan;
   }
 
-  // ---------------------------------------------------------------- health
+  // ---------------------------------------------------------------- end of the operation
 
   @Override
   public void close() {
@@ -201,12 +207,12 @@ final class LocalDirectoryDriver implements ResourceDriver {
   }
 
   /** What the last pass did (tests read it). */
-  TreeCapture.Pass lastPass() {
+  TreeCapture.@Nullable Pass lastPass() {
     return lastPass;
   }
 
   /** What the last restore did (tests read it). */
-  TreeRestore.Result lastRestore() {
+  TreeRestore.@Nullable Result lastRestore() {
     return lastRestore;
   }
 

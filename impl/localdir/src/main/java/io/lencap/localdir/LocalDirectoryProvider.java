@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Directory trees on a local file system: {@code file:///path/to/dir}, type {@link ResourceType#FILE_TREE},
@@ -145,7 +146,7 @@ public final class LocalDirectoryProvider implements ResourceProvider {
     return Path.of(resource.locator()).toAbsolutePath().normalize();
   }
 
-  private static String locatorProblem(URI locator) {
+  private static @Nullable String locatorProblem(URI locator) {
     if (!"file".equalsIgnoreCase(locator.getScheme())) {
       return "scheme " + locator.getScheme() + " is not file (expected file:///path/to/directory)";
     }

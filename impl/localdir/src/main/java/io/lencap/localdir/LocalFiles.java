@@ -113,7 +113,7 @@ final class LocalFiles implements TreeFiles<String> {
         }
       }
     } catch (java.nio.file.DirectoryIteratorException e) {
-      throw translate(e.getCause(), dirPath);
+      throw translate(java.util.Objects.requireNonNull(e.getCause()), dirPath); // an IOException, never null
     }
     return out;
   }

@@ -1,0 +1,4 @@
+@NullMarked
+package io.lencap.micrometer;
+
+import org.jspecify.annotations.NullMarked;

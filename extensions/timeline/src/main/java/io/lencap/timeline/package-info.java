@@ -1,0 +1,4 @@
+@NullMarked
+package io.lencap.timeline;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package io.lencap.iscsi.address;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package io.lencap.localdir;
+
+import org.jspecify.annotations.NullMarked;
