@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  * the file into the store's file system (read + write + fsync). Each round runs all four; the figures are
  * min / median / max over the counted rounds, and each ratio is taken within its round. The first capture
  * in the JVM is reported apart (cold). Then 1 % of the file is rewritten and captured again (what dedup
- * saves). Never compared with {@code sha256sum}, which is several times slower than the JDK here.
+ * saves). CPU time per byte is printed beside each rate: on a shared machine, wall time also measures the
+ * neighbours. Never compared with {@code sha256sum}, which is several times slower than the JDK here.
  *
  * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.StoreIngestBench
  * -Dexec.args="512 3"} (size in MiB, counted rounds; at least 3).
@@ -56,11 +57,21 @@ public final class StoreIngestBench {
       double cold = capture(work.resolve("store-cold"), group);
       Map<String, List<Double>> rates = new LinkedHashMap<>();
       Map<String, List<Double>> ratios = new LinkedHashMap<>();
+      Map<String, List<Double>> cpu = new LinkedHashMap<>();
       for (int r = 0; r < rounds; r++) {
+        long c0 = cpuNanos();
         double sha = mib / time(() -> jdkSha256(file));
+        long c1 = cpuNanos();
         double zstd = mib / time(() -> zstd(file));
+        long c2 = cpuNanos();
         double write = mib / time(() -> rawWrite(file, work.resolve("raw.bin")));
+        long c3 = cpuNanos();
         double lencap = mib / capture(work.resolve("store-" + r), group);
+        long c4 = cpuNanos();
+        add(cpu, "JDK SHA-256, 1 thread", (c1 - c0) / (double) (mib << 20));
+        add(cpu, "zstd -1 (zstd-jni), 1 thread", (c2 - c1) / (double) (mib << 20));
+        add(cpu, "raw write + fsync", (c3 - c2) / (double) (mib << 20));
+        add(cpu, "Lencap capture (warm)", (c4 - c3) / (double) (mib << 20));
         add(rates, "JDK SHA-256, 1 thread", sha);
         add(rates, "zstd -1 (zstd-jni), 1 thread", zstd);
         add(rates, "raw write + fsync", write);
@@ -75,6 +86,9 @@ public final class StoreIngestBench {
       System.out.printf("  %-44s %8s %8s %8s%n", "MiB/s", "min", "median", "max");
       rates.forEach((k, v) -> row(k, v, "%8.0f"));
       System.out.printf("  %-44s %8.0f (first capture in this JVM)%n", "Lencap capture (cold)", mib / cold);
+      System.out.printf("  %-44s %8s %8s %8s%n", "CPU ns per byte (this process, all threads)", "min", "median",
+          "max");
+      cpu.forEach((k, v) -> row(k, v, "%8.2f"));
       System.out.printf("  %-44s %8s %8s %8s%n", "ratio, per round", "min", "median", "max");
       ratios.forEach((k, v) -> row(k, v, "%8.2f"));
       try (Lencap lencap = Lencap.builder().store(work.resolve("store-dedup")).build()) {
@@ -193,6 +207,12 @@ public final class StoreIngestBench {
       out.force(true);
     }
     Files.delete(target);
+  }
+
+  /** CPU time of this whole process: robust where wall time is not, on a machine shared with others. */
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   private static long peakHeap() {
