@@ -176,7 +176,7 @@ final class LocalBackend implements BlobBackend {
     List<Path> dirs = List.copyOf(dirtyDirectories);
     if (!files.isEmpty() && syncfs && syncFileSystem()) {
       // syncfs(2) wrote the file system's metadata too: the entries these directories gained before it ran
-      // are durable. An fsync of each (up to 256 chunk directories) cost a third of a capture's flush.
+      // are durable. An fsync of each (up to 256 chunk directories) was most of the flush's samples.
       dirtyDirectories.removeAll(dirs);
       return;
     }

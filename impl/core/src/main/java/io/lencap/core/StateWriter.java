@@ -148,7 +148,8 @@ final class StateWriter implements StateSink {
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
       // Enough chunks that every hasher and every store thread has one while the driver reads the next:
-      // with only the backend's concurrency (4) in flight, the driver waited on the semaphore half the time.
+      // with only the backend's concurrency (4) in flight, JFR showed the driver parked on the semaphore while
+      // hashing threads waited for work.
       int wanted = 2 * HASHERS + store.chunks().concurrency();
       this.permits = (int) Math.max(IN_FLIGHT, Math.min(wanted, IN_FLIGHT_BYTES / chunking.max()));
       this.inFlight = new Semaphore(permits);
