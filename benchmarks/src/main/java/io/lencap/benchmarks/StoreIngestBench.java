@@ -1,72 +1,127 @@
 package io.lencap.benchmarks;
 
+import com.github.luben.zstd.Zstd;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.io.IOException;
-import java.io.InputStream;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
 /**
- * Store ingest: one file of mixed data (half random, half repetitive) captured into the local store,
- * against {@code sha256sum} and the JDK's raw SHA-256 of the same file in the same run; then 1 % of the
- * file rewritten and captured again (what dedup saves).
- * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.StoreIngestBench -Dexec.args=1024}
- * (size in MiB).
+ * Store ingest: one file of mixed data (half random, half repetitive) captured into a fresh local store,
+ * interleaved in one process with what bounds it on the same bytes: the JDK's SHA-256 (read + hash, one
+ * thread), zstd level 1 through zstd-jni (read + compress in 256 KiB blocks, one thread) and a raw write of
+ * the file into the store's file system (read + write + fsync). Each round runs all four; the figures are
+ * min / median / max over the counted rounds, and each ratio is taken within its round. The first capture
+ * in the JVM is reported apart (cold). Then 1 % of the file is rewritten and captured again (what dedup
+ * saves). CPU time per byte is printed beside each rate: on a shared machine, wall time also measures the
+ * neighbours. Never compared with {@code sha256sum}, which is several times slower than the JDK here.
+ *
+ * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.StoreIngestBench
+ * -Dexec.args="512 3"} (size in MiB, counted rounds; at least 3).
  */
 public final class StoreIngestBench {
   private static final int BLOCK = 64 * 1024;
+  private static final int READ = 1 << 20;
+  private static final int ZSTD_BLOCK = 256 * 1024;
 
   public static void main(String[] args) throws Exception {
-    long mib = args.length > 0 ? Long.parseLong(args[0]) : 1024;
+    long mib = args.length > 0 ? Long.parseLong(args[0]) : 512;
+    int rounds = Math.max(3, args.length > 1 ? Integer.parseInt(args[1]) : 3);
     Path work = Files.createTempDirectory("lencap-ingest-bench");
     Path tree = Files.createDirectories(work.resolve("tree"));
     Path file = tree.resolve("data.bin");
     try {
-      writeMixed(file, mib * 1024 * 1024);
-      dropCaches(file);
-      double sha256sum = time(() -> run("sha256sum", file.toString()));
-      double jdk = time(() -> jdkSha256(file));
+      writeMixed(file, mib << 20);
+      jdkSha256(file); // page cache warm for every contender alike
       Encapsulation group = Encapsulation.builder("ingest")
           .resource(Resource.of("tree", ResourceType.FILE_TREE, tree.toUri().toString())).build();
-      try (Lencap lencap = Lencap.builder().store(work.resolve("store")).build()) {
-        long t0 = System.nanoTime();
-        Checkpoint first = lencap.capture(group).join();
-        double capture = (System.nanoTime() - t0) / 1e9;
-        long changed = rewriteOnePercent(file);
-        long t1 = System.nanoTime();
-        Checkpoint second = lencap.capture(group).join();
-        double recapture = (System.nanoTime() - t1) / 1e9;
-        double gib = mib / 1024.0;
-        System.out.printf("store ingest of %d MiB (half random, half repetitive), %d cores%n", mib,
-            Runtime.getRuntime().availableProcessors());
-        System.out.printf("  %-34s %8.2f s %8.0f MiB/s%n", "sha256sum", sha256sum, mib / sha256sum);
-        System.out.printf("  %-34s %8.2f s %8.0f MiB/s%n", "JDK SHA-256 (read + hash)", jdk, mib / jdk);
-        System.out.printf("  %-34s %8.2f s %8.0f MiB/s  stored %,d bytes (%.1f %% of logical)%n",
-            "Lencap first capture", capture, mib / capture, first.storedBytes(),
-            100.0 * first.storedBytes() / first.logicalBytes());
-        System.out.printf("  %-34s %8.2f s %8.0f MiB/s  stored %,d bytes%n", "Lencap capture after 1 % change",
-            recapture, mib / recapture, second.storedBytes());
-        System.out.printf("ratio Lencap capture / sha256sum throughput: %.2f%n", sha256sum / capture);
-        System.out.printf("ratio Lencap capture / JDK SHA-256 throughput: %.2f%n", jdk / capture);
-        System.out.printf("ratio second capture stored / first stored: %.4f (changed %,d bytes = %.2f %% of %,.0f GiB)%n",
-            (double) second.storedBytes() / first.storedBytes(), changed, 100.0 * changed / (mib << 20), gib);
+      double cold = capture(work.resolve("store-cold"), group);
+      Map<String, List<Double>> rates = new LinkedHashMap<>();
+      Map<String, List<Double>> ratios = new LinkedHashMap<>();
+      Map<String, List<Double>> cpu = new LinkedHashMap<>();
+      for (int r = 0; r < rounds; r++) {
+        long c0 = cpuNanos();
+        double sha = mib / time(() -> jdkSha256(file));
+        long c1 = cpuNanos();
+        double zstd = mib / time(() -> zstd(file));
+        long c2 = cpuNanos();
+        double write = mib / time(() -> rawWrite(file, work.resolve("raw.bin")));
+        long c3 = cpuNanos();
+        double lencap = mib / capture(work.resolve("store-" + r), group);
+        long c4 = cpuNanos();
+        add(cpu, "JDK SHA-256, 1 thread", (c1 - c0) / (double) (mib << 20));
+        add(cpu, "zstd -1 (zstd-jni), 1 thread", (c2 - c1) / (double) (mib << 20));
+        add(cpu, "raw write + fsync", (c3 - c2) / (double) (mib << 20));
+        add(cpu, "Lencap capture (warm)", (c4 - c3) / (double) (mib << 20));
+        add(rates, "JDK SHA-256, 1 thread", sha);
+        add(rates, "zstd -1 (zstd-jni), 1 thread", zstd);
+        add(rates, "raw write + fsync", write);
+        add(rates, "Lencap capture (warm)", lencap);
+        add(ratios, "Lencap / JDK SHA-256", lencap / sha);
+        add(ratios, "Lencap / zstd -1", lencap / zstd);
+        add(ratios, "Lencap / raw write", lencap / write);
+        add(ratios, "Lencap / min(SHA-256, zstd -1, raw write)", lencap / Math.min(sha, Math.min(zstd, write)));
       }
+      System.out.printf("store ingest of %d MiB (half random, half repetitive), %d cores, %d interleaved rounds%n",
+          mib, Runtime.getRuntime().availableProcessors(), rounds);
+      System.out.printf("  %-44s %8s %8s %8s%n", "MiB/s", "min", "median", "max");
+      rates.forEach((k, v) -> row(k, v, "%8.0f"));
+      System.out.printf("  %-44s %8.0f (first capture in this JVM)%n", "Lencap capture (cold)", mib / cold);
+      System.out.printf("  %-44s %8s %8s %8s%n", "CPU ns per byte (this process, all threads)", "min", "median",
+          "max");
+      cpu.forEach((k, v) -> row(k, v, "%8.2f"));
+      System.out.printf("  %-44s %8s %8s %8s%n", "ratio, per round", "min", "median", "max");
+      ratios.forEach((k, v) -> row(k, v, "%8.2f"));
+      try (Lencap lencap = Lencap.builder().store(work.resolve("store-dedup")).build()) {
+        Checkpoint first = lencap.capture(group).join();
+        long changed = rewriteOnePercent(file);
+        Checkpoint second = lencap.capture(group).join();
+        System.out.printf("second capture after 1 %% change: stored %,d bytes of %,d changed (first stored %,d)%n",
+            second.storedBytes(), changed, first.storedBytes());
+      }
+      System.out.printf("peak heap %d MiB, peak direct %d MiB (max heap %d MiB)%n", peakHeap() >> 20,
+          direct() >> 20, Runtime.getRuntime().maxMemory() >> 20);
     } finally {
       try (Stream<Path> s = Files.walk(work)) {
         s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
     }
+  }
+
+  private static double capture(Path store, Encapsulation group) throws Exception {
+    try (Lencap lencap = Lencap.builder().store(store).build()) {
+      return time(() -> lencap.capture(group).join());
+    }
+  }
+
+  private static void add(Map<String, List<Double>> m, String key, double v) {
+    m.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
+  }
+
+  private static void row(String name, List<Double> values, String format) {
+    List<Double> s = values.stream().sorted().toList();
+    double median = s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
+    System.out.printf("  %-44s " + format + " " + format + " " + format + "%n", name, s.get(0), median,
+        s.get(s.size() - 1));
   }
 
   interface Step {
@@ -93,6 +148,7 @@ public final class StoreIngestBench {
           ch.write(ByteBuffer.wrap(pattern));
         }
       }
+      ch.force(true); // else the store's sync at commit would write the input file too
     }
   }
 
@@ -107,30 +163,71 @@ public final class StoreIngestBench {
         random.nextBytes(block);
         ch.write(ByteBuffer.wrap(block), (i * (blocks / n)) * BLOCK);
       }
+      ch.force(true);
     }
     return n * BLOCK;
   }
 
   static void jdkSha256(Path file) throws Exception {
     MessageDigest md = MessageDigest.getInstance("SHA-256");
-    byte[] buf = new byte[1 << 20];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
+    ByteBuffer buf = ByteBuffer.allocate(READ);
+    try (FileChannel in = FileChannel.open(file)) {
+      while (in.read(buf.clear()) > 0) {
+        md.update(buf.flip());
       }
     }
     md.digest();
   }
 
-  static void run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    if (p.waitFor() != 0) {
-      throw new IOException(String.join(" ", command) + " failed");
+  static void zstd(Path file) throws Exception {
+    byte[] block = new byte[ZSTD_BLOCK];
+    byte[] packed = new byte[(int) Zstd.compressBound(ZSTD_BLOCK)];
+    long out = 0;
+    try (FileChannel in = FileChannel.open(file)) {
+      for (int n; (n = in.read(ByteBuffer.wrap(block))) > 0; ) {
+        out += Zstd.compressByteArray(packed, 0, packed.length, block, 0, n, 1);
+      }
+    }
+    if (out <= 0) {
+      throw new IllegalStateException("zstd wrote nothing");
     }
   }
 
-  /** Reads the file once so that every contender reads it from the page cache alike. */
-  static void dropCaches(Path file) throws Exception {
-    jdkSha256(file);
+  static void rawWrite(Path file, Path target) throws Exception {
+    ByteBuffer buf = ByteBuffer.allocateDirect(READ);
+    try (FileChannel in = FileChannel.open(file);
+        FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
+      while (in.read(buf.clear()) > 0) {
+        buf.flip();
+        while (buf.hasRemaining()) {
+          out.write(buf);
+        }
+      }
+      out.force(true);
+    }
+    Files.delete(target);
+  }
+
+  /** CPU time of this whole process: robust where wall time is not, on a machine shared with others. */
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  private static long peakHeap() {
+    long sum = 0;
+    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == MemoryType.HEAP && p.getPeakUsage() != null) {
+        sum += p.getPeakUsage().getUsed();
+      }
+    }
+    return sum;
+  }
+
+  /** Direct buffers in use now (the JDK keeps no peak of it). */
+  private static long direct() {
+    return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+        .filter(b -> b.getName().equals("direct")).mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
   }
 }

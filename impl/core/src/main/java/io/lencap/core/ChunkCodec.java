@@ -1,8 +1,10 @@
 package io.lencap.core;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Secret;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -31,6 +33,30 @@ final class ChunkCodec {
   private static final int LEVEL = 1; // fastest level: hashing and compressing must keep up with disks
   private static final int NONCE = 12;
   private static final int TAG_BITS = 128;
+  /**
+   * Compression output reused per thread, kept up to the default chunkings' largest chunk (1 MiB): larger
+   * objects get an array of their own, so that no thread holds more than about 1 MiB.
+   */
+  private static final int SCRATCH_MAX = (int) Zstd.compressBound(1 << 20) + 1;
+  /** Frees a thread's zstd context once the thread (and so its {@link Compressor}) is gone. */
+  private static final Cleaner CLEANER = Cleaner.create();
+  private static final ThreadLocal<Compressor> COMPRESSOR = ThreadLocal.withInitial(Compressor::new);
+
+  /**
+   * One thread's zstd context and output array. A context per call (what {@code Zstd.compress} does)
+   * allocated and cleared zstd's tables for every chunk: {@code memset} was a seventh of the hashing
+   * threads' CPU samples.
+   */
+  private static final class Compressor {
+    final ZstdCompressCtx ctx = new ZstdCompressCtx().setLevel(LEVEL);
+    byte[] out = new byte[0];
+
+    Compressor() {
+      ZstdCompressCtx c = ctx;
+      CLEANER.register(this, c::close);
+    }
+  }
+
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
       return MessageDigest.getInstance("SHA-256");
@@ -96,8 +122,7 @@ final class ChunkCodec {
 
   /** The stored form of an object's raw bytes, for the object named {@code objectKey}. */
   byte[] encode(String objectKey, byte[] raw) {
-    byte[] packed = Zstd.compress(raw, LEVEL);
-    byte[] plain = packed.length < raw.length - raw.length / 32 ? withHeader(ZSTD, packed) : withHeader(RAW, raw);
+    byte[] plain = compressed(raw);
     if (sealKey.isEmpty()) {
       return plain;
     }
@@ -112,6 +137,29 @@ final class ChunkCodec {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM unavailable", e);
     }
+  }
+
+  /**
+   * The format byte and the zstd frame when that saves at least 3 %, else the format byte and the raw
+   * bytes. Compresses straight behind the format byte into one array per thread, sized for the largest
+   * chunk: one exact-size copy per object, not a compressed array, then another with its header.
+   */
+  private static byte[] compressed(byte[] raw) {
+    int bound = (int) Math.min(Integer.MAX_VALUE - 1, Zstd.compressBound(raw.length));
+    Compressor c = COMPRESSOR.get();
+    byte[] out = c.out;
+    if (out.length < bound + 1) {
+      out = new byte[bound + 1];
+      if (out.length <= SCRATCH_MAX) {
+        c.out = out;
+      }
+    }
+    int n = c.ctx.compressByteArray(out, 1, bound, raw, 0, raw.length);
+    if (n < raw.length - raw.length / 32) {
+      out[0] = ZSTD;
+      return Arrays.copyOf(out, 1 + n);
+    }
+    return withHeader(RAW, raw);
   }
 
   /**

@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class StateWriter implements StateSink {
   /** Chunks of one entry in flight at least (hashing, encoding or writing). */
   private static final int IN_FLIGHT = 4;
+  /** The chunk pool's threads (as {@link EngineThreads} sizes it): each should have a chunk ready to take. */
+  private static final int HASHERS = Runtime.getRuntime().availableProcessors() + 1;
   /** Bytes of one entry in flight at most, whatever the backend's concurrency: bounds memory per entry. */
   private static final long IN_FLIGHT_BYTES = 64L << 20;
 
@@ -145,7 +147,11 @@ final class StateWriter implements StateSink {
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
-      this.permits = (int) Math.max(IN_FLIGHT, Math.min(store.chunks().concurrency(), IN_FLIGHT_BYTES / chunking.max()));
+      // Enough chunks that every hasher and every store thread has one while the driver reads the next:
+      // with only the backend's concurrency (4) in flight, JFR showed the driver parked on the semaphore while
+      // hashing threads waited for work.
+      int wanted = 2 * HASHERS + store.chunks().concurrency();
+      this.permits = (int) Math.max(IN_FLIGHT, Math.min(wanted, IN_FLIGHT_BYTES / chunking.max()));
       this.inFlight = new Semaphore(permits);
     }
 

@@ -1,0 +1,90 @@
+package io.lencap.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.github.luben.zstd.Zstd;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A chunk's stored size is how a store tells an intact chunk from a damaged one: an encoder that wrote
+ * other bytes for the same content would make every chunk of an existing store look damaged and be written
+ * again. So the encoding stays what earlier releases wrote ({@code Zstd.compress(raw, 1)} behind the format
+ * byte), whichever thread encodes and however large the chunk.
+ */
+class ChunkCodecTest {
+  private static final ChunkCodec CODEC = ChunkCodec.plain();
+
+  private static byte[] text(int size) {
+    byte[] p = "lencap repetitive payload 0123456789 ".getBytes(StandardCharsets.US_ASCII);
+    byte[] d = new byte[size];
+    SplittableRandom r = new SplittableRandom(size);
+    for (int i = 0; i < size; i++) {
+      d[i] = i % 4096 < 64 ? (byte) r.nextInt(256) : p[i % p.length];
+    }
+    return d;
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 100, 65536, 262144, 1 << 20, (1 << 20) + 1, 3 << 20})
+  void encodesAsEarlierReleasesDid(int size) throws Exception {
+    byte[] raw = text(size);
+    byte[] packed = Zstd.compress(raw, 1);
+    byte[] expected;
+    if (packed.length < raw.length - raw.length / 32) {
+      expected = new byte[packed.length + 1];
+      expected[0] = ChunkCodec.ZSTD;
+      System.arraycopy(packed, 0, expected, 1, packed.length);
+    } else {
+      expected = new byte[raw.length + 1];
+      expected[0] = ChunkCodec.RAW;
+      System.arraycopy(raw, 0, expected, 1, raw.length);
+    }
+    byte[] encoded = CODEC.encode("k", raw);
+    assertArrayEquals(expected, encoded);
+    assertArrayEquals(raw, CODEC.decode("k", encoded, size));
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {4096, 262144})
+  void randomBytesAreStoredRaw(int size) throws Exception {
+    byte[] raw = new byte[size];
+    new SplittableRandom(3).nextBytes(raw);
+    byte[] encoded = CODEC.encode("k", raw);
+    assertEquals(ChunkCodec.RAW, encoded[0]);
+    assertEquals(size + 1, encoded.length);
+    assertArrayEquals(raw, CODEC.decode("k", encoded, size));
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {8})
+  void threadsEncodingAtOnceDoNotMixTheirOutput(int threads) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int seed = t;
+        done.add(pool.submit(() -> {
+          for (int i = 0; i < 50; i++) {
+            byte[] raw = text(1000 + seed * 7919 + i * 104729);
+            assertArrayEquals(raw, CODEC.decode("k", CODEC.encode("k", raw), raw.length));
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+}
