@@ -54,7 +54,8 @@ final class Protector implements Protection {
   private volatile CompletableFuture<Checkpoint> capturing;
   private volatile ScheduledFuture<?> nextCapture;
   private volatile ScheduledFuture<?> probes;
-  private final java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Each member's probe call still running, if any: one at a time per member, however long it blocks. */
+  private final Map<String, ProbeCall> probeCalls = new ConcurrentHashMap<>();
 
   Protector(Engine engine, Encapsulation encapsulation, PlacementChooser chooser) {
     this.engine = engine;
@@ -75,17 +76,7 @@ final class Protector implements Protection {
     }
     watch();
     long probeNanos = encapsulation.policy().probeInterval().toNanos();
-    probes = run.timer().scheduleWithFixedDelay(() -> {
-      if (probing.compareAndSet(false, true)) { // skip while the last round still waits on a member
-        run.executor().execute(() -> {
-          try {
-            probeAll();
-          } finally {
-            probing.set(false);
-          }
-        });
-      }
-    }, probeNanos, probeNanos, TimeUnit.NANOSECONDS);
+    probes = run.timer().scheduleWithFixedDelay(this::probeAll, probeNanos, probeNanos, TimeUnit.NANOSECONDS);
     scheduleCapture(Instant.EPOCH);
   }
 
@@ -184,21 +175,53 @@ final class Protector implements Protection {
     if (state != State.WATCHING) {
       return;
     }
-    for (Map.Entry<String, Watcher> w : watchers.entrySet()) {
-      Health h = probe(w.getValue());
-      if (h.status() != Health.Status.HEALTHY) {
-        suspect(w.getKey(), FailureKind.UNREACHABLE, h.detail());
-      }
+    for (String memberId : watchers.keySet()) {
+      probe(memberId).thenAccept(h -> {
+        if (h.status() != Health.Status.HEALTHY) {
+          suspect(memberId, FailureKind.UNREACHABLE, h.detail());
+        }
+      });
     }
   }
 
-  private static Health probe(Watcher w) {
-    try {
-      return w.probe();
-    } catch (Exception e) {
-      return Health.failed(e.toString());
+  /**
+   * The member's health, as its watcher answers within the confirmation window, else failed: a probe that
+   * blocks (a remote host whose link is cut) neither holds up the other members' probes nor hides the
+   * failure. A member has one probe call at a time: while it runs, later rounds share its answer, and once
+   * it is past the window the member is failed at once.
+   */
+  private CompletableFuture<Health> probe(String memberId) {
+    Watcher w = watchers.get(memberId);
+    if (w == null) {
+      return CompletableFuture.completedFuture(Health.failed("not watched"));
     }
+    Duration limit = encapsulation.policy().failureConfirmation();
+    ProbeCall running = probeCalls.get(memberId);
+    if (running != null && !running.answer().isDone()) {
+      return running.answer();
+    }
+    if (running != null && !running.call().isDone()) {
+      return CompletableFuture.completedFuture(Health.failed("no answer to a probe within " + limit));
+    }
+    CompletableFuture<Health> call = CompletableFuture.supplyAsync(() -> {
+      try {
+        return w.probe();
+      } catch (Exception e) {
+        return Health.failed(e.toString());
+      }
+    }, run.executor());
+    CompletableFuture<Health> answer = new CompletableFuture<>();
+    probeCalls.put(memberId, new ProbeCall(call, answer));
+    call.thenAccept(answer::complete);
+    ScheduledFuture<?> deadline = run.timer().schedule(
+        () -> answer.complete(Health.failed("no answer to a probe within " + limit)), limit.toNanos(),
+        TimeUnit.NANOSECONDS);
+    answer.whenComplete((h, e) -> deadline.cancel(false));
+    return answer;
   }
+
+  /** A watcher's probe call and its answer, which the confirmation window bounds. */
+  private record ProbeCall(CompletableFuture<Health> call, CompletableFuture<Health> answer) {}
 
   /** A failure counts only if it is still there after the confirmation window. */
   private void suspect(String memberId, FailureKind kind, String detail) {
@@ -207,9 +230,7 @@ final class Protector implements Protection {
     }
     Instant suspectedAt = run.clock().instant();
     log.info("{} of {} suspected {}: {}", memberId, encapsulation.name(), kind, detail);
-    run.timer().schedule(() -> run.executor().execute(() -> {
-      Watcher w = watchers.get(memberId);
-      Health h = w == null ? Health.failed("not watched") : probe(w);
+    run.timer().schedule(() -> probe(memberId).thenAcceptAsync(h -> {
       suspected.remove(memberId);
       if (state != State.WATCHING) {
         return;
@@ -220,7 +241,7 @@ final class Protector implements Protection {
       }
       failed(new Failure(encapsulation.name(), memberId, kind, detail + "; then " + h.detail(),
           run.clock().instant()), suspectedAt);
-    }), encapsulation.policy().failureConfirmation().toNanos(), TimeUnit.NANOSECONDS);
+    }, run.executor()), encapsulation.policy().failureConfirmation().toNanos(), TimeUnit.NANOSECONDS);
   }
 
   // ---- reaction ----

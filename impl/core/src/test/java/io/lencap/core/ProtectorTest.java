@@ -166,4 +166,33 @@ class ProtectorTest {
       unsubscribed.get(10, TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void aProbeThatNeverAnswersIsAFailureAndHoldsUpNoOtherMember() throws Exception {
+    java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger callsOfA = new java.util.concurrent.atomic.AtomicInteger();
+    ResourceProvider hanging = new ForwardingProvider(memory) {
+      @Override
+      public Watcher watch(Resource r, ProviderContext context) {
+        Watcher probing = super.watch(r, context);
+        return r.id().equals("a") ? () -> {
+          callsOfA.incrementAndGet();
+          never.await(); // a remote host whose link was cut: the call blocks
+          return Health.healthy();
+        } : probing;
+      }
+    };
+    try (Lencap l = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
+        List.of(events::add), Clock.systemUTC()), new ProviderRegistry(List.of(hanging)))) {
+      CompletableFuture<LencapEvent.FailureDetected> detected = next(LencapEvent.FailureDetected.class, l);
+      l.protect(group(Reaction.NOTIFY));
+      Failure f = detected.get(30, TimeUnit.SECONDS).failure();
+      assertEquals("a", f.memberId());
+      assertTrue(f.detail().contains("no answer to a probe within PT0.3S"), f.detail());
+      awaitProbeRounds(3); // b is still probed while a's call hangs
+      assertEquals(1, callsOfA.get(), "a blocked call is not stacked up with more");
+    } finally {
+      never.countDown();
+    }
+  }
 }

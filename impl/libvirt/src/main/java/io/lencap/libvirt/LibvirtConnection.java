@@ -25,6 +25,13 @@ final class LibvirtConnection extends Connect {
   /** virDomainPausedReason values that matter here. */
   static final int PAUSED_USER = 1;
   static final int PAUSED_IOERROR = 5;
+  /**
+   * Keepalive: a probe after this many idle seconds, and the connection is broken after this many probes
+   * unanswered (about 20 s). Without it a call on a connection whose peer vanished without a reset (a cut
+   * link, a host gone) blocks until TCP gives up, a quarter of an hour later.
+   */
+  static final int KEEPALIVE_INTERVAL_SECONDS = 5;
+  static final int KEEPALIVE_COUNT = 3;
 
   private final String redactedUri;
   /** Our listeners: libvirt-java registers its native callback per connection, racily, so we register once. */
@@ -35,6 +42,11 @@ final class LibvirtConnection extends Connect {
   LibvirtConnection(String uri, String redactedUri) throws LibvirtException {
     super(uri, false);
     this.redactedUri = redactedUri;
+    try {
+      setKeepAlive(KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_COUNT);
+    } catch (LibvirtException e) {
+      // a driver without a daemon (test:///default) has no keepalive, and no link to lose
+    }
   }
 
   /** The connection URI without credentials, for messages. */

@@ -13,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -78,6 +80,27 @@ class SecondHostIT {
     }
     int before = hostB.counters(GUEST).get(hostB.counters(GUEST).size() - 1);
     hostB.awaitCounter(GUEST, before + 1, WAIT); // QEMU outlived its libvirtd and counts on
+  }
+
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void theWatcherSeesHostBsLinkCutAndBack() throws Exception {
+    hostB.awaitCounter(GUEST, 1, WAIT);
+    LibvirtProvider provider = new LibvirtProvider();
+    try (provider; Watcher w = provider.watch(hostB.resource(GUEST), context())) {
+      assertEquals(Health.Status.HEALTHY, w.probe().status(), () -> probeDetail(w));
+      hostB.link(false);
+      try {
+        long start = System.nanoTime();
+        Health cut = w.probe();
+        assertEquals(Health.Status.FAILED, cut.status(), cut.detail());
+        System.out.printf("probe over a cut link: FAILED after %d ms: %s%n",
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), cut.detail());
+      } finally {
+        hostB.link(true);
+      }
+      assertEquals(Health.Status.HEALTHY, w.probe().status(), () -> probeDetail(w));
+    }
   }
 
   private static String probeDetail(Watcher w) {
