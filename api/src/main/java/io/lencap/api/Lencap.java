@@ -87,6 +87,25 @@ public interface Lencap extends AutoCloseable {
   CompletableFuture<Void> delete(String encapsulation, String checkpointId);
 
   /**
+   * Applies retention rules to an encapsulation's checkpoints now (captures apply their policy's rules after
+   * each commit): deletes those no rule keeps, unless protected or read by a restore, then collects the
+   * chunks no checkpoint uses. A dry run deletes nothing and returns the same plan. Completes with every
+   * checkpoint's fate and why, or exceptionally with {@link UnavailableException} when the store cannot
+   * be read.
+   */
+  CompletableFuture<RetentionPlan> prune(String encapsulation, Retention retention, boolean dryRun);
+
+  /**
+   * Protects a checkpoint from retention and {@link #delete}, or lifts that protection. The mark is stored
+   * beside the checkpoint, so it holds for every process using the store. Completes exceptionally with
+   * {@link NotFoundException} when the checkpoint does not exist.
+   */
+  CompletableFuture<Void> setProtected(String encapsulation, String checkpointId, boolean isProtected);
+
+  /** Ids of the encapsulation's protected checkpoints, oldest first. */
+  CompletableFuture<List<String>> protectedCheckpoints(String encapsulation);
+
+  /**
    * Re-reads and re-hashes every chunk of every checkpoint of the encapsulation. Completes with a report
    * listing each problem found (it does not fail on corruption), or exceptionally with
    * {@link UnavailableException} when the store cannot be read.

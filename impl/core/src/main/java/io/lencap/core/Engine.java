@@ -11,6 +11,8 @@ import io.lencap.api.PlacementChooser;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.Resource;
+import io.lencap.api.Retention;
+import io.lencap.api.RetentionPlan;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.api.spi.EngineSettings;
@@ -275,6 +277,35 @@ final class Engine implements Lencap {
       });
       return null;
     });
+  }
+
+  @Override
+  public CompletableFuture<RetentionPlan> prune(String encapsulation, Retention retention, boolean dryRun) {
+    return storeCall("prune " + encapsulation, () -> read(() -> {
+      RetentionPlan plan = new CheckpointRetention(store).prune(encapsulation, retention, dryRun);
+      if (!plan.dryRun() && !plan.removed().isEmpty()) {
+        store.collect();
+      }
+      return plan;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<Void> setProtected(String encapsulation, String checkpointId, boolean isProtected) {
+    return storeCall((isProtected ? "protect" : "unprotect") + " checkpoint " + checkpointId, () -> read(() -> {
+      new CheckpointRetention(store).setProtected(encapsulation, checkpointId, isProtected);
+      return null;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<List<String>> protectedCheckpoints(String encapsulation) {
+    return storeCall("list the protected checkpoints of " + encapsulation, () -> read(() -> {
+      java.util.Set<String> committed = new java.util.HashSet<>();
+      store.manifests(encapsulation).forEach(m -> committed.add(m.id()));
+      return new CheckpointRetention(store).protectedIds(encapsulation).stream().filter(committed::contains)
+          .toList();
+    }));
   }
 
   @Override
