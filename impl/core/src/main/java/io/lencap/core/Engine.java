@@ -13,6 +13,7 @@ import io.lencap.api.Reaction;
 import io.lencap.api.Resource;
 import io.lencap.api.Retention;
 import io.lencap.api.RetentionPlan;
+import io.lencap.api.SyncReport;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.api.spi.EngineSettings;
@@ -306,6 +307,17 @@ final class Engine implements Lencap {
       return new CheckpointRetention(store).protectedIds(encapsulation).stream().filter(committed::contains)
           .toList();
     }));
+  }
+
+  @Override
+  public CompletableFuture<SyncReport> sync(String encapsulation, Lencap target) {
+    if (!(target instanceof Engine to) || to == this) {
+      return CompletableFuture.failedFuture(new InvalidSpecException("target",
+          "must be another Lencap instance of this engine, opened on the target store"));
+    }
+    return storeCall("sync " + encapsulation + " to " + to.store.describe(), () -> read(() ->
+        new CheckpointCopy(store, to.store, owner, settings.clock(), to.context.storePool(),
+            Duration.ofMinutes(10)).copy(encapsulation)));
   }
 
   @Override
