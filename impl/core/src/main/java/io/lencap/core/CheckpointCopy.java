@@ -114,12 +114,21 @@ final class CheckpointCopy {
         chunksPresent.get());
   }
 
+  /**
+   * The group's sync lease on a store. Its id is fixed, so a dead sync's lease (expired, or of a process
+   * gone from this host) is removed first; one that is live means another sync runs.
+   */
   private static Leases.Lease lease(CheckpointStore store, String encapsulation, String what) throws IOException {
+    String scope = scope(encapsulation);
+    String id = "copy-" + encapsulation;
+    if (!store.leases().isLive(scope, id)) {
+      store.leases().forget(scope, id);
+    }
     try {
-      return store.leases().acquire(scope(encapsulation), "copy-" + encapsulation, what);
-    } catch (Leases.HeldException e) {
-      throw new LencapException("another sync of " + encapsulation + " is running on " + store.describe() + ": "
-          + e.getMessage() + "; run this one when it has ended");
+      return store.leases().acquire(scope, id, what);
+    } catch (Leases.HeldException | IllegalStateException e) {
+      throw new LencapException("another sync of " + encapsulation + " is running on " + store.describe() + " ("
+          + e.getMessage() + "); run this one when it has ended");
     }
   }
 
