@@ -108,8 +108,10 @@ final class Engine implements Lencap {
 
   /** Opens over given providers instead of those on the class path (tests). */
   static Engine open(EngineSettings settings, ProviderRegistry providers) {
-    BlobBackend backend = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
+    BlobBackend opened = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
+    BlobBackend backend = opened;
     try {
+      backend = LimitedBackend.wrap(opened, settings.storeOptions());
       Engine engine = new Engine(settings, backend, providers);
       engine.reportInterrupted();
       return engine;
