@@ -73,6 +73,21 @@ final class CheckpointCopy {
     return "_copy." + encapsulation;
   }
 
+  /** Whether the operation that wrote a journal record still runs (a sync's record: whether a sync of its group does). */
+  static boolean running(Leases leases, JournalRecord r) throws IOException {
+    return r.kind() == JournalRecord.Kind.COPY ? leases.isLive(scope(r.encapsulation()), "copy-" + r.encapsulation())
+        : leases.isLive(r.encapsulation(), r.operationId());
+  }
+
+  /** Removes the lease of a record's operation, which has ended. */
+  static void forgetLease(Leases leases, JournalRecord r) throws IOException {
+    if (r.kind() == JournalRecord.Kind.COPY) {
+      leases.forget(scope(r.encapsulation()), "copy-" + r.encapsulation());
+    } else {
+      leases.forget(r.encapsulation(), r.operationId());
+    }
+  }
+
   SyncReport copy(String encapsulation) throws IOException {
     List<Manifest> all = source.manifests(encapsulation);
     Set<String> onTarget = new HashSet<>();

@@ -143,7 +143,7 @@ final class Engine implements Lencap {
    */
   private void reportInterrupted() throws IOException {
     for (JournalRecord r : store.journal()) {
-      if (!store.leases().isLive(r.encapsulation(), r.operationId())) {
+      if (!CheckpointCopy.running(store.leases(), r)) {
         log.warn("{} {} of {} was interrupted (process {} on {}); it is repaired when {} is next captured, restored"
             + " or repaired", r.kind().name().toLowerCase(java.util.Locale.ROOT), r.operationId(), r.encapsulation(),
             r.owner().pid(), r.owner().host(), r.encapsulation());

@@ -44,9 +44,7 @@ final class Repair {
     List<String> problems = new ArrayList<>();
     boolean repaired = false;
     for (JournalRecord r : run.store().journal()) {
-      String scope = r.kind() == JournalRecord.Kind.COPY ? CheckpointCopy.scope(r.encapsulation()) : r.encapsulation();
-      String leaseId = r.kind() == JournalRecord.Kind.COPY ? "copy-" + r.encapsulation() : r.operationId();
-      if (!r.encapsulation().equals(encapsulation.name()) || run.store().leases().isLive(scope, leaseId)) {
+      if (!r.encapsulation().equals(encapsulation.name()) || CheckpointCopy.running(run.store().leases(), r)) {
         continue;
       }
       log.warn("repairing {} {} of {} left by process {} on {}", r.kind(), r.operationId(), r.encapsulation(),
@@ -59,7 +57,7 @@ final class Repair {
         continue;
       }
       run.store().forget(r.operationId());
-      run.store().leases().forget(scope, leaseId);
+      CheckpointCopy.forgetLease(run.store().leases(), r);
       repaired = true;
     }
     if (repaired) {

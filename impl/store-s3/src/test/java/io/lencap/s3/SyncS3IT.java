@@ -12,6 +12,7 @@ import io.lencap.api.ResourceType;
 import io.lencap.api.Retention;
 import io.lencap.api.Secret;
 import io.lencap.api.SyncReport;
+import io.lencap.spi.BlobBackend;
 import io.lencap.testing.FileVolumeProvider;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -20,11 +21,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -92,6 +97,10 @@ class SyncS3IT {
       SyncReport first = source.sync("g", rgw).get(5, TimeUnit.MINUTES);
       long firstNanos = System.nanoTime() - t0;
       assertEquals(256, first.chunksSent());
+      long rawNanos = rawPut(256, (int) (first.bytesSent() / 256));
+      System.out.printf("sync to RGW: %.1f MB/s; a raw put of as many bytes in as many objects, as many at once:"
+          + " %.1f MB/s (sync/raw %.2f)%n", first.bytesSent() / (firstNanos / 1e3),
+          first.bytesSent() / (rawNanos / 1e3), (double) rawNanos / firstNanos);
 
       byte[] content = Files.readAllBytes(volume);
       for (int i = 0; i < 3; i++) { // 3 of 256 chunks: 1.2%
@@ -118,6 +127,32 @@ class SyncS3IT {
       assertTrue(withKey.verify("g").get(5, TimeUnit.MINUTES).ok());
       withKey.restore(group(volume), copies.get(1).id()).get(5, TimeUnit.MINUTES);
       assertArrayEquals(expected, sha256(volume));
+    }
+  }
+
+  /** Puts {@code count} random objects of {@code size} bytes, the backend's concurrency at once; the time taken. */
+  private long rawPut(int count, int size) throws Exception {
+    try (BlobBackend raw = new S3BackendProvider().open(newStore("raw-put"), ceph.options(), ceph.secrets())) {
+      byte[] data = new byte[size];
+      new Random(9).nextBytes(data);
+      ExecutorService pool = Executors.newFixedThreadPool(raw.concurrency());
+      try {
+        long start = System.nanoTime();
+        List<Future<?>> puts = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+          String key = "chunks/raw" + i;
+          puts.add(pool.submit(() -> {
+            raw.put(key, data);
+            return null;
+          }));
+        }
+        for (Future<?> f : puts) {
+          f.get(5, TimeUnit.MINUTES);
+        }
+        return System.nanoTime() - start;
+      } finally {
+        pool.shutdownNow();
+      }
     }
   }
 
