@@ -82,7 +82,8 @@ public interface Lencap extends AutoCloseable {
 
   /**
    * Deletes a checkpoint and collects the chunks no other checkpoint uses. Completes exceptionally with
-   * {@link NotFoundException} when it does not exist.
+   * {@link NotFoundException} when it does not exist, or with {@link LencapException} when it is protected
+   * ({@link #setProtected}) or a restore or sync is reading it.
    */
   CompletableFuture<Void> delete(String encapsulation, String checkpointId);
 

@@ -95,7 +95,14 @@ final class CheckpointRetention {
     }
   }
 
-  /** Ids of the encapsulation's protected checkpoints, in id order (oldest first). */
+  /** Ids of the encapsulation's committed checkpoints that are protected, oldest first. */
+  List<String> protectedCheckpoints(String encapsulation) throws IOException {
+    Set<String> committed = new HashSet<>();
+    store.manifests(encapsulation).forEach(m -> committed.add(m.id()));
+    return protectedIds(encapsulation).stream().filter(committed::contains).toList();
+  }
+
+  /** Ids of the encapsulation's protection marks (a mark may outlive a checkpoint deleted by hand), oldest first. */
   List<String> protectedIds(String encapsulation) throws IOException {
     return backend.list(CheckpointStore.PROTECTED + encapsulation + "/").stream().map(BlobInfo::key)
         .map(k -> k.substring(k.lastIndexOf('/') + 1)).sorted().toList();

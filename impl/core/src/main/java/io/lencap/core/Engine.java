@@ -303,12 +303,8 @@ final class Engine implements Lencap {
 
   @Override
   public CompletableFuture<List<String>> protectedCheckpoints(String encapsulation) {
-    return storeCall("list the protected checkpoints of " + encapsulation, () -> read(() -> {
-      java.util.Set<String> committed = new java.util.HashSet<>();
-      store.manifests(encapsulation).forEach(m -> committed.add(m.id()));
-      return new CheckpointRetention(store).protectedIds(encapsulation).stream().filter(committed::contains)
-          .toList();
-    }));
+    return storeCall("list the protected checkpoints of " + encapsulation,
+        () -> read(() -> new CheckpointRetention(store).protectedCheckpoints(encapsulation)));
   }
 
   @Override
