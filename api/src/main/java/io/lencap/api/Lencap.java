@@ -82,9 +82,44 @@ public interface Lencap extends AutoCloseable {
 
   /**
    * Deletes a checkpoint and collects the chunks no other checkpoint uses. Completes exceptionally with
-   * {@link NotFoundException} when it does not exist.
+   * {@link NotFoundException} when it does not exist, or with {@link LencapException} when it is protected
+   * ({@link #setProtected}) or a restore or sync is reading it.
    */
   CompletableFuture<Void> delete(String encapsulation, String checkpointId);
+
+  /**
+   * Applies retention rules to an encapsulation's checkpoints now (captures apply their policy's rules after
+   * each commit): deletes those no rule keeps, unless protected or read by a restore, then collects the
+   * chunks no checkpoint uses. A dry run deletes nothing and returns the same plan. Completes with every
+   * checkpoint's fate and why, or exceptionally with {@link UnavailableException} when the store cannot
+   * be read.
+   */
+  CompletableFuture<RetentionPlan> prune(String encapsulation, Retention retention, boolean dryRun);
+
+  /**
+   * Protects a checkpoint from retention and {@link #delete}, or lifts that protection. The mark is stored
+   * beside the checkpoint, so it holds for every process using the store. Completes exceptionally with
+   * {@link NotFoundException} when the checkpoint does not exist.
+   */
+  CompletableFuture<Void> setProtected(String encapsulation, String checkpointId, boolean isProtected);
+
+  /** Ids of the encapsulation's protected checkpoints, oldest first. */
+  CompletableFuture<List<String>> protectedCheckpoints(String encapsulation);
+
+  /**
+   * Copies the encapsulation's committed checkpoints that {@code target}'s store lacks into it, oldest
+   * first, as stored bytes (an encrypted store's objects stay encrypted: the target needs no key, and
+   * restores from the copy need the source's key). Incremental: chunks the target has are not sent. Each
+   * chunk is verified against its hash before it is sent and read back after; a checkpoint's manifest is
+   * written last, so a copy exists on the target only whole. A sync that dies is completed by running it
+   * again. Captures, retention and collections may run on either store meanwhile: the checkpoint being
+   * copied is held on the source, its chunks named on the target. Completes with what was copied, or
+   * exceptionally with {@link InvalidSpecException} when {@code target} is not a Lencap engine or is this
+   * instance, {@link UnavailableException} when a store cannot be read or written,
+   * {@link CorruptCheckpointException} when a source chunk is damaged (nothing of that checkpoint is
+   * committed on the target), or {@link LencapException} when another sync of the group is running.
+   */
+  CompletableFuture<SyncReport> sync(String encapsulation, Lencap target);
 
   /**
    * Re-reads and re-hashes every chunk of every checkpoint of the encapsulation. Completes with a report

@@ -17,7 +17,7 @@ public final class ResiliencyPolicy {
   private final Duration pauseBudget;
   private final Duration pauseGrace;
   private final Duration phaseTimeout;
-  private final int keepLast;
+  private final Retention retention;
   private final int transferConcurrency;
   private final @Nullable Duration checkpointInterval;
   private final @Nullable Duration meanTimeBetweenFailures;
@@ -27,12 +27,12 @@ public final class ResiliencyPolicy {
   private final Duration probeInterval;
   private final Duration failureConfirmation;
 
-  private ResiliencyPolicy(Builder b) {
+  private ResiliencyPolicy(Builder b, @Nullable Retention retention) {
     this.mode = b.mode == null ? CaptureMode.NON_BLOCKING : b.mode;
     this.pauseBudget = b.pauseBudget == null ? Duration.ofSeconds(30) : b.pauseBudget;
     this.pauseGrace = b.pauseGrace == null ? Duration.ofSeconds(5) : b.pauseGrace;
     this.phaseTimeout = b.phaseTimeout == null ? Duration.ofMinutes(10) : b.phaseTimeout;
-    this.keepLast = b.keepLast == null ? 0 : b.keepLast;
+    this.retention = retention == null ? Retention.keepAll() : retention;
     this.transferConcurrency = b.transferConcurrency == null ? 4 : b.transferConcurrency;
     this.checkpointInterval = b.checkpointInterval;
     this.meanTimeBetweenFailures = b.meanTimeBetweenFailures;
@@ -57,7 +57,7 @@ public final class ResiliencyPolicy {
     b.pauseBudget = pauseBudget;
     b.pauseGrace = pauseGrace;
     b.phaseTimeout = phaseTimeout;
-    b.keepLast = keepLast;
+    b.retention = retention;
     b.transferConcurrency = transferConcurrency;
     b.checkpointInterval = checkpointInterval;
     b.meanTimeBetweenFailures = meanTimeBetweenFailures;
@@ -96,9 +96,17 @@ public final class ResiliencyPolicy {
     return phaseTimeout;
   }
 
-  /** How many committed checkpoints to keep; older ones are deleted after each commit. 0 keeps all. */
+  /** How many committed checkpoints to keep: {@code retention().keepLast()}. 0 keeps all. */
   public int keepLast() {
-    return keepLast;
+    return retention.keepLast();
+  }
+
+  /**
+   * Which committed checkpoints to keep, applied after each commit (checkpoints no rule keeps are deleted
+   * and their chunks collected). {@link Retention#keepAll()} unless set.
+   */
+  public Retention retention() {
+    return retention;
   }
 
   /** How many members transfer into the store at once (4 unless set). */
@@ -150,7 +158,7 @@ public final class ResiliencyPolicy {
   @Override
   public boolean equals(Object o) {
     return o instanceof ResiliencyPolicy p && mode == p.mode && pauseBudget.equals(p.pauseBudget)
-        && pauseGrace.equals(p.pauseGrace) && phaseTimeout.equals(p.phaseTimeout) && keepLast == p.keepLast
+        && pauseGrace.equals(p.pauseGrace) && phaseTimeout.equals(p.phaseTimeout) && retention.equals(p.retention)
         && transferConcurrency == p.transferConcurrency
         && Objects.equals(checkpointInterval, p.checkpointInterval)
         && Objects.equals(meanTimeBetweenFailures, p.meanTimeBetweenFailures) && onFailure == p.onFailure
@@ -160,7 +168,7 @@ public final class ResiliencyPolicy {
 
   @Override
   public int hashCode() {
-    return Objects.hash(mode, pauseBudget, pauseGrace, phaseTimeout, keepLast, transferConcurrency,
+    return Objects.hash(mode, pauseBudget, pauseGrace, phaseTimeout, retention, transferConcurrency,
         checkpointInterval, meanTimeBetweenFailures, onFailure, maxRestoreAttempts, restoreBackoff, probeInterval,
         failureConfirmation);
   }
@@ -168,7 +176,7 @@ public final class ResiliencyPolicy {
   @Override
   public String toString() {
     return "ResiliencyPolicy{mode=" + mode + ", pauseBudget=" + pauseBudget + ", pauseGrace=" + pauseGrace
-        + ", phaseTimeout=" + phaseTimeout + ", keepLast=" + keepLast + ", transferConcurrency="
+        + ", phaseTimeout=" + phaseTimeout + ", retention=" + retention + ", transferConcurrency="
         + transferConcurrency + ", checkpointInterval=" + checkpointInterval
         + ", meanTimeBetweenFailures=" + meanTimeBetweenFailures + ", onFailure=" + onFailure
         + ", maxRestoreAttempts=" + maxRestoreAttempts + ", restoreBackoff=" + restoreBackoff
@@ -182,6 +190,7 @@ public final class ResiliencyPolicy {
     private @Nullable Duration pauseGrace;
     private @Nullable Duration phaseTimeout;
     private @Nullable Integer keepLast;
+    private @Nullable Retention retention;
     private @Nullable Integer transferConcurrency;
     private @Nullable Duration checkpointInterval;
     private @Nullable Duration meanTimeBetweenFailures;
@@ -224,6 +233,17 @@ public final class ResiliencyPolicy {
         throw new InvalidSpecException("policy.keepLast", "must be 0 (keep all) or more, was " + count);
       }
       this.keepLast = count;
+      return this;
+    }
+
+    /** The retention rules; {@code keepLast(n)} alone is short for {@code Retention.builder().keepLast(n)}. */
+    public Builder retention(Retention retention) {
+      if (derived) {
+        keepLast = null;
+      } else {
+        Check.unset("policy.retention", this.retention);
+      }
+      this.retention = Check.present("policy.retention", retention);
       return this;
     }
 
@@ -287,7 +307,14 @@ public final class ResiliencyPolicy {
         throw new InvalidSpecException("policy.checkpointInterval",
             "set a fixed checkpointInterval or a meanTimeBetweenFailures to compute it from, not both");
       }
-      return new ResiliencyPolicy(this);
+      Retention effective = retention;
+      if (keepLast != null) {
+        if (retention != null && !derived) {
+          throw new InvalidSpecException("policy.keepLast", "set keepLast inside policy.retention, not both");
+        }
+        effective = (retention == null ? Retention.builder() : retention.toBuilder()).keepLast(keepLast).build();
+      }
+      return new ResiliencyPolicy(this, effective);
     }
 
     private void once(String field, @Nullable Object current) {

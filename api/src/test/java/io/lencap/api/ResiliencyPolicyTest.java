@@ -28,6 +28,8 @@ class ResiliencyPolicyTest {
         b -> b.pauseGrace(Duration.ofSeconds(6)),
         b -> b.phaseTimeout(Duration.ofMinutes(11)),
         b -> b.keepLast(1),
+        b -> b.retention(Retention.builder().keepDaily(7).build()),
+        b -> b.retention(Retention.builder().zone(java.time.ZoneId.of("Europe/Paris")).build()),
         b -> b.transferConcurrency(5),
         b -> b.checkpointInterval(Duration.ofMinutes(5)),
         b -> b.meanTimeBetweenFailures(Duration.ofHours(5)),
@@ -41,6 +43,17 @@ class ResiliencyPolicyTest {
       assertNotEquals(ResiliencyPolicy.defaults(), changed, changed.toString());
       assertEquals(changed, change.apply(ResiliencyPolicy.builder()).build(), changed.toString());
     }
+  }
+
+  @Test
+  void keepLastIsShortForARetentionRule() {
+    ResiliencyPolicy p = ResiliencyPolicy.builder().keepLast(3).build();
+    assertEquals(Retention.builder().keepLast(3).build(), p.retention());
+    assertEquals(3, p.keepLast());
+    ResiliencyPolicy daily = ResiliencyPolicy.builder().retention(Retention.builder().keepDaily(7).build()).build();
+    ResiliencyPolicy both = daily.toBuilder().keepLast(2).build();
+    assertEquals(Retention.builder().keepLast(2).keepDaily(7).build(), both.retention());
+    assertEquals(Retention.keepAll(), ResiliencyPolicy.defaults().retention());
   }
 
   @Test

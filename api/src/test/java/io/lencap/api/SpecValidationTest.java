@@ -55,6 +55,17 @@ class SpecValidationTest {
     fails("policy.pauseGrace", () -> ResiliencyPolicy.builder().pauseGrace(Duration.ZERO));
     fails("policy.phaseTimeout", () -> ResiliencyPolicy.builder().phaseTimeout(Duration.ofMillis(-5)));
     fails("policy.keepLast", () -> ResiliencyPolicy.builder().keepLast(-1));
+    fails("retention.keepLast", () -> Retention.builder().keepLast(-1));
+    fails("retention.keepHourly", () -> Retention.builder().keepHourly(-1));
+    fails("retention.keepDaily", () -> Retention.builder().keepDaily(-2));
+    fails("retention.keepWeekly", () -> Retention.builder().keepWeekly(-1));
+    fails("retention.keepMonthly", () -> Retention.builder().keepMonthly(-1));
+    fails("retention.keepYearly", () -> Retention.builder().keepYearly(Integer.MIN_VALUE));
+    fails("retention.keepDaily", () -> Retention.builder().keepDaily(1).keepDaily(2));
+    fails("policy.keepLast", () -> ResiliencyPolicy.builder().keepLast(2)
+        .retention(Retention.builder().keepDaily(7).build()).build());
+    fails("policy.retention", () -> ResiliencyPolicy.builder().retention(Retention.keepAll())
+        .retention(Retention.keepAll()));
     fails("policy.transferConcurrency", () -> ResiliencyPolicy.builder().transferConcurrency(0));
   }
 

@@ -280,7 +280,7 @@ final class CaptureRun {
           try {
             journal.forget();
             lease.close();
-            if (run.store().retain(encapsulation.name(), policy.keepLast()) > 0) {
+            if (run.store().retain(encapsulation.name(), policy.retention()) > 0) {
               run.store().collect();
             }
           } catch (IOException | RuntimeException ex) {

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,6 +25,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   chunks/ab/abcd...      a chunk, named by the SHA-256 of its raw bytes (format byte + payload)
  *   checkpoints/NAME/ID    a committed manifest; its presence is the commit
+ *   protected/NAME/ID      present while the checkpoint is protected from retention and delete
  *   journal/OPERATION      authenticated record of a capture or restore in flight (crash repair, pins)
  *   leases/SCOPE/ID        a live operation's lease ({@link Leases})
  *   gc/generation          changed when a collection starts and when it ends
@@ -46,6 +46,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
   private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
   static final String CHECKPOINTS = "checkpoints/";
   static final String JOURNAL = "journal/";
+  static final String PROTECTED = "protected/";
 
   private final BlobBackend backend;
   private final ChunkCodec codec;
@@ -68,6 +69,10 @@ final class CheckpointStore implements AutoCloseable, Journal {
     this.leases = leases;
     this.chunks = new ChunkStore(backend, codec);
     this.collection = new ChunkCollection(this, backend, chunks, leases, clockSkew);
+  }
+
+  BlobBackend backend() {
+    return backend;
   }
 
   ChunkStore chunks() {
@@ -210,12 +215,17 @@ final class CheckpointStore implements AutoCloseable, Journal {
   }
 
   private void awaitNoCollection(Manifest manifest, Duration wait) throws IOException {
+    awaitNoCollection("checkpoint " + manifest.id(), wait);
+  }
+
+  /** Waits (at most {@code wait}) until no collection of this store is live. */
+  void awaitNoCollection(String what, Duration wait) throws IOException {
     long deadline = System.nanoTime() + wait.toNanos();
     long pause = 10;
     while (!leases.liveOthers(Leases.COLLECT, "").isEmpty()) {
       if (System.nanoTime() > deadline) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "a collection of " + describe()
-            + " did not end within " + wait + "; checkpoint " + manifest.id() + " not committed", null);
+            + " did not end within " + wait + "; " + what + " not committed", null);
       }
       try {
         Thread.sleep(pause); // polling the storage: no notification crosses processes
@@ -242,33 +252,29 @@ final class CheckpointStore implements AutoCloseable, Journal {
     }
     Optional<JournalRecord> reader = pins(encapsulation).stream().filter(r -> r.checkpointId().equals(id)).findFirst();
     if (reader.isPresent()) {
-      throw new LencapException("checkpoint " + id + " of " + encapsulation + " is being restored (operation "
-          + reader.get().operationId() + "); delete it after the restore");
+      throw new LencapException("checkpoint " + id + " of " + encapsulation + " is being read by a "
+          + reader.get().kind().name().toLowerCase(java.util.Locale.ROOT) + " (operation "
+          + reader.get().operationId() + "); delete it after that");
+    }
+    if (backend.exists(protectedKey(encapsulation, id))) {
+      throw new LencapException("checkpoint " + id + " of " + encapsulation + " is protected; lift its protection"
+          + " (setProtected false) to delete it");
     }
     backend.delete(key);
     manifestCache.invalidate(key);
     backend.flush();
   }
 
-  /** Deletes all but the newest {@code keep} checkpoints; returns how many it deleted. */
-  int retain(String encapsulation, int keep) throws IOException {
-    if (keep <= 0) {
+  static String protectedKey(String encapsulation, String id) {
+    return PROTECTED + encapsulation + "/" + id;
+  }
+
+  /** Applies the retention rules after a commit; returns how many checkpoints it deleted. */
+  int retain(String encapsulation, io.lencap.api.Retention retention) throws IOException {
+    if (retention.keepsAll()) {
       return 0;
     }
-    List<Manifest> all = manifests(encapsulation);
-    Set<String> pinned = new HashSet<>();
-    pins(encapsulation).forEach(r -> pinned.add(r.checkpointId()));
-    int excess = all.size() - keep;
-    int deleted = 0;
-    for (int i = 0; i < excess; i++) {
-      if (pinned.contains(all.get(i).id())) {
-        log.info("retention keeps {} of {}: a restore reads it", all.get(i).id(), encapsulation);
-        continue;
-      }
-      delete(encapsulation, all.get(i).id());
-      deleted++;
-    }
-    return deleted;
+    return new CheckpointRetention(this).prune(encapsulation, retention, false).removed().size();
   }
 
   /**
@@ -284,10 +290,13 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return StoreVerification.verify(manifests(encapsulation), chunks);
   }
 
-  /** Restores in flight of the encapsulation (any record, authentic or not: pinning is the safe side). */
-  private List<JournalRecord> pins(String encapsulation) throws IOException {
+  /**
+   * Restores and syncs in flight of the encapsulation: they pin the checkpoint they read (any record, authentic
+   * or not: pinning is the safe side).
+   */
+  List<JournalRecord> pins(String encapsulation) throws IOException {
     return records(false).stream()
-        .filter(r -> r.kind() == JournalRecord.Kind.RESTORE && r.encapsulation().equals(encapsulation)).toList();
+        .filter(r -> r.kind() != JournalRecord.Kind.CAPTURE && r.encapsulation().equals(encapsulation)).toList();
   }
 
   // ---- intent journal ----

@@ -11,6 +11,9 @@ import io.lencap.api.PlacementChooser;
 import io.lencap.api.Protection;
 import io.lencap.api.Reaction;
 import io.lencap.api.Resource;
+import io.lencap.api.Retention;
+import io.lencap.api.RetentionPlan;
+import io.lencap.api.SyncReport;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.api.spi.EngineSettings;
@@ -105,8 +108,10 @@ final class Engine implements Lencap {
 
   /** Opens over given providers instead of those on the class path (tests). */
   static Engine open(EngineSettings settings, ProviderRegistry providers) {
-    BlobBackend backend = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
+    BlobBackend opened = providers.openBackend(settings.store(), settings.storeOptions(), settings.storeSecrets());
+    BlobBackend backend = opened;
     try {
+      backend = LimitedBackend.wrap(opened, settings.storeOptions());
       Engine engine = new Engine(settings, backend, providers);
       engine.reportInterrupted();
       return engine;
@@ -138,7 +143,7 @@ final class Engine implements Lencap {
    */
   private void reportInterrupted() throws IOException {
     for (JournalRecord r : store.journal()) {
-      if (!store.leases().isLive(r.encapsulation(), r.operationId())) {
+      if (!CheckpointCopy.running(store.leases(), r)) {
         log.warn("{} {} of {} was interrupted (process {} on {}); it is repaired when {} is next captured, restored"
             + " or repaired", r.kind().name().toLowerCase(java.util.Locale.ROOT), r.operationId(), r.encapsulation(),
             r.owner().pid(), r.owner().host(), r.encapsulation());
@@ -275,6 +280,42 @@ final class Engine implements Lencap {
       });
       return null;
     });
+  }
+
+  @Override
+  public CompletableFuture<RetentionPlan> prune(String encapsulation, Retention retention, boolean dryRun) {
+    return storeCall("prune " + encapsulation, () -> read(() -> {
+      RetentionPlan plan = new CheckpointRetention(store).prune(encapsulation, retention, dryRun);
+      if (!plan.dryRun() && !plan.removed().isEmpty()) {
+        store.collect();
+      }
+      return plan;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<Void> setProtected(String encapsulation, String checkpointId, boolean isProtected) {
+    return storeCall((isProtected ? "protect" : "unprotect") + " checkpoint " + checkpointId, () -> read(() -> {
+      new CheckpointRetention(store).setProtected(encapsulation, checkpointId, isProtected);
+      return null;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<List<String>> protectedCheckpoints(String encapsulation) {
+    return storeCall("list the protected checkpoints of " + encapsulation,
+        () -> read(() -> new CheckpointRetention(store).protectedCheckpoints(encapsulation)));
+  }
+
+  @Override
+  public CompletableFuture<SyncReport> sync(String encapsulation, Lencap target) {
+    if (!(target instanceof Engine to) || to == this) {
+      return CompletableFuture.failedFuture(new InvalidSpecException("target",
+          "must be another Lencap instance of this engine, opened on the target store"));
+    }
+    return storeCall("sync " + encapsulation + " to " + to.store.describe(), () -> read(() ->
+        new CheckpointCopy(store, to.store, owner, settings.clock(), to.context.storePool(),
+            Duration.ofMinutes(10)).copy(encapsulation)));
   }
 
   @Override

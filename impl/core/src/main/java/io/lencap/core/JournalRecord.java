@@ -21,7 +21,8 @@ import java.util.Set;
 record JournalRecord(String operationId, Kind kind, String encapsulation, String checkpointId, Owner owner,
     Instant startedAt, List<Member> members, Set<String> chunks) {
 
-  enum Kind { CAPTURE, RESTORE }
+  /** COPY: a sync copies the checkpoint (on the source: pins it; on the target: names its chunks). */
+  enum Kind { CAPTURE, RESTORE, COPY }
 
   /** The process that runs the operation. */
   record Owner(String host, long pid, Instant processStart) {}
@@ -51,6 +52,12 @@ record JournalRecord(String operationId, Kind kind, String encapsulation, String
       Instant startedAt, List<Member> members) {
     return new JournalRecord(operationId, Kind.RESTORE, encapsulation, checkpointId, owner, startedAt, members,
         Set.of());
+  }
+
+  static JournalRecord copy(String operationId, String encapsulation, String checkpointId, Owner owner,
+      Instant startedAt, Set<String> chunks) {
+    return new JournalRecord(operationId, Kind.COPY, encapsulation, checkpointId, owner, startedAt, List.of(),
+        chunks);
   }
 
   JournalRecord withMembers(List<Member> updated) {

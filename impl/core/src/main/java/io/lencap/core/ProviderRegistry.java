@@ -60,6 +60,13 @@ final class ProviderRegistry implements AutoCloseable {
     this.backends.add(new LocalBackendProvider());
   }
 
+  /** Given resource providers, and store backends tried before the local one (tests: fault injection). */
+  static ProviderRegistry withBackends(List<ResourceProvider> providers, List<BlobBackendProvider> backends) {
+    ProviderRegistry r = new ProviderRegistry(providers);
+    r.backends.addAll(0, backends);
+    return r;
+  }
+
   /** The one discovery loop: a {@link ServiceConfigurationError} skips that implementation, not the rest. */
   private <T> void load(Class<T> type, ClassLoader loader, List<T> into) {
     Iterator<T> it = ServiceLoader.load(type, loader).iterator();

@@ -44,20 +44,20 @@ final class Repair {
     List<String> problems = new ArrayList<>();
     boolean repaired = false;
     for (JournalRecord r : run.store().journal()) {
-      if (!r.encapsulation().equals(encapsulation.name())
-          || run.store().leases().isLive(r.encapsulation(), r.operationId())) {
+      if (!r.encapsulation().equals(encapsulation.name()) || CheckpointCopy.running(run.store().leases(), r)) {
         continue;
       }
       log.warn("repairing {} {} of {} left by process {} on {}", r.kind(), r.operationId(), r.encapsulation(),
           r.owner().pid(), r.owner().host());
+      // An interrupted sync left nothing to undo: its record only pinned a checkpoint or named chunks.
       Optional<String> problem = r.kind() == JournalRecord.Kind.CAPTURE ? repairCapture(r, encapsulation)
-          : beforeRestore ? Optional.empty() : repairRestore(r, encapsulation);
+          : beforeRestore || r.kind() == JournalRecord.Kind.COPY ? Optional.empty() : repairRestore(r, encapsulation);
       if (problem.isPresent()) {
         problems.add(problem.get());
         continue;
       }
       run.store().forget(r.operationId());
-      run.store().leases().forget(r.encapsulation(), r.operationId());
+      CheckpointCopy.forgetLease(run.store().leases(), r);
       repaired = true;
     }
     if (repaired) {

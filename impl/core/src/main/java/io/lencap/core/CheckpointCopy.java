@@ -1,0 +1,270 @@
+package io.lencap.core;
+
+import io.lencap.api.CorruptCheckpointException;
+import io.lencap.api.LencapException;
+import io.lencap.api.SyncReport;
+import io.lencap.spi.BlobBackend;
+import io.lencap.spi.BlobInfo;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies an encapsulation's committed checkpoints from one store to another as stored bytes (a sync). Per
+ * checkpoint, the same order as a capture's commit:
+ * <ol>
+ *   <li>on the source, a journal record of kind COPY pins the checkpoint (retention keeps it) and names
+ *       its chunks (a collection spares them); the manifest is then looked up again, since retention may
+ *       have deleted it just before;
+ *   <li>on the target, a COPY record names the chunks before any is written, so that a collection there
+ *       spares them;
+ *   <li>each chunk the target lacks (one listing; present means present with a size its length allows) is
+ *       read from the source, verified against its hash, written, and read back;
+ *   <li>the manifest last, once no collection is live on the target, after checking again that every chunk
+ *       is there if a collection ran since the sync started (as {@link CheckpointStore#commit} does);
+ *   <li>both records forgotten.
+ * </ol>
+ * Operation ids are fixed per checkpoint ({@code copy-NAME-ID}), so a sync run again after a crash replaces
+ * and then forgets the records the dead one left, and sends only what is missing. Each store holds a lease
+ * {@code _copy.NAME} meanwhile: one sync of a group per store at a time.
+ */
+final class CheckpointCopy {
+  private static final Logger log = LoggerFactory.getLogger(CheckpointCopy.class);
+  private static final int COMMIT_ATTEMPTS = 3;
+
+  private final CheckpointStore source;
+  private final CheckpointStore target;
+  private final JournalRecord.Owner owner;
+  private final Clock clock;
+  private final Executor io;
+  private final Duration wait;
+  private final AtomicLong chunksSent = new AtomicLong();
+  private final AtomicLong bytesSent = new AtomicLong();
+  private final AtomicLong chunksPresent = new AtomicLong();
+  /** The target's chunks and their stored sizes, from one listing, updated as chunks are sent. */
+  private final Map<String, Long> targetChunks = new ConcurrentHashMap<>();
+
+  CheckpointCopy(CheckpointStore source, CheckpointStore target, JournalRecord.Owner owner, Clock clock,
+      Executor io, Duration wait) {
+    this.source = source;
+    this.target = target;
+    this.owner = owner;
+    this.clock = clock;
+    this.io = io;
+    this.wait = wait;
+  }
+
+  /** The lease scope of the syncs of a group on either store. */
+  static String scope(String encapsulation) {
+    return "_copy." + encapsulation;
+  }
+
+  /** Whether the operation that wrote a journal record still runs (a sync's record: whether a sync of its group does). */
+  static boolean running(Leases leases, JournalRecord r) throws IOException {
+    return r.kind() == JournalRecord.Kind.COPY ? leases.isLive(scope(r.encapsulation()), "copy-" + r.encapsulation())
+        : leases.isLive(r.encapsulation(), r.operationId());
+  }
+
+  /** Removes the lease of a record's operation, which has ended. */
+  static void forgetLease(Leases leases, JournalRecord r) throws IOException {
+    if (r.kind() == JournalRecord.Kind.COPY) {
+      leases.forget(scope(r.encapsulation()), "copy-" + r.encapsulation());
+    } else {
+      leases.forget(r.encapsulation(), r.operationId());
+    }
+  }
+
+  SyncReport copy(String encapsulation) throws IOException {
+    List<Manifest> all = source.manifests(encapsulation);
+    Set<String> onTarget = new HashSet<>();
+    for (BlobInfo info : target.backend().list(CheckpointStore.CHECKPOINTS + encapsulation + "/")) {
+      onTarget.add(info.key().substring(info.key().lastIndexOf('/') + 1));
+    }
+    List<String> copied = new ArrayList<>();
+    List<String> present = new ArrayList<>();
+    Map<String, String> skipped = new LinkedHashMap<>();
+    List<Manifest> todo = new ArrayList<>();
+    for (Manifest m : all) {
+      if (onTarget.contains(m.id())) {
+        present.add(m.id());
+      } else {
+        todo.add(m);
+      }
+    }
+    if (!todo.isEmpty()) {
+      String operation = "sync of " + encapsulation;
+      try (Leases.Lease s = lease(source, encapsulation, operation);
+          Leases.Lease t = lease(target, encapsulation, operation)) {
+        String generation = target.generation();
+        for (BlobInfo info : target.backend().list(ChunkStore.PREFIX)) {
+          targetChunks.put(ChunkStore.idOf(info.key()), info.size());
+        }
+        for (Manifest m : todo) {
+          if (copyOne(m, generation)) {
+            copied.add(m.id());
+          } else {
+            skipped.put(m.id(), "deleted from the source while the sync ran");
+          }
+        }
+      }
+    }
+    log.info("sync of {} from {} to {}: {} copied, {} present, {} chunks ({} bytes) sent, {} chunks present",
+        encapsulation, source.describe(), target.describe(), copied.size(), present.size(), chunksSent.get(),
+        bytesSent.get(), chunksPresent.get());
+    return new SyncReport(encapsulation, copied, present, skipped, chunksSent.get(), bytesSent.get(),
+        chunksPresent.get());
+  }
+
+  /**
+   * The group's sync lease on a store. Its id is fixed, so a dead sync's lease (expired, or of a process
+   * gone from this host) is removed first; one that is live means another sync runs.
+   */
+  private static Leases.Lease lease(CheckpointStore store, String encapsulation, String what) throws IOException {
+    String scope = scope(encapsulation);
+    String id = "copy-" + encapsulation;
+    if (!store.leases().isLive(scope, id)) {
+      store.leases().forget(scope, id);
+    }
+    try {
+      return store.leases().acquire(scope, id, what);
+    } catch (Leases.HeldException | IllegalStateException e) {
+      throw new LencapException("another sync of " + encapsulation + " is running on " + store.describe() + " ("
+          + e.getMessage() + "); run this one when it has ended");
+    }
+  }
+
+  /** Copies one checkpoint; false when the source no longer has it. */
+  private boolean copyOne(Manifest m, String generationAtStart) throws IOException {
+    String op = "copy-" + m.encapsulation() + "-" + m.id();
+    Map<String, Integer> chunks = CheckpointStore.chunksOf(m);
+    JournalRecord record = JournalRecord.copy(op, m.encapsulation(), m.id(), owner, clock.instant(), chunks.keySet());
+    source.record(record);
+    try {
+      String key = CheckpointStore.CHECKPOINTS + m.encapsulation() + "/" + m.id();
+      byte[] manifest = source.backend().get(key).orElse(null);
+      if (manifest == null) {
+        return false;
+      }
+      target.record(record);
+      send(m, chunks, false);
+      for (int attempt = 1; ; attempt++) {
+        target.backend().flush();
+        target.awaitNoCollection("the copy of checkpoint " + m.id(), wait);
+        if (target.generation().equals(generationAtStart) || send(m, chunks, true) == 0) {
+          break; // no collection ran, or one ran and took nothing this copy needs
+        }
+        if (attempt == COMMIT_ATTEMPTS) {
+          throw new LencapException("collections on " + target.describe() + " kept removing chunks of checkpoint "
+              + m.id() + " while it was copied; run the sync again");
+        }
+        generationAtStart = target.generation();
+      }
+      if (!target.backend().putIfAbsent(key, manifest)) {
+        log.info("checkpoint {} of {} was copied to {} meanwhile", m.id(), m.encapsulation(), target.describe());
+      }
+      target.backend().flush();
+      if (!Arrays.equals(manifest, target.backend().get(key).orElse(null))) {
+        throw new LencapException("the copy of checkpoint " + m.id() + " in " + target.describe()
+            + " differs from the source's manifest; delete it there and sync again");
+      }
+      target.forget(op);
+      return true;
+    } finally {
+      source.forget(op);
+    }
+  }
+
+  /**
+   * Sends the chunks the target lacks, {@code concurrency} at a time; returns how many it sent. With
+   * {@code look}, asks the target about each chunk again instead of trusting the listing (a collection ran).
+   */
+  private int send(Manifest m, Map<String, Integer> chunks, boolean look) throws IOException {
+    List<Chunk> missing = new ArrayList<>();
+    for (Map.Entry<String, Integer> c : chunks.entrySet()) {
+      Long size = look ? target.backend().stat(ChunkStore.key(c.getKey())).map(BlobInfo::size).orElse(null)
+          : targetChunks.get(c.getKey());
+      if (size != null && source.codec().plausibleSize(c.getValue(), size)) {
+        if (!look) {
+          chunksPresent.incrementAndGet();
+        }
+      } else {
+        missing.add(new Chunk(c.getKey(), c.getValue()));
+      }
+    }
+    int width = Math.max(1, target.chunks().concurrency());
+    for (int from = 0; from < missing.size(); from += width) {
+      List<CompletableFuture<Void>> batch = new ArrayList<>();
+      for (Chunk ref : missing.subList(from, Math.min(missing.size(), from + width))) {
+        batch.add(CompletableFuture.runAsync(() -> {
+          try {
+            sendOne(m, ref);
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        }, io));
+      }
+      try {
+        CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).join();
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof IOException io) {
+          throw io;
+        }
+        throw e.getCause() instanceof RuntimeException r ? r : e;
+      }
+    }
+    return missing.size();
+  }
+
+  /** Reads a chunk's stored bytes from the source, verifies them, writes them to the target, reads them back. */
+  private void sendOne(Manifest m, Chunk ref) throws IOException {
+    String key = ChunkStore.key(ref.id());
+    String member = memberOf(m, ref.id());
+    byte[] stored = source.backend().get(key).orElseThrow(() -> new CorruptCheckpointException(m.id(), member,
+        ref.id(), "chunk missing from the source " + source.describe()));
+    try {
+      byte[] raw = source.codec().decode(key, stored, ref.length());
+      if (raw.length != ref.length() || !source.codec().id(raw, 0, raw.length).equals(ref.id())) {
+        throw new CorruptCheckpointException(m.id(), member, ref.id(), "content does not match its hash in "
+            + source.describe());
+      }
+    } catch (ChunkCodec.UnreadableException e) {
+      throw new CorruptCheckpointException(m.id(), member, ref.id(), e.getMessage());
+    }
+    BlobBackend to = target.backend();
+    if (!to.putIfAbsent(key, stored)) {
+      // Written meanwhile (the same bytes: names are content hashes) or damaged (the listing's size was
+      // implausible): writing it whole again is right in both cases.
+      to.put(key, stored);
+    }
+    byte[] back = to.get(key).orElse(null);
+    if (!Arrays.equals(stored, back)) {
+      throw new LencapException("chunk " + ref.id() + " of checkpoint " + m.id() + " arrived damaged in "
+          + target.describe() + " (" + (back == null ? "absent" : back.length + " bytes") + " where "
+          + stored.length + " were sent); run the sync again");
+    }
+    targetChunks.put(ref.id(), (long) stored.length);
+    chunksSent.incrementAndGet();
+    bytesSent.addAndGet(stored.length);
+  }
+
+  private record Chunk(String id, int length) {}
+
+  private static String memberOf(Manifest m, String chunk) {
+    return m.members().stream().filter(x -> x.entries().stream().anyMatch(e -> e.chunks().stream()
+        .anyMatch(c -> c.id().equals(chunk)))).map(Manifest.Member::id).findFirst().orElse("?");
+  }
+}

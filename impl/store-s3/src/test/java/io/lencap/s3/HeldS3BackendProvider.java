@@ -1,0 +1,60 @@
+package io.lencap.s3;
+
+import io.lencap.api.Secret;
+import io.lencap.spi.BlobBackend;
+import io.lencap.spi.BlobBackendProvider;
+import io.lencap.spi.tck.ForwardingBackend;
+import java.io.IOException;
+import java.net.URI;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * S3 for a process a test kills mid-write ({@code s3held://bucket/prefix}): after the number of chunk writes
+ * the system property {@code lencap.test.holdAfter} says, it prints {@code @mid} and holds every further
+ * write until the process is killed, so that the kill lands at a known point, not after a guessed delay.
+ */
+public final class HeldS3BackendProvider implements BlobBackendProvider {
+  static final String SCHEME = "s3held";
+
+  @Override
+  public String name() {
+    return SCHEME;
+  }
+
+  @Override
+  public boolean supports(URI store) {
+    return SCHEME.equals(store.getScheme());
+  }
+
+  @Override
+  public BlobBackend open(URI store, Map<String, String> options, Map<String, Secret> secrets) throws IOException {
+    BlobBackend s3 = new S3BackendProvider().open(URI.create("s3" + store.toString().substring(SCHEME.length())),
+        options, secrets);
+    int after = Integer.getInteger("lencap.test.holdAfter", Integer.MAX_VALUE);
+    AtomicInteger written = new AtomicInteger();
+    CountDownLatch never = new CountDownLatch(1);
+    return new ForwardingBackend(s3) {
+      @Override
+      public boolean putIfAbsent(String key, byte[] data) throws IOException {
+        if (key.startsWith("chunks/")) {
+          int n = written.incrementAndGet();
+          if (n == after + 1) {
+            System.out.println("@mid");
+            System.out.flush();
+          }
+          if (n > after) {
+            try {
+              never.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new java.io.InterruptedIOException("held");
+            }
+          }
+        }
+        return super.putIfAbsent(key, data);
+      }
+    };
+  }
+}
