@@ -13,9 +13,12 @@ import java.util.Set;
 
 /**
  * Compares two manifests entry by entry: an entry's content differs where a chunk of the newer one is not at
- * the same offset with the same id in the older one. Chunk ids are content names, so nothing is read.
+ * the same offset with the same id in the older one, its metadata where an attribute other than the access time
+ * differs. Chunk ids are content names, so nothing is read.
  */
 final class CheckpointComparison {
+  static final String ACCESS_TIME = "atime";
+
   private CheckpointComparison() {}
 
   static CheckpointDiff compare(Manifest from, Manifest to) {
@@ -47,13 +50,20 @@ final class CheckpointComparison {
       }
       List<CheckpointDiff.Extent> extents = extents(was, now);
       if (!extents.isEmpty() || was.kind() != now.kind() || was.size() != now.size()
-          || !was.attributes().equals(now.attributes())) {
+          || !withoutAccessTime(was).equals(withoutAccessTime(now))) {
         changes.add(new CheckpointDiff.Change(now.path(), CheckpointDiff.Kind.CHANGED, extents));
         bytes += extents.stream().mapToLong(CheckpointDiff.Extent::length).sum();
       }
     }
     old.values().forEach(e -> changes.add(new CheckpointDiff.Change(e.path(), CheckpointDiff.Kind.REMOVED, List.of())));
     return new CheckpointDiff.Member(id, changes, bytes);
+  }
+
+  /** Reading a file is not changing it: the trees' {@code atime} attribute moves with every capture's read. */
+  private static Map<String, String> withoutAccessTime(StoredEntry e) {
+    Map<String, String> a = new java.util.HashMap<>(e.attributes());
+    a.remove(ACCESS_TIME);
+    return a;
   }
 
   private static List<CheckpointDiff.Extent> extents(StoredEntry was, StoredEntry now) {
