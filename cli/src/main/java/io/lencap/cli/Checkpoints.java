@@ -45,7 +45,7 @@ final class Checkpoints {
       }
     }
     throw new NotFoundException("no checkpoint '" + ref + "' in the store" + (slash > 0 ? "" : " (searched "
-        + groups.size() + " groups)"));
+        + Shapes.count(groups.size(), "group") + ")"));
   }
 
   /** A checkpoint of a known group: an id, or {@code latest}. */

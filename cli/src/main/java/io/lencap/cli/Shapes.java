@@ -97,6 +97,11 @@ final class Shapes {
     return enumName.toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
+  /** {@code 1 group}, {@code 2 groups}. */
+  static String count(long n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
+  }
+
   /** 1536 as {@code 1.5 KiB}. */
   static String bytes(long n) {
     if (n < 1024) {

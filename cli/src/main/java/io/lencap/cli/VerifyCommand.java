@@ -45,8 +45,8 @@ final class VerifyCommand implements Callable<Integer> {
               ExitStatus.oneLine(p.problem()));
         }
       }
-      c.out.printf("%s: %d checkpoints of %d groups, %d chunks read and hashed%n", ok ? "ok" : "CORRUPT", checkpoints,
-          groups.size(), chunks);
+      c.out.printf("%s: %s of %s, %s read and hashed%n", ok ? "ok" : "CORRUPT", Shapes.count(checkpoints, "checkpoint"),
+          Shapes.count(groups.size(), "group"), Shapes.count(chunks, "chunk"));
     }
     if (!ok) {
       List<VerifyReport.Problem> bad = reports.stream().flatMap(r -> r.problems().stream()).toList();
