@@ -11,7 +11,9 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -139,6 +141,31 @@ class LencapCliTest {
         "--store", dir.toString()));
     assertTrue(err.contains("env:NAME or file:/path"), err);
     assertFalse((out + err).contains("hunter2"), out + err);
+  }
+
+  @Test
+  void protectPrintsItsEventsAndStopsWhenAsked() throws IOException {
+    Files.writeString(dir.resolve("g.yaml"), Files.readString(dir.resolve("g.yaml")).replace("policy: {pauseBudget: 10s}",
+        "policy: {pauseBudget: 10s, checkpointInterval: 1s}"));
+    assertEquals(0, run("protect", dir.resolve("g.yaml").toString(), "--for", "4", "--json"), err);
+    List<JsonNode> events = new ArrayList<>();
+    for (String line : out.lines().toList()) {
+      events.add(json.readTree(line));
+    }
+    assertEquals("protecting", events.get(0).get("event").asText());
+    assertEquals("stopping", events.get(events.size() - 1).get("event").asText());
+    assertTrue(events.stream().anyMatch(e -> e.get("event").asText().equals("committed")), out);
+    assertTrue(runJson("list", "--json").get("checkpoints").size() >= 1);
+  }
+
+  @Test
+  void timelineWritesTheStoredFiguresAsSvg() throws IOException {
+    JsonNode cp = runJson("capture", dir.resolve("g.yaml").toString(), "--json");
+    Path svg = dir.resolve("t.svg");
+    JsonNode written = runJson("timeline", cp.get("id").asText(), "-o", svg.toString(), "--json");
+    assertEquals(svg.toString(), written.get("file").asText());
+    String text = Files.readString(svg);
+    assertTrue(text.startsWith("<svg") && text.contains("data"), text);
   }
 
   @Test
