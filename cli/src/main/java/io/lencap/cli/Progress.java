@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Prints transfer progress on standard error: on a terminal a bar redrawn in place (bytes, rate, ETA), at most
@@ -21,8 +22,8 @@ final class Progress implements LencapListener {
   private final Duration every;
   private final String verb;
   private final Map<String, long[]> members = new ConcurrentHashMap<>(); // id -> {done, total}
-  private final Instant started;
-  private Instant lastPrinted;
+  private @Nullable Instant firstProgress;
+  private Instant lastPrinted = Instant.MIN;
   private boolean drawn;
 
   Progress(PrintWriter err, boolean terminal, Clock clock, String verb) {
@@ -31,8 +32,6 @@ final class Progress implements LencapListener {
     this.clock = clock;
     this.every = terminal ? Duration.ofMillis(200) : Duration.ofSeconds(5);
     this.verb = verb;
-    this.started = clock.instant();
-    this.lastPrinted = started; // the first line after one period: short operations print none
   }
 
   @Override
@@ -41,6 +40,12 @@ final class Progress implements LencapListener {
       members.put(p.memberId(), new long[] {p.bytesDone(), p.totalBytes()});
       Instant now = clock.instant();
       synchronized (this) {
+        if (firstProgress == null) {
+          // Rates count from the transfer's first bytes, not from start-up and the pause; the first line comes one
+          // period later, so that short operations print none.
+          firstProgress = now;
+          lastPrinted = now;
+        }
         if (Duration.between(lastPrinted, now).compareTo(every) >= 0) {
           lastPrinted = now;
           print(now);
@@ -67,7 +72,8 @@ final class Progress implements LencapListener {
       known &= m[1] >= 0;
       total += Math.max(0, m[1]);
     }
-    double seconds = Math.max(0.001, Duration.between(started, now).toNanos() / 1e9);
+    Instant first = firstProgress == null ? now : firstProgress;
+    double seconds = Math.max(0.001, Duration.between(first, now).toNanos() / 1e9);
     double rate = done / seconds;
     String figures = Shapes.bytes(done) + (known && total > 0 ? " of " + Shapes.bytes(total) : "") + ", "
         + Shapes.bytes((long) rate) + "/s";

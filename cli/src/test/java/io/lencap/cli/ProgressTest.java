@@ -39,6 +39,8 @@ class ProgressTest {
   void withoutATerminalALineEveryFiveSecondsWithRateAndEta() {
     StringWriter s = new StringWriter();
     Progress p = new Progress(new PrintWriter(s), false, clock, "capture g");
+    now = now.plusSeconds(30); // start-up and the pause do not count in the rate
+    p.onEvent(progress("a", 0, 4 << 20));
     now = now.plusSeconds(1);
     p.onEvent(progress("a", 1 << 20, 4 << 20));
     assertEquals("", s.toString(), "nothing before the first period");
@@ -56,6 +58,7 @@ class ProgressTest {
   void onATerminalABarRedrawnInPlaceThenANewline() {
     StringWriter s = new StringWriter();
     Progress p = new Progress(new PrintWriter(s), true, clock, "restore g");
+    p.onEvent(progress("a", 0, 100));
     now = now.plusSeconds(1);
     p.onEvent(progress("a", 50, 100));
     now = now.plusSeconds(1);
