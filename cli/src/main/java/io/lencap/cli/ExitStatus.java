@@ -25,7 +25,9 @@ enum ExitStatus {
       + "checkpoint that uses a bad chunk"),
   UNAVAILABLE(6, "unavailable", "check that the store or the member's host is reachable, then retry"),
   ABORTED(7, "aborted", "nothing was committed and every member was resumed; fix the cause and run again"),
-  TIMEOUT(8, "timeout", "retry, or raise the policy's phaseTimeout or pauseBudget in the spec");
+  TIMEOUT(8, "timeout", "retry, or raise the policy's phaseTimeout or pauseBudget in the spec"),
+  DRILL_FAILED(9, "drill-failed", "the report names the member or check that failed; the group itself was not "
+      + "touched");
 
   final int code;
   final String word;

@@ -29,12 +29,12 @@ import picocli.CommandLine.ScopeType;
     description = "Captures and restores groups of VMs, LUNs and directory trees as one consistent checkpoint.",
     subcommands = {CaptureCommand.class, RestoreCommand.class, ListCommand.class, ShowCommand.class,
         DiffCommand.class, VerifyCommand.class, DeleteCommand.class, GcCommand.class, ProtectCommand.class,
-        TimelineCommand.class, HelpCommand.class, AutoComplete.GenerateCompletion.class},
+        TimelineCommand.class, DrillCommand.class, HelpCommand.class, AutoComplete.GenerateCompletion.class},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:done", "1:failed otherwise", "2:usage: unknown command or option", "3:not found",
         "4:invalid spec (the field is named)", "5:corrupt: a chunk failed verification",
         "6:unavailable: the store or a member's host", "7:aborted: nothing committed, every member resumed",
-        "8:timeout"})
+        "8:timeout", "9:drill failed: a sandboxed member or the check failed"})
 public final class LencapCli {
   @Mixin
   StoreOptions store = new StoreOptions();

@@ -169,6 +169,43 @@ class LencapCliTest {
   }
 
   @Test
+  void aDrillRestoresIntoTheSandboxChecksAndRemovesIt() throws IOException {
+    runJson("capture", dir.resolve("g.yaml").toString(), "--json");
+    Path sandbox = dir.resolve("sandbox");
+    JsonNode report = runJson("drill", dir.resolve("g.yaml").toString(), "--sandbox", sandbox.toString(), "--check",
+        "cmp \"${LENCAP_DRILL_DATA_LOCATOR#file://}/a.txt\" " + dir.resolve("data/a.txt"), "--json");
+    assertTrue(report.get("passed").asBoolean(), out);
+    assertEquals(0, report.get("check").get("status").asInt(), out);
+    assertTrue(report.get("removed").asBoolean());
+    assertFalse(Files.exists(sandbox));
+    assertEquals(ExitStatus.DRILL_FAILED.code, run("drill", dir.resolve("g.yaml").toString(), "--sandbox",
+        sandbox.toString(), "--check", "exit 3"));
+    assertTrue(out.contains("FAIL check `exit 3` exit 3"), out);
+    assertFalse(Files.exists(sandbox), "removed after a failure too");
+    Files.createDirectories(sandbox.resolve("something"));
+    assertEquals(ExitStatus.INVALID_SPEC.code, run("drill", dir.resolve("g.yaml").toString(), "--sandbox",
+        sandbox.toString()));
+    assertTrue(err.startsWith("lencap: invalid-spec: --sandbox: "), err);
+    assertTrue(Files.exists(sandbox.resolve("something")), "a directory it did not make is left alone");
+  }
+
+  @Test
+  void aSandboxRenamesVmsMovesTreesAndRefusesWhatItCannotRemove() {
+    var group = io.lencap.api.Encapsulation.builder("g")
+        .resource(io.lencap.api.Resource.builder("vm").type("vm").locator("qemu:///system").property("domain", "rank0")
+            .build())
+        .resource(io.lencap.api.Resource.of("data", io.lencap.api.ResourceType.FILE_TREE, "file:///srv/data")).build();
+    var placed = DrillCommand.sandboxOf(group, Path.of("/sb"), "drill-1");
+    assertEquals(Map.of("domain", "rank0-drill-1", "restore.directory", "/sb/vm"), placed.get("vm").properties());
+    assertEquals("file:///sb/data", placed.get("data").locator().toString());
+    var lun = io.lencap.api.Encapsulation.builder("g").resource(io.lencap.api.Resource.of("scratch",
+        io.lencap.api.ResourceType.BLOCK_VOLUME, "iscsi://127.0.0.1:3260/iqn.2026-11.io.lencap:x/0")).build();
+    var e = org.junit.jupiter.api.Assertions.assertThrows(io.lencap.api.InvalidSpecException.class,
+        () -> DrillCommand.sandboxOf(lun, Path.of("/sb"), "drill-1"));
+    assertEquals("members[scratch]", e.field());
+  }
+
+  @Test
   void placementsNameTheBadOption() {
     var e = org.junit.jupiter.api.Assertions.assertThrows(io.lencap.api.InvalidSpecException.class,
         () -> RestoreCommand.placement(Map.of("data", "file:///x"), Map.of("other.k", "v")));
