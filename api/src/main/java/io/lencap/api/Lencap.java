@@ -81,6 +81,27 @@ public interface Lencap extends AutoCloseable {
   CompletableFuture<List<Checkpoint>> checkpoints(String encapsulation);
 
   /**
+   * The names of the encapsulations that have committed checkpoints in the store, sorted. Completes
+   * exceptionally with {@link UnavailableException} when the store cannot be read.
+   */
+  CompletableFuture<List<String>> encapsulations();
+
+  /**
+   * What changed between two checkpoints of an encapsulation, member by member, read from their manifests
+   * (no chunk is read, no member contacted). Completes exceptionally with {@link NotFoundException} when either
+   * does not exist, or with {@link UnavailableException} when the store cannot be read.
+   */
+  CompletableFuture<CheckpointDiff> diff(String encapsulation, String fromId, String toId);
+
+  /**
+   * Deletes the chunks that no committed checkpoint and no operation in flight uses (what {@link #delete}
+   * does after deleting, for a store whose checkpoints another process deleted). Completes with the number
+   * of chunks deleted, 0 when another collection is running on the store, or exceptionally with
+   * {@link UnavailableException} when the store cannot be read.
+   */
+  CompletableFuture<Integer> collect();
+
+  /**
    * Deletes a checkpoint and collects the chunks no other checkpoint uses. Completes exceptionally with
    * {@link NotFoundException} when it does not exist, or with {@link LencapException} when it is protected
    * ({@link #setProtected}) or a restore or sync is reading it.

@@ -119,6 +119,19 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return out;
   }
 
+  /** Names of the encapsulations with at least one committed checkpoint, sorted. */
+  List<String> encapsulations() throws IOException {
+    Set<String> names = new java.util.TreeSet<>();
+    for (BlobInfo info : backend.list(CHECKPOINTS)) {
+      String rest = info.key().substring(CHECKPOINTS.length());
+      int slash = rest.indexOf('/');
+      if (slash > 0) {
+        names.add(rest.substring(0, slash));
+      }
+    }
+    return List.copyOf(names);
+  }
+
   /**
    * Every committed checkpoint of every encapsulation, for a collection: throws when one cannot be read,
    * since the chunks it names are unknown and must not be collected.

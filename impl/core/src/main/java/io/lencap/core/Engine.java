@@ -1,6 +1,7 @@
 package io.lencap.core;
 
 import io.lencap.api.Checkpoint;
+import io.lencap.api.CheckpointDiff;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Lencap;
@@ -269,6 +270,22 @@ final class Engine implements Lencap {
   public CompletableFuture<List<Checkpoint>> checkpoints(String encapsulation) {
     return storeCall("list the checkpoints of " + encapsulation,
         () -> read(() -> store.manifests(encapsulation)).stream().map(Manifest::toCheckpoint).toList());
+  }
+
+  @Override
+  public CompletableFuture<List<String>> encapsulations() {
+    return storeCall("list the encapsulations", () -> read(store::encapsulations));
+  }
+
+  @Override
+  public CompletableFuture<CheckpointDiff> diff(String encapsulation, String fromId, String toId) {
+    return storeCall("compare " + fromId + " with " + toId, () -> read(() -> CheckpointComparison.compare(
+        store.manifest(encapsulation, fromId), store.manifest(encapsulation, toId))));
+  }
+
+  @Override
+  public CompletableFuture<Integer> collect() {
+    return storeCall("collect unused chunks", () -> read(store::collect));
   }
 
   @Override

@@ -1,0 +1,95 @@
+package io.lencap.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.CounterGuests;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code lencap drill} of a counter guest and a tree through the launcher: the sandbox (a new domain, a new
+ * directory) is restored, found running, checked by a user command and removed; the original guest's files and
+ * the original tree are untouched. One guest at a time on this shared machine: the original is shut off before the
+ * drill starts its copy.
+ */
+class LencapDrillIT {
+  static final String VM = "lencap-cli-drill-vm";
+  static final String SANDBOX = "lencap-cli-drill-sandbox";
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void drillsAGuestAndATreeInASandboxAndRemovesIt() throws Exception {
+    CounterGuests guests = CounterGuests.inProject();
+    Optional<String> missing = guests.unavailable();
+    if (missing.isPresent() && Boolean.getBoolean("lencap.it.require")) {
+      throw new AssertionError(missing.get());
+    }
+    Assumptions.assumeTrue(missing.isEmpty(), () -> missing.orElse(""));
+    Path data = Files.createDirectories(dir.resolve("job-data"));
+    Files.writeString(data.resolve("progress.txt"), "step 7\n");
+    Path spec = Files.writeString(dir.resolve("job.yaml"), """
+        name: lencap-cli-drill-job
+        members:
+          - {id: vm, type: vm, locator: "%s", properties: {domain: %s}}
+          - {id: data, type: tree, locator: "%s"}
+        policy: {pauseBudget: 10s}
+        """.formatted(guests.uri(), VM, data.toUri()));
+    Launcher lencap = new Launcher(Map.of("LENCAP_STORE", dir.resolve("store").toString()));
+    Path sandbox = guests.directory(SANDBOX); // where QEMU can read the sandbox's disks
+    CounterGuest guest = guests.start(VM);
+    try {
+      guest.awaitCounterAbove(2, Duration.ofMinutes(3));
+      Launcher.Result captured = lencap.run("capture", spec.toString());
+      assertEquals(0, captured.status(), captured.toString());
+      guest.destroy();
+      byte[] disk = digest(guest.disk());
+
+      Launcher.Result drill = lencap.run("drill", spec.toString(), "--sandbox", sandbox.toString(), "--check",
+          "test \"$(cat ${LENCAP_DRILL_DATA_LOCATOR#file://}/progress.txt)\" = 'step 7' && "
+              + "virsh -c " + guests.uri() + " domstate $LENCAP_DRILL_VM_DOMAIN", "--json");
+      assertEquals(0, drill.status(), drill.toString());
+      JsonNode report = new ObjectMapper().readTree(drill.out());
+      assertTrue(report.get("passed").asBoolean(), drill.toString());
+      assertEquals(2, report.get("members").size());
+      report.get("members").forEach(m -> assertTrue(m.get("passed").asBoolean() && m.get("restoreMillis").asLong() > 0,
+          m.toString()));
+      assertTrue(report.get("check").get("output").asText().contains("running"), drill.toString());
+      assertTrue(report.get("removed").asBoolean(), drill.toString());
+      System.out.println("drill: " + drill.out());
+
+      assertFalse(Files.exists(sandbox), "the sandbox's files are gone");
+      String domains = new String(new ProcessBuilder("virsh", "-c", guests.uri(), "list", "--all", "--name").start()
+          .getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertFalse(domains.contains(VM + "-drill-"), "a sandbox domain is left: " + domains);
+      assertTrue(domains.contains(VM), "the original domain is still defined: " + domains);
+      assertArrayEquals(disk, digest(guest.disk()), "the original disk was not touched");
+      assertEquals("step 7\n", Files.readString(data.resolve("progress.txt")));
+    } finally {
+      guests.remove(VM);
+      DrillCommand.deleteTree(sandbox);
+    }
+  }
+
+  private static byte[] digest(Path file) throws Exception {
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    try (var in = Files.newInputStream(file)) {
+      in.transferTo(new java.security.DigestOutputStream(java.io.OutputStream.nullOutputStream(), md));
+    }
+    return md.digest();
+  }
+}
