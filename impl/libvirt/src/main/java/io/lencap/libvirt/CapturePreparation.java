@@ -58,7 +58,11 @@ final class CapturePreparation {
       removeStaleCutFiles(uuid);
     }
     boolean snapshot = strategy.kind().equals(LiveSnapshotCut.KIND) || strategy.kind().equals(PausedSnapshotCut.KIND);
-    Optional<BitmapTracking> tracking = BitmapTracking.enabled(domain) && snapshot
+    Optional<String> noNbd = NbdExport.unavailable();
+    if (BitmapTracking.enabled(domain) && snapshot && noNbd.isPresent()) {
+      ctx.note("no changed-block tracking: " + noNbd.get() + "; every disk is read and hashed whole");
+    }
+    Optional<BitmapTracking> tracking = BitmapTracking.enabled(domain) && snapshot && noNbd.isEmpty()
         ? Optional.of(BitmapTracking.plan(domain, prepared, ctx)) : Optional.empty();
     return new Plan(prepared, strategy, tracking);
   }

@@ -30,6 +30,16 @@ final class NbdExport implements AutoCloseable {
     this.context = context;
   }
 
+  /** Why no export can be read here (libnbd missing), if so. */
+  static Optional<String> unavailable() {
+    try {
+      Libnbd.load();
+      return Optional.empty();
+    } catch (LinkageError e) {
+      return Optional.of("libnbd is not installed (Debian package libnbd0; scripts/setup/libvirt.sh installs it)");
+    }
+  }
+
   /** Connects to the export at a Unix socket, negotiating {@code context} if given. */
   static NbdExport unix(Path socket, Optional<String> context, String what) throws IOException {
     return open(context, what, (n, h) -> n.nbd_connect_unix(h, socket.toString()));
@@ -49,7 +59,7 @@ final class NbdExport implements AutoCloseable {
     Libnbd nbd;
     try {
       nbd = Libnbd.load();
-    } catch (UnsatisfiedLinkError e) {
+    } catch (LinkageError e) { // UnsatisfiedLinkError the first time, NoClassDefFoundError after
       throw new IOException(what + ": libnbd is not installed (Debian package libnbd0): " + e.getMessage(), e);
     }
     Pointer h = nbd.nbd_create();
