@@ -54,6 +54,29 @@ public final class CounterGuest implements AutoCloseable {
     return directory.resolve("data.raw");
   }
 
+  /** The qcow2 disk {@code vdb} of random bytes, for guests defined with a qcow2 data disk. */
+  public Path dataImage() {
+    return directory.resolve("data.qcow2");
+  }
+
+  /**
+   * Writes {@code length} bytes of {@code pattern} at {@code offset} of disk {@code vdX} through QEMU's block layer,
+   * as the guest's own writes go (and so marked in the disk's dirty bitmaps): {@code qemu-io} in QEMU's monitor, on
+   * the virtio device libvirt names {@code virtio-diskN} for {@code vdX}. Not an edit of the image from outside.
+   */
+  public void writeThroughQemu(String dev, long offset, int length, int pattern) throws IOException, InterruptedException {
+    if (!dev.matches("vd[a-z]") || offset < 0 || length <= 0 || pattern < 0 || pattern > 255) {
+      throw new IllegalArgumentException("dev must be vd[a-z], offset >= 0, length > 0, pattern a byte; were " + dev
+          + ", " + offset + ", " + length + ", " + pattern);
+    }
+    String device = "/machine/peripheral/virtio-disk" + (dev.charAt(2) - 'a') + "/virtio-backend";
+    String out = guests.virsh("qemu-monitor-command", name, "--hmp", "qemu-io -d " + device + " \"write -P "
+        + pattern + " " + offset + " " + length + "\"");
+    if (!out.isBlank()) {
+      throw new IOException("qemu-io on " + name + " " + dev + ": " + out.trim());
+    }
+  }
+
   public Path console() {
     return console.file();
   }

@@ -123,6 +123,18 @@ public final class CounterGuests {
    * and compare it.
    */
   public CounterGuest define(String name, int dataBytes) throws IOException, InterruptedException {
+    return define(name, dataBytes, "raw");
+  }
+
+  /**
+   * The same with the data disk {@code vdb} in {@code format}: {@code raw} ({@link CounterGuest#data()}) or
+   * {@code qcow2} ({@link CounterGuest#dataImage()}, the same random bytes as the guest sees them), the format that
+   * holds persistent dirty bitmaps.
+   */
+  public CounterGuest define(String name, int dataBytes, String format) throws IOException, InterruptedException {
+    if (!format.equals("raw") && !format.equals("qcow2")) {
+      throw new IllegalArgumentException("format must be raw or qcow2, was " + format);
+    }
     if (dataBytes < 0) {
       throw new IllegalArgumentException("dataBytes must be >= 0, was " + dataBytes);
     }
@@ -132,13 +144,19 @@ public final class CounterGuests {
       byte[] b = new byte[dataBytes];
       new Random(name.hashCode()).nextBytes(b);
       Files.write(g.data(), b);
+      if (format.equals("qcow2")) {
+        HostCommand.run("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", g.data().toString(),
+            g.dataImage().toString());
+        Files.delete(g.data());
+      }
     }
     Document xml = domainXml(g);
     if (dataBytes > 0) {
       Element vda = diskVda(xml);
       Element vdb = (Element) vda.cloneNode(true);
-      ((Element) vdb.getElementsByTagName("driver").item(0)).setAttribute("type", "raw");
-      ((Element) vdb.getElementsByTagName("source").item(0)).setAttribute("file", g.data().toString());
+      ((Element) vdb.getElementsByTagName("driver").item(0)).setAttribute("type", format);
+      ((Element) vdb.getElementsByTagName("source").item(0)).setAttribute("file",
+          (format.equals("raw") ? g.data() : g.dataImage()).toString());
       ((Element) vdb.getElementsByTagName("target").item(0)).setAttribute("dev", "vdb");
       vda.getParentNode().insertBefore(vdb, vda.getNextSibling());
     }

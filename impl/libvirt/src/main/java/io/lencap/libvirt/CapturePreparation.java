@@ -30,7 +30,7 @@ final class CapturePreparation {
   }
 
   /** What a capture found of the domain, and how it cuts it. */
-  record Plan(PreparedDomain domain, CutStrategy strategy) {}
+  record Plan(PreparedDomain domain, CutStrategy strategy, Optional<BitmapTracking> tracking) {}
 
   /** Connects, checks and chooses; notes what the capture will not capture and why. */
   static Plan prepare(MemberDomain domain, CaptureContext ctx) throws Exception {
@@ -57,7 +57,14 @@ final class CapturePreparation {
     if (state.active()) {
       removeStaleCutFiles(uuid);
     }
-    return new Plan(prepared, strategy);
+    boolean snapshot = strategy.kind().equals(LiveSnapshotCut.KIND) || strategy.kind().equals(PausedSnapshotCut.KIND);
+    Optional<String> noNbd = NbdExport.unavailable();
+    if (BitmapTracking.enabled(domain) && snapshot && noNbd.isPresent()) {
+      ctx.note("no changed-block tracking: " + noNbd.get() + "; every disk is read and hashed whole");
+    }
+    Optional<BitmapTracking> tracking = BitmapTracking.enabled(domain) && snapshot && noNbd.isEmpty()
+        ? Optional.of(BitmapTracking.plan(domain, prepared, ctx)) : Optional.empty();
+    return new Plan(prepared, strategy, tracking);
   }
 
   /**

@@ -99,7 +99,9 @@ final class DomainDriver implements ResourceDriver {
     if (!prepared.protectedGraphics().isEmpty()) {
       ctx.state().attribute(RestoredXml.GRAPHICS_PROTECTED, String.join(",", new TreeSet<>(prepared.protectedGraphics())));
     }
-    return strategy.cut(ctx, MemberDomain.tag(ctx.checkpointId()), artefacts);
+    String tag = MemberDomain.tag(ctx.checkpointId());
+    plan.tracking().ifPresent(t -> t.begin(tag, ctx));
+    return strategy.cut(ctx, tag, artefacts);
   }
 
   @Override
@@ -118,7 +120,7 @@ final class DomainDriver implements ResourceDriver {
 
   @Override
   public void transfer(Cut cut, CaptureContext ctx) throws Exception {
-    new DomainTransfer(domain, plan.domain()).transfer(cut, plan.strategy().memory(cut), ctx);
+    new DomainTransfer(domain, plan.domain(), plan.tracking()).transfer(cut, plan.strategy().memory(cut), ctx);
   }
 
   /**

@@ -6,6 +6,7 @@ import io.lencap.api.Resource;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,7 +132,11 @@ final class DomainRestore {
               + "disks would be restored onto " + target);
         }
         Path stage = target.resolveSibling(target.getFileName() + ".lencap-restore");
-        StateFiles.restore(s, e, stage, done, total, ctx);
+        if (BitmapTracking.GUEST.equals(e.attributes().get(BitmapTracking.VIEW))) {
+          restoreGuestView(s, e, stage, done, total, ctx);
+        } else {
+          StateFiles.restore(s, e, stage, done, total, ctx);
+        }
         finals.put(dev, target);
         staged.put(stage, target);
       }
@@ -237,6 +242,26 @@ final class DomainRestore {
       // Drivers without flags or XML rewriting (test, Xen): restore the image as it is, then pause it.
       conn.restoreImage(memory, null, 0, domain.member(), what);
       domain.run("pausing it after the restore", () -> conn.domainLookupByName(domain.name()).suspend());
+    }
+  }
+
+  /**
+   * A disk stored as the guest sees it (changed-block tracking): its bytes go into a raw file, then into a new
+   * image of its format. The new image holds no bitmap, so the next capture reads it whole.
+   */
+  private static void restoreGuestView(StoredState s, StoredEntry e, Path stage, long[] done, long total,
+      RestoreContext ctx) throws IOException {
+    Path raw = stage.resolveSibling(stage.getFileName() + ".raw");
+    try {
+      StateFiles.restore(s, e, raw, done, total, ctx);
+      Files.deleteIfExists(stage);
+      if (e.attribute("format").orElse("raw").equals("qcow2")) {
+        QemuImg.rawToQcow2(raw, stage);
+      } else {
+        Files.move(raw, stage);
+      }
+    } finally {
+      Files.deleteIfExists(raw);
     }
   }
 }

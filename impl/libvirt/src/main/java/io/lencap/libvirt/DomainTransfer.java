@@ -29,10 +29,12 @@ import org.libvirt.event.LifecycleListener;
 final class DomainTransfer {
   private final MemberDomain domain;
   private final PreparedDomain prepared;
+  private final Optional<BitmapTracking> tracking;
 
-  DomainTransfer(MemberDomain domain, PreparedDomain prepared) {
+  DomainTransfer(MemberDomain domain, PreparedDomain prepared, Optional<BitmapTracking> tracking) {
     this.domain = domain;
     this.prepared = prepared;
+    this.tracking = tracking;
   }
 
   void transfer(Cut cut, Optional<Path> memory, CaptureContext ctx) throws Exception {
@@ -67,12 +69,17 @@ final class DomainTransfer {
         attrs.put("path", file.toString());
         attrs.put("format", d.format().orElse("raw"));
         String entry = DomainDriver.DISKS + d.dev();
-        if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
+        if (tracking.isPresent() && tracking.get().tracks(d.dev())) {
+          tracking.get().capture(d, entry, attrs, ctx, () -> checkAlive(stopped));
+        } else if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
           StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, () -> checkAlive(stopped));
         }
         devs.add(d.dev());
       }
       ctx.state().attribute("disks", String.join(",", devs));
+      if (tracking.isPresent()) {
+        tracking.get().record(ctx);
+      }
       checkAlive(stopped);
       if (cut.live()) {
         LibvirtConnection.State s = domain.current().state(prepared.uuid(), domain.member(),

@@ -129,11 +129,11 @@ final class LibvirtConnection extends Connect {
     }
   }
 
-  private interface WithDomain<T> {
+  interface WithDomain<T> {
     T apply(DomainPointer domain);
   }
 
-  private <T> T withDomain(String uuid, String member, String what, WithDomain<T> body) {
+  <T> T withDomain(String uuid, String member, String what, WithDomain<T> body) {
     DomainPointer d = LibvirtNative.INSTANCE.virDomainLookupByUUIDString(pointer(), uuid);
     if (d == null) {
       throw LibvirtErrors.lastError(member, what);

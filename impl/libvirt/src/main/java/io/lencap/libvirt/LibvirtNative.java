@@ -3,6 +3,7 @@ package io.lencap.libvirt;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.PointerByReference;
 import org.libvirt.jna.ConnectionPointer;
 import org.libvirt.jna.DomainPointer;
 
@@ -39,4 +40,31 @@ interface LibvirtNative extends com.sun.jna.Library {
 
   /** {@code int virDomainGetState(virDomainPtr domain, int *state, int *reason, unsigned int flags)}. */
   int virDomainGetState(DomainPointer domain, IntByReference state, IntByReference reason, int flags);
+
+  /** virDomainCheckpointDeleteFlags: forget the checkpoint without touching its bitmaps (they may be gone). */
+  int CHECKPOINT_DELETE_METADATA_ONLY = 1 << 1;
+
+  /**
+   * {@code virDomainCheckpointPtr virDomainCheckpointCreateXML(virDomainPtr domain, const char *xmlDesc,
+   * unsigned int flags)}; free it.
+   */
+  Pointer virDomainCheckpointCreateXML(DomainPointer domain, String xml, int flags);
+
+  /** {@code virDomainCheckpointPtr virDomainCheckpointLookupByName(virDomainPtr, const char *name, unsigned int)}. */
+  Pointer virDomainCheckpointLookupByName(DomainPointer domain, String name, int flags);
+
+  /**
+   * {@code int virDomainListAllCheckpoints(virDomainPtr, virDomainCheckpointPtr **checkpoints, unsigned int)}: the
+   * caller frees each checkpoint and the array.
+   */
+  int virDomainListAllCheckpoints(DomainPointer domain, PointerByReference checkpoints, int flags);
+
+  /** {@code const char *virDomainCheckpointGetName(virDomainCheckpointPtr)}: owned by the checkpoint. */
+  String virDomainCheckpointGetName(Pointer checkpoint);
+
+  /** {@code int virDomainCheckpointDelete(virDomainCheckpointPtr checkpoint, unsigned int flags)}. */
+  int virDomainCheckpointDelete(Pointer checkpoint, int flags);
+
+  /** {@code int virDomainCheckpointFree(virDomainCheckpointPtr checkpoint)}. */
+  int virDomainCheckpointFree(Pointer checkpoint);
 }

@@ -95,6 +95,17 @@ class LibvirtProviderTest {
   }
 
   @Test
+  void aBadTrackingPropertyNamesTheField() throws Exception {
+    TestDriver.connection();
+    Resource r = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator(TestDriver.URI)
+        .property("domain", "test").property("tracking", "sometimes").build();
+    try (ResourceDriver d = PROVIDER.open(r, context())) {
+      InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> d.prepare(capture(r, CaptureMode.BLOCKING)));
+      assertEquals("resources[vm].properties.tracking", e.field());
+    }
+  }
+
+  @Test
   void liveCutOnlyForQemu() {
     assertTrue(PROVIDER.open(vm("qemu:///system", "x"), context()).capabilities().contains(Capability.LIVE_CUT));
     assertFalse(PROVIDER.open(vm("xen:///system", "x"), context()).capabilities().contains(Capability.LIVE_CUT));

@@ -1,0 +1,275 @@
+package io.lencap.libvirt;
+
+import io.lencap.api.InvalidSpecException;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.EntryKind;
+import io.lencap.spi.EntryWriter;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Changed-block tracking of a snapshot cut's qcow2 disks. Each capture leaves a libvirt checkpoint
+ * ({@code lencap-TAG}, a persistent dirty bitmap per disk) made just before its cut, so the bitmap marks at least
+ * every write since the cut; the next capture reads, from the disk's frozen base after its own cut, only the 256 KiB
+ * blocks that bitmap marks and takes every other block from the parent's chunks. The disk is stored as the guest
+ * sees it (its virtual bytes, attribute {@code view=guest}), where bitmap offsets mean something.
+ *
+ * <p>The bitmap is used only when it provably covers the interval since the parent: the parent records the
+ * checkpoint's name, the disk file is the same file (device and inode: a restore writes a new one), QEMU has run
+ * without a restart since (the domain id), libvirt still knows the checkpoint, the bitmap is in the frozen image,
+ * stored consistently and recording, and the parent's copy has the same size in whole blocks. Otherwise the disk is
+ * read whole and the member's notes say why. A bitmap may mark more than changed (a checkpoint made before the cut,
+ * bitmaps merged when older checkpoints are deleted): that costs reads, never correctness.
+ */
+final class BitmapTracking {
+  /** The member property choosing it: {@code bitmap} (the default) or {@code none}. */
+  static final String PROPERTY = "tracking";
+  static final String CHECKPOINT = "cbt.checkpoint";
+  static final String DOMAIN_ID = "cbt.domain.id";
+  static final String DISK = "cbt.disk.";
+  /** Bytes of a disk this capture read from its image (the rest came from the parent's chunks). */
+  static final String READ = "cbt.read.";
+  static final String VIEW = "view";
+  static final String GUEST = "guest";
+  private static final int BLOCK = Chunking.DEFAULT_BLOCK_SIZE;
+
+  private final MemberDomain domain;
+  private final PreparedDomain prepared;
+  /** The disks tracked, each with why it is read whole, or empty when its parent's bitmap may be used. */
+  private final Map<String, Optional<String>> disks;
+  private final Optional<String> since;
+  private final String domainId;
+  private volatile String created;
+
+  private BitmapTracking(MemberDomain domain, PreparedDomain prepared, Map<String, Optional<String>> disks,
+      Optional<String> since, String domainId) {
+    this.domain = domain;
+    this.prepared = prepared;
+    this.disks = disks;
+    this.since = since;
+    this.domainId = domainId;
+  }
+
+  /** Whether the member asks for tracking ({@link #PROPERTY}); fails naming the field on any other value. */
+  static boolean enabled(MemberDomain domain) {
+    String mode = domain.resource().property(PROPERTY).orElse("bitmap");
+    if (!mode.equals("bitmap") && !mode.equals("none")) {
+      throw new InvalidSpecException("resources[" + domain.member() + "].properties." + PROPERTY, "'" + mode
+          + "' is neither 'bitmap' (changed-block tracking) nor 'none' (every capture reads each disk whole)");
+    }
+    return mode.equals("bitmap");
+  }
+
+  /**
+   * Decides, in prepare, which disks are tracked and whether their parent's bitmap may be used; deletes the
+   * checkpoints of earlier captures that no parent needs (an uncommitted capture's, a parent's parent's).
+   */
+  static BitmapTracking plan(MemberDomain domain, PreparedDomain prepared, CaptureContext ctx) throws IOException {
+    String domainId = Integer.toString(domain.call("reading its id", () -> domain.lookup().getID()));
+    Checkpoints checkpoints = checkpoints(domain, prepared);
+    Optional<StoredState> parent = ctx.parent();
+    Optional<String> since = parent.flatMap(p -> Optional.ofNullable(p.attributes().get(CHECKPOINT)));
+    String whyNot = null;
+    if (parent.isEmpty()) {
+      whyNot = "no parent checkpoint";
+    } else if (since.isEmpty()) {
+      whyNot = "the parent checkpoint left no dirty bitmap";
+    } else if (!domainId.equals(parent.get().attributes().get(DOMAIN_ID))) {
+      whyNot = "the domain was restarted or restored since the parent (QEMU's bitmaps may have missed writes)";
+    } else if (!checkpoints.exists(since.get())) {
+      whyNot = "libvirt no longer knows the parent's checkpoint " + since.get();
+    }
+    Map<String, Optional<String>> disks = new LinkedHashMap<>();
+    for (DomainXml.Disk d : prepared.capturedDisks()) {
+      if (!d.type().equals("file") || !d.format().orElse("raw").equals("qcow2")) {
+        ctx.note("disk " + d.dev() + " (" + d.format().orElse("raw") + "): read and hashed whole, as every capture "
+            + "does: only qcow2 images hold the persistent dirty bitmaps of changed-block tracking");
+        continue;
+      }
+      String reason = whyNot;
+      if (reason == null) {
+        reason = diskProblem(parent.get(), d).orElse(null);
+      }
+      disks.put(d.dev(), Optional.ofNullable(reason));
+    }
+    for (String name : checkpoints.names()) {
+      if (name.startsWith(Checkpoints.PREFIX) && !(whyNot == null && since.get().equals(name))) {
+        checkpoints.delete(name);
+      }
+    }
+    return new BitmapTracking(domain, prepared, disks, whyNot == null ? since : Optional.empty(), domainId);
+  }
+
+  private static Optional<String> diskProblem(StoredState parent, DomainXml.Disk d) throws IOException {
+    String identity = fileIdentity(d.source().orElseThrow());
+    if (!identity.equals(parent.attributes().get(DISK + d.dev()))) {
+      return Optional.of("its image is not the file the parent read (replaced by a restore, moved or copied)");
+    }
+    Optional<StoredEntry> e = parent.entry(DomainDriver.DISKS + d.dev());
+    if (e.isEmpty() || !GUEST.equals(e.get().attributes().get(VIEW))) {
+      return Optional.of("the parent did not store it as the guest sees it");
+    }
+    if (!wholeBlocks(e.get())) {
+      return Optional.of("the parent's copy is not in whole " + BLOCK + "-byte blocks");
+    }
+    return Optional.empty();
+  }
+
+  private static boolean wholeBlocks(StoredEntry e) {
+    List<ChunkRef> chunks = e.chunks();
+    if (chunks.size() != (e.size() + BLOCK - 1) / BLOCK) {
+      return false;
+    }
+    for (int i = 0; i < chunks.size(); i++) {
+      ChunkRef c = chunks.get(i);
+      if (c.offset() != (long) i * BLOCK || c.length() != Math.min(BLOCK, e.size() - (long) i * BLOCK)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The device and inode of a file: a restore writes a new file, a merge writes into the same one. */
+  static String fileIdentity(Path file) throws IOException {
+    Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino");
+    return a.get("dev") + ":" + a.get("ino");
+  }
+
+  private static Checkpoints checkpoints(MemberDomain domain, PreparedDomain prepared) {
+    return new Checkpoints(domain.connection(), prepared.uuid(), domain.member(), domain.where());
+  }
+
+  boolean tracks(String dev) {
+    return disks.containsKey(dev);
+  }
+
+  /**
+   * Called in the cut, before the disks are frozen: the checkpoint whose bitmaps the next capture reads. When
+   * libvirt refuses it, this capture still stores the disks as the guest sees them and the next reads them whole.
+   */
+  void begin(String tag, CaptureContext ctx) {
+    if (disks.isEmpty()) {
+      return;
+    }
+    String name = Checkpoints.name(tag);
+    try {
+      checkpoints(domain, prepared).create(name, prepared.disks().stream().map(DomainXml.Disk::dev).toList(),
+          disks.keySet());
+      created = name;
+    } catch (RuntimeException e) {
+      ctx.note("no checkpoint for changed-block tracking (" + e.getMessage() + "): the next capture reads "
+          + String.join(", ", disks.keySet()) + " whole");
+    }
+  }
+
+  /** Stores a tracked disk from its frozen image; returns the bytes read from it. */
+  long capture(DomainXml.Disk d, String entry, Map<String, String> attributes, CaptureContext ctx, Runnable check)
+      throws IOException {
+    Path image = d.source().orElseThrow();
+    Optional<String> reason = disks.get(d.dev());
+    Optional<String> bitmap = reason.isEmpty() ? since : Optional.empty();
+    if (bitmap.isPresent()) {
+      Optional<String> problem = QemuImg.bitmapProblem(image, bitmap.get());
+      if (problem.isPresent()) {
+        reason = problem;
+        bitmap = Optional.empty();
+      }
+    }
+    Map<String, String> attrs = new TreeMap<>(attributes);
+    attrs.put(VIEW, GUEST);
+    Path dir = Files.createTempDirectory("lencap-nbd");
+    String what = domain.where() + ": reading disk " + d.dev() + " (" + image + ")";
+    try (QemuNbd server = QemuNbd.serve(image, bitmap, dir.resolve("s"), what);
+        NbdExport export = NbdExport.unix(server.socket(), bitmap.map(b -> "qemu:dirty-bitmap:" + b), what)) {
+      long size = export.size();
+      List<ChunkRef> parent = List.of();
+      if (bitmap.isPresent()) {
+        StoredEntry p = ctx.parent().orElseThrow().entry(entry).orElseThrow();
+        if (p.size() != size) {
+          reason = Optional.of("its virtual size changed from " + p.size() + " to " + size + " bytes");
+        } else {
+          parent = p.chunks();
+        }
+      }
+      BitSet dirty = new BitSet();
+      if (!parent.isEmpty()) {
+        for (long[] r : export.flagged(0, size, Libnbd.DIRTY)) {
+          dirty.set((int) (r[0] / BLOCK), (int) ((r[1] + BLOCK - 1) / BLOCK));
+        }
+      }
+      long read = copy(export, size, parent, dirty, entry, attrs, ctx, check);
+      ctx.state().attribute(READ + d.dev(), Long.toString(read));
+      ctx.note(parent.isEmpty()
+          ? "disk " + d.dev() + ": read whole (" + size + " bytes) as the guest sees it: " + reason.orElse("?")
+          : String.format("disk %s: read %d of %d bytes (%.2f%%), the blocks dirty bitmap %s marks; the rest is the "
+              + "parent's", d.dev(), read, size, size == 0 ? 0.0 : 100.0 * read / size, bitmap.get()));
+      return read;
+    } finally {
+      Files.deleteIfExists(dir.resolve("s"));
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  private static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, String entry,
+      Map<String, String> attrs, CaptureContext ctx, Runnable check) throws IOException {
+    EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
+    boolean written = false;
+    long read = 0;
+    try {
+      ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
+      int i = 0;
+      for (long off = 0; off < size; off += BLOCK, i++) {
+        ctx.checkCancelled();
+        check.run();
+        if (!parent.isEmpty() && !dirty.get(i)) {
+          out.reuse(parent.get(i));
+          continue;
+        }
+        buf.clear().limit((int) Math.min(BLOCK, size - off));
+        export.read(buf, off);
+        buf.flip();
+        read += buf.remaining();
+        out.write(buf);
+      }
+      written = true;
+    } finally {
+      if (written) {
+        out.close();
+      } else {
+        try {
+          out.close();
+        } catch (IOException | RuntimeException ignored) {
+          // the copy already failed and is propagating
+        }
+      }
+    }
+    return read;
+  }
+
+  /** The member attributes the next capture proves its bitmap against. */
+  void record(CaptureContext ctx) throws IOException {
+    String name = created;
+    if (name == null) {
+      return;
+    }
+    ctx.state().attribute(CHECKPOINT, name);
+    ctx.state().attribute(DOMAIN_ID, domainId);
+    for (DomainXml.Disk d : prepared.capturedDisks()) {
+      if (disks.containsKey(d.dev())) {
+        ctx.state().attribute(DISK + d.dev(), fileIdentity(d.source().orElseThrow()));
+      }
+    }
+  }
+}

@@ -1,0 +1,156 @@
+package io.lencap.libvirt;
+
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A client of one NBD export through libnbd: its size, the extents a metadata context flags (a
+ * {@code qemu:dirty-bitmap:NAME}), and reads. Over a Unix socket here; {@link #tcp} reaches an export on another
+ * host (a libvirt backup job's), the same way. One thread at a time.
+ */
+final class NbdExport implements AutoCloseable {
+  /** Block status is asked for at most this much at once (the protocol's lengths are 32-bit). */
+  private static final long STATUS_SPAN = 1L << 30;
+
+  private final Libnbd nbd;
+  private final Pointer h;
+  private final String what;
+  private final Optional<String> context;
+
+  private NbdExport(Libnbd nbd, Pointer h, String what, Optional<String> context) {
+    this.nbd = nbd;
+    this.h = h;
+    this.what = what;
+    this.context = context;
+  }
+
+  /** Why no export can be read here (libnbd missing), if so. */
+  static Optional<String> unavailable() {
+    try {
+      Libnbd.load();
+      return Optional.empty();
+    } catch (LinkageError e) {
+      return Optional.of("libnbd is not installed (Debian package libnbd0; scripts/setup/libvirt.sh installs it)");
+    }
+  }
+
+  /** Connects to the export at a Unix socket, negotiating {@code context} if given. */
+  static NbdExport unix(Path socket, Optional<String> context, String what) throws IOException {
+    return open(context, what, (n, h) -> n.nbd_connect_unix(h, socket.toString()));
+  }
+
+  /** Connects to the export {@code name} at {@code host:port}. */
+  static NbdExport tcp(String host, int port, String name, Optional<String> context, String what) throws IOException {
+    return open(context, what, (n, h) -> n.nbd_set_export_name(h, name) < 0 ? -1
+        : n.nbd_connect_tcp(h, host, Integer.toString(port)));
+  }
+
+  private interface Connect {
+    int apply(Libnbd nbd, Pointer h);
+  }
+
+  private static NbdExport open(Optional<String> context, String what, Connect connect) throws IOException {
+    Libnbd nbd;
+    try {
+      nbd = Libnbd.load();
+    } catch (LinkageError e) { // UnsatisfiedLinkError the first time, NoClassDefFoundError after
+      throw new IOException(what + ": libnbd is not installed (Debian package libnbd0): " + e.getMessage(), e);
+    }
+    Pointer h = nbd.nbd_create();
+    if (h == null) {
+      throw new IOException(what + ": " + nbd.nbd_get_error());
+    }
+    NbdExport e = new NbdExport(nbd, h, what, context);
+    try {
+      if (context.isPresent()) {
+        e.check(nbd.nbd_add_meta_context(h, context.get()));
+      }
+      e.check(connect.apply(nbd, h));
+      if (context.isPresent() && nbd.nbd_can_meta_context(h, context.get()) != 1) {
+        throw new IOException(what + ": the server does not offer " + context.get());
+      }
+      return e;
+    } catch (IOException | RuntimeException x) {
+      e.close();
+      throw x;
+    }
+  }
+
+  long size() throws IOException {
+    long n = nbd.nbd_get_size(h);
+    if (n < 0) {
+      throw error();
+    }
+    return n;
+  }
+
+  /**
+   * The ranges {@code [start, end)} within {@code [offset, offset + length)} that the negotiated context flags with
+   * {@code flag}, in order, adjacent ones merged.
+   */
+  List<long[]> flagged(long offset, long length, int flag) throws IOException {
+    String name = context.orElseThrow(() -> new IllegalStateException("no metadata context negotiated"));
+    List<long[]> out = new ArrayList<>();
+    long[] pos = {offset};
+    long end = offset + length;
+    Libnbd.ExtentCallback.ByValue cb = new Libnbd.ExtentCallback.ByValue();
+    cb.callback = (user, ctx, start, entries, count, error) -> {
+      if (!name.equals(ctx)) {
+        return 0;
+      }
+      int[] e = entries.getIntArray(0, (int) count);
+      long at = start;
+      for (int i = 0; i + 1 < e.length; i += 2) {
+        long len = Integer.toUnsignedLong(e[i]);
+        if ((e[i + 1] & flag) != 0 && len > 0) {
+          long s = at;
+          long t = Math.min(at + len, end);
+          if (!out.isEmpty() && out.get(out.size() - 1)[1] == s) {
+            out.get(out.size() - 1)[1] = t;
+          } else if (s < t) {
+            out.add(new long[] {s, t});
+          }
+        }
+        at += len;
+      }
+      pos[0] = Math.max(pos[0], at);
+      return 0;
+    };
+    while (pos[0] < end) {
+      long before = pos[0];
+      check(nbd.nbd_block_status(h, Math.min(STATUS_SPAN, end - before), before, cb, 0));
+      if (pos[0] <= before) {
+        throw new IOException(what + ": block status at " + before + " described nothing");
+      }
+    }
+    return out;
+  }
+
+  /** Fills the direct buffer's remaining bytes from the export at {@code offset}. */
+  void read(ByteBuffer direct, long offset) throws IOException {
+    Pointer p = Native.getDirectBufferPointer(direct).share(direct.position());
+    check(nbd.nbd_pread(h, p, direct.remaining(), offset, 0));
+    direct.position(direct.limit());
+  }
+
+  private void check(int rc) throws IOException {
+    if (rc < 0) {
+      throw error();
+    }
+  }
+
+  private IOException error() {
+    return new IOException(what + ": " + nbd.nbd_get_error());
+  }
+
+  @Override
+  public void close() {
+    nbd.nbd_close(h);
+  }
+}

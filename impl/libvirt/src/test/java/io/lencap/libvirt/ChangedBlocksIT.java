@@ -1,0 +1,238 @@
+package io.lencap.libvirt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.CaptureMode;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Lencap;
+import io.lencap.api.MemberCheckpoint;
+import io.lencap.testing.CounterGuest;
+import io.lencap.testing.HostCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Changed-block tracking on real libvirt + QEMU: a counter guest with a 256 MiB qcow2 data disk, 1% of it rewritten
+ * through QEMU between two captures; the second reads and stores at most 3% of the disk, and its restore gives back
+ * every byte as it was at its cut. Then each case where the bitmap cannot be proven falls back to reading whole.
+ */
+class ChangedBlocksIT {
+  static final int DATA = 256 << 20;
+  static final int EXTENT = 256 << 10;
+  static final Pattern READ = Pattern.compile("disk vdb: read (\\d+) of (\\d+) bytes");
+  static final Pattern WHOLE = Pattern.compile("disk vdb: read whole \\((\\d+) bytes\\)[^:]*: (.*)");
+
+  @TempDir
+  Path tmp;
+
+  @BeforeAll
+  static void requireQemu() {
+    QemuSystem.guests();
+  }
+
+  /** The 1% the test rewrites: ten 256 KiB extents 25 MiB apart, none aligned to a block. */
+  static void rewrite(CounterGuest g, byte[] expected, int pattern) throws Exception {
+    for (int i = 0; i < 10; i++) {
+      long offset = i * (25L << 20) + 100 * 1024;
+      g.writeThroughQemu("vdb", offset, EXTENT, pattern);
+      Arrays.fill(expected, (int) offset, (int) offset + EXTENT, (byte) pattern);
+    }
+  }
+
+  static byte[] initialData(String name) {
+    byte[] b = new byte[DATA];
+    new Random(name.hashCode()).nextBytes(b);
+    return b;
+  }
+
+  /** The data disk as the guest sees it, read without QEMU's lock. */
+  byte[] guestView(Path image) throws Exception {
+    Path raw = tmp.resolve("view-" + System.nanoTime() + ".raw");
+    HostCommand.run("qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
+    try {
+      return Files.readAllBytes(raw);
+    } finally {
+      Files.delete(raw);
+    }
+  }
+
+  static String note(MemberCheckpoint m, Pattern p) {
+    return m.notes().stream().filter(n -> p.matcher(n).find()).findFirst()
+        .orElseThrow(() -> new AssertionError("no note like " + p + " in " + m.notes()));
+  }
+
+  static long bytesRead(MemberCheckpoint m) {
+    Matcher r = READ.matcher(note(m, READ));
+    assertTrue(r.find());
+    return Long.parseLong(r.group(1));
+  }
+
+  /** The reason a capture read vdb whole. */
+  static String wholeBecause(MemberCheckpoint m, long size) {
+    Matcher r = WHOLE.matcher(note(m, WHOLE));
+    assertTrue(r.find());
+    assertEquals(size, Long.parseLong(r.group(1)));
+    return r.group(2);
+  }
+
+  @Test
+  void secondCaptureReadsAndStoresWhatChangedAndRestoresTheCut() throws Exception {
+    String name = "lencap-it-cbt";
+    try (CounterGuest g = QemuSystem.guests().define(name, DATA, "qcow2")) {
+      g.start();
+      g.awaitCounter(n -> n >= 1, CounterGuestIT.WAIT);
+      Encapsulation job = CounterGuestIT.group("cbt", CaptureMode.NON_BLOCKING, g.resource("vm"));
+      byte[] expected = initialData(name);
+      try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).build()) {
+        Checkpoint first = CounterGuestIT.await(lencap.capture(job));
+        MemberCheckpoint m1 = first.member("vm").orElseThrow();
+        assertTrue(wholeBecause(m1, DATA).contains("no parent"), m1.notes().toString());
+
+        rewrite(g, expected, 0xab);
+        long t0 = System.nanoTime();
+        Checkpoint second = CounterGuestIT.await(lencap.capture(job));
+        long wall = System.nanoTime() - t0;
+        MemberCheckpoint m2 = second.member("vm").orElseThrow();
+        long read = bytesRead(m2);
+        System.out.printf("changed-block tracking: first capture stored %d bytes; second read %d of %d bytes of vdb "
+            + "(%.2f%%), stored %d bytes for the whole member (%.2f%% of vdb), in %d ms%n", m1.storedBytes(), read,
+            DATA, 100.0 * read / DATA, m2.storedBytes(), 100.0 * m2.storedBytes() / DATA, wall / 1_000_000);
+        assertTrue(read >= 10L * EXTENT, "read " + read + ": less than what was rewritten");
+        assertTrue(read <= DATA * 3L / 100, "read " + read + " bytes, more than 3% of " + DATA);
+        assertTrue(m2.storedBytes() <= DATA * 3L / 100, "stored " + m2.storedBytes() + " bytes, more than 3%");
+
+        rewrite(g, expected.clone(), 0xcd); // after the cut: the restore must undo it
+        QemuSystem.domain(g).destroy();
+        CounterGuestIT.await(lencap.restore(job, second.id()));
+        assertArrayEquals(expected, guestView(g.dataImage()), "vdb restored as it was at the second cut");
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ fallbacks
+
+  static final int SMALL = 8 << 20;
+
+  /** What happens between the first capture and the second; may change what the disk holds. */
+  interface Between {
+    void run(CounterGuest g, Lencap lencap, Encapsulation job, Checkpoint first, byte[] expected) throws Exception;
+  }
+
+  /**
+   * Captures, breaks the proof with {@code between}, rewrites part of vdb, captures again and checks how the second
+   * capture read vdb (whole, for the reason {@code why}; or incrementally when {@code why} is null), then that a
+   * restore of it gives back vdb as it was at its cut.
+   */
+  void scenario(String name, Between between, String why) throws Exception {
+    try (CounterGuest g = QemuSystem.guests().define(name, SMALL, "qcow2")) {
+      g.start();
+      g.awaitCounter(n -> n >= 1, CounterGuestIT.WAIT);
+      Encapsulation job = CounterGuestIT.group(name, CaptureMode.NON_BLOCKING, g.resource("vm"));
+      byte[] expected = new byte[SMALL];
+      new Random(name.hashCode()).nextBytes(expected);
+      try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).build()) {
+        Checkpoint first = CounterGuestIT.await(lencap.capture(job));
+        between.run(g, lencap, job, first, expected);
+        g.writeThroughQemu("vdb", 3 * EXTENT + 4096, 64 * 1024, 0x5a);
+        Arrays.fill(expected, 3 * EXTENT + 4096, 3 * EXTENT + 4096 + 64 * 1024, (byte) 0x5a);
+        Checkpoint second = CounterGuestIT.await(lencap.capture(job));
+        MemberCheckpoint m = second.member("vm").orElseThrow();
+        if (why == null) {
+          assertEquals(EXTENT, bytesRead(m), m.notes().toString());
+          assertTrue(checkpoints(g).stream().noneMatch(c -> c.equals("lencap-died")), checkpoints(g).toString());
+        } else {
+          String reason = wholeBecause(m, SMALL);
+          assertTrue(reason.contains(why), "read whole because '" + reason + "', expected '" + why + "'");
+        }
+        g.writeThroughQemu("vdb", 0, EXTENT, 0x11); // after the cut: the restore must undo it
+        QemuSystem.domain(g).destroy();
+        CounterGuestIT.await(lencap.restore(job, second.id()));
+        assertArrayEquals(expected, guestView(g.dataImage()), "vdb restored as it was at the second cut");
+      }
+    }
+  }
+
+  static java.util.List<String> checkpoints(CounterGuest g) throws Exception {
+    return Arrays.stream(HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "checkpoint-list", g.name(), "--name")
+        .split("\n")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+  }
+
+  @Test
+  void checkpointDeletedFallsBackToReadingWhole() throws Exception {
+    scenario("lencap-it-cbt-del", (g, l, job, first, expected) -> {
+      for (String c : checkpoints(g)) {
+        HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "checkpoint-delete", g.name(), c);
+      }
+    }, "libvirt no longer knows the parent's checkpoint");
+  }
+
+  @Test
+  void bitmapGoneFromTheImageFallsBackToReadingWhole() throws Exception {
+    scenario("lencap-it-cbt-bitmap", (g, l, job, first, expected) -> {
+      String node = HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "qemu-monitor-command", g.name(),
+          "--hmp", "info block -n");
+      Matcher m = Pattern.compile("(libvirt-\\d+-format): " + Pattern.quote(g.dataImage().toString())).matcher(node);
+      assertTrue(m.find(), node);
+      for (String c : checkpoints(g)) {
+        HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "qemu-monitor-command", g.name(),
+            "{\"execute\":\"block-dirty-bitmap-remove\",\"arguments\":{\"node\":\"" + m.group(1)
+            + "\",\"name\":\"" + c + "\"}}");
+      }
+    }, "holds no bitmap");
+  }
+
+  @Test
+  void restartedDomainFallsBackToReadingWhole() throws Exception {
+    scenario("lencap-it-cbt-restart", (g, l, job, first, expected) -> {
+      int seen = g.counters().size();
+      g.destroy();
+      g.start();
+      g.awaitNewCounter(seen, CounterGuestIT.WAIT);
+    }, "restarted or restored");
+  }
+
+  @Test
+  void restoredDomainFallsBackToReadingWhole() throws Exception {
+    scenario("lencap-it-cbt-restored", (g, l, job, first, expected) -> {
+      g.writeThroughQemu("vdb", 0, EXTENT, 0x77); // undone by the restore: expected keeps the first cut's bytes
+      CounterGuestIT.await(l.restore(job, first.id()));
+    }, "restarted or restored");
+  }
+
+  @Test
+  void deletedParentFallsBackToReadingWhole() throws Exception {
+    scenario("lencap-it-cbt-parent", (g, l, job, first, expected) -> {
+      // The third capture's prepare deletes the first's libvirt checkpoint (no parent needs it any more); with the
+      // later two deleted, as retention may, the next capture's parent is the first again, its bitmap gone.
+      Checkpoint b = CounterGuestIT.await(l.capture(job));
+      Checkpoint c = CounterGuestIT.await(l.capture(job));
+      CounterGuestIT.await(l.delete(job.name(), c.id()));
+      CounterGuestIT.await(l.delete(job.name(), b.id()));
+    }, "libvirt no longer knows the parent's checkpoint");
+  }
+
+  /**
+   * A capture that died between making its checkpoint and committing leaves that checkpoint behind; the parent's
+   * bitmap still covers everything since the parent's cut (the dead capture's only marks more), so the next capture
+   * stays incremental, correctly, and deletes the orphan.
+   */
+  @Test
+  void checkpointLeftByACaptureThatDiedIsDeletedAndTheParentsBitmapStillServes() throws Exception {
+    scenario("lencap-it-cbt-crash", (g, l, job, first, expected) -> {
+      HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "checkpoint-create-as", g.name(), "lencap-died",
+          "--diskspec", "vda,checkpoint=bitmap", "--diskspec", "vdb,checkpoint=bitmap");
+      g.writeThroughQemu("vdb", 3 * EXTENT + 128 * 1024, 4096, 0x33); // the same block as the scenario's write
+      Arrays.fill(expected, 3 * EXTENT + 128 * 1024, 3 * EXTENT + 128 * 1024 + 4096, (byte) 0x33);
+    }, null);
+  }
+}
