@@ -7,6 +7,7 @@
 module io.lencap.testing {
   requires transitive io.lencap.spi;
   requires java.xml;
+  requires static org.junit.jupiter.api; // Components only: the samples run without JUnit
 
   exports io.lencap.testing;
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lencap.testing.Components;
 import io.lencap.testing.CounterGuest;
 import io.lencap.testing.CounterGuests;
 import java.nio.file.Files;
@@ -14,8 +15,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Optional;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,11 +34,7 @@ class LencapDrillIT {
   @Test
   void drillsAGuestAndATreeInASandboxAndRemovesIt() throws Exception {
     CounterGuests guests = CounterGuests.inProject();
-    Optional<String> missing = guests.unavailable();
-    if (missing.isPresent() && Boolean.getBoolean("lencap.it.require")) {
-      throw new AssertionError(missing.get());
-    }
-    Assumptions.assumeTrue(missing.isEmpty(), () -> missing.orElse(""));
+    Components.require(guests.unavailable());
     Path data = Files.createDirectories(dir.resolve("job-data"));
     Files.writeString(data.resolve("progress.txt"), "step 7\n");
     Path spec = Files.writeString(dir.resolve("job.yaml"), """

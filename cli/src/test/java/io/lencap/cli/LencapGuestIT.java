@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lencap.testing.Components;
 import io.lencap.testing.CounterGuest;
 import io.lencap.testing.CounterGuests;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Optional;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,11 +28,7 @@ class LencapGuestIT {
   @Test
   void capturesAndRestoresACounterGuestAndATree() throws Exception {
     CounterGuests guests = CounterGuests.inProject();
-    Optional<String> missing = guests.unavailable();
-    if (missing.isPresent() && Boolean.getBoolean("lencap.it.require")) {
-      throw new AssertionError(missing.get());
-    }
-    Assumptions.assumeTrue(missing.isEmpty(), () -> missing.orElse(""));
+    Components.require(guests.unavailable());
     Path data = Files.createDirectories(dir.resolve("job-data"));
     Files.writeString(data.resolve("progress.txt"), "captured\n");
     Path spec = Files.writeString(dir.resolve("job.yaml"), """

@@ -6,12 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lencap.testing.Components;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,10 +28,8 @@ class LencapS3IT {
 
   @Test
   void capturesListsAndVerifiesIntoS3WithKeysByReference() throws Exception {
-    if (!Files.isReadable(ENV_FILE) && Boolean.getBoolean("lencap.it.require")) {
-      throw new AssertionError("no " + ENV_FILE + ": run scripts/setup/ceph.sh");
-    }
-    Assumptions.assumeTrue(Files.isReadable(ENV_FILE), () -> "no " + ENV_FILE + ": run scripts/setup/ceph.sh");
+    Components.require(Files.isReadable(ENV_FILE) ? Optional.empty()
+        : Optional.of("no " + ENV_FILE + ": run scripts/setup/ceph.sh"));
     Map<String, String> s3 = new HashMap<>();
     for (String line : Files.readAllLines(ENV_FILE)) {
       int eq = line.indexOf('=');

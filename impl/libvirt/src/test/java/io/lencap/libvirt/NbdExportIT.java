@@ -3,8 +3,8 @@ package io.lencap.libvirt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import io.lencap.testing.Components;
 import io.lencap.testing.HostCommand;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,9 +35,10 @@ class NbdExportIT {
     try {
       HostCommand.run("qemu-nbd", "--version");
     } catch (IOException e) {
-      notHere("qemu-nbd is missing (scripts/setup/libvirt.sh installs qemu-utils): " + e.getMessage());
+      Components.require(Optional.of("qemu-nbd is missing (scripts/setup/libvirt.sh installs qemu-utils): "
+          + e.getMessage()));
     }
-    NbdExport.unavailable().ifPresent(NbdExportIT::notHere);
+    Components.require(NbdExport.unavailable());
     image = tmp.resolve("d.qcow2");
     HostCommand.run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Integer.toString(SIZE));
     HostCommand.run("qemu-io", "-c", "write -P 7 0 4M", image.toString());
@@ -46,12 +46,6 @@ class NbdExportIT {
     HostCommand.run("qemu-io", "-c", "write -P 9 1M 4k", "-c", "write -P 9 3M 128k", image.toString());
   }
 
-  static void notHere(String why) {
-    if (Boolean.getBoolean("lencap.it.require")) {
-      fail(why);
-    }
-    Assumptions.abort(why);
-  }
 
   static byte[] expected(long offset, int length) {
     byte[] b = new byte[length];

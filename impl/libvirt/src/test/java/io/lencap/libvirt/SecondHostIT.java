@@ -3,11 +3,11 @@ package io.lencap.libvirt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.lencap.spi.Health;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.Watcher;
+import io.lencap.testing.Components;
 import io.lencap.testing.SecondHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +15,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -38,13 +37,7 @@ class SecondHostIT {
   @BeforeEach
   void requireHostB() throws Exception {
     hostB = SecondHost.inProject();
-    String missing = hostB.unavailable().orElse(null);
-    if (missing != null) {
-      if (Boolean.getBoolean("lencap.it.require")) {
-        fail(missing);
-      }
-      Assumptions.abort(missing);
-    }
+    Components.require(hostB.unavailable());
     hostB.define(GUEST);
     hostB.start(GUEST);
   }

@@ -1,0 +1,24 @@
+package io.lencap.testing;
+
+import java.util.Optional;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+/** How an integration test treats a real component (a daemon, a guest image) it needs and cannot find. */
+public final class Components {
+  private Components() {}
+
+  /**
+   * Returns when nothing is missing; otherwise skips the test with the reason, or fails it when the system
+   * property {@code lencap.it.require} is true (the project's test script sets it, so CI never skips).
+   */
+  public static void require(Optional<String> missing) {
+    if (missing.isEmpty()) {
+      return;
+    }
+    if (Boolean.getBoolean("lencap.it.require")) {
+      Assertions.fail(missing.get());
+    }
+    Assumptions.abort(missing.get());
+  }
+}
