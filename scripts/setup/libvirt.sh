@@ -13,6 +13,14 @@ PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-
 
 die() { echo "libvirt.sh: $*" >&2; exit 1; }
 answers() { timeout 20 virsh -q -c "$URI" version >/dev/null 2>&1; }
+# This host's own daemon of that name: host B's (scripts/setup/hostb.sh) runs under the same name, with its
+# paths under /var/lib/lencap/hostb in its command line.
+own() {
+  local p
+  for p in $(pgrep -x "$1" || true); do
+    grep -qa 'lencap/hostb' "/proc/$p/cmdline" 2>/dev/null || echo "$p"
+  done
+}
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (installs packages, starts libvirtd)"
 
@@ -26,7 +34,7 @@ if answers; then
 fi
 
 mkdir -p "$LOG_DIR" /run/libvirt
-if ! pgrep -x virtlogd >/dev/null; then
+if [ -z "$(own virtlogd)" ]; then
   echo "libvirt.sh: starting virtlogd"
   virtlogd -d >>"$LOG_DIR/virtlogd.log" 2>&1 || die "virtlogd did not start (see $LOG_DIR/virtlogd.log)"
 fi
@@ -36,7 +44,7 @@ fi
 deadline=$((SECONDS + WAIT))
 starts=0
 until answers; do
-  if ! pgrep -x libvirtd >/dev/null; then
+  if [ -z "$(own libvirtd)" ]; then
     [ $starts -lt 3 ] || die "libvirtd exited $starts times (see $LOG_DIR/libvirtd.log and $LOG_DIR/libvirtd.out)"
     echo "libvirt.sh: starting libvirtd"
     # libvirtd logs through its own outputs; send them to a file instead of syslog/journald.
