@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.lencap.api.CaptureMode;
+import io.lencap.api.Checkpoint;
+import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Lencap;
 import io.lencap.api.LencapException;
+import io.lencap.api.MemberCheckpoint;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
@@ -119,8 +123,30 @@ class RemoteCaptureIT {
     System.out.printf("remote capture over NBD: %s bytes at %s MB/s; notes %s%n", rate.group(1), rate.group(2),
         ctx.notes());
     assertNoJobLeft();
-    int after = hostB.counters(GUEST).get(hostB.counters(GUEST).size() - 1);
+    int after = lastCounter();
     hostB.awaitCounter(GUEST, after + 1, SecondHostIT.WAIT); // running on after the release
+  }
+
+  @Test
+  void theEngineCommitsANonBlockingCaptureOfAGuestOnHostB() throws Exception {
+    hostB.start(GUEST);
+    hostB.awaitCounter(GUEST, 1, SecondHostIT.WAIT);
+    Encapsulation job = CounterGuestIT.group("remote", CaptureMode.NON_BLOCKING, hostB.resource(GUEST));
+    try (Lencap lencap = Lencap.builder().store(work.resolve("store")).build()) {
+      long t0 = System.nanoTime();
+      Checkpoint cp = CounterGuestIT.await(lencap.capture(job));
+      long wall = System.nanoTime() - t0;
+      MemberCheckpoint m = cp.member(GUEST).orElseThrow();
+      assertEquals("paused-pull-backup", m.method());
+      assertTrue(m.notes().stream().anyMatch(n -> n.startsWith("disks only")), m.notes().toString());
+      assertEquals(List.of(cp.id()), CounterGuestIT.await(lencap.checkpoints("remote")).stream()
+          .map(Checkpoint::id).toList());
+      System.out.printf("engine capture of a guest on host B: pause %d ms, %d logical bytes, %d stored, %d ms "
+          + "in all%n", cp.pause().toMillis(), m.logicalBytes(), m.storedBytes(), wall / 1_000_000);
+    }
+    assertNoJobLeft();
+    int last = lastCounter();
+    hostB.awaitCounter(GUEST, last + 1, SecondHostIT.WAIT);
   }
 
   @Test
@@ -152,7 +178,7 @@ class RemoteCaptureIT {
     hostB.restart();
     driver.release(cut);
     assertNoJobLeft();
-    int last = hostB.counters(GUEST).get(hostB.counters(GUEST).size() - 1);
+    int last = lastCounter();
     hostB.awaitCounter(GUEST, last + 1, SecondHostIT.WAIT); // resumed, and running
 
     Capture next = new Capture(hostB.resource(GUEST), CaptureMode.NON_BLOCKING);
@@ -174,6 +200,11 @@ class RemoteCaptureIT {
     InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> driver.prepare(ctx));
     assertEquals("resources[" + GUEST + "]", e.field());
     assertTrue(e.getMessage().contains("shut off on a remote host"), e.getMessage());
+  }
+
+  private int lastCounter() throws Exception {
+    List<Integer> seen = hostB.counters(GUEST);
+    return seen.get(seen.size() - 1);
   }
 
   /** No backup job on the guest, and no scratch image left in host B's pool. */
