@@ -106,7 +106,8 @@ final class PullBackupCut implements CutStrategy {
     return new Cut(prepared.running(), artefacts);
   }
 
-  private static boolean addressInUse(LencapException e) {
+  /** Whether QEMU could not listen on the port (its message, through libvirt): the next one is tried. */
+  static boolean addressInUse(LencapException e) {
     String m = String.valueOf(e.getMessage());
     return m.contains("in use") || m.contains("Failed to bind");
   }

@@ -90,6 +90,15 @@ class PullBackupCutTest {
   }
 
   @Test
+  void aPortInUseIsToldFromOtherFailures() {
+    // QEMU 7.2's answer through libvirt 9 when the port is taken on host B (seen with a listener on 10809).
+    assertTrue(PullBackupCut.addressInUse(new LencapException("internal error: unable to execute QEMU command "
+        + "'nbd-server-start': Failed to find an available port: Address already in use")));
+    assertFalse(PullBackupCut.addressInUse(new LencapException("Operation not supported: <domainbackup> must "
+        + "specify TCP port for now")));
+  }
+
+  @Test
   void aJobWithoutATcpServerIsRefused() {
     assertThrows(LencapException.class, () -> PullBackupCut.job("<domainbackup mode='pull'><server transport='unix' "
         + "socket='/x'/><disks/></domainbackup>"));
