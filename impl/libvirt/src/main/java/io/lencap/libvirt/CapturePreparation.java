@@ -57,6 +57,9 @@ final class CapturePreparation {
     if (state.active()) {
       removeStaleCutFiles(uuid);
     }
+    if (strategy instanceof PullBackupCut && BitmapTracking.enabled(domain)) {
+      ctx.note("no changed-block tracking on a remote host yet: every disk is read over NBD whole");
+    }
     boolean snapshot = strategy.kind().equals(LiveSnapshotCut.KIND) || strategy.kind().equals(PausedSnapshotCut.KIND);
     Optional<String> noNbd = NbdExport.unavailable();
     if (BitmapTracking.enabled(domain) && snapshot && noNbd.isPresent()) {
@@ -80,7 +83,9 @@ final class CapturePreparation {
           + "' is neither 'live' (the guest pauses only for QEMU's last copy round) nor 'paused' (paused from "
           + "quiesce to resume, consistent with the storage it writes)");
     }
-    if (!state.active()) {
+    if (PullBackupCut.isRemote(resource.locator())) {
+      return remote(domain, state, hypervisor, ctx);
+    } else if (!state.active()) {
       return (m, p) -> new OfflineCut();
     } else if (ctx.mode() == CaptureMode.BLOCKING) {
       return SaveImageCut::new;
@@ -95,6 +100,28 @@ final class CapturePreparation {
       return SaveImageCut::new;
     }
     return cut.equals("live") ? LiveSnapshotCut::new : PausedSnapshotCut::new;
+  }
+
+  /**
+   * A domain on a remote host: its files are not this process's to open, so only a running QEMU domain can be
+   * captured, through a pull-mode backup; anything else fails here, before anything is paused.
+   */
+  private static Choice remote(MemberDomain domain, LibvirtConnection.State state, String hypervisor,
+      CaptureContext ctx) {
+    String field = "resources[" + domain.member() + "]";
+    if (!hypervisor.equalsIgnoreCase("QEMU")) {
+      throw new InvalidSpecException(field, domain.where() + " (" + hypervisor + ") is on a remote host: Lencap "
+          + "captures remote domains through QEMU's backup exports only, and this hypervisor has none");
+    }
+    if (!state.active()) {
+      throw new InvalidSpecException(field, domain.where() + " is shut off on a remote host: Lencap reads remote "
+          + "disks from a running QEMU's backup export only, and never opens the host's files; start it (paused if "
+          + "need be) to capture it");
+    }
+    if (ctx.mode() == CaptureMode.BLOCKING) {
+      ctx.note("blocking mode on a remote host: the disks are read over NBD inside the pause, without memory");
+    }
+    return PullBackupCut::new;
   }
 
   /** Notes the disks the capture leaves out, and refuses a disk the guest writes that it cannot capture. */

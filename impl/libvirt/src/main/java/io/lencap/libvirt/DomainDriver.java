@@ -120,7 +120,11 @@ final class DomainDriver implements ResourceDriver {
 
   @Override
   public void transfer(Cut cut, CaptureContext ctx) throws Exception {
-    new DomainTransfer(domain, plan.domain(), plan.tracking()).transfer(cut, plan.strategy().memory(cut), ctx);
+    if (plan.strategy() instanceof PullBackupCut) {
+      new PullBackupTransfer(domain, plan.domain()).transfer(cut, ctx);
+    } else {
+      new DomainTransfer(domain, plan.domain(), plan.tracking()).transfer(cut, plan.strategy().memory(cut), ctx);
+    }
   }
 
   /**
@@ -133,6 +137,7 @@ final class DomainDriver implements ResourceDriver {
     switch (a.getOrDefault("kind", "")) {
       case LiveSnapshotCut.KIND, PausedSnapshotCut.KIND -> ExternalSnapshot.release(domain, a);
       case SaveImageCut.KIND -> SaveImageCut.release(domain, a);
+      case PullBackupCut.KIND -> PullBackupCut.release(domain, a);
       default -> {
         // an offline cut leaves nothing behind
       }

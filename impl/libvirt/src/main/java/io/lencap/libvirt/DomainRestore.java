@@ -41,6 +41,12 @@ final class DomainRestore {
   }
 
   void prepare(RestoreContext ctx) throws Exception {
+    if (PullBackupCut.isRemote(resource.locator())) {
+      // A restore writes disks and images here before libvirt starts them: on a remote host they would be missing.
+      throw new InvalidSpecException((ctx.inPlace() ? "resources[" : "placement[") + domain.member() + "]",
+          domain.where() + " is on a remote host: Lencap cannot restore there yet (it would write the disks on this "
+          + "host); restore onto a local connection (Placement.move)");
+    }
     conn = domain.connect();
     StoredState s = ctx.state();
     if (s.entry(DomainDriver.MEMORY).isEmpty() && s.entry(DomainDriver.DEFINITION).isEmpty()) {

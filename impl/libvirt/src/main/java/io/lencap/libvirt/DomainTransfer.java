@@ -53,13 +53,7 @@ final class DomainTransfer {
         StateFiles.capture(memory.get(), withoutSecrets(memory.get(), ctx), DomainDriver.MEMORY,
             Map.of("format", "libvirt-save-image"), Chunking.contentDefined(), ctx, () -> checkAlive(stopped));
       } else {
-        DomainXml definition = DomainXml.parse(domain.call("reading its definition",
-            () -> domain.lookup().getXMLDesc(Domain.XMLFlags.INACTIVE)));
-        definition.removeSecrets();
-        byte[] xml = definition.xml().getBytes(StandardCharsets.UTF_8);
-        try (var w = ctx.state().create(DomainDriver.DEFINITION, EntryKind.FILE, Map.of(), Chunking.contentDefined())) {
-          w.write(xml, 0, xml.length);
-        }
+        storeDefinition(domain, ctx);
       }
       List<String> devs = new ArrayList<>();
       for (DomainXml.Disk d : captured) {
@@ -88,6 +82,17 @@ final class DomainTransfer {
           throw new UnavailableException(domain.where() + " stopped during the transfer; its checkpoint is not committed");
         }
       }
+    }
+  }
+
+  /** Stores the domain's inactive definition without secrets: what a restore starts when no memory was captured. */
+  static void storeDefinition(MemberDomain domain, CaptureContext ctx) throws IOException {
+    DomainXml definition = DomainXml.parse(domain.call("reading its definition",
+        () -> domain.lookup().getXMLDesc(Domain.XMLFlags.INACTIVE)));
+    definition.removeSecrets();
+    byte[] xml = definition.xml().getBytes(StandardCharsets.UTF_8);
+    try (var w = ctx.state().create(DomainDriver.DEFINITION, EntryKind.FILE, Map.of(), Chunking.contentDefined())) {
+      w.write(xml, 0, xml.length);
     }
   }
 

@@ -129,6 +129,31 @@ final class LibvirtConnection extends Connect {
     }
   }
 
+  /** Starts a backup job ({@code virDomainBackupBegin}) described by {@code xml}, without a checkpoint. */
+  void beginBackup(String uuid, String xml, String member, String what) {
+    withDomain(uuid, member, what, d -> {
+      if (LibvirtNative.INSTANCE.virDomainBackupBegin(d, xml, null, 0) < 0) {
+        throw LibvirtErrors.lastError(member, what);
+      }
+      return null;
+    });
+  }
+
+  /** The running backup job's description, with the ports and export names libvirt chose; fails when there is none. */
+  String backupXml(String uuid, String member, String what) {
+    return withDomain(uuid, member, what, d -> {
+      Pointer p = LibvirtNative.INSTANCE.virDomainBackupGetXMLDesc(d, 0);
+      if (p == null) {
+        throw LibvirtErrors.lastError(member, what);
+      }
+      try {
+        return p.getString(0, "UTF-8");
+      } finally {
+        Native.free(Pointer.nativeValue(p));
+      }
+    });
+  }
+
   interface WithDomain<T> {
     T apply(DomainPointer domain);
   }

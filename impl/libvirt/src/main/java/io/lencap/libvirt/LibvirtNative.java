@@ -67,4 +67,14 @@ interface LibvirtNative extends com.sun.jna.Library {
 
   /** {@code int virDomainCheckpointFree(virDomainCheckpointPtr checkpoint)}. */
   int virDomainCheckpointFree(Pointer checkpoint);
+
+  /**
+   * {@code int virDomainBackupBegin(virDomainPtr domain, const char *backupXML, const char *checkpointXML,
+   * unsigned int flags)}: in pull mode QEMU exports a point-in-time view of each disk over NBD until the job ends
+   * (virDomainAbortJob).
+   */
+  int virDomainBackupBegin(DomainPointer domain, String backupXml, String checkpointXml, int flags);
+
+  /** {@code char *virDomainBackupGetXMLDesc(virDomainPtr domain, unsigned int flags)}: the caller frees it. */
+  Pointer virDomainBackupGetXMLDesc(DomainPointer domain, int flags);
 }

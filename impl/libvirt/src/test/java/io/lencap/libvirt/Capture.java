@@ -19,6 +19,7 @@ final class Capture implements CaptureContext {
   private final List<String> notes = new CopyOnWriteArrayList<>();
   private volatile String method = "default";
   private volatile java.time.Duration pause;
+  private volatile Runnable onCheck = () -> {};
 
   Capture(Resource resource, CaptureMode mode) {
     this(resource, mode, new MemoryState(new MemoryState.Chunks(), "cp1"));
@@ -28,6 +29,12 @@ final class Capture implements CaptureContext {
     this.resource = resource;
     this.mode = mode;
     this.sink = sink;
+  }
+
+  /** Runs {@code r} at each of the driver's cancellation checks (between the blocks of a copy): fault injection. */
+  Capture onCheck(Runnable r) {
+    onCheck = r;
+    return this;
   }
 
   MemoryState sink() {
@@ -98,5 +105,7 @@ final class Capture implements CaptureContext {
   }
 
   @Override
-  public void checkCancelled() throws CancellationException {}
+  public void checkCancelled() throws CancellationException {
+    onCheck.run();
+  }
 }

@@ -1,0 +1,128 @@
+package io.lencap.libvirt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.CaptureMode;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.LencapException;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.tck.MemoryState;
+import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A remote domain's cut: when it is chosen, the job it asks libvirt for, and how it reads libvirt's answer. */
+class PullBackupCutTest {
+  static final Resource REMOTE = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE)
+      .locator("qemu+tcp://10.231.0.2/system").property("domain", "vm1").build();
+
+  @TempDir
+  Path work;
+
+  CutStrategy choose(LibvirtConnection.State state, String hypervisor, Capture ctx) throws Exception {
+    MockedDomain d = new MockedDomain(work, REMOTE);
+    return CapturePreparation.choose(d.member, state, hypervisor, ctx)
+        .apply(d.member, new PreparedDomain(MockedDomain.UUID, state, List.of(), Set.of(), Set.of()));
+  }
+
+  @Test
+  void aLocatorWithAHostIsRemote() {
+    assertTrue(PullBackupCut.isRemote(URI.create("qemu+tcp://10.231.0.2/system")));
+    assertTrue(PullBackupCut.isRemote(URI.create("qemu+ssh://root@b.example/system")));
+    assertFalse(PullBackupCut.isRemote(URI.create("qemu:///system")));
+    assertFalse(PullBackupCut.isRemote(URI.create("test:///default")));
+  }
+
+  @Test
+  void aRunningOrPausedRemoteQemuDomainIsCutByAPullBackupInEitherMode() throws Exception {
+    for (CaptureMode mode : CaptureMode.values()) {
+      for (LibvirtConnection.State s : List.of(CutStrategyChoiceTest.RUNNING, CutStrategyChoiceTest.PAUSED)) {
+        CutStrategy cut = choose(s, "QEMU", new Capture(REMOTE, mode));
+        assertInstanceOf(PullBackupCut.class, cut, mode + " " + s);
+        assertEquals("paused-pull-backup", cut.method());
+        assertEquals(Optional.empty(), cut.memory(null), "no memory image: nothing to read from the host's files");
+      }
+    }
+  }
+
+  @Test
+  void aShutOffOrNonQemuRemoteDomainFailsNamingTheMember() throws Exception {
+    InvalidSpecException off = assertThrows(InvalidSpecException.class,
+        () -> choose(CutStrategyChoiceTest.SHUTOFF, "QEMU", new Capture(REMOTE, CaptureMode.NON_BLOCKING)));
+    assertEquals("resources[vm]", off.field());
+    assertTrue(off.getMessage().contains("shut off on a remote host"), off.getMessage());
+    InvalidSpecException xen = assertThrows(InvalidSpecException.class,
+        () -> choose(CutStrategyChoiceTest.RUNNING, "Xen", new Capture(REMOTE, CaptureMode.NON_BLOCKING)));
+    assertEquals("resources[vm]", xen.field());
+  }
+
+  @Test
+  void theJobExportsTheCapturedDisksWithScratchImagesBesideThemOnTheRemoteAddress() throws Exception {
+    DomainXml.Disk vda = disk("vda", "/pool/a'b.qcow2");
+    DomainXml.Disk vdb = disk("vdb", "/pool/b.qcow2");
+    PreparedDomain p = new PreparedDomain(MockedDomain.UUID, CutStrategyChoiceTest.RUNNING, List.of(vda, vdb),
+        Set.of("vdb"), Set.of());
+    String xml = new PullBackupCut(new MockedDomain(work, REMOTE).member, p).xml("10.231.0.2", 10810, "cp1");
+    assertEquals("<domainbackup mode='pull'><server transport='tcp' name='10.231.0.2' port='10810'/><disks>"
+        + "<disk name='vda' backup='yes' type='file'><scratch file='/pool/a&apos;b.qcow2.lencap-cp1.scratch'/></disk>"
+        + "<disk name='vdb' backup='no'/></disks></domainbackup>", xml);
+  }
+
+  @Test
+  void readsThePortAndExportNamesLibvirtChose() {
+    PullBackupCut.Job job = PullBackupCut.job("<domainbackup mode='pull'><server transport='tcp' name='10.231.0.2' "
+        + "port='10811'/><disks><disk name='vda' backup='yes' type='file' exportname='vda-x' index='4'/>"
+        + "<disk name='vdb' backup='yes'/><disk name='vdc' backup='no'/></disks></domainbackup>");
+    assertEquals(10811, job.port());
+    assertEquals(Map.of("vda", "vda-x", "vdb", "vdb"), job.exports());
+  }
+
+  @Test
+  void aPortInUseIsToldFromOtherFailures() {
+    // QEMU 7.2's answer through libvirt 9 when the port is taken on host B (seen with a listener on 10809).
+    assertTrue(PullBackupCut.addressInUse(new LencapException("internal error: unable to execute QEMU command "
+        + "'nbd-server-start': Failed to find an available port: Address already in use")));
+    assertFalse(PullBackupCut.addressInUse(new LencapException("Operation not supported: <domainbackup> must "
+        + "specify TCP port for now")));
+  }
+
+  @Test
+  void aJobWithoutATcpServerIsRefused() {
+    assertThrows(LencapException.class, () -> PullBackupCut.job("<domainbackup mode='pull'><server transport='unix' "
+        + "socket='/x'/><disks/></domainbackup>"));
+    assertThrows(LencapException.class, () -> PullBackupCut.job("<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
+        + "<domainbackup>&e;</domainbackup>"));
+  }
+
+  @Test
+  void aRestoreOntoARemoteHostFailsBeforeItConnectsNamingThePlacement() throws Exception {
+    Resource local = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator("qemu:///system")
+        .property("domain", "vm1").build();
+    MemoryState sink = new MemoryState(new MemoryState.Chunks(), "cp1");
+    try (LibvirtProvider provider = new LibvirtProvider();
+        ResourceDriver d = provider.open(REMOTE, io.lencap.spi.tck.ResourceProviderContract.providerContext(work))) {
+      InvalidSpecException e = assertThrows(InvalidSpecException.class,
+          () -> d.prepareRestore(new TckRestoreContext(local, REMOTE, sink.seal())));
+      assertEquals("placement[vm]", e.field());
+      assertTrue(e.getMessage().contains("on a remote host"), e.getMessage());
+    }
+  }
+
+  private static DomainXml.Disk disk(String dev, String file) {
+    String xml = "<domain><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='"
+        + file.replace("'", "&apos;") + "'/><target dev='" + dev + "' bus='virtio'/></disk></devices></domain>";
+    return DomainXml.parse(xml).disks().get(0);
+  }
+}
