@@ -8,6 +8,7 @@ import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -221,8 +222,17 @@ final class CheckpointStore implements AutoCloseable, Journal {
       }
     }
     String key = manifestKey(manifest.encapsulation(), manifest.id());
+    Optional<ObjectLock> lock = backend.objectLock();
+    if (lock.isPresent()) { // every chunk first: a committed checkpoint is never locked without its chunks
+      for (String id : chunksOf(manifest).keySet()) {
+        lock.get().retain(ChunkStore.key(id));
+      }
+    }
     if (!backend.putIfAbsent(key, codec.encode(key, Json.write(manifest)))) {
       throw new IllegalStateException("checkpoint " + manifest.id() + " already exists");
+    }
+    if (lock.isPresent()) {
+      lock.get().retain(key);
     }
     backend.flush();
   }

@@ -1,8 +1,11 @@
 package io.lencap.s3;
 
+import io.lencap.api.InvalidSpecException;
 import io.lencap.api.UnavailableException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
+import io.lencap.spi.ObjectLockedException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import java.io.IOException;
@@ -11,11 +14,15 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -42,9 +49,17 @@ import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
+import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.ObjectLockConfiguration;
+import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
+import software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode;
+import software.amazon.awssdk.services.s3.model.ObjectVersion;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.utils.ThreadFactoryBuilder;
@@ -84,7 +99,7 @@ final class S3Backend implements BlobBackend {
   private static final ExecutionAttribute<AtomicInteger> ATTEMPTS = new ExecutionAttribute<>("lencap.attempts");
 
   record Config(String bucket, String prefix, Optional<URI> endpoint, Region region, boolean pathStyle,
-      boolean singleWriter, AwsCredentialsProvider credentials) {}
+      boolean singleWriter, AwsCredentialsProvider credentials, Optional<S3ObjectLock.Spec> lock) {}
 
   private final Config config;
   private final EventLoopGroup loops;
@@ -94,6 +109,9 @@ final class S3Backend implements BlobBackend {
   /** Overwriting writes: a single PutObject below the threshold, multipart above. */
   private final S3AsyncClient uploads;
   private final boolean conditionalCreate;
+  /** Whether the bucket keeps versions (every Object Lock bucket does): then reads and deletes go by version. */
+  private final boolean versioned;
+  private final Optional<S3ObjectLock> objectLock;
 
   private S3Backend(Config config) throws IOException {
     this.config = config;
@@ -108,7 +126,13 @@ final class S3Backend implements BlobBackend {
         .build();
     try {
       ensureBucket();
-      this.conditionalCreate = probeConditionalCreate();
+      this.versioned = versioned();
+      this.objectLock = config.lock().map(spec -> new S3ObjectLock(this, spec, Clock.systemUTC()));
+      if (objectLock.isPresent()) {
+        requireLockEnabled();
+      }
+      // A versioned bucket decides a create by version order instead (see createFirstVersion).
+      this.conditionalCreate = versioned || probeConditionalCreate();
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
@@ -152,7 +176,9 @@ final class S3Backend implements BlobBackend {
         throw e;
       }
       try {
-        await(client.createBucket(b -> b.bucket(config.bucket())), "create bucket " + config.bucket());
+        // Object Lock can only be enabled when a bucket is created; it makes the bucket versioned.
+        await(client.createBucket(b -> b.bucket(config.bucket()).objectLockEnabledForBucket(config.lock().isPresent()
+            ? Boolean.TRUE : null)), "create bucket " + config.bucket());
         log.info("created bucket {}", config.bucket());
       } catch (IOException raced) {
         if (status(raced) != 409) { // BucketAlreadyOwnedByYou: another process created it first
@@ -160,6 +186,28 @@ final class S3Backend implements BlobBackend {
         }
       }
     }
+  }
+
+  private boolean versioned() throws IOException {
+    BucketVersioningStatus status = await(client.getBucketVersioning(b -> b.bucket(config.bucket())),
+        "read the versioning of bucket " + config.bucket()).status();
+    return status == BucketVersioningStatus.ENABLED || status == BucketVersioningStatus.SUSPENDED;
+  }
+
+  private void requireLockEnabled() throws IOException {
+    try {
+      ObjectLockConfiguration lock = await(client.getObjectLockConfiguration(b -> b.bucket(config.bucket())),
+          "read the object lock configuration of bucket " + config.bucket()).objectLockConfiguration();
+      if (lock != null && lock.objectLockEnabled() == ObjectLockEnabled.ENABLED && versioned) {
+        return;
+      }
+    } catch (IOException e) {
+      if (status(e) != 404 && status(e) != 400) {
+        throw e;
+      }
+    }
+    throw new InvalidSpecException("storeOptions." + S3BackendProvider.LOCK_MODE, "bucket " + config.bucket()
+        + " exists without Object Lock, which S3 enables only when a bucket is created; use a new bucket");
   }
 
   /** Whether the server refuses a second create of one key; fails when not and not single-writer. */
@@ -205,12 +253,21 @@ final class S3Backend implements BlobBackend {
 
   @Override
   public void put(String key, byte[] data) throws IOException {
-    upload(resolve(key), data, false, new AtomicInteger());
+    String name = resolve(key);
+    upload(name, data, false, new AtomicInteger());
+    if (versioned) { // an overwrite keeps the old version: drop it, unless a lock holds it until its date
+      for (ObjectVersion old : versions(name).older()) {
+        deleteVersion(name, old.versionId(), true);
+      }
+    }
   }
 
   @Override
   public boolean putIfAbsent(String key, byte[] data) throws IOException {
     String name = resolve(key);
+    if (versioned) {
+      return createFirstVersion(name, data);
+    }
     if (!conditionalCreate) {
       if (exists(key)) {
         return false;
@@ -237,7 +294,8 @@ final class S3Backend implements BlobBackend {
     }
   }
 
-  private void upload(String name, byte[] data, boolean ifAbsent, AtomicInteger attempts) throws IOException {
+  private PutObjectResponse upload(String name, byte[] data, boolean ifAbsent, AtomicInteger attempts)
+      throws IOException {
     PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(config.bucket()).key(config.prefix() + name)
         .contentLength((long) data.length)
         .overrideConfiguration(o -> o.putExecutionAttribute(ATTEMPTS, attempts));
@@ -250,7 +308,38 @@ final class S3Backend implements BlobBackend {
     if (!multipart) {
       b.contentMD5(md5(data));
     }
-    await((multipart ? uploads : client).putObject(b.build(), AsyncRequestBody.fromBytes(data)), "put " + name);
+    return await((multipart ? uploads : client).putObject(b.build(), AsyncRequestBody.fromBytes(data)),
+        "put " + name);
+  }
+
+  /**
+   * A conditional create in a versioned bucket, where Ceph RGW 16 ignores If-None-Match (measured: a second
+   * create of one key answers 200 and adds a version). The put still carries the header for servers that
+   * honour it; then the key's versions decide: the oldest data version was created first, every writer
+   * lists the same order, so exactly one writer finds its own version oldest and wins. A loser deletes its
+   * version (nothing locks it: the store locks only what it created). A version hidden by a delete marker
+   * still counts, as reads see past markers.
+   */
+  private boolean createFirstVersion(String name, byte[] data) throws IOException {
+    AtomicInteger attempts = new AtomicInteger();
+    String mine;
+    try {
+      mine = upload(name, data, true, attempts).versionId();
+    } catch (IOException e) {
+      if (status(e) == 412) {
+        return false;
+      }
+      throw e;
+    }
+    List<ObjectVersion> all = versions(name).data();
+    if (all.isEmpty() || all.get(all.size() - 1).versionId().equals(mine)) {
+      return true;
+    }
+    deleteVersion(name, mine, false);
+    // A retried put may have stored our first attempt as the oldest version: then it is ours.
+    ObjectVersion first = all.get(all.size() - 1);
+    return attempts.get() > 1 && first.eTag() != null && first.eTag().replace("\"", "")
+        .equals(HexFormat.of().formatHex(Base64.getDecoder().decode(md5(data))));
   }
 
   @Override
@@ -261,31 +350,68 @@ final class S3Backend implements BlobBackend {
           b -> b.bucket(config.bucket()).key(config.prefix() + name), AsyncResponseTransformer.toBytes()), "get " + name);
       return Optional.of(bytes.asByteArrayUnsafe());
     } catch (IOException e) {
-      if (status(e) == 404) {
-        return Optional.empty();
+      if (status(e) != 404) {
+        throw e;
       }
-      throw e;
     }
+    if (!versioned) {
+      return Optional.empty();
+    }
+    // A delete marker hides the newest data version (a plain DELETE by someone else): read past it.
+    Optional<ObjectVersion> newest = versions(name).newest();
+    if (newest.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(await(client.getObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+        .versionId(newest.get().versionId()), AsyncResponseTransformer.toBytes()), "get " + name).asByteArrayUnsafe());
   }
 
   @Override
   public boolean exists(String key) throws IOException {
+    return headNewest(key).isPresent();
+  }
+
+  /** The newest data version's metadata, past any delete marker. */
+  Optional<HeadObjectResponse> headNewest(String key) throws IOException {
     String name = resolve(key);
     try {
-      await(client.headObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "head " + name);
-      return true;
+      return Optional.of(await(client.headObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)),
+          "head " + name));
     } catch (IOException e) {
-      if (status(e) == 404) {
-        return false;
+      if (status(e) != 404) {
+        throw e;
       }
-      throw e;
     }
+    if (!versioned) {
+      return Optional.empty();
+    }
+    Optional<ObjectVersion> newest = versions(name).newest();
+    if (newest.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(await(client.headObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+        .versionId(newest.get().versionId())), "head " + name));
+  }
+
+  void putRetention(String key, String versionId, ObjectLockRetentionMode mode, Instant until) throws IOException {
+    String name = resolve(key);
+    await(client.putObjectRetention(b -> b.bucket(config.bucket()).key(config.prefix() + name).versionId(versionId)
+        .retention(r -> r.mode(mode).retainUntilDate(until))), "lock " + name + " until " + until);
+  }
+
+  private Versions versions(String name) throws IOException {
+    String full = config.prefix() + name;
+    return Versions.of(full, await(client.listObjectVersions(b -> b.bucket(config.bucket()).prefix(full)),
+        "list the versions of " + name));
   }
 
   @Override
   public List<BlobInfo> list(String prefix) throws IOException {
     if (!prefix.isEmpty()) {
       resolve(prefix.endsWith("/") ? prefix + "x" : prefix);
+    }
+    if (versioned) {
+      return listVersioned(prefix);
     }
     List<BlobInfo> out = new ArrayList<>();
     String token = null;
@@ -305,15 +431,92 @@ final class S3Backend implements BlobBackend {
     return out;
   }
 
+  /** Keys with a data version, newest first per key, whether or not a delete marker hides it. */
+  private List<BlobInfo> listVersioned(String prefix) throws IOException {
+    Map<String, BlobInfo> out = new LinkedHashMap<>();
+    String keyMarker = null;
+    String versionMarker = null;
+    ListObjectVersionsResponse page;
+    do {
+      String k = keyMarker;
+      String v = versionMarker;
+      page = await(client.listObjectVersions(b -> b.bucket(config.bucket()).prefix(config.prefix() + prefix)
+          .keyMarker(k).versionIdMarker(v)), "list " + prefix);
+      for (ObjectVersion o : page.versions()) {
+        String key = o.key().substring(config.prefix().length());
+        if (!key.startsWith(PROBE_PREFIX)) {
+          out.putIfAbsent(key, new BlobInfo(key, o.size(), latestPossible(o.lastModified())));
+        }
+      }
+      keyMarker = page.nextKeyMarker();
+      versionMarker = page.nextVersionIdMarker();
+    } while (Boolean.TRUE.equals(page.isTruncated()) && keyMarker != null);
+    return new ArrayList<>(out.values());
+  }
+
   /** The latest instant a modification time truncated to seconds may stand for. */
   static Instant latestPossible(Instant t) {
     return t.getNano() == 0 ? t.plusMillis(999) : t;
   }
 
+  /**
+   * Deletes the object; in a versioned bucket every version and delete marker, so that the space is freed.
+   * A version Object Lock retains is left, and the delete fails with {@link ObjectLockedException}.
+   */
   @Override
   public void delete(String key) throws IOException {
     String name = resolve(key);
-    await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "delete " + name);
+    if (!versioned) {
+      await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "delete " + name);
+      return;
+    }
+    Versions versions = versions(name);
+    Instant lockedUntil = null;
+    for (ObjectVersion v : versions.data()) {
+      Optional<Instant> locked = deleteVersion(name, v.versionId(), false);
+      if (locked.isPresent() && (lockedUntil == null || locked.get().isAfter(lockedUntil))) {
+        lockedUntil = locked.get();
+      }
+    }
+    if (lockedUntil != null) {
+      throw new ObjectLockedException(describe() + ": " + name, lockedUntil);
+    }
+    for (String marker : versions.markers()) {
+      deleteVersion(name, marker, false);
+    }
+    objectLock.ifPresent(l -> l.forget(name));
+  }
+
+  /** Deletes one version; returns the date a lock holds it until instead, or fails when it cannot say. */
+  private Optional<Instant> deleteVersion(String name, String versionId, boolean quiet) throws IOException {
+    try {
+      await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name).versionId(versionId)),
+          "delete " + name + " version " + versionId);
+      return Optional.empty();
+    } catch (IOException e) {
+      if (status(e) != 403) {
+        throw e;
+      }
+      Instant until;
+      try {
+        until = await(client.getObjectRetention(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+            .versionId(versionId)), "read the lock of " + name).retention().retainUntilDate();
+      } catch (IOException unlocked) {
+        if (quiet) {
+          return Optional.empty();
+        }
+        throw e; // no retention: the refusal is about permissions
+      }
+      if (!quiet) {
+        log.debug("{}: {} version {} is locked until {}", describe(), name, versionId, until);
+      }
+      return Optional.of(until);
+    }
+  }
+
+  @Override
+  public Optional<ObjectLock> objectLock() {
+    return objectLock.map(l -> l);
   }
 
   @Override
