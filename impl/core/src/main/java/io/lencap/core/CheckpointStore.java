@@ -94,7 +94,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   // ---- manifests ----
 
-  private static String manifestKey(String encapsulation, String id) {
+  static String manifestKey(String encapsulation, String id) {
     return CHECKPOINTS + encapsulation + "/" + id;
   }
 

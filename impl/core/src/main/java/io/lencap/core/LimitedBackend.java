@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.RateLimiter;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.List;
@@ -144,6 +145,25 @@ final class LimitedBackend implements BlobBackend {
     limited(0, () -> {
       delegate.delete(key);
       return null;
+    });
+  }
+
+  /** The delegate's lock, its requests counted against the same limit. */
+  @Override
+  public Optional<ObjectLock> objectLock() {
+    return delegate.objectLock().map(lock -> new ObjectLock() {
+      @Override
+      public void retain(String key) throws IOException {
+        limited(0, () -> {
+          lock.retain(key);
+          return null;
+        });
+      }
+
+      @Override
+      public String describe() {
+        return lock.describe();
+      }
     });
   }
 
