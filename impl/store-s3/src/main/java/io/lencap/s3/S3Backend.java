@@ -19,10 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -52,7 +49,6 @@ import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.ObjectLockConfiguration;
 import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
@@ -112,6 +108,7 @@ final class S3Backend implements BlobBackend {
   /** Whether the bucket keeps versions (every Object Lock bucket does): then reads and deletes go by version. */
   private final boolean versioned;
   private final Optional<S3ObjectLock> objectLock;
+  private final VersionedObjects versions;
 
   private S3Backend(Config config) throws IOException {
     this.config = config;
@@ -121,6 +118,7 @@ final class S3Backend implements BlobBackend {
     this.http = NettyNioAsyncHttpClient.builder().eventLoopGroup(SdkEventLoopGroup.create(loops)).maxConcurrency(64)
         .build();
     this.client = builder(config, http).build();
+    this.versions = new VersionedObjects(this, client, config.bucket(), config.prefix());
     this.uploads = builder(config, http).multipartEnabled(true)
         .multipartConfiguration(m -> m.thresholdInBytes(MULTIPART_THRESHOLD).minimumPartSizeInBytes(PART_SIZE))
         .build();
@@ -256,9 +254,7 @@ final class S3Backend implements BlobBackend {
     String name = resolve(key);
     upload(name, data, false, new AtomicInteger());
     if (versioned) { // an overwrite keeps the old version: drop it, unless a lock holds it until its date
-      for (ObjectVersion old : versions(name).older()) {
-        deleteVersion(name, old.versionId(), true);
-      }
+      versions.dropOlder(name);
     }
   }
 
@@ -266,7 +262,7 @@ final class S3Backend implements BlobBackend {
   public boolean putIfAbsent(String key, byte[] data) throws IOException {
     String name = resolve(key);
     if (versioned) {
-      return createFirstVersion(name, data);
+      return versions.createFirst(name, data);
     }
     if (!conditionalCreate) {
       if (exists(key)) {
@@ -294,7 +290,7 @@ final class S3Backend implements BlobBackend {
     }
   }
 
-  private PutObjectResponse upload(String name, byte[] data, boolean ifAbsent, AtomicInteger attempts)
+  PutObjectResponse upload(String name, byte[] data, boolean ifAbsent, AtomicInteger attempts)
       throws IOException {
     PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(config.bucket()).key(config.prefix() + name)
         .contentLength((long) data.length)
@@ -310,36 +306,6 @@ final class S3Backend implements BlobBackend {
     }
     return await((multipart ? uploads : client).putObject(b.build(), AsyncRequestBody.fromBytes(data)),
         "put " + name);
-  }
-
-  /**
-   * A conditional create in a versioned bucket, where Ceph RGW 16 ignores If-None-Match (measured: a second
-   * create of one key answers 200 and adds a version). The put still carries the header for servers that
-   * honour it; then the key's versions decide: the oldest data version was created first, every writer
-   * lists the same order, so exactly one writer finds its own version oldest and wins. A loser deletes its
-   * version (nothing locks it: the store locks only what it created). A version hidden by a delete marker
-   * still counts, as reads see past markers.
-   */
-  private boolean createFirstVersion(String name, byte[] data) throws IOException {
-    AtomicInteger attempts = new AtomicInteger();
-    String mine;
-    try {
-      mine = upload(name, data, true, attempts).versionId();
-    } catch (IOException e) {
-      if (status(e) == 412) {
-        return false;
-      }
-      throw e;
-    }
-    List<ObjectVersion> all = versions(name).data();
-    if (all.isEmpty() || all.get(all.size() - 1).versionId().equals(mine)) {
-      return true;
-    }
-    deleteVersion(name, mine, false);
-    // A retried put may have stored our first attempt as the oldest version: then it is ours.
-    ObjectVersion first = all.get(all.size() - 1);
-    return attempts.get() > 1 && first.eTag() != null && first.eTag().replace("\"", "")
-        .equals(HexFormat.of().formatHex(Base64.getDecoder().decode(md5(data))));
   }
 
   @Override
@@ -358,7 +324,7 @@ final class S3Backend implements BlobBackend {
       return Optional.empty();
     }
     // A delete marker hides the newest data version (a plain DELETE by someone else): read past it.
-    Optional<ObjectVersion> newest = versions(name).newest();
+    Optional<ObjectVersion> newest = versions.versions(name).newest();
     if (newest.isEmpty()) {
       return Optional.empty();
     }
@@ -385,7 +351,7 @@ final class S3Backend implements BlobBackend {
     if (!versioned) {
       return Optional.empty();
     }
-    Optional<ObjectVersion> newest = versions(name).newest();
+    Optional<ObjectVersion> newest = versions.versions(name).newest();
     if (newest.isEmpty()) {
       return Optional.empty();
     }
@@ -399,19 +365,13 @@ final class S3Backend implements BlobBackend {
         .retention(r -> r.mode(mode).retainUntilDate(until))), "lock " + name + " until " + until);
   }
 
-  private Versions versions(String name) throws IOException {
-    String full = config.prefix() + name;
-    return Versions.of(full, await(client.listObjectVersions(b -> b.bucket(config.bucket()).prefix(full)),
-        "list the versions of " + name));
-  }
-
   @Override
   public List<BlobInfo> list(String prefix) throws IOException {
     if (!prefix.isEmpty()) {
       resolve(prefix.endsWith("/") ? prefix + "x" : prefix);
     }
     if (versioned) {
-      return listVersioned(prefix);
+      return versions.list(prefix, PROBE_PREFIX);
     }
     List<BlobInfo> out = new ArrayList<>();
     String token = null;
@@ -431,29 +391,6 @@ final class S3Backend implements BlobBackend {
     return out;
   }
 
-  /** Keys with a data version, newest first per key, whether or not a delete marker hides it. */
-  private List<BlobInfo> listVersioned(String prefix) throws IOException {
-    Map<String, BlobInfo> out = new LinkedHashMap<>();
-    String keyMarker = null;
-    String versionMarker = null;
-    ListObjectVersionsResponse page;
-    do {
-      String k = keyMarker;
-      String v = versionMarker;
-      page = await(client.listObjectVersions(b -> b.bucket(config.bucket()).prefix(config.prefix() + prefix)
-          .keyMarker(k).versionIdMarker(v)), "list " + prefix);
-      for (ObjectVersion o : page.versions()) {
-        String key = o.key().substring(config.prefix().length());
-        if (!key.startsWith(PROBE_PREFIX)) {
-          out.putIfAbsent(key, new BlobInfo(key, o.size(), latestPossible(o.lastModified())));
-        }
-      }
-      keyMarker = page.nextKeyMarker();
-      versionMarker = page.nextVersionIdMarker();
-    } while (Boolean.TRUE.equals(page.isTruncated()) && keyMarker != null);
-    return new ArrayList<>(out.values());
-  }
-
   /** The latest instant a modification time truncated to seconds may stand for. */
   static Instant latestPossible(Instant t) {
     return t.getNano() == 0 ? t.plusMillis(999) : t;
@@ -470,48 +407,8 @@ final class S3Backend implements BlobBackend {
       await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "delete " + name);
       return;
     }
-    Versions versions = versions(name);
-    Instant lockedUntil = null;
-    for (ObjectVersion v : versions.data()) {
-      Optional<Instant> locked = deleteVersion(name, v.versionId(), false);
-      if (locked.isPresent() && (lockedUntil == null || locked.get().isAfter(lockedUntil))) {
-        lockedUntil = locked.get();
-      }
-    }
-    if (lockedUntil != null) {
-      throw new ObjectLockedException(describe() + ": " + name, lockedUntil);
-    }
-    for (String marker : versions.markers()) {
-      deleteVersion(name, marker, false);
-    }
+    versions.delete(name);
     objectLock.ifPresent(l -> l.forget(name));
-  }
-
-  /** Deletes one version; returns the date a lock holds it until instead, or fails when it cannot say. */
-  private Optional<Instant> deleteVersion(String name, String versionId, boolean quiet) throws IOException {
-    try {
-      await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name).versionId(versionId)),
-          "delete " + name + " version " + versionId);
-      return Optional.empty();
-    } catch (IOException e) {
-      if (status(e) != 403) {
-        throw e;
-      }
-      Instant until;
-      try {
-        until = await(client.getObjectRetention(b -> b.bucket(config.bucket()).key(config.prefix() + name)
-            .versionId(versionId)), "read the lock of " + name).retention().retainUntilDate();
-      } catch (IOException unlocked) {
-        if (quiet) {
-          return Optional.empty();
-        }
-        throw e; // no retention: the refusal is about permissions
-      }
-      if (!quiet) {
-        log.debug("{}: {} version {} is locked until {}", describe(), name, versionId, until);
-      }
-      return Optional.of(until);
-    }
   }
 
   @Override
@@ -539,7 +436,7 @@ final class S3Backend implements BlobBackend {
 
   // ---- blocking on the async client: the backend's callers are the store's own worker threads ----
 
-  private <T> T await(CompletableFuture<T> call, String what) throws IOException {
+  <T> T await(CompletableFuture<T> call, String what) throws IOException {
     try {
       return call.get();
     } catch (InterruptedException e) {
@@ -571,7 +468,7 @@ final class S3Backend implements BlobBackend {
     return new IOException(where + t, t);
   }
 
-  private static int status(IOException e) {
+  static int status(IOException e) {
     return e instanceof S3Failure f ? f.status : 0;
   }
 
@@ -586,7 +483,7 @@ final class S3Backend implements BlobBackend {
     }
   }
 
-  private static String md5(byte[] data) {
+  static String md5(byte[] data) {
     try {
       return Base64.getEncoder().encodeToString(MessageDigest.getInstance("MD5").digest(data));
     } catch (NoSuchAlgorithmException e) {
