@@ -1,6 +1,7 @@
 package io.lencap.spi;
 
 import java.io.IOException;
+import java.util.Collection;
 
 /**
  * A backend's write-once retention (S3 Object Lock): an object retained cannot be deleted or overwritten
@@ -9,10 +10,11 @@ import java.io.IOException;
  */
 public interface ObjectLock {
   /**
-   * Makes the object undeletable until at least the backend's lock period from now. Never shortens a
-   * lock. Fails with {@link java.nio.file.NoSuchFileException} when the object is absent.
+   * Makes the objects undeletable until at least the backend's lock period from now; never shortens a lock.
+   * A backend may serve the keys concurrently (a commit retains every chunk of a checkpoint at once). Fails
+   * with {@link java.nio.file.NoSuchFileException} when an object is absent.
    */
-  void retain(String key) throws IOException;
+  void retain(Collection<String> keys) throws IOException;
 
   /** What the lock is, for messages, e.g. "COMPLIANCE for 30 days". */
   String describe();

@@ -177,15 +177,13 @@ final class CheckpointCopy {
       }
       Optional<ObjectLock> lock = target.backend().objectLock();
       if (lock.isPresent()) { // an immutable target: the chunks first, as a capture's commit does
-        for (String id : chunks.keySet()) {
-          lock.get().retain(ChunkStore.key(id));
-        }
+        lock.get().retain(chunks.keySet().stream().map(ChunkStore::key).toList());
       }
       if (!target.backend().putIfAbsent(key, manifest)) {
         log.info("checkpoint {} of {} was copied to {} meanwhile", m.id(), m.encapsulation(), target.describe());
       }
       if (lock.isPresent()) {
-        lock.get().retain(key);
+        lock.get().retain(List.of(key));
       }
       target.backend().flush();
       if (!Arrays.equals(manifest, target.backend().get(key).orElse(null))) {

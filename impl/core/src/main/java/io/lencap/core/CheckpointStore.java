@@ -224,15 +224,13 @@ final class CheckpointStore implements AutoCloseable, Journal {
     String key = manifestKey(manifest.encapsulation(), manifest.id());
     Optional<ObjectLock> lock = backend.objectLock();
     if (lock.isPresent()) { // every chunk first: a committed checkpoint is never locked without its chunks
-      for (String id : chunksOf(manifest).keySet()) {
-        lock.get().retain(ChunkStore.key(id));
-      }
+      lock.get().retain(chunksOf(manifest).keySet().stream().map(ChunkStore::key).toList());
     }
     if (!backend.putIfAbsent(key, codec.encode(key, Json.write(manifest)))) {
       throw new IllegalStateException("checkpoint " + manifest.id() + " already exists");
     }
     if (lock.isPresent()) {
-      lock.get().retain(key);
+      lock.get().retain(List.of(key));
     }
     backend.flush();
   }

@@ -7,6 +7,7 @@ import io.lencap.spi.BlobInfo;
 import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -153,9 +154,9 @@ final class LimitedBackend implements BlobBackend {
   public Optional<ObjectLock> objectLock() {
     return delegate.objectLock().map(lock -> new ObjectLock() {
       @Override
-      public void retain(String key) throws IOException {
+      public void retain(Collection<String> keys) throws IOException {
         limited(0, () -> {
-          lock.retain(key);
+          lock.retain(keys);
           return null;
         });
       }

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -65,10 +66,12 @@ class ObjectLockTest {
     }
 
     @Override
-    public void retain(String key) throws IOException {
-      assertTrue(exists(key), key + " is retained after it is written");
-      order.add(key);
-      locked.put(key, UNTIL);
+    public void retain(Collection<String> keys) throws IOException {
+      for (String key : keys) {
+        assertTrue(exists(key), key + " is retained after it is written");
+        order.add(key);
+        locked.put(key, UNTIL);
+      }
     }
 
     @Override

@@ -359,6 +359,28 @@ final class S3Backend implements BlobBackend {
         .versionId(newest.get().versionId())), "head " + name));
   }
 
+  /**
+   * Raises the newest version's retain-until date to {@code until} unless it is already as late; completes
+   * with the date the object is locked until, or empty when HEAD finds no current version (404).
+   */
+  CompletableFuture<Optional<Instant>> retainAsync(String key, ObjectLockRetentionMode mode, Instant until) {
+    String full = config.prefix() + resolve(key);
+    return client.headObject(b -> b.bucket(config.bucket()).key(full)).thenCompose(head -> {
+      Instant present = head.objectLockRetainUntilDate();
+      if (present != null && !present.isBefore(until)) {
+        return CompletableFuture.completedFuture(Optional.of(present));
+      }
+      return client.putObjectRetention(b -> b.bucket(config.bucket()).key(full).versionId(head.versionId())
+          .retention(r -> r.mode(mode).retainUntilDate(until))).thenApply(r -> Optional.of(until));
+    }).exceptionally(e -> {
+      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof S3Exception s3 && s3.statusCode() == 404) {
+        return Optional.empty();
+      }
+      throw e instanceof CompletionException c ? c : new CompletionException(e);
+    });
+  }
+
   void putRetention(String key, String versionId, ObjectLockRetentionMode mode, Instant until) throws IOException {
     String name = resolve(key);
     await(client.putObjectRetention(b -> b.bucket(config.bucket()).key(config.prefix() + name).versionId(versionId)
