@@ -38,6 +38,8 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
+import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
 import software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode;
 import software.amazon.awssdk.services.s3.model.ObjectVersion;
@@ -71,10 +73,27 @@ class ObjectLockIT {
         .build();
   }
 
+  /** Removes the bucket: its objects are locked in GOVERNANCE mode, which the bypass lifts (tests only). */
   @AfterAll
-  static void closeClient() {
-    if (s3 != null) {
-      s3.close(); // the bucket stays: its objects are locked for a day
+  static void removeBucket() {
+    if (s3 == null) {
+      return;
+    }
+    try {
+      ListObjectVersionsResponse page;
+      do {
+        page = s3.listObjectVersions(b -> b.bucket(BUCKET)).join();
+        for (ObjectVersion v : page.versions()) {
+          s3.deleteObject(b -> b.bucket(BUCKET).key(v.key()).versionId(v.versionId()).bypassGovernanceRetention(true))
+              .join();
+        }
+        for (DeleteMarkerEntry m : page.deleteMarkers()) {
+          s3.deleteObject(b -> b.bucket(BUCKET).key(m.key()).versionId(m.versionId())).join();
+        }
+      } while (Boolean.TRUE.equals(page.isTruncated()));
+      s3.deleteBucket(b -> b.bucket(BUCKET)).join();
+    } finally {
+      s3.close();
     }
   }
 
