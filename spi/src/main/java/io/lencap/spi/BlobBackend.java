@@ -38,7 +38,10 @@ public interface BlobBackend extends AutoCloseable {
     return list(key).stream().filter(i -> i.key().equals(key)).findFirst();
   }
 
-  /** Deletes an object; no error when it is absent. */
+  /**
+   * Deletes an object; no error when it is absent. Fails with {@link ObjectLockedException} when the
+   * storage retains the object until a later date.
+   */
   void delete(String key) throws IOException;
 
   /**
@@ -55,6 +58,11 @@ public interface BlobBackend extends AutoCloseable {
    * backend whose writes are durable on return (HDFS, S3) does nothing.
    */
   default void flush() throws IOException {}
+
+  /** The backend's write-once retention, when its store is configured with one. */
+  default Optional<ObjectLock> objectLock() {
+    return Optional.empty();
+  }
 
   @Override
   default void close() throws IOException {}

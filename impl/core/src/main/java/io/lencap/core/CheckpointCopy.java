@@ -5,6 +5,7 @@ import io.lencap.api.LencapException;
 import io.lencap.api.SyncReport;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -14,6 +15,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -173,8 +175,15 @@ final class CheckpointCopy {
         }
         generationAtStart = target.generation();
       }
+      Optional<ObjectLock> lock = target.backend().objectLock();
+      if (lock.isPresent()) { // an immutable target: the chunks first, as a capture's commit does
+        lock.get().retain(chunks.keySet().stream().map(ChunkStore::key).toList());
+      }
       if (!target.backend().putIfAbsent(key, manifest)) {
         log.info("checkpoint {} of {} was copied to {} meanwhile", m.id(), m.encapsulation(), target.describe());
+      }
+      if (lock.isPresent()) {
+        lock.get().retain(List.of(key));
       }
       target.backend().flush();
       if (!Arrays.equals(manifest, target.backend().get(key).orElse(null))) {

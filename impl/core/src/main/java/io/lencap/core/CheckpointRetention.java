@@ -7,6 +7,7 @@ import io.lencap.api.RetentionPlan;
 import io.lencap.api.RetentionPlan.Decision;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLockedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -64,6 +65,9 @@ final class CheckpointRetention {
       return d;
     } catch (NotFoundException gone) { // another process's retention or delete was first
       return d;
+    } catch (ObjectLockedException locked) { // S3 Object Lock: the storage refuses until the date
+      log.info("retention keeps {} of {}: {}", d.checkpointId(), encapsulation, locked.getMessage());
+      return new Decision(d.checkpointId(), d.time(), true, List.of("locked until " + locked.lockedUntil()));
     } catch (LencapException held) { // protected, or a restore started reading it, since the plan
       log.info("retention keeps {} of {}: {}", d.checkpointId(), encapsulation, held.getMessage());
       boolean isProtected = backend.exists(CheckpointStore.protectedKey(encapsulation, d.checkpointId()));

@@ -8,6 +8,7 @@ import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -93,7 +94,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   // ---- manifests ----
 
-  private static String manifestKey(String encapsulation, String id) {
+  static String manifestKey(String encapsulation, String id) {
     return CHECKPOINTS + encapsulation + "/" + id;
   }
 
@@ -221,8 +222,15 @@ final class CheckpointStore implements AutoCloseable, Journal {
       }
     }
     String key = manifestKey(manifest.encapsulation(), manifest.id());
+    Optional<ObjectLock> lock = backend.objectLock();
+    if (lock.isPresent()) { // every chunk first: a committed checkpoint is never locked without its chunks
+      lock.get().retain(chunksOf(manifest).keySet().stream().map(ChunkStore::key).toList());
+    }
     if (!backend.putIfAbsent(key, codec.encode(key, Json.write(manifest)))) {
       throw new IllegalStateException("checkpoint " + manifest.id() + " already exists");
+    }
+    if (lock.isPresent()) {
+      lock.get().retain(List.of(key));
     }
     backend.flush();
   }

@@ -3,6 +3,7 @@ package io.lencap.core;
 import io.lencap.api.LencapException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLockedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -98,6 +99,8 @@ final class ChunkCollection {
       live.addAll(CheckpointStore.chunksOf(m).keySet());
     }
     int deleted = 0;
+    int locked = 0;
+    Instant lockedUntil = null;
     for (BlobInfo info : backend.list(ChunkStore.PREFIX)) {
       String id = ChunkStore.idOf(info.key());
       if (!live.contains(id) && info.lastModified().isBefore(cutoff)) {
@@ -106,12 +109,21 @@ final class ChunkCollection {
           break;
         }
         chunks.deleted(id);
-        backend.delete(info.key());
-        deleted++;
+        try {
+          backend.delete(info.key());
+          deleted++;
+        } catch (ObjectLockedException e) { // retained by S3 Object Lock: collected once the date passes
+          locked++;
+          lockedUntil = lockedUntil == null || e.lockedUntil().isAfter(lockedUntil) ? e.lockedUntil() : lockedUntil;
+        }
       }
     }
     if (deleted > 0) {
       log.debug("collected {} unreferenced chunks from {}", deleted, backend.describe());
+    }
+    if (locked > 0) {
+      log.info("collection of {} skipped {} unreferenced chunks that are locked (the last until {})",
+          backend.describe(), locked, lockedUntil);
     }
     return deleted;
   }

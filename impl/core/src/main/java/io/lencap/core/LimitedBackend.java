@@ -4,8 +4,10 @@ import com.google.common.util.concurrent.RateLimiter;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -144,6 +146,25 @@ final class LimitedBackend implements BlobBackend {
     limited(0, () -> {
       delegate.delete(key);
       return null;
+    });
+  }
+
+  /** The delegate's lock, its requests counted against the same limit. */
+  @Override
+  public Optional<ObjectLock> objectLock() {
+    return delegate.objectLock().map(lock -> new ObjectLock() {
+      @Override
+      public void retain(Collection<String> keys) throws IOException {
+        limited(0, () -> {
+          lock.retain(keys);
+          return null;
+        });
+      }
+
+      @Override
+      public String describe() {
+        return lock.describe();
+      }
     });
   }
 

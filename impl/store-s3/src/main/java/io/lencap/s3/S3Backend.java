@@ -1,8 +1,11 @@
 package io.lencap.s3;
 
+import io.lencap.api.InvalidSpecException;
 import io.lencap.api.UnavailableException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
+import io.lencap.spi.ObjectLockedException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import java.io.IOException;
@@ -11,6 +14,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,9 +46,16 @@ import software.amazon.awssdk.http.nio.netty.SdkEventLoopGroup;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
+import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.ObjectLockConfiguration;
+import software.amazon.awssdk.services.s3.model.ObjectLockEnabled;
+import software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode;
+import software.amazon.awssdk.services.s3.model.ObjectVersion;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.utils.ThreadFactoryBuilder;
@@ -84,7 +95,7 @@ final class S3Backend implements BlobBackend {
   private static final ExecutionAttribute<AtomicInteger> ATTEMPTS = new ExecutionAttribute<>("lencap.attempts");
 
   record Config(String bucket, String prefix, Optional<URI> endpoint, Region region, boolean pathStyle,
-      boolean singleWriter, AwsCredentialsProvider credentials) {}
+      boolean singleWriter, AwsCredentialsProvider credentials, Optional<S3ObjectLock.Spec> lock) {}
 
   private final Config config;
   private final EventLoopGroup loops;
@@ -94,6 +105,10 @@ final class S3Backend implements BlobBackend {
   /** Overwriting writes: a single PutObject below the threshold, multipart above. */
   private final S3AsyncClient uploads;
   private final boolean conditionalCreate;
+  /** Whether the bucket keeps versions (every Object Lock bucket does): then reads and deletes go by version. */
+  private final boolean versioned;
+  private final Optional<S3ObjectLock> objectLock;
+  private final VersionedObjects versions;
 
   private S3Backend(Config config) throws IOException {
     this.config = config;
@@ -103,12 +118,19 @@ final class S3Backend implements BlobBackend {
     this.http = NettyNioAsyncHttpClient.builder().eventLoopGroup(SdkEventLoopGroup.create(loops)).maxConcurrency(64)
         .build();
     this.client = builder(config, http).build();
+    this.versions = new VersionedObjects(this, client, config.bucket(), config.prefix());
     this.uploads = builder(config, http).multipartEnabled(true)
         .multipartConfiguration(m -> m.thresholdInBytes(MULTIPART_THRESHOLD).minimumPartSizeInBytes(PART_SIZE))
         .build();
     try {
       ensureBucket();
-      this.conditionalCreate = probeConditionalCreate();
+      this.versioned = versioned();
+      this.objectLock = config.lock().map(spec -> new S3ObjectLock(this, spec, Clock.systemUTC()));
+      if (objectLock.isPresent()) {
+        requireLockEnabled();
+      }
+      // A versioned bucket decides a create by version order instead (see createFirstVersion).
+      this.conditionalCreate = versioned || probeConditionalCreate();
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
@@ -152,7 +174,9 @@ final class S3Backend implements BlobBackend {
         throw e;
       }
       try {
-        await(client.createBucket(b -> b.bucket(config.bucket())), "create bucket " + config.bucket());
+        // Object Lock can only be enabled when a bucket is created; it makes the bucket versioned.
+        await(client.createBucket(b -> b.bucket(config.bucket()).objectLockEnabledForBucket(config.lock().isPresent()
+            ? Boolean.TRUE : null)), "create bucket " + config.bucket());
         log.info("created bucket {}", config.bucket());
       } catch (IOException raced) {
         if (status(raced) != 409) { // BucketAlreadyOwnedByYou: another process created it first
@@ -160,6 +184,28 @@ final class S3Backend implements BlobBackend {
         }
       }
     }
+  }
+
+  private boolean versioned() throws IOException {
+    BucketVersioningStatus status = await(client.getBucketVersioning(b -> b.bucket(config.bucket())),
+        "read the versioning of bucket " + config.bucket()).status();
+    return status == BucketVersioningStatus.ENABLED || status == BucketVersioningStatus.SUSPENDED;
+  }
+
+  private void requireLockEnabled() throws IOException {
+    try {
+      ObjectLockConfiguration lock = await(client.getObjectLockConfiguration(b -> b.bucket(config.bucket())),
+          "read the object lock configuration of bucket " + config.bucket()).objectLockConfiguration();
+      if (lock != null && lock.objectLockEnabled() == ObjectLockEnabled.ENABLED && versioned) {
+        return;
+      }
+    } catch (IOException e) {
+      if (status(e) != 404 && status(e) != 400) {
+        throw e;
+      }
+    }
+    throw new InvalidSpecException("storeOptions." + S3BackendProvider.LOCK_MODE, "bucket " + config.bucket()
+        + " exists without Object Lock, which S3 enables only when a bucket is created; use a new bucket");
   }
 
   /** Whether the server refuses a second create of one key; fails when not and not single-writer. */
@@ -205,12 +251,19 @@ final class S3Backend implements BlobBackend {
 
   @Override
   public void put(String key, byte[] data) throws IOException {
-    upload(resolve(key), data, false, new AtomicInteger());
+    String name = resolve(key);
+    upload(name, data, false, new AtomicInteger());
+    if (versioned) { // an overwrite keeps the old version: drop it, unless a lock holds it until its date
+      versions.dropOlder(name);
+    }
   }
 
   @Override
   public boolean putIfAbsent(String key, byte[] data) throws IOException {
     String name = resolve(key);
+    if (versioned) {
+      return versions.createFirst(name, data);
+    }
     if (!conditionalCreate) {
       if (exists(key)) {
         return false;
@@ -237,7 +290,8 @@ final class S3Backend implements BlobBackend {
     }
   }
 
-  private void upload(String name, byte[] data, boolean ifAbsent, AtomicInteger attempts) throws IOException {
+  PutObjectResponse upload(String name, byte[] data, boolean ifAbsent, AtomicInteger attempts)
+      throws IOException {
     PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(config.bucket()).key(config.prefix() + name)
         .contentLength((long) data.length)
         .overrideConfiguration(o -> o.putExecutionAttribute(ATTEMPTS, attempts));
@@ -250,7 +304,8 @@ final class S3Backend implements BlobBackend {
     if (!multipart) {
       b.contentMD5(md5(data));
     }
-    await((multipart ? uploads : client).putObject(b.build(), AsyncRequestBody.fromBytes(data)), "put " + name);
+    return await((multipart ? uploads : client).putObject(b.build(), AsyncRequestBody.fromBytes(data)),
+        "put " + name);
   }
 
   @Override
@@ -261,31 +316,84 @@ final class S3Backend implements BlobBackend {
           b -> b.bucket(config.bucket()).key(config.prefix() + name), AsyncResponseTransformer.toBytes()), "get " + name);
       return Optional.of(bytes.asByteArrayUnsafe());
     } catch (IOException e) {
-      if (status(e) == 404) {
-        return Optional.empty();
+      if (status(e) != 404) {
+        throw e;
       }
-      throw e;
     }
+    if (!versioned) {
+      return Optional.empty();
+    }
+    // A delete marker hides the newest data version (a plain DELETE by someone else): read past it.
+    Optional<ObjectVersion> newest = versions.versions(name).newest();
+    if (newest.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(await(client.getObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+        .versionId(newest.get().versionId()), AsyncResponseTransformer.toBytes()), "get " + name).asByteArrayUnsafe());
   }
 
   @Override
   public boolean exists(String key) throws IOException {
+    return headNewest(key).isPresent();
+  }
+
+  /** The newest data version's metadata, past any delete marker. */
+  Optional<HeadObjectResponse> headNewest(String key) throws IOException {
     String name = resolve(key);
     try {
-      await(client.headObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "head " + name);
-      return true;
+      return Optional.of(await(client.headObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)),
+          "head " + name));
     } catch (IOException e) {
-      if (status(e) == 404) {
-        return false;
+      if (status(e) != 404) {
+        throw e;
       }
-      throw e;
     }
+    if (!versioned) {
+      return Optional.empty();
+    }
+    Optional<ObjectVersion> newest = versions.versions(name).newest();
+    if (newest.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(await(client.headObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+        .versionId(newest.get().versionId())), "head " + name));
+  }
+
+  /**
+   * Raises the newest version's retain-until date to {@code until} unless it is already as late; completes
+   * with the date the object is locked until, or empty when HEAD finds no current version (404).
+   */
+  CompletableFuture<Optional<Instant>> retainAsync(String key, ObjectLockRetentionMode mode, Instant until) {
+    String full = config.prefix() + resolve(key);
+    return client.headObject(b -> b.bucket(config.bucket()).key(full)).thenCompose(head -> {
+      Instant present = head.objectLockRetainUntilDate();
+      if (present != null && !present.isBefore(until)) {
+        return CompletableFuture.completedFuture(Optional.of(present));
+      }
+      return client.putObjectRetention(b -> b.bucket(config.bucket()).key(full).versionId(head.versionId())
+          .retention(r -> r.mode(mode).retainUntilDate(until))).thenApply(r -> Optional.of(until));
+    }).exceptionally(e -> {
+      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof S3Exception s3 && s3.statusCode() == 404) {
+        return Optional.empty();
+      }
+      throw e instanceof CompletionException c ? c : new CompletionException(e);
+    });
+  }
+
+  void putRetention(String key, String versionId, ObjectLockRetentionMode mode, Instant until) throws IOException {
+    String name = resolve(key);
+    await(client.putObjectRetention(b -> b.bucket(config.bucket()).key(config.prefix() + name).versionId(versionId)
+        .retention(r -> r.mode(mode).retainUntilDate(until))), "lock " + name + " until " + until);
   }
 
   @Override
   public List<BlobInfo> list(String prefix) throws IOException {
     if (!prefix.isEmpty()) {
       resolve(prefix.endsWith("/") ? prefix + "x" : prefix);
+    }
+    if (versioned) {
+      return versions.list(prefix, PROBE_PREFIX);
     }
     List<BlobInfo> out = new ArrayList<>();
     String token = null;
@@ -310,10 +418,24 @@ final class S3Backend implements BlobBackend {
     return t.getNano() == 0 ? t.plusMillis(999) : t;
   }
 
+  /**
+   * Deletes the object; in a versioned bucket every version and delete marker, so that the space is freed.
+   * A version Object Lock retains is left, and the delete fails with {@link ObjectLockedException}.
+   */
   @Override
   public void delete(String key) throws IOException {
     String name = resolve(key);
-    await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "delete " + name);
+    if (!versioned) {
+      await(client.deleteObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)), "delete " + name);
+      return;
+    }
+    versions.delete(name);
+    objectLock.ifPresent(l -> l.forget(name));
+  }
+
+  @Override
+  public Optional<ObjectLock> objectLock() {
+    return objectLock.map(l -> l);
   }
 
   @Override
@@ -336,7 +458,7 @@ final class S3Backend implements BlobBackend {
 
   // ---- blocking on the async client: the backend's callers are the store's own worker threads ----
 
-  private <T> T await(CompletableFuture<T> call, String what) throws IOException {
+  <T> T await(CompletableFuture<T> call, String what) throws IOException {
     try {
       return call.get();
     } catch (InterruptedException e) {
@@ -368,7 +490,7 @@ final class S3Backend implements BlobBackend {
     return new IOException(where + t, t);
   }
 
-  private static int status(IOException e) {
+  static int status(IOException e) {
     return e instanceof S3Failure f ? f.status : 0;
   }
 
@@ -383,7 +505,7 @@ final class S3Backend implements BlobBackend {
     }
   }
 
-  private static String md5(byte[] data) {
+  static String md5(byte[] data) {
     try {
       return Base64.getEncoder().encodeToString(MessageDigest.getInstance("MD5").digest(data));
     } catch (NoSuchAlgorithmException e) {

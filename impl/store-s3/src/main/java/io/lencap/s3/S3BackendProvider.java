@@ -6,6 +6,7 @@ import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobBackendProvider;
 import java.io.IOException;
 import java.net.URI;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -14,6 +15,7 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode;
 
 /**
  * Opens an S3 store: {@code s3://bucket/prefix} (the prefix may be empty). Works with AWS S3 and with
@@ -25,6 +27,11 @@ import software.amazon.awssdk.regions.Region;
  *       virtual hosts ({@code true} unless set when {@code s3.endpoint} is set, else {@code false});
  *   <li>{@code s3.singleWriter}: {@code true} accepts a server without conditional create, see
  *       {@link S3Backend}.
+ *   <li>{@code s3.lock.mode}: {@code governance} or {@code compliance} makes checkpoints immutable with S3
+ *       Object Lock: each committed manifest and every chunk it names is retained for {@code s3.lock.days}
+ *       (required with it, at least 1) from its commit, rounded up to the next midnight UTC; nobody can
+ *       delete them before (with governance, only a user granted {@code s3:BypassGovernanceRetention}).
+ *       The bucket must be created with Object Lock, which the backend does when the bucket is absent.
  * </ul>
  * Store secrets {@code s3.accessKey} and {@code s3.secretKey} (and {@code s3.sessionToken} for
  * temporary credentials) give the credentials; without them the AWS SDK's default chain (environment,
@@ -35,6 +42,10 @@ public final class S3BackendProvider implements BlobBackendProvider {
   static final String REGION = "s3.region";
   static final String PATH_STYLE = "s3.pathStyle";
   static final String SINGLE_WRITER = "s3.singleWriter";
+  static final String LOCK_MODE = "s3.lock.mode";
+  static final String LOCK_DAYS = "s3.lock.days";
+  /** S3's own bound on a retention period (100 years). */
+  private static final int MAX_LOCK_DAYS = 36_500;
   static final String ACCESS_KEY = "s3.accessKey";
   static final String SECRET_KEY = "s3.secretKey";
   static final String SESSION_TOKEN = "s3.sessionToken";
@@ -63,8 +74,40 @@ public final class S3BackendProvider implements BlobBackendProvider {
     }
     S3Backend.Config config = new S3Backend.Config(bucket, path.isEmpty() ? "" : path + "/", endpoint,
         Region.of(region), flag(options, PATH_STYLE, endpoint.isPresent()), flag(options, SINGLE_WRITER, false),
-        credentials(secrets));
+        credentials(secrets), lock(options));
     return S3Backend.open(config);
+  }
+
+  static Optional<S3ObjectLock.Spec> lock(Map<String, String> options) {
+    String mode = options.get(LOCK_MODE);
+    String days = options.get(LOCK_DAYS);
+    if (mode == null) {
+      if (days != null) {
+        throw new InvalidSpecException("storeOptions." + LOCK_DAYS, "needs " + LOCK_MODE + " (governance or compliance)");
+      }
+      return Optional.empty();
+    }
+    ObjectLockRetentionMode m = switch (mode.trim().toLowerCase(Locale.ROOT)) {
+      case "governance" -> ObjectLockRetentionMode.GOVERNANCE;
+      case "compliance" -> ObjectLockRetentionMode.COMPLIANCE;
+      default -> throw new InvalidSpecException("storeOptions." + LOCK_MODE,
+          "must be governance or compliance, was '" + mode + "'");
+    };
+    if (days == null) {
+      throw new InvalidSpecException("storeOptions." + LOCK_DAYS, "is required with " + LOCK_MODE
+          + ": the number of days a checkpoint stays immutable");
+    }
+    int n;
+    try {
+      n = Integer.parseInt(days.trim());
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 1 || n > MAX_LOCK_DAYS) {
+      throw new InvalidSpecException("storeOptions." + LOCK_DAYS, "must be a whole number of days from 1 to "
+          + MAX_LOCK_DAYS + ", was '" + days + "'");
+    }
+    return Optional.of(new S3ObjectLock.Spec(m, n));
   }
 
   private static URI endpoint(String value) {

@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.ServiceLoader;
 import java.util.UUID;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode;
 
 /** The store TCK and S3 specifics against s3proxy in this JVM (a real S3 protocol server). */
 class S3BackendTest extends BlobBackendContract {
@@ -134,6 +136,30 @@ class S3BackendTest extends BlobBackendContract {
     assertTrue(e.getMessage().contains("403"), e.getMessage());
     assertFalse(e.getMessage().contains("not-the-secret-1234"));
     assertFalse(e.toString().contains(S3ProxyServer.SECRET_KEY));
+  }
+
+  @Test
+  void lockOptionsAreCheckedAndNameTheField() {
+    assertEquals(Optional.empty(), S3BackendProvider.lock(Map.of()));
+    assertEquals(Optional.of(new S3ObjectLock.Spec(ObjectLockRetentionMode.COMPLIANCE, 30)),
+        S3BackendProvider.lock(Map.of("s3.lock.mode", "Compliance", "s3.lock.days", "30")));
+    assertEquals("storeOptions.s3.lock.mode", assertThrows(InvalidSpecException.class,
+        () -> S3BackendProvider.lock(Map.of("s3.lock.mode", "legal-hold", "s3.lock.days", "1"))).field());
+    for (String days : new String[] {"0", "-1", "1.5", "36501", ""}) {
+      assertEquals("storeOptions.s3.lock.days", assertThrows(InvalidSpecException.class,
+          () -> S3BackendProvider.lock(Map.of("s3.lock.mode", "governance", "s3.lock.days", days))).field(), days);
+    }
+    assertEquals("storeOptions.s3.lock.days", assertThrows(InvalidSpecException.class,
+        () -> S3BackendProvider.lock(Map.of("s3.lock.mode", "governance"))).field());
+    assertEquals("storeOptions.s3.lock.days", assertThrows(InvalidSpecException.class,
+        () -> S3BackendProvider.lock(Map.of("s3.lock.days", "3"))).field());
+  }
+
+  @Test
+  void lockDatesAreRoundedUpToTheNextMidnightSoThatOneDaysCommitsExtendOnce() {
+    S3ObjectLock lock = new S3ObjectLock(null, new S3ObjectLock.Spec(ObjectLockRetentionMode.GOVERNANCE, 2),
+        java.time.Clock.fixed(java.time.Instant.parse("2026-12-02T09:55:01Z"), java.time.ZoneOffset.UTC));
+    assertEquals(java.time.Instant.parse("2026-12-05T00:00:00Z"), lock.until());
   }
 
   @Test

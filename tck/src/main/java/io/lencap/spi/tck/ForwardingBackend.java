@@ -2,6 +2,7 @@ package io.lencap.spi.tck;
 
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
@@ -55,6 +56,11 @@ public class ForwardingBackend implements BlobBackend {
   @Override
   public void delete(String key) throws IOException {
     delegate.delete(key);
+  }
+
+  @Override
+  public Optional<ObjectLock> objectLock() {
+    return delegate.objectLock();
   }
 
   @Override
