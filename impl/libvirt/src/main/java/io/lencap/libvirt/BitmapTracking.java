@@ -222,7 +222,11 @@ final class BitmapTracking {
     }
   }
 
-  private static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, String entry,
+  /**
+   * Copies the export into a new entry in blocks: a block the bitmap leaves clean is the parent's chunk, every
+   * other block is read (all of them when there is no parent). Returns the bytes read.
+   */
+  static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, String entry,
       Map<String, String> attrs, CaptureContext ctx, Runnable check) throws IOException {
     EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
     boolean written = false;

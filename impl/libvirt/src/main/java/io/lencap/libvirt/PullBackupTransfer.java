@@ -2,13 +2,10 @@ package io.lencap.libvirt;
 
 import io.lencap.api.UnavailableException;
 import io.lencap.spi.CaptureContext;
-import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
-import io.lencap.spi.EntryKind;
-import io.lencap.spi.EntryWriter;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,7 +18,6 @@ import java.util.TreeMap;
  * died or restarted) is not proven to be the cut's, so the transfer fails and nothing is committed.
  */
 final class PullBackupTransfer {
-  private static final int BLOCK = Chunking.DEFAULT_BLOCK_SIZE;
 
   private final MemberDomain domain;
   private final PreparedDomain prepared;
@@ -67,32 +63,10 @@ final class PullBackupTransfer {
         bytes / (nanos / 1e9) / 1e6));
   }
 
+  /** Every block of the export into the entry: a tracked copy with no parent to take blocks from. */
   private static long copy(NbdExport nbd, String entry, Map<String, String> attrs, CaptureContext ctx)
       throws IOException {
-    long size = nbd.size();
-    EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
-    boolean written = false;
-    try {
-      ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
-      for (long off = 0; off < size; off += BLOCK) {
-        ctx.checkCancelled();
-        buf.clear().limit((int) Math.min(BLOCK, size - off));
-        nbd.read(buf, off);
-        buf.flip();
-        out.write(buf);
-      }
-      written = true;
-    } finally {
-      if (written) {
-        out.close();
-      } else {
-        try {
-          out.close();
-        } catch (IOException | RuntimeException ignored) {
-          // the copy already failed and is propagating
-        }
-      }
-    }
-    return size;
+    return BitmapTracking.copy(nbd, nbd.size(), List.of(), new BitSet(), entry, attrs, ctx,
+        () -> {});
   }
 }

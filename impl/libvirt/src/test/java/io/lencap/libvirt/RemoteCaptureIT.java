@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
@@ -19,6 +18,7 @@ import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
+import io.lencap.testing.Components;
 import io.lencap.testing.HostCommand;
 import io.lencap.testing.SecondHost;
 import java.io.IOException;
@@ -34,7 +34,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,13 +58,7 @@ class RemoteCaptureIT {
   @BeforeEach
   void requireHostB() throws Exception {
     hostB = SecondHost.inProject();
-    String missing = hostB.unavailable().orElse(null);
-    if (missing != null) {
-      if (Boolean.getBoolean("lencap.it.require")) {
-        fail(missing);
-      }
-      Assumptions.abort(missing);
-    }
+    Components.require(hostB.unavailable());
     hostB.define(GUEST);
     provider = new LibvirtProvider();
   }
