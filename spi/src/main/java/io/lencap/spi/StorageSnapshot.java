@@ -55,6 +55,14 @@ public interface StorageSnapshot {
   }
 
   /**
+   * Whether {@link #changed} can answer at all for this resource, judged without I/O: a provider keeps an image
+   * past its capture, for the next capture's diff, only then. False by default.
+   */
+  default boolean tellsChanges(Resource resource) {
+    return false;
+  }
+
+  /**
    * A byte range of a resource's content, as {@link #changed} answers.
    *
    * @param offset first byte, from 0

@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * stored 1.4-2.7 times more after in-place writes (BENCHMARKS.md, LunChunkingStudy).
  *
  * <p>When a {@link StorageSnapshot} supports the LUN, a non-blocking cut takes a snapshot and the transfer reads
- * it after the group resumes. A plain iSCSI target cannot snapshot, so there the cut is in place: the engine copies
+ * it after the group resumes; where the storage can tell what changed since the parent's snapshot, only those
+ * chunks ({@link LunTracking}). A plain iSCSI target cannot snapshot, so there the cut is in place: the engine copies
  * the LUN before it resumes the group (unless the LUN's writers redirect their writes), and the capture says so.
  * Restore reads the target LUN, writes only the chunks that differ.
  */
@@ -52,12 +53,18 @@ final class LunDriver implements ResourceDriver {
   private final Resource resource;
   private final LunSpec spec;
   private final Optional<StorageSnapshot> snapshots;
+  private final boolean tracking;
   private IscsiSession session;
+  /** The capture whose transfer completed: if its release is not an abort's, it committed. */
+  private volatile CaptureContext transferred;
+  /** Whether that transfer read a snapshot the next capture may diff against. */
+  private volatile boolean keep;
 
   LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots) {
     this.resource = resource;
     this.spec = spec;
     this.snapshots = snapshots;
+    this.tracking = LunTracking.enabled(resource);
   }
 
   @Override
@@ -116,8 +123,12 @@ final class LunDriver implements ResourceDriver {
   @Override
   public void transfer(Cut cut, CaptureContext context) {
     String snapshot = cut.artefacts().get(SNAPSHOT_LOCATOR);
-    if (snapshot == null) {
-      transfer(session(), context);
+    String name = cut.artefacts().get(SNAPSHOT);
+    if (snapshot == null || name == null || snapshots.isEmpty()) {
+      transfer(session(), context, LunTracking.Plan.whole("an in-place cut"));
+      context.parent().map(p -> p.attributes().get(LunTracking.KEPT))
+          .ifPresent(p -> context.state().attribute(LunTracking.PREVIOUS, p));
+      transferred = context;
       return;
     }
     // The snapshot is another LUN, reached with the LUN's own credentials and tunables.
@@ -125,37 +136,82 @@ final class LunDriver implements ResourceDriver {
     resource.properties().forEach(image::property);
     resource.secrets().forEach(image::secret);
     try (IscsiSession s = LunSpec.of(image.build()).connect()) {
-      transfer(s, context);
+      boolean diffs = tracking && snapshots.get().tellsChanges(resource);
+      LunTracking.Plan plan = diffs
+          ? LunTracking.plan(context, snapshots.get(), spec, name, s.sizeBytes(), s.blockSize())
+          : LunTracking.Plan.whole(tracking ? "the LUN's storage snapshot cannot tell what changed between images"
+              : LunTracking.PROPERTY + "=none");
+      transfer(s, context, plan);
+      if (diffs) {
+        context.state().attribute(LunTracking.KEPT, name);
+      }
+      context.parent().map(p -> p.attributes().get(LunTracking.KEPT))
+          .ifPresent(p -> context.state().attribute(LunTracking.PREVIOUS, p));
+      keep = diffs;
+      transferred = context;
     } catch (IscsiException e) {
       throw translate(e);
     }
   }
 
-  private void transfer(IscsiSession s, CaptureContext context) {
-    context.state().attribute(ATTR_BYTES, Long.toString(s.sizeBytes()));
-    context.state().attribute(ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
-    Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(s.sizeBytes()),
+  /** Copies the LUN in fixed chunks: those the plan marks dirty (all when it has no parent), the rest reused. */
+  private void transfer(IscsiSession s, CaptureContext context, LunTracking.Plan plan) {
+    long size = s.sizeBytes();
+    Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(size),
       ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
+    attributes.forEach(context.state()::attribute);
+    context.state().attribute(LunTracking.LOCATOR, spec.address().toUri().toString());
+    int chunk = spec.chunkSize();
+    long[] read = {0};
     run(() -> {
-      EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes,
-        Chunking.fixed(spec.chunkSize()));
-      s.stream(0, s.sizeBytes(), spec.chunkSize(), (offset, data) -> {
+      EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes, Chunking.fixed(chunk));
+      int chunks = Math.toIntExact((size + chunk - 1) / chunk);
+      for (int i = 0; i < chunks; ) {
         context.checkCancelled();
-        writer.write(data);
-      });
+        if (!plan.whole() && !plan.dirty().get(i)) {
+          writer.reuse(plan.parent().get(i++));
+          continue;
+        }
+        int end = plan.whole() ? chunks : Math.min(chunks, plan.dirty().nextClearBit(i));
+        long from = (long) i * chunk;
+        long length = Math.min(size, (long) end * chunk) - from;
+        s.stream(from, length, chunk, (offset, data) -> {
+          context.checkCancelled();
+          read[0] += data.remaining();
+          writer.write(data);
+        });
+        i = end;
+      }
       writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
     });
+    context.state().attribute(LunTracking.READ, Long.toString(read[0]));
+    context.note(plan.whole() ? "LUN read whole (" + size + " bytes): " + plan.why()
+        : String.format("LUN read %d of %d bytes (%.2f%%), %s; the rest is the parent's", read[0], size,
+            size == 0 ? 0.0 : 100.0 * read[0] / size, plan.why()));
   }
 
   @Override
   public void release(Cut cut) throws Exception {
     String name = cut.artefacts().get(SNAPSHOT);
+    CaptureContext captured = transferred;
+    // Released after the commit (an abort cancels first): the parent's kept image is no longer anybody's base.
+    boolean committed = captured != null && !captured.isCancelled();
+    if (committed && snapshots.isPresent()) {
+      for (String old : LunTracking.previous(captured.parent())) {
+        if (!old.equals(name)) {
+          snapshots.get().delete(resource, old);
+        }
+      }
+    }
     if (name == null) {
       return; // an in-place cut creates nothing
     }
     if (snapshots.isEmpty()) {
       throw new UnavailableException(spec.id() + ": cannot delete storage snapshot " + name
           + ": no StorageSnapshot supports this LUN any more");
+    }
+    if (committed && keep) {
+      return; // the next capture's base. Crash repair (no capture here) deletes it: the next reads the LUN whole
     }
     snapshots.get().delete(resource, name);
   }

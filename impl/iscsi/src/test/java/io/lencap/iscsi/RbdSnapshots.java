@@ -64,6 +64,11 @@ public final class RbdSnapshots implements StorageSnapshot {
    * "cannot tell", as does any other failure and any output that is not the JSON list of extents expected.
    */
   @Override
+  public boolean tellsChanges(Resource resource) {
+    return supports(resource);
+  }
+
+  @Override
   public Optional<List<Extent>> changed(Resource resource, String base, String name) {
     String image = resource.property(IMAGE).orElseThrow();
     Optional<String> json = TgtRbdGateway.outputIfOk(120, "rbd", "-c", TgtRbdGateway.CEPH_CONF, "--admin-socket", "",

@@ -49,6 +49,11 @@ class RbdSnapshotsContractIT extends SnapshotChangesContract {
 
   @Override
   protected byte[] read(URI locator) throws Exception {
+    return digest(locator);
+  }
+
+  /** A digest of the LUN or image at {@code locator}, read through our initiator. */
+  static byte[] digest(URI locator) throws Exception {
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
     try (IscsiSession s = LunSpec.of(Resource.builder("image").type("block").locator(locator).build()).connect()) {
       s.stream(0, s.sizeBytes(), 1 << 20, (offset, data) -> sha.update(data));
@@ -70,8 +75,13 @@ class RbdSnapshotsContractIT extends SnapshotChangesContract {
 
   @Override
   protected void change() throws Exception {
+    change(lun, ++seed);
+  }
+
+  /** Writes 64 KiB of seeded random bytes at the start of the LUN. */
+  static void change(Resource lun, long seed) throws Exception {
     byte[] data = new byte[64 << 10];
-    new Random(++seed).nextBytes(data);
+    new Random(seed).nextBytes(data);
     try (IscsiSession s = LunSpec.of(lun).connect()) {
       s.write(0, ByteBuffer.wrap(data));
     }

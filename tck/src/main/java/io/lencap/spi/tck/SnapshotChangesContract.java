@@ -23,6 +23,11 @@ public abstract class SnapshotChangesContract extends StorageSnapshotContract {
   /** The resource's size in bytes; at least 4 MiB, so that the writes below fall in different storage objects. */
   protected abstract long size() throws Exception;
 
+  @Test
+  void itSaysItTellsChanges() {
+    assertTrue(snapshots().tellsChanges(resource()));
+  }
+
   /** Every byte written between the takes is in a reported range, ranges are ordered and within the resource. */
   @Test
   void everyWriteBetweenTwoImagesIsReported() throws Exception {
