@@ -7,14 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Resource;
 import io.lencap.spi.StorageSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -92,10 +98,33 @@ class SnapshotDiffIT {
     return nanos[0];
   }
 
+  /** Milliseconds of each phase of a checkpoint, from the engine's events (a phase without a member: the group's). */
+  static String phases(List<LencapEvent.PhaseChanged> events, String checkpointId) {
+    Map<String, Instant> started = new HashMap<>();
+    StringBuilder out = new StringBuilder();
+    for (LencapEvent.PhaseChanged e : events) {
+      if (!e.checkpointId().equals(checkpointId)) {
+        continue;
+      }
+      String key = e.phase() + (e.memberId() == null ? "" : "/" + e.memberId());
+      if (e.status() == LencapEvent.Status.STARTED) {
+        started.put(key, e.at());
+      } else if (started.containsKey(key)) {
+        out.append(' ').append(key).append('=').append(Duration.between(started.get(key), e.at()).toMillis());
+      }
+    }
+    return out.toString().trim();
+  }
+
   @Test
   void theSecondCaptureReadsOnlyWhatChangedAndEachUnprovenDiffReadsWhole() throws Exception {
     Encapsulation job = Encapsulation.builder("rbd-diff").resource(lun).build();
-    try (Lencap lencap = Lencap.builder().store(dir.resolve("store")).build()) {
+    List<LencapEvent.PhaseChanged> events = new CopyOnWriteArrayList<>();
+    try (Lencap lencap = Lencap.builder().store(dir.resolve("store")).listener(e -> {
+      if (e instanceof LencapEvent.PhaseChanged p) {
+        events.add(p);
+      }
+    }).build()) {
       long[] t1 = {0};
       Checkpoint[] cp = new Checkpoint[1];
       timed(t1, () -> cp[0] = lencap.capture(job).join());
@@ -118,6 +147,8 @@ class SnapshotDiffIT {
           + "second read %d bytes (%.2f%%) in %d ms (%.2f of the first's time), stored %d bytes%n", SIZE >> 20,
           changed.size(), CHUNK >> 10, SIZE, t1[0] / 1_000_000, bytesRead, 100.0 * bytesRead / SIZE,
           t2[0] / 1_000_000, (double) t2[0] / t1[0], second.storedBytes());
+      System.out.println("first capture's phases (ms): " + phases(events, first.id()));
+      System.out.println("second capture's phases (ms): " + phases(events, second.id()));
       assertEquals(changed.size() * (long) CHUNK, bytesRead, "exactly the chunks the writes touched: "
           + member(second).notes());
       assertEquals(List.of(StorageSnapshot.imageName(second.id())), gateway.snapshots(image),
