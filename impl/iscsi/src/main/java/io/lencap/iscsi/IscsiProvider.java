@@ -38,7 +38,7 @@ public final class IscsiProvider implements ResourceProvider {
 
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
-    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource));
+    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource), context.workDirectory());
   }
 
   /** Healthy while the target accepts a login and serves the LUN; a session is opened for each probe. */

@@ -21,12 +21,14 @@ import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,17 +56,23 @@ final class LunDriver implements ResourceDriver {
   private final LunSpec spec;
   private final Optional<StorageSnapshot> snapshots;
   private final boolean tracking;
+  private final Path workDirectory;
   private IscsiSession session;
   /** The capture whose transfer completed: if its release is not an abort's, it committed. */
   private volatile CaptureContext transferred;
   /** Whether that transfer read a snapshot the next capture may diff against. */
   private volatile boolean keep;
 
-  LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots) {
+  LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots, Path workDirectory) {
     this.resource = resource;
     this.spec = spec;
     this.snapshots = snapshots;
     this.tracking = LunTracking.enabled(resource);
+    this.workDirectory = workDirectory;
+  }
+
+  private KeptImages kept(CaptureContext context) {
+    return new KeptImages(workDirectory, context.encapsulation(), spec.id(), spec.address());
   }
 
   @Override
@@ -106,6 +114,9 @@ final class LunDriver implements ResourceDriver {
   public Cut cut(CaptureContext context) throws Exception {
     if (snapshots.isPresent() && context.mode() == CaptureMode.NON_BLOCKING) {
       String name = StorageSnapshot.imageName(context.checkpointId());
+      if (tracking && snapshots.get().tellsChanges(resource)) {
+        kept(context).add(name); // before the take: a crash after it must not lose the name
+      }
       URI at = snapshots.get().take(resource, name);
       context.method("storage-snapshot");
       return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));
@@ -197,11 +208,15 @@ final class LunDriver implements ResourceDriver {
     // Released after the commit (an abort cancels first): the parent's kept image is no longer anybody's base.
     boolean committed = captured != null && !captured.isCancelled();
     if (committed && snapshots.isPresent()) {
-      for (String old : LunTracking.previous(captured.parent())) {
+      KeptImages images = kept(captured);
+      Set<String> older = new TreeSet<>(LunTracking.previous(captured.parent()));
+      older.addAll(images.names());
+      for (String old : older) {
         if (!old.equals(name)) {
           snapshots.get().delete(resource, old);
         }
       }
+      images.replace(keep && name != null ? Set.of(name) : Set.of());
     }
     if (name == null) {
       return; // an in-place cut creates nothing

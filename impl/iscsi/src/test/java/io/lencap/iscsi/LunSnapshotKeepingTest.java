@@ -12,6 +12,7 @@ import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -20,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +39,13 @@ class LunSnapshotKeepingTest {
   static JscsiTarget target;
   static Resource lun;
   static final MemoryState.Chunks CHUNKS = new MemoryState.Chunks();
+  /** This test's Lencap work directory, where the driver remembers the images it took. */
+  Path work;
+
+  @BeforeEach
+  void newWorkDirectory() throws Exception {
+    work = Files.createTempDirectory(dir, "work");
+  }
 
   @BeforeAll
   static void start() throws Exception {
@@ -84,11 +93,11 @@ class LunSnapshotKeepingTest {
   record Captured(StoredState state, TckCaptureContext ctx) {}
 
   /** One capture of {@code id} through release; {@code abort} cancels it before the release, as the engine does. */
-  static Captured capture(Storage storage, String id, Optional<StoredState> parent, boolean abort) throws Exception {
+  Captured capture(Storage storage, String id, Optional<StoredState> parent, boolean abort) throws Exception {
     MemoryState sink = new MemoryState(CHUNKS, id);
     TckCaptureContext ctx = (TckCaptureContext) IscsiLunIT.Phases.captureContext(lun, CaptureMode.NON_BLOCKING, id,
         parent, sink);
-    try (ResourceDriver d = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage))) {
+    try (ResourceDriver d = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage), work)) {
       d.prepare(ctx);
       d.quiesce();
       Cut cut = d.cut(ctx);
@@ -122,6 +131,18 @@ class LunSnapshotKeepingTest {
   }
 
   @Test
+  void deletingTheNewestCheckpointLeavesItsImageOnlyUntilTheNextCommit() throws Exception {
+    Storage storage = new Storage();
+    Captured a = capture(storage, "a", Optional.empty(), false);
+    capture(storage, "b", Optional.of(a.state()), false); // then deleted: the next capture's parent is a
+    storage.deleted.clear();
+    Captured c = capture(storage, "c", Optional.of(a.state()), false);
+    assertTrue(c.ctx().notes().contains("LUN read whole (" + SIZE + " bytes): the storage cannot tell what changed "
+        + "since snapshot lencap-a (deleted, its image replaced, or no diff)"), c.ctx().notes().toString());
+    assertEquals(List.of("lencap-a", "lencap-b"), storage.deleted, "b's image, known from the work directory");
+  }
+
+  @Test
   void crashRepairDeletesTheImageAndTheNextCommitWhatTheRepairedReleaseWould() throws Exception {
     Storage storage = new Storage();
     Captured a = capture(storage, "a", Optional.empty(), false);
@@ -130,13 +151,13 @@ class LunSnapshotKeepingTest {
     TckCaptureContext ctx = (TckCaptureContext) IscsiLunIT.Phases.captureContext(lun, CaptureMode.NON_BLOCKING, "b",
         Optional.of(a.state()), sink);
     Cut cut;
-    try (ResourceDriver d = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage))) {
+    try (ResourceDriver d = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage), work)) {
       d.prepare(ctx);
       cut = d.cut(ctx);
       d.transfer(cut, ctx);
     }
     StoredState b = sink.seal();
-    try (ResourceDriver repair = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage))) {
+    try (ResourceDriver repair = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage), work)) {
       repair.release(Cut.live(cut.artefacts()));
     }
     assertEquals(List.of("lencap-b"), storage.deleted, "repair cannot know the capture committed: it deletes");
