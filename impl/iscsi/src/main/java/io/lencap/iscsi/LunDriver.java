@@ -173,25 +173,29 @@ final class LunDriver implements ResourceDriver {
     attributes.forEach(context.state()::attribute);
     context.state().attribute(LunTracking.LOCATOR, spec.address().toUri().toString());
     int chunk = spec.chunkSize();
+    int chunks = Math.toIntExact((size + chunk - 1) / chunk);
+    // The runs of chunks to read, all in one stream so that scattered runs are read with commands in flight.
+    List<long[]> ranges = new ArrayList<>();
+    for (int i = plan.whole() ? 0 : plan.dirty().nextSetBit(0); i >= 0 && i < chunks; ) {
+      int end = plan.whole() ? chunks : Math.min(chunks, plan.dirty().nextClearBit(i));
+      ranges.add(new long[] {(long) i * chunk, Math.min(size, (long) end * chunk) - (long) i * chunk});
+      i = plan.whole() ? chunks : plan.dirty().nextSetBit(end);
+    }
     long[] read = {0};
+    int[] next = {0}; // the next chunk the entry needs
     run(() -> {
       EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes, Chunking.fixed(chunk));
-      int chunks = Math.toIntExact((size + chunk - 1) / chunk);
-      for (int i = 0; i < chunks; ) {
+      s.stream(ranges, chunk, (offset, data) -> {
         context.checkCancelled();
-        if (!plan.whole() && !plan.dirty().get(i)) {
-          writer.reuse(plan.parent().get(i++));
-          continue;
+        for (; next[0] < offset / chunk; next[0]++) {
+          writer.reuse(plan.parent().get(next[0])); // a clean chunk before this one: the parent's
         }
-        int end = plan.whole() ? chunks : Math.min(chunks, plan.dirty().nextClearBit(i));
-        long from = (long) i * chunk;
-        long length = Math.min(size, (long) end * chunk) - from;
-        s.stream(from, length, chunk, (offset, data) -> {
-          context.checkCancelled();
-          read[0] += data.remaining();
-          writer.write(data);
-        });
-        i = end;
+        read[0] += data.remaining();
+        writer.write(data);
+        next[0]++;
+      });
+      for (; next[0] < chunks; next[0]++) {
+        writer.reuse(plan.parent().get(next[0]));
       }
       writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
     });
