@@ -38,7 +38,7 @@ public final class IscsiProvider implements ResourceProvider {
 
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
-    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource));
+    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource), context.workDirectory());
   }
 
   /** Healthy while the target accepts a login and serves the LUN; a session is opened for each probe. */
@@ -66,6 +66,9 @@ public final class IscsiProvider implements ResourceProvider {
             + LunSpec.CHAP_SECRET + ")"),
         PropertySpec.property(LunSpec.CHUNK_SIZE, String.valueOf(Chunking.DEFAULT_BLOCK_SIZE), "bytes per stored "
             + "chunk, a power of two from 4096; smaller chunks store less of scattered small writes"),
+        PropertySpec.property(LunTracking.PROPERTY, "diff", "diff: where the LUN's StorageSnapshot can tell what "
+            + "changed between two snapshots, keep each capture's snapshot until the next commits and read only the "
+            + "chunks changed since; none: read the LUN whole and keep no snapshot"),
         PropertySpec.property(LunSpec.QUEUE_DEPTH, String.valueOf(defaults.queueDepth()), "commands in flight "
             + "per session, 1..128"),
         PropertySpec.property(LunSpec.TIMEOUT_SECONDS, String.valueOf(defaults.timeout().toSeconds()), "seconds a "

@@ -264,23 +264,31 @@ final class IscsiSession implements AutoCloseable {
    * {@link #write} on this session.
    */
   void stream(long offset, long length, int pieceBytes, BlockSink sink) throws IOException {
+    stream(List.of(new long[] {offset, length}), pieceBytes, sink);
+  }
+
+  /** As above for ranges {offset, length}, ascending and apart, read with commands in flight across them. */
+  void stream(List<long[]> ranges, int pieceBytes, BlockSink sink) throws IOException {
     io.lock();
     try {
-      streamLocked(offset, length, pieceBytes, sink);
+      streamLocked(ranges, pieceBytes, sink);
     } finally {
       io.unlock();
     }
   }
 
-  private void streamLocked(long offset, long length, int pieceBytes, BlockSink sink) throws IOException {
+  private void streamLocked(List<long[]> ranges, int pieceBytes, BlockSink sink) throws IOException {
     if (pieceBytes <= 0 || pieceBytes % blockSize != 0) {
       throw new IllegalArgumentException("piece size " + pieceBytes + " is not a multiple of block size " + blockSize);
     }
-    if (offset < 0 || length < 0 || offset % blockSize != 0 || length % blockSize != 0) {
-      throw new IllegalArgumentException("offset and length must be non-negative multiples of block size "
-        + blockSize);
+    long last = 0;
+    for (long[] r : ranges) {
+      if (r[0] < last || r[1] < 0 || r[0] % blockSize != 0 || r[1] % blockSize != 0) {
+        throw new IllegalArgumentException("ranges must be ascending, apart, in multiples of block size " + blockSize);
+      }
+      checkRange(r[0] / blockSize, r[1]);
+      last = r[0] + r[1];
     }
-    checkRange(offset / blockSize, length);
     int depth = Math.max(1, options.queueDepth());
     // Each READ covers several pieces: istgt spends much of its CPU per command, so 1 MiB READs (libiscsi's
     // iscsi-perf size) move more bytes per target CPU second than one READ per 256 KiB piece.
@@ -290,12 +298,23 @@ final class IscsiSession implements AutoCloseable {
       free.add(ByteBuffer.allocate(readBytes));
     }
     ArrayDeque<ScsiTask> queue = new ArrayDeque<>();
-    long next = offset;
-    long end = offset + length;
-    while (next < end || !queue.isEmpty()) {
+    ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>(); // each queued task's whole buffer (its own is a slice)
+    int range = 0;
+    long next = ranges.isEmpty() ? 0 : ranges.get(0)[0];
+    long end = ranges.isEmpty() ? 0 : next + ranges.get(0)[1];
+    while (next < end || range + 1 < ranges.size() || !queue.isEmpty()) {
+      while (next >= end && range + 1 < ranges.size()) {
+        long[] r = ranges.get(++range);
+        next = r[0];
+        end = r[0] + r[1];
+      }
+      if (next >= end && queue.isEmpty()) { // the last ranges were empty
+        break;
+      }
       while (next < end && !free.isEmpty()) {
         int n = (int) Math.min(readBytes, end - next);
         ByteBuffer buffer = free.poll().clear().limit(n);
+        buffers.add(buffer);
         ScsiTask task = window.submit(Cdb.read(next / blockSize, n / blockSize), address.lunField(), buffer, false);
         task.offset = next;
         queue.add(task);
@@ -308,7 +327,7 @@ final class IscsiSession implements AutoCloseable {
         // A slice: each piece starts at position 0, as sinks index pieces from their start.
         sink.accept(head.offset + at, head.buffer.slice(at, n));
       }
-      free.add(head.buffer);
+      free.add(buffers.poll());
     }
   }
 

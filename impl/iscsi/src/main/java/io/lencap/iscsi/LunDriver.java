@@ -21,12 +21,14 @@ import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * stored 1.4-2.7 times more after in-place writes (BENCHMARKS.md, LunChunkingStudy).
  *
  * <p>When a {@link StorageSnapshot} supports the LUN, a non-blocking cut takes a snapshot and the transfer reads
- * it after the group resumes. A plain iSCSI target cannot snapshot, so there the cut is in place: the engine copies
+ * it after the group resumes; where the storage can tell what changed since the parent's snapshot, only those
+ * chunks ({@link LunTracking}). A plain iSCSI target cannot snapshot, so there the cut is in place: the engine copies
  * the LUN before it resumes the group (unless the LUN's writers redirect their writes), and the capture says so.
  * Restore reads the target LUN, writes only the chunks that differ.
  */
@@ -52,12 +55,24 @@ final class LunDriver implements ResourceDriver {
   private final Resource resource;
   private final LunSpec spec;
   private final Optional<StorageSnapshot> snapshots;
+  private final boolean tracking;
+  private final Path workDirectory;
   private IscsiSession session;
+  /** The capture whose transfer completed: if its release is not an abort's, it committed. */
+  private volatile CaptureContext transferred;
+  /** Whether that transfer read a snapshot the next capture may diff against. */
+  private volatile boolean keep;
 
-  LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots) {
+  LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots, Path workDirectory) {
     this.resource = resource;
     this.spec = spec;
     this.snapshots = snapshots;
+    this.tracking = LunTracking.enabled(resource);
+    this.workDirectory = workDirectory;
+  }
+
+  private KeptImages kept(CaptureContext context) {
+    return new KeptImages(workDirectory, context.encapsulation(), spec.id(), spec.address());
   }
 
   @Override
@@ -99,6 +114,9 @@ final class LunDriver implements ResourceDriver {
   public Cut cut(CaptureContext context) throws Exception {
     if (snapshots.isPresent() && context.mode() == CaptureMode.NON_BLOCKING) {
       String name = StorageSnapshot.imageName(context.checkpointId());
+      if (tracking && snapshots.get().tellsChanges(resource)) {
+        kept(context).add(name); // before the take: a crash after it must not lose the name
+      }
       URI at = snapshots.get().take(resource, name);
       context.method("storage-snapshot");
       return Cut.live(Map.of(SNAPSHOT, name, SNAPSHOT_LOCATOR, at.toString()));
@@ -116,8 +134,12 @@ final class LunDriver implements ResourceDriver {
   @Override
   public void transfer(Cut cut, CaptureContext context) {
     String snapshot = cut.artefacts().get(SNAPSHOT_LOCATOR);
-    if (snapshot == null) {
-      transfer(session(), context);
+    String name = cut.artefacts().get(SNAPSHOT);
+    if (snapshot == null || name == null || snapshots.isEmpty()) {
+      transfer(session(), context, LunTracking.Plan.whole("an in-place cut"));
+      context.parent().map(p -> p.attributes().get(LunTracking.KEPT))
+          .ifPresent(p -> context.state().attribute(LunTracking.PREVIOUS, p));
+      transferred = context;
       return;
     }
     // The snapshot is another LUN, reached with the LUN's own credentials and tunables.
@@ -125,37 +147,90 @@ final class LunDriver implements ResourceDriver {
     resource.properties().forEach(image::property);
     resource.secrets().forEach(image::secret);
     try (IscsiSession s = LunSpec.of(image.build()).connect()) {
-      transfer(s, context);
+      boolean diffs = tracking && snapshots.get().tellsChanges(resource);
+      LunTracking.Plan plan = diffs
+          ? LunTracking.plan(context, snapshots.get(), spec, name, s.sizeBytes(), s.blockSize())
+          : LunTracking.Plan.whole(tracking ? "the LUN's storage snapshot cannot tell what changed between images"
+              : LunTracking.PROPERTY + "=none");
+      transfer(s, context, plan);
+      if (diffs) {
+        context.state().attribute(LunTracking.KEPT, name);
+      }
+      context.parent().map(p -> p.attributes().get(LunTracking.KEPT))
+          .ifPresent(p -> context.state().attribute(LunTracking.PREVIOUS, p));
+      keep = diffs;
+      transferred = context;
     } catch (IscsiException e) {
       throw translate(e);
     }
   }
 
-  private void transfer(IscsiSession s, CaptureContext context) {
-    context.state().attribute(ATTR_BYTES, Long.toString(s.sizeBytes()));
-    context.state().attribute(ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
-    Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(s.sizeBytes()),
+  /** Copies the LUN in fixed chunks: those the plan marks dirty (all when it has no parent), the rest reused. */
+  private void transfer(IscsiSession s, CaptureContext context, LunTracking.Plan plan) {
+    long size = s.sizeBytes();
+    Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(size),
       ATTR_BLOCK_SIZE, Integer.toString(s.blockSize()));
+    attributes.forEach(context.state()::attribute);
+    context.state().attribute(LunTracking.LOCATOR, spec.address().toUri().toString());
+    int chunk = spec.chunkSize();
+    int chunks = Math.toIntExact((size + chunk - 1) / chunk);
+    // The runs of chunks to read, all in one stream so that scattered runs are read with commands in flight.
+    List<long[]> ranges = new ArrayList<>();
+    for (int i = plan.whole() ? 0 : plan.dirty().nextSetBit(0); i >= 0 && i < chunks; ) {
+      int end = plan.whole() ? chunks : Math.min(chunks, plan.dirty().nextClearBit(i));
+      ranges.add(new long[] {(long) i * chunk, Math.min(size, (long) end * chunk) - (long) i * chunk});
+      i = plan.whole() ? chunks : plan.dirty().nextSetBit(end);
+    }
+    long[] read = {0};
+    int[] next = {0}; // the next chunk the entry needs
     run(() -> {
-      EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes,
-        Chunking.fixed(spec.chunkSize()));
-      s.stream(0, s.sizeBytes(), spec.chunkSize(), (offset, data) -> {
+      EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes, Chunking.fixed(chunk));
+      s.stream(ranges, chunk, (offset, data) -> {
         context.checkCancelled();
+        for (; next[0] < offset / chunk; next[0]++) {
+          writer.reuse(plan.parent().get(next[0])); // a clean chunk before this one: the parent's
+        }
+        read[0] += data.remaining();
         writer.write(data);
+        next[0]++;
       });
+      for (; next[0] < chunks; next[0]++) {
+        writer.reuse(plan.parent().get(next[0]));
+      }
       writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
     });
+    context.state().attribute(LunTracking.READ, Long.toString(read[0]));
+    context.note(plan.whole() ? "LUN read whole (" + size + " bytes): " + plan.why()
+        : String.format("LUN read %d of %d bytes (%.2f%%), %s; the rest is the parent's", read[0], size,
+            size == 0 ? 0.0 : 100.0 * read[0] / size, plan.why()));
   }
 
   @Override
   public void release(Cut cut) throws Exception {
     String name = cut.artefacts().get(SNAPSHOT);
+    CaptureContext captured = transferred;
+    // Released after the commit (an abort cancels first): the parent's kept image is no longer anybody's base.
+    boolean committed = captured != null && !captured.isCancelled();
+    if (committed && snapshots.isPresent()) {
+      KeptImages images = kept(captured);
+      Set<String> older = new TreeSet<>(LunTracking.previous(captured.parent()));
+      older.addAll(images.names());
+      for (String old : older) {
+        if (!old.equals(name)) {
+          snapshots.get().delete(resource, old);
+        }
+      }
+      images.replace(keep && name != null ? Set.of(name) : Set.of());
+    }
     if (name == null) {
       return; // an in-place cut creates nothing
     }
     if (snapshots.isEmpty()) {
       throw new UnavailableException(spec.id() + ": cannot delete storage snapshot " + name
           + ": no StorageSnapshot supports this LUN any more");
+    }
+    if (committed && keep) {
+      return; // the next capture's base. Crash repair (no capture here) deletes it: the next reads the LUN whole
     }
     snapshots.get().delete(resource, name);
   }

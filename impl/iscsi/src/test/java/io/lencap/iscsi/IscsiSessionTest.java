@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -108,6 +111,45 @@ class IscsiSessionTest {
     try (IscsiSession s = open(0)) {
       assertThrows(IllegalArgumentException.class, () -> s.read(0, ByteBuffer.allocate(100)));
       assertThrows(IllegalArgumentException.class, () -> s.read(SIZE / 512, ByteBuffer.allocate(512)));
+      assertThrows(IllegalArgumentException.class, () -> s.stream(List.of(new long[] {4096, 512},
+          new long[] {0, 512}), 512, (o, d) -> {}), "ranges out of order");
+      assertThrows(IllegalArgumentException.class, () -> s.stream(List.of(new long[] {SIZE - 512, 1024}), 512,
+          (o, d) -> {}), "past the end");
+    }
+  }
+
+  /** Short ranges, then long ones (a short READ's buffer is reused for a long one), empty ones, in order. */
+  @Test
+  void streamsScatteredRangesInOrder() throws Exception {
+    byte[] data = new byte[(int) SIZE];
+    new Random(43).nextBytes(data);
+    int piece = 256 << 10;
+    List<long[]> ranges = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      ranges.add(new long[] {(long) i * 2 * piece, piece});
+    }
+    ranges.add(new long[] {20L * piece, 0});
+    ranges.add(new long[] {20L * piece, 5L * piece});
+    ranges.add(new long[] {26L * piece, SIZE - 26L * piece});
+    ranges.add(new long[] {SIZE, 0});
+    try (IscsiSession s = open(0)) {
+      for (int off = 0; off < data.length; off += 1 << 20) {
+        s.write(off / 512, ByteBuffer.wrap(data, off, 1 << 20));
+      }
+      List<Long> offsets = new ArrayList<>();
+      s.stream(ranges, piece, (offset, d) -> {
+        byte[] got = new byte[d.remaining()];
+        d.get(got);
+        assertArrayEquals(Arrays.copyOfRange(data, (int) offset, (int) offset + got.length), got, "at " + offset);
+        offsets.add(offset);
+      });
+      List<Long> expected = new ArrayList<>();
+      for (long[] r : ranges) {
+        for (long at = r[0]; at < r[0] + r[1]; at += piece) {
+          expected.add(at);
+        }
+      }
+      assertEquals(expected, offsets);
     }
   }
 }

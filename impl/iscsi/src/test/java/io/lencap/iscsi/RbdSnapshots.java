@@ -3,6 +3,9 @@ package io.lencap.iscsi;
 import io.lencap.api.Resource;
 import io.lencap.spi.StorageSnapshot;
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -12,12 +15,16 @@ import java.util.regex.Pattern;
  * implementation takes. Supports resources with the properties {@code rbd.image} (pool/image) and
  * {@code tgt.control} (the gateway's tgtadm control port). {@code take} snapshots the image (one RBD call,
  * inside the quiesce window) and serves the snapshot read-only as a new LUN of the same target; {@code delete}
- * removes that LUN and the snapshot, and finds both by name alone, as crash repair needs.
+ * removes that LUN and the snapshot, and finds both by name alone, as crash repair needs. {@code changed} is
+ * {@code rbd diff --from-snap BASE pool/image@NAME}: exact extents (no {@code --whole-object}, which would report
+ * whole 4 MiB objects), including discarded ones.
  */
 public final class RbdSnapshots implements StorageSnapshot {
   static final String IMAGE = "rbd.image";
   static final String CONTROL = "tgt.control";
   private static final Pattern LUN = Pattern.compile("LUN: (\\d+)");
+  private static final Pattern EXTENT =
+      Pattern.compile("\\{\"offset\":(\\d+),\"length\":(\\d+),\"exists\":\"(?:true|false)\"\\}");
 
   @Override
   public boolean supports(Resource resource) {
@@ -50,6 +57,46 @@ public final class RbdSnapshots implements StorageSnapshot {
     if (status != 0 && status != 2) { // 2: ENOENT, already gone
       check(status, "rbd snap rm " + snapshot);
     }
+  }
+
+  /**
+   * rbd answers ENOENT (2) for an unknown base or image and EINVAL (22) for a base newer than the image: both mean
+   * "cannot tell", as does any other failure and any output that is not the JSON list of extents expected.
+   */
+  @Override
+  public boolean tellsChanges(Resource resource) {
+    return supports(resource);
+  }
+
+  @Override
+  public Optional<List<Extent>> changed(Resource resource, String base, String name) {
+    String image = resource.property(IMAGE).orElseThrow();
+    Optional<String> json = TgtRbdGateway.outputIfOk(120, "rbd", "-c", TgtRbdGateway.CEPH_CONF, "--admin-socket", "",
+        "diff", "--from-snap", base, image + "@" + name, "--format", "json");
+    return json.flatMap(RbdSnapshots::extents);
+  }
+
+  /** The extents of {@code rbd diff --format json}, or empty when the text is anything else. */
+  static Optional<List<Extent>> extents(String json) {
+    String list = json.strip();
+    if (!list.startsWith("[") || !list.endsWith("]")) {
+      return Optional.empty();
+    }
+    List<Extent> extents = new ArrayList<>();
+    Matcher m = EXTENT.matcher(list);
+    int at = 1;
+    while (at < list.length() - 1) {
+      if (!m.find(at) || m.start() != at) {
+        return Optional.empty();
+      }
+      try {
+        extents.add(new Extent(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+      } catch (IllegalArgumentException e) { // also NumberFormatException: a length past a long
+        return Optional.empty();
+      }
+      at = m.end() < list.length() - 1 && list.charAt(m.end()) == ',' ? m.end() + 1 : m.end();
+    }
+    return Optional.of(List.copyOf(extents));
   }
 
   /** The LUN whose backing store is {@code snapshot}, from tgtadm's listing of the target. */

@@ -17,6 +17,7 @@ import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
+import io.lencap.spi.StorageSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code StorageSnapshot} on a target that can snapshot: a tgt gateway over Ceph RBD. The cut takes an RBD
- * snapshot, the group resumes, the transfer reads the snapshot served as another LUN, and release deletes it.
+ * snapshot, the group resumes, the transfer reads the snapshot served as another LUN, and release keeps it for the
+ * next capture's diff ({@link SnapshotDiffIT}), or deletes it when the capture aborts or tracks nothing.
  */
 class StorageSnapshotIT {
   static final long SIZE = 64L << 20;
@@ -73,11 +75,15 @@ class StorageSnapshotIT {
   }
 
   static void overwriteEnds(long seed) throws Exception {
+    overwriteEnds(lun, SIZE, seed);
+  }
+
+  static void overwriteEnds(Resource lun, long size, long seed) throws Exception {
     byte[] data = new byte[1 << 20];
     new Random(seed).nextBytes(data);
     try (IscsiSession s = LunSpec.of(lun).connect()) {
       s.write(0, ByteBuffer.wrap(data));
-      s.write((SIZE - data.length) / s.blockSize(), ByteBuffer.wrap(data));
+      s.write((size - data.length) / s.blockSize(), ByteBuffer.wrap(data));
     }
   }
 
@@ -91,8 +97,10 @@ class StorageSnapshotIT {
       MemberCheckpoint member = cp.member("lun").orElseThrow();
       System.out.printf("rbd snapshot cut: pause %s, stored %d bytes%n", member.pause(), cp.storedBytes());
       assertEquals("storage-snapshot", member.method());
-      assertEquals(List.of(), gateway.snapshots(image), "release deleted the RBD snapshot");
-      assertFalse(gateway.show().contains("@lencap-"), "release stopped serving the snapshot:\n" + gateway.show());
+      String kept = StorageSnapshot.imageName(cp.id());
+      assertEquals(List.of(kept), gateway.snapshots(image), "release kept the snapshot for the next capture's diff");
+      new RbdSnapshots().delete(lun, kept); // what deleting the group leaves to the administrator (README)
+      assertFalse(gateway.show().contains("@lencap-"), "delete stopped serving the snapshot:\n" + gateway.show());
       String afterWrites = IscsiLunIT.hash(lun);
       assertNotEquals(atCut, afterWrites, "the writes after resume reached the LUN");
 
@@ -118,7 +126,13 @@ class StorageSnapshotIT {
   }
 
   @Test
-  void aBlockingCaptureCopiesInPlaceWithoutASnapshot() throws Exception {
+  void untrackedOrBlockingCapturesKeepNoSnapshot() throws Exception {
+    try (Lencap lencap = Lencap.builder().store(dir.resolve("store-none")).build()) {
+      Resource untracked = lun.toBuilder().property(LunTracking.PROPERTY, "none").build();
+      Checkpoint cp = lencap.capture(Encapsulation.builder("rbd-none").resource(untracked).build()).join();
+      assertEquals("storage-snapshot", cp.member("lun").orElseThrow().method());
+      assertTrue(gateway.snapshots(image).isEmpty(), "tracking=none keeps no snapshot");
+    }
     Encapsulation job = Encapsulation.builder("rbd-blocking").resource(lun)
         .policy(ResiliencyPolicy.builder().mode(CaptureMode.BLOCKING).build()).build();
     try (Lencap lencap = Lencap.builder().store(dir.resolve("store-blocking")).build()) {

@@ -172,6 +172,24 @@ final class TgtRbdGateway implements AutoCloseable {
     }
   }
 
+  /** A command's standard output when it exits 0 in time; empty otherwise. */
+  static java.util.Optional<String> outputIfOk(int seconds, String... command) {
+    try {
+      Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return java.util.Optional.empty();
+      }
+      return p.exitValue() == 0 ? java.util.Optional.of(out) : java.util.Optional.empty();
+    } catch (IOException e) {
+      return java.util.Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return java.util.Optional.empty();
+    }
+  }
+
   static String output(int seconds, String... command) {
     try {
       Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();

@@ -327,6 +327,11 @@ public abstract class ResourceProviderContract {
       return cancelled;
     }
 
+    /** Cancels the capture, as the engine does when it aborts one (before it releases the cuts). */
+    public void cancel() {
+      cancelled = true;
+    }
+
     @Override
     public void checkCancelled() {
       if (cancelled) {

@@ -10,6 +10,7 @@ import io.lencap.api.Resource;
 import io.lencap.spi.StorageSnapshot;
 import java.net.URI;
 import java.util.Arrays;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -63,6 +64,17 @@ public abstract class StorageSnapshotContract {
       assertNotEquals(a, b);
     } finally {
       snapshots().delete(resource(), "tck-a");
+    }
+  }
+
+  /** Every implementation, recording changes or not, answers "cannot tell" from a base it never took. */
+  @Test
+  void changesSinceAnUnknownBaseCannotBeTold() throws Exception {
+    snapshots().take(resource(), "tck-known");
+    try {
+      assertEquals(Optional.empty(), snapshots().changed(resource(), "tck-never-taken", "tck-known"));
+    } finally {
+      snapshots().delete(resource(), "tck-known");
     }
   }
 

@@ -1,0 +1,146 @@
+package io.lencap.iscsi;
+
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Resource;
+import io.lencap.spi.CaptureContext;
+import io.lencap.spi.ChunkRef;
+import io.lencap.spi.StorageSnapshot;
+import io.lencap.spi.StorageSnapshot.Extent;
+import io.lencap.spi.StoredEntry;
+import io.lencap.spi.StoredState;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Changed-block tracking of a LUN through its storage's snapshot diff ({@link StorageSnapshot#changed}). A capture
+ * whose cut is a storage snapshot keeps that image after it commits instead of deleting it; the next capture asks
+ * the storage what changed between that image and its own, reads only the chunks those ranges touch and takes every
+ * other chunk from the parent checkpoint. Once the next capture commits, the older image is deleted.
+ *
+ * <p>The diff is used only when it provably covers the interval since the parent's cut: the parent records the
+ * image it read ({@link #KEPT}), which is the parent's own cut (named after the parent's id), the LUN has the same
+ * locator, size and block size, the parent's copy is in whole chunks of this capture's size, and the storage still
+ * answers for that image. Otherwise the LUN is read whole and the member's notes say why. The storage may report
+ * more than changed, never less: that costs reads, never correctness.
+ */
+final class LunTracking {
+  /** The member property choosing it: {@code diff} (the default) or {@code none}. */
+  static final String PROPERTY = "tracking";
+  /** The storage image this capture read and kept for the next capture's diff. */
+  static final String KEPT = "lun.snapshot";
+  /**
+   * The parent's kept image, which this capture's commit makes unnecessary: recorded so that the capture after
+   * deletes it too when this one's release never ran (its process died after the commit).
+   */
+  static final String PREVIOUS = "lun.snapshot.previous";
+  static final String LOCATOR = "lun.locator";
+  /** Bytes this capture read from the LUN or its image (the rest came from the parent's chunks). */
+  static final String READ = "lun.read";
+
+  private LunTracking() {}
+
+  /** Whether the member asks for tracking ({@link #PROPERTY}); fails naming the field on any other value. */
+  static boolean enabled(Resource resource) {
+    String mode = resource.property(PROPERTY).orElse("diff");
+    if (!mode.equals("diff") && !mode.equals("none")) {
+      throw new InvalidSpecException("resources[" + resource.id() + "].properties." + PROPERTY, "'" + mode
+          + "' is neither 'diff' (read what the storage's snapshot diff reports changed) nor 'none' (read the LUN "
+          + "whole and keep no snapshot between captures)");
+    }
+    return mode.equals("diff");
+  }
+
+  /**
+   * What a capture from image {@code name} reads.
+   *
+   * @param parent the parent's chunks, one per chunk of the LUN; empty when the LUN is read whole
+   * @param dirty the chunks to read when {@code parent} is not empty
+   * @param why what the member's notes say of it
+   */
+  record Plan(List<ChunkRef> parent, BitSet dirty, String why) {
+    boolean whole() {
+      return parent.isEmpty();
+    }
+
+    static Plan whole(String reason) {
+      return new Plan(List.of(), new BitSet(), reason);
+    }
+  }
+
+  /** Decides, after the cut, whether the storage's diff since the parent's image may be used. */
+  static Plan plan(CaptureContext ctx, StorageSnapshot snapshots, LunSpec spec, String name, long size,
+      int blockSize) {
+    Optional<StoredState> parent = ctx.parent();
+    if (parent.isEmpty()) {
+      return Plan.whole("no parent checkpoint");
+    }
+    Map<String, String> attributes = parent.get().attributes();
+    String base = attributes.get(KEPT);
+    if (base == null) {
+      return Plan.whole("the parent checkpoint kept no storage snapshot to compare with");
+    }
+    if (!base.equals(StorageSnapshot.imageName(parent.get().checkpointId()))) {
+      return Plan.whole("the parent's snapshot " + base + " is not the parent's own cut");
+    }
+    String locator = spec.address().toUri().toString();
+    if (!locator.equals(attributes.get(LOCATOR))) {
+      return Plan.whole("the parent read another LUN (" + attributes.get(LOCATOR) + ")");
+    }
+    if (!Long.toString(size).equals(attributes.get(LunDriver.ATTR_BYTES))
+        || !Integer.toString(blockSize).equals(attributes.get(LunDriver.ATTR_BLOCK_SIZE))) {
+      return Plan.whole("the LUN's size or block size changed since the parent (" + attributes.get(LunDriver.ATTR_BYTES)
+          + " bytes in blocks of " + attributes.get(LunDriver.ATTR_BLOCK_SIZE) + ")");
+    }
+    int chunk = spec.chunkSize();
+    Optional<StoredEntry> entry = parent.get().entry(LunDriver.ENTRY);
+    if (entry.isEmpty() || entry.get().size() != size || !wholeChunks(entry.get(), chunk)) {
+      return Plan.whole("the parent's copy is not in whole " + chunk + "-byte chunks of the same LUN");
+    }
+    Optional<List<Extent>> changed;
+    try {
+      changed = snapshots.changed(ctx.resource(), base, name);
+    } catch (Exception e) {
+      return Plan.whole("asking the storage what changed since snapshot " + base + " failed: " + e.getMessage());
+    }
+    if (changed.isEmpty()) {
+      return Plan.whole("the storage cannot tell what changed since snapshot " + base
+          + " (deleted, its image replaced, or no diff)");
+    }
+    BitSet dirty = new BitSet();
+    for (Extent e : changed.get()) {
+      if (e.end() > size) {
+        return Plan.whole("the storage reported a change at " + e + ", beyond the LUN's " + size + " bytes");
+      }
+      dirty.set(Math.toIntExact(e.offset() / chunk), Math.toIntExact((e.end() + chunk - 1) / chunk));
+    }
+    return new Plan(entry.get().chunks(), dirty, "the chunks " + base + ".." + name + " changed");
+  }
+
+  private static boolean wholeChunks(StoredEntry e, int chunk) {
+    List<ChunkRef> chunks = e.chunks();
+    if (chunks.size() != (e.size() + chunk - 1) / chunk) {
+      return false;
+    }
+    for (int i = 0; i < chunks.size(); i++) {
+      ChunkRef c = chunks.get(i);
+      if (c.offset() != (long) i * chunk || c.length() != Math.min(chunk, e.size() - (long) i * chunk)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The images a committed capture no longer needs: the parent's kept one and what the parent meant to delete. */
+  static Set<String> previous(Optional<StoredState> parent) {
+    Set<String> names = new TreeSet<>();
+    parent.ifPresent(p -> {
+      Optional.ofNullable(p.attributes().get(KEPT)).ifPresent(names::add);
+      Optional.ofNullable(p.attributes().get(PREVIOUS)).ifPresent(names::add);
+    });
+    return names;
+  }
+}
