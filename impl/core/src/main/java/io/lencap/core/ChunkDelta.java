@@ -21,7 +21,8 @@ final class ChunkDelta {
   static final int MAX_CHANGED_DIVISOR = 4;
   private static final int MAGIC = 0x4c444c54; // "LDLT"
   private static final byte VERSION = 1;
-  private static final int ID_MAX = 128;
+  /** Chunk ids are SHA-256 or HMAC-SHA-256 in hex. */
+  private static final int ID_LENGTH = 64;
 
   private ChunkDelta() {}
 
@@ -71,7 +72,7 @@ final class ChunkDelta {
 
   /** The most raw bytes a delta of a chunk of {@code length} bytes can hold: what a reader may decompress. */
   static int maxRawSize(int length) {
-    return header(ID_MAX, (blocks(length) + 7) / 8) + length;
+    return header(ID_LENGTH, (blocks(length) + 7) / 8) + length;
   }
 
   /** A parsed delta: the base it applies to and the changed blocks. */
@@ -110,13 +111,13 @@ final class ChunkDelta {
         throw new ChunkCodec.UnreadableException("not a chunk delta of a known version");
       }
       int idLength = in.get() & 0xff;
-      if (idLength == 0 || idLength > ID_MAX) {
+      if (idLength != ID_LENGTH) {
         throw new ChunkCodec.UnreadableException("delta names a base id of " + idLength + " bytes");
       }
       byte[] id = new byte[idLength];
       in.get(id);
       String baseId = new String(id, StandardCharsets.US_ASCII);
-      if (!baseId.matches("[0-9a-f]+")) {
+      if (!baseId.matches("[0-9a-f]{" + ID_LENGTH + "}")) {
         throw new ChunkCodec.UnreadableException("delta names a base that is not a chunk id");
       }
       int declared = in.getInt();

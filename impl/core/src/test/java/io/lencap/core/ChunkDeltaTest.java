@@ -76,5 +76,7 @@ class ChunkDeltaTest {
     notADelta[0] ^= 1;
     assertThrows(ChunkCodec.UnreadableException.class, () -> ChunkDelta.parse(notADelta, content.length));
     assertTrue(ChunkDelta.maxRawSize(content.length) >= delta.length);
+    byte[] shortId = ChunkDelta.encode("a", base, content).orElseThrow();
+    assertThrows(ChunkCodec.UnreadableException.class, () -> ChunkDelta.parse(shortId, content.length));
   }
 }
