@@ -40,12 +40,13 @@ final class CaptureMember {
     this.policy = encapsulation.policy();
     this.resource = resource;
     this.provider = provider;
-    this.writer = new StateWriter(run.store(), run.chunkPool(), run.storePool(), this::checkCancelled,
-        (done, total) -> run.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total));
     Optional<Manifest.Member> stored = Optional.ofNullable(parent).flatMap(p -> p.member(resource.id()))
         .filter(pm -> pm.type() == resource.type() && pm.locator().equals(resource.locator().toString())
             && pm.properties().equals(resource.properties()));
     Optional<Manifest.Member> intact = stored.map(this::withoutDamaged);
+    this.writer = new StateWriter(run.store(), run.chunkPool(), run.storePool(), this::checkCancelled,
+        (done, total) -> run.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total),
+        intact.orElse(null));
     Optional<StoredState> parentState = intact.map(pm -> new StoredStateView(run.store(), run.storePool(),
         parent.id(), pm));
     this.context = new MemberCaptureContext(encapsulation.name(), checkpointId, policy.mode(), resource, writer,
@@ -64,7 +65,7 @@ final class CaptureMember {
       return pm;
     }
     return new Manifest.Member(pm.id(), pm.type(), pm.locator(), pm.properties(), pm.provider(), pm.pauseNanos(),
-        pm.logicalBytes(), pm.storedBytes(), pm.method(), pm.notes(), pm.attributes(), intact);
+        pm.logicalBytes(), pm.storedBytes(), pm.method(), pm.notes(), pm.attributes(), intact, pm.deltas());
   }
 
   String id() {

@@ -5,6 +5,7 @@ import io.lencap.api.LencapException;
 import io.lencap.api.SyncReport;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
+import io.lencap.spi.ChunkRef;
 import io.lencap.spi.ObjectLock;
 import java.io.IOException;
 import java.time.Clock;
@@ -47,6 +48,8 @@ import org.slf4j.LoggerFactory;
 final class CheckpointCopy {
   private static final Logger log = LoggerFactory.getLogger(CheckpointCopy.class);
   private static final int COMMIT_ATTEMPTS = 3;
+  /** Marks a delta's id in {@link #targetChunks}. */
+  private static final String DELTA = "delta:";
 
   private final CheckpointStore source;
   private final CheckpointStore target;
@@ -115,6 +118,9 @@ final class CheckpointCopy {
         for (BlobInfo info : target.backend().list(ChunkStore.PREFIX)) {
           targetChunks.put(ChunkStore.idOf(info.key()), info.size());
         }
+        for (BlobInfo info : target.backend().list(ChunkStore.DELTAS)) {
+          targetChunks.put(DELTA + ChunkStore.idOf(info.key()), info.size());
+        }
         for (Manifest m : todo) {
           if (copyOne(m, generation)) {
             copied.add(m.id());
@@ -177,7 +183,7 @@ final class CheckpointCopy {
       }
       Optional<ObjectLock> lock = target.backend().objectLock();
       if (lock.isPresent()) { // an immutable target: the chunks first, as a capture's commit does
-        lock.get().retain(chunks.keySet().stream().map(ChunkStore::key).toList());
+        lock.get().retain(CheckpointStore.objectKeys(m));
       }
       if (!target.backend().putIfAbsent(key, manifest)) {
         log.info("checkpoint {} of {} was copied to {} meanwhile", m.id(), m.encapsulation(), target.describe());
@@ -203,15 +209,17 @@ final class CheckpointCopy {
    */
   private int send(Manifest m, Map<String, Integer> chunks, boolean look) throws IOException {
     List<Chunk> missing = new ArrayList<>();
+    Map<String, String> deltas = CheckpointStore.deltasOf(m);
     for (Map.Entry<String, Integer> c : chunks.entrySet()) {
-      Long size = look ? target.backend().stat(ChunkStore.key(c.getKey())).map(BlobInfo::size).orElse(null)
-          : targetChunks.get(c.getKey());
-      if (size != null && source.codec().plausibleSize(c.getValue(), size)) {
+      boolean delta = deltas.containsKey(c.getKey());
+      Long size = look ? target.backend().stat(delta ? ChunkStore.deltaKey(c.getKey()) : ChunkStore.key(c.getKey()))
+          .map(BlobInfo::size).orElse(null) : targetChunks.get(delta ? DELTA + c.getKey() : c.getKey());
+      if (size != null && (delta ? size > 0 : source.codec().plausibleSize(c.getValue(), size))) {
         if (!look) {
           chunksPresent.incrementAndGet();
         }
       } else {
-        missing.add(new Chunk(c.getKey(), c.getValue()));
+        missing.add(new Chunk(c.getKey(), c.getValue(), delta));
       }
     }
     int width = Math.max(1, target.chunks().concurrency());
@@ -240,18 +248,29 @@ final class CheckpointCopy {
 
   /** Reads a chunk's stored bytes from the source, verifies them, writes them to the target, reads them back. */
   private void sendOne(Manifest m, Chunk ref) throws IOException {
-    String key = ChunkStore.key(ref.id());
     String member = memberOf(m, ref.id());
-    byte[] stored = source.backend().get(key).orElseThrow(() -> new CorruptCheckpointException(m.id(), member,
-        ref.id(), "chunk missing from the source " + source.describe()));
-    try {
-      byte[] raw = source.codec().decode(key, stored, ref.length());
-      if (raw.length != ref.length() || !source.codec().id(raw, 0, raw.length).equals(ref.id())) {
-        throw new CorruptCheckpointException(m.id(), member, ref.id(), "content does not match its hash in "
-            + source.describe());
+    String key = ref.delta() ? ChunkStore.deltaKey(ref.id()) : ChunkStore.key(ref.id());
+    byte[] stored = source.backend().get(key).orElse(null);
+    if (stored == null && ref.delta()) { // a delta's chunk may be stored whole as well: send that one
+      key = ChunkStore.key(ref.id());
+      stored = source.backend().get(key).orElse(null);
+    }
+    if (stored == null) {
+      throw new CorruptCheckpointException(m.id(), member, ref.id(), "chunk missing from the source "
+          + source.describe());
+    }
+    if (key.startsWith(ChunkStore.DELTAS)) { // verified as a restore reads it: rebuilt on its base, hashed
+      source.chunks().read(new ChunkRef(ref.id(), 0, ref.length()), m.id(), member);
+    } else {
+      try {
+        byte[] raw = source.codec().decode(key, stored, ref.length());
+        if (raw.length != ref.length() || !source.codec().id(raw, 0, raw.length).equals(ref.id())) {
+          throw new CorruptCheckpointException(m.id(), member, ref.id(), "content does not match its hash in "
+              + source.describe());
+        }
+      } catch (ChunkCodec.UnreadableException e) {
+        throw new CorruptCheckpointException(m.id(), member, ref.id(), e.getMessage());
       }
-    } catch (ChunkCodec.UnreadableException e) {
-      throw new CorruptCheckpointException(m.id(), member, ref.id(), e.getMessage());
     }
     BlobBackend to = target.backend();
     if (!to.putIfAbsent(key, stored)) {
@@ -265,12 +284,12 @@ final class CheckpointCopy {
           + target.describe() + " (" + (back == null ? "absent" : back.length + " bytes") + " where "
           + stored.length + " were sent); run the sync again");
     }
-    targetChunks.put(ref.id(), (long) stored.length);
+    targetChunks.put(key.startsWith(ChunkStore.DELTAS) ? DELTA + ref.id() : ref.id(), (long) stored.length);
     chunksSent.incrementAndGet();
     bytesSent.addAndGet(stored.length);
   }
 
-  private record Chunk(String id, int length) {}
+  private record Chunk(String id, int length, boolean delta) {}
 
   private static String memberOf(Manifest m, String chunk) {
     return m.members().stream().filter(x -> x.entries().stream().anyMatch(e -> e.chunks().stream()

@@ -198,11 +198,31 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return collection.generation();
   }
 
-  /** Every chunk a manifest names, with its raw length. */
+  /** Every chunk a manifest names, with its raw length, and the full chunks its deltas apply to. */
   static Map<String, Integer> chunksOf(Manifest manifest) {
     Map<String, Integer> out = new HashMap<>();
     manifest.members().forEach(m -> m.entries().forEach(e -> e.chunks().forEach(c -> out.put(c.id(), c.length()))));
+    manifest.members().forEach(m -> m.deltas().forEach((id, base) -> {
+      Integer length = out.get(id);
+      if (length != null) {
+        out.putIfAbsent(base, length);
+      }
+    }));
     return out;
+  }
+
+  /** The chunks a manifest names that are stored as deltas: id to the id of their base. */
+  static Map<String, String> deltasOf(Manifest manifest) {
+    Map<String, String> out = new HashMap<>();
+    manifest.members().forEach(m -> out.putAll(m.deltas()));
+    return out;
+  }
+
+  /** The keys of the objects a manifest's chunks are stored in: deltas and whole chunks. */
+  static List<String> objectKeys(Manifest manifest) {
+    Map<String, String> deltas = deltasOf(manifest);
+    return chunksOf(manifest).keySet().stream()
+        .map(id -> deltas.containsKey(id) ? ChunkStore.deltaKey(id) : ChunkStore.key(id)).toList();
   }
 
   /**
@@ -214,7 +234,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
     backend.flush();
     awaitNoCollection(manifest, wait);
     if (!generation().equals(generationAtStart)) {
-      Set<String> missing = chunks.unproven(chunksOf(manifest), false);
+      Set<String> missing = chunks.unproven(chunksOf(manifest), deltasOf(manifest), false);
       if (!missing.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "a concurrent collection removed chunk "
             + missing.iterator().next() + " that this capture uses (" + missing.size() + " in all); capture again",
@@ -224,7 +244,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
     String key = manifestKey(manifest.encapsulation(), manifest.id());
     Optional<ObjectLock> lock = backend.objectLock();
     if (lock.isPresent()) { // every chunk first: a committed checkpoint is never locked without its chunks
-      lock.get().retain(chunksOf(manifest).keySet().stream().map(ChunkStore::key).toList());
+      lock.get().retain(objectKeys(manifest));
     }
     if (!backend.putIfAbsent(key, codec.encode(key, Json.write(manifest)))) {
       throw new IllegalStateException("checkpoint " + manifest.id() + " already exists");

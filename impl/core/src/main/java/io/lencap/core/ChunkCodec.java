@@ -186,6 +186,16 @@ final class ChunkCodec {
    * decompressed: a crafted object cannot make the reader allocate what it declares.
    */
   byte[] decode(String objectKey, byte[] stored, int expectedLength) throws UnreadableException {
+    return decode(objectKey, stored, expectedLength, expectedLength >= 0 ? expectedLength : MAX_RECORD);
+  }
+
+  /** The raw bytes of a stored object of at most {@code maxLength} bytes (a chunk delta). */
+  byte[] decodeAtMost(String objectKey, byte[] stored, int maxLength) throws UnreadableException {
+    return decode(objectKey, stored, -1, maxLength);
+  }
+
+  private byte[] decode(String objectKey, byte[] stored, int expectedLength, int maxLength)
+      throws UnreadableException {
     if (stored.length == 0) {
       throw new UnreadableException("empty object");
     }
@@ -216,6 +226,9 @@ final class ChunkCodec {
         if (expectedLength >= 0 && payload.length != expectedLength) {
           throw new UnreadableException(payload.length + " bytes where " + expectedLength + " were expected");
         }
+        if (payload.length > maxLength) {
+          throw new UnreadableException(payload.length + " bytes where at most " + maxLength + " were expected");
+        }
         return payload;
       case ZSTD:
         long size;
@@ -227,9 +240,9 @@ final class ChunkCodec {
         if (size < 0 || size > Integer.MAX_VALUE) {
           throw new UnreadableException("damaged zstd frame");
         }
-        if (expectedLength >= 0 ? size != expectedLength : size > MAX_RECORD) {
+        if (expectedLength >= 0 ? size != expectedLength : size > maxLength) {
           throw new UnreadableException("zstd frame declares " + size + " bytes where "
-              + (expectedLength >= 0 ? Integer.toString(expectedLength) : "at most " + MAX_RECORD) + " were expected");
+              + (expectedLength >= 0 ? Integer.toString(expectedLength) : "at most " + maxLength) + " were expected");
         }
         try {
           return Zstd.decompress(payload, (int) size);

@@ -95,15 +95,22 @@ final class ChunkCollection {
           e.getMessage());
       return 0;
     }
+    // A delta is live when a manifest names it as one (which also makes its base live) or a record names it.
+    Set<String> liveDeltas = new HashSet<>(live);
     for (Manifest m : manifests) {
       live.addAll(CheckpointStore.chunksOf(m).keySet());
+      liveDeltas.addAll(CheckpointStore.deltasOf(m).keySet());
     }
     int deleted = 0;
     int locked = 0;
     Instant lockedUntil = null;
-    for (BlobInfo info : backend.list(ChunkStore.PREFIX)) {
+    List<BlobInfo> objects = new java.util.ArrayList<>(backend.list(ChunkStore.PREFIX));
+    int wholeChunks = objects.size();
+    objects.addAll(backend.list(ChunkStore.DELTAS));
+    for (int i = 0; i < objects.size(); i++) {
+      BlobInfo info = objects.get(i);
       String id = ChunkStore.idOf(info.key());
-      if (!live.contains(id) && info.lastModified().isBefore(cutoff)) {
+      if (!(i < wholeChunks ? live : liveDeltas).contains(id) && info.lastModified().isBefore(cutoff)) {
         if (!lease.fresh()) {
           log.warn("collection of {} stopped: its lease could not be renewed in time", backend.describe());
           break;

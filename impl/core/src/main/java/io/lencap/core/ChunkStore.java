@@ -21,10 +21,17 @@ import org.slf4j.LoggerFactory;
  * that a capture need not look them up again, and which it found damaged, so that a capture reads their
  * content again instead of reusing it. A chunk that exists is not taken as intact: a write that finds one
  * of another size replaces it, and {@link #unproven} checks a reused chunk's size against its length.
+ *
+ * <p>A chunk may instead be stored as a {@link ChunkDelta} against a base chunk ({@code deltas/ab/abcd...}, format
+ * 2): its id stays the hash of its full content, the manifests that name it record its base (so that a collection
+ * keeps the base without reading the delta), and a base is always a full chunk, so a read costs two objects at
+ * most. Reads try the full chunk first, then the delta, whatever the manifest says.
  */
 final class ChunkStore {
   private static final Logger log = LoggerFactory.getLogger(ChunkStore.class);
   static final String PREFIX = "chunks/";
+  /** Chunks stored as deltas against a full chunk. */
+  static final String DELTAS = "deltas/";
   /** Above this many chunks to prove, one listing of all chunks is cheaper than a look-up each. */
   private static final int STAT_LIMIT = 2000;
 
@@ -35,6 +42,8 @@ final class ChunkStore {
   private volatile String generation = "";
   /** Chunks found damaged and not written again since. */
   private final Set<String> damaged = ConcurrentHashMap.newKeySet();
+  /** Chunks this process stored or proved as deltas since {@link #generation}: id to its base's id. */
+  private final Map<String, String> knownDeltas = new ConcurrentHashMap<>();
 
   ChunkStore(BlobBackend backend, ChunkCodec codec) {
     this.backend = backend;
@@ -45,7 +54,11 @@ final class ChunkStore {
     return PREFIX + id.substring(0, 2) + "/" + id;
   }
 
-  /** The id of a chunk's key in a listing of {@link #PREFIX}. */
+  static String deltaKey(String id) {
+    return DELTAS + id.substring(0, 2) + "/" + id;
+  }
+
+  /** The id of a chunk's key in a listing of {@link #PREFIX} or {@link #DELTAS}. */
   static String idOf(String key) {
     return key.substring(key.lastIndexOf('/') + 1);
   }
@@ -89,6 +102,53 @@ final class ChunkStore {
     return created ? chunk.bytes().length : 0;
   }
 
+  /** Whether this process stored or proved the chunk whole in this collection generation. */
+  boolean knownWhole(String id) {
+    return known.contains(id);
+  }
+
+  /** The base of a chunk this process stored or proved as a delta in this collection generation. */
+  Optional<String> knownDelta(String id) {
+    return Optional.ofNullable(knownDeltas.get(id));
+  }
+
+  /**
+   * Stores a chunk as a delta against {@code baseId} unless a delta of it exists; returns the bytes added, or -1
+   * when a delta of it is present already (its base unknown here: the caller stores the chunk whole instead).
+   */
+  long storeDelta(String id, String baseId, byte[] deltaRaw) throws IOException {
+    String key = deltaKey(id);
+    byte[] bytes = codec.encode(key, deltaRaw);
+    if (!backend.putIfAbsent(key, bytes)) {
+      return -1;
+    }
+    knownDeltas.put(id, baseId);
+    damaged.remove(id);
+    return bytes.length;
+  }
+
+  /**
+   * A full chunk's content, verified, to compute a delta against; empty when it is absent, stored only as a
+   * delta, or damaged (the caller then stores its chunk whole).
+   */
+  Optional<byte[]> readWhole(String id, int length) throws IOException {
+    Optional<byte[]> stored = backend.get(key(id));
+    if (stored.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      byte[] raw = codec.decode(key(id), stored.get(), length);
+      if (raw.length == length && codec.id(raw, 0, raw.length).equals(id)) {
+        return Optional.of(raw);
+      }
+    } catch (ChunkCodec.UnreadableException e) {
+      log.debug("chunk {} is unreadable ({}): not a delta base", id, e.getMessage());
+    }
+    damaged.add(id);
+    known.remove(id);
+    return Optional.empty();
+  }
+
   /** Whether a chunk was found damaged and not written again since. */
   boolean damaged(String id) {
     return damaged.contains(id);
@@ -100,12 +160,49 @@ final class ChunkStore {
    * proven only when {@code trustKnown}.
    */
   Set<String> unproven(Map<String, Integer> chunks, boolean trustKnown) throws IOException {
+    return unproven(chunks, Map.of(), trustKnown);
+  }
+
+  /**
+   * As {@link #unproven(Map, boolean)}, where the chunks in {@code deltas} (id to base id) are stored as deltas:
+   * those count as proven when their delta object exists (a restore verifies it by the full content's hash), or
+   * when they are stored whole. Their bases must be among {@code chunks}.
+   */
+  Set<String> unproven(Map<String, Integer> chunks, Map<String, String> deltas, boolean trustKnown)
+      throws IOException {
     Map<String, Integer> todo = new HashMap<>();
-    chunks.forEach((id, length) -> {
-      if (!trustKnown || !known.contains(id)) {
-        todo.put(id, length);
+    Map<String, Integer> deltaTodo = new HashMap<>();
+    for (Map.Entry<String, Integer> c : chunks.entrySet()) {
+      String id = c.getKey();
+      String base = deltas.get(id);
+      if (base != null) {
+        if (!(trustKnown && base.equals(knownDeltas.get(id)))) {
+          deltaTodo.put(id, c.getValue());
+        }
+      } else if (!trustKnown || !known.contains(id)) {
+        todo.put(id, c.getValue());
       }
-    });
+    }
+    Set<String> bad = new HashSet<>();
+    Set<String> deltasPresent = new HashSet<>();
+    if (deltaTodo.size() > STAT_LIMIT) {
+      for (BlobInfo info : backend.list(DELTAS)) {
+        if (info.size() > 0) {
+          deltasPresent.add(idOf(info.key()));
+        }
+      }
+    } else {
+      for (String id : deltaTodo.keySet()) {
+        backend.stat(deltaKey(id)).filter(i -> i.size() > 0).ifPresent(i -> deltasPresent.add(id));
+      }
+    }
+    for (Map.Entry<String, Integer> d : deltaTodo.entrySet()) {
+      if (deltasPresent.contains(d.getKey())) {
+        knownDeltas.put(d.getKey(), deltas.get(d.getKey()));
+      } else {
+        todo.put(d.getKey(), d.getValue()); // proven if it is stored whole
+      }
+    }
     Map<String, Long> sizes = new HashMap<>();
     if (todo.size() > STAT_LIMIT) {
       for (BlobInfo info : backend.list(PREFIX)) {
@@ -119,7 +216,6 @@ final class ChunkStore {
         backend.stat(key(id)).ifPresent(i -> sizes.put(id, i.size()));
       }
     }
-    Set<String> bad = new HashSet<>();
     todo.forEach((id, length) -> {
       Long size = sizes.get(id);
       if (size == null || !codec.plausibleSize(length, size)) {
@@ -142,7 +238,11 @@ final class ChunkStore {
   ByteBuffer read(ChunkRef ref, String checkpointId, String memberId) throws IOException {
     Optional<byte[]> stored = backend.get(key(ref.id()));
     if (stored.isEmpty()) {
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "chunk missing from the store");
+      Optional<byte[]> delta = backend.get(deltaKey(ref.id()));
+      if (delta.isEmpty()) {
+        throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "chunk missing from the store");
+      }
+      return ByteBuffer.wrap(fromDelta(ref, delta.get(), checkpointId, memberId)).asReadOnlyBuffer();
     }
     byte[] raw;
     try {
@@ -156,10 +256,45 @@ final class ChunkStore {
     return ByteBuffer.wrap(raw).asReadOnlyBuffer();
   }
 
+  /** A chunk rebuilt from its delta and its base, both verified by the rebuilt content's hash. */
+  private byte[] fromDelta(ChunkRef ref, byte[] stored, String checkpointId, String memberId) throws IOException {
+    ChunkDelta.Parsed delta;
+    try {
+      delta = ChunkDelta.parse(codec.decodeAtMost(deltaKey(ref.id()), stored, ChunkDelta.maxRawSize(ref.length())),
+          ref.length());
+    } catch (ChunkCodec.UnreadableException e) {
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "its delta is damaged: " + e.getMessage());
+    }
+    String baseKey = key(delta.baseId());
+    Optional<byte[]> base = backend.get(baseKey);
+    if (base.isEmpty()) {
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
+          + delta.baseId() + ", is missing from the store");
+    }
+    byte[] raw;
+    try {
+      byte[] baseRaw = codec.decode(baseKey, base.get(), ref.length());
+      if (!codec.id(baseRaw, 0, baseRaw.length).equals(delta.baseId())) {
+        throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
+            + delta.baseId() + ", does not match its hash");
+      }
+      raw = delta.apply(baseRaw);
+    } catch (ChunkCodec.UnreadableException e) {
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
+          + delta.baseId() + ", or the delta is damaged: " + e.getMessage());
+    }
+    if (!codec.id(raw, 0, raw.length).equals(ref.id())) {
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content rebuilt from its delta on chunk "
+          + delta.baseId() + " does not match its hash");
+    }
+    return raw;
+  }
+
   /** The collection generation seen now: what was known of chunks in an older one is forgotten. */
   void generationIs(String now) {
     if (!now.equals(generation)) {
       known.clear();
+      knownDeltas.clear();
       generation = now;
     }
   }
@@ -167,6 +302,7 @@ final class ChunkStore {
   /** A collection deleted the chunk. */
   void deleted(String id) {
     known.remove(id);
+    knownDeltas.remove(id);
   }
 
   /** {@code bytes} is null when the store already holds the chunk. */

@@ -17,12 +17,28 @@ import java.util.Optional;
  */
 record Manifest(int format, String id, String encapsulation, String parent, CaptureMode mode,
     Instant startedAt, Instant recoveryLine, Instant committedAt, List<Member> members) {
+  /** Format 1: every chunk stored whole. */
   static final int FORMAT = 1;
+  /** Format 2: some chunks stored as deltas ({@link Member#deltas}); readers of format 1 cannot restore those. */
+  static final int FORMAT_DELTAS = 2;
 
-  /** One member's stored state and figures. Locator and properties, never secrets. */
+  /**
+   * One member's stored state and figures. Locator and properties, never secrets. {@code deltas} maps each of
+   * its chunks that is stored as a {@link ChunkDelta} to the full chunk it applies to (absent before format 2):
+   * what keeps the bases alive in a collection, and what a sync copies with them.
+   */
   record Member(String id, ResourceType type, String locator, Map<String, String> properties,
       String provider, long pauseNanos, long logicalBytes, long storedBytes, String method,
-      List<String> notes, Map<String, String> attributes, List<StoredEntry> entries) {}
+      List<String> notes, Map<String, String> attributes, List<StoredEntry> entries, Map<String, String> deltas) {
+    Member {
+      deltas = deltas == null ? Map.of() : deltas;
+    }
+  }
+
+  /** The format a manifest of these members is written in: the oldest that can restore it. */
+  static int formatOf(List<Member> members) {
+    return members.stream().anyMatch(m -> !m.deltas().isEmpty()) ? FORMAT_DELTAS : FORMAT;
+  }
 
   Optional<Member> member(String memberId) {
     return members.stream().filter(m -> m.id().equals(memberId)).findFirst();

@@ -4,6 +4,7 @@ import io.lencap.api.LencapException;
 import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.StoredEntry;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -24,6 +25,19 @@ final class ManifestLimits {
       if (member == null || member.id() == null || member.type() == null || member.entries() == null
           || member.notes() == null || member.attributes() == null) {
         throw refused(key, "a member lacks its id, type, entries, notes or attributes");
+      }
+      java.util.Set<String> named = new java.util.HashSet<>();
+      member.entries().forEach(e -> {
+        if (e != null && e.chunks() != null) {
+          e.chunks().forEach(c -> named.add(c == null ? "" : String.valueOf(c.id())));
+        }
+      });
+      for (Map.Entry<String, String> d : member.deltas().entrySet()) {
+        if (d.getKey() == null || d.getValue() == null || !CHUNK_ID.matcher(d.getValue()).matches()
+            || !named.contains(d.getKey())) {
+          throw refused(key, "member " + member.id() + " names a delta of a chunk it does not name, or on a base"
+              + " that is not a content address");
+        }
       }
       for (StoredEntry e : member.entries()) {
         if (e == null || e.path() == null || e.kind() == null || e.size() < 0 || e.chunks() == null) {

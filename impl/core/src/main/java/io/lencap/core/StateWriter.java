@@ -26,6 +26,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * One member's {@link StateSink} during a capture: chunks each entry, hashes and encodes the chunks on the
  * chunk pool and writes them on the store pool, several at a time per entry, so that a driver streaming one
  * large entry still uses every core and overlaps the backend's latencies.
+ *
+ * <p>A fixed-size chunk that differs from the parent's chunk at the same offset of the same entry (same length)
+ * is stored as a {@link ChunkDelta} against that chunk (or against the full chunk the parent's is a delta of),
+ * read back from the store and verified, when a quarter of its blocks or less changed. Set the system property
+ * {@code lencap.store.deltas} to {@code false} to store every chunk whole.
  */
 final class StateWriter implements StateSink {
   /** Chunks of one entry in flight at least (hashing, encoding or writing). */
@@ -48,13 +53,19 @@ final class StateWriter implements StateSink {
   private final Map<String, String> attributes = new ConcurrentHashMap<>();
   /** Chunks named by reference to stored state, never written by this capture: to prove before commit. */
   private final Map<String, Integer> referenced = new ConcurrentHashMap<>();
+  /** Chunks of this member stored as deltas (by this capture or before it): id to its base's id. */
+  private final Map<String, String> deltas = new ConcurrentHashMap<>();
+  /** The parent's state of this member (null without one): bases for deltas. */
+  private final Manifest.Member parent;
+  private final boolean deltasOn = !"false".equals(System.getProperty("lencap.store.deltas"));
   private final AtomicLong storedBytes = new AtomicLong();
   private final AtomicLong bytesDone = new AtomicLong();
   private volatile long expected = -1;
   private volatile long lastReport;
 
   StateWriter(CheckpointStore store, Executor chunkPool, Executor storePool, Runnable cancelCheck,
-      Progress progress) {
+      Progress progress, Manifest.Member parent) {
+    this.parent = parent;
     this.store = store;
     this.chunkPool = chunkPool;
     this.storePool = storePool;
@@ -73,7 +84,7 @@ final class StateWriter implements StateSink {
 
   @Override
   public void reuse(StoredEntry entry) {
-    entry.chunks().forEach(c -> referenced.put(c.id(), c.length()));
+    entry.chunks().forEach(this::referencing);
     entries.put(entry.path(), entry);
     moved(entry.size());
   }
@@ -91,6 +102,34 @@ final class StateWriter implements StateSink {
   @Override
   public void expectBytes(long total) {
     expected = total;
+  }
+
+  /** Names a stored chunk by reference: it and, when it is a delta, its base are proven before commit. */
+  private void referencing(ChunkRef c) {
+    referenced.put(c.id(), c.length());
+    String base = parent == null ? null : parent.deltas().get(c.id());
+    if (base != null) {
+      deltaUsed(c.id(), base, c.length());
+    }
+  }
+
+  private void deltaUsed(String id, String base, int length) {
+    deltas.put(id, base);
+    referenced.put(base, length);
+  }
+
+  /** Of the chunks stored as deltas, those the entries name: id to base id. */
+  Map<String, String> deltas() {
+    Map<String, String> out = new java.util.HashMap<>();
+    for (StoredEntry e : entries()) {
+      for (ChunkRef c : e.chunks()) {
+        String base = deltas.get(c.id());
+        if (base != null) {
+          out.put(c.id(), base);
+        }
+      }
+    }
+    return out;
   }
 
   List<StoredEntry> entries() {
@@ -135,6 +174,8 @@ final class StateWriter implements StateSink {
     private final EntryKind kind;
     private final Map<String, String> attrs;
     private final Chunker chunker;
+    /** The parent's chunks of this entry by offset, when its chunks are fixed-size: delta bases. */
+    private final Map<Long, ChunkRef> bases;
     private final List<CompletableFuture<ChunkRef>> chunks = new ArrayList<>();
     private final Semaphore inFlight;
     private final int permits;
@@ -147,6 +188,12 @@ final class StateWriter implements StateSink {
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
+      this.bases = new java.util.HashMap<>();
+      if (deltasOn && parent != null && chunking.kind() == Chunking.Kind.FIXED
+          && ChunkDelta.worthTrying(chunking.max())) {
+        parent.entries().stream().filter(e -> e.path().equals(path)).findFirst()
+            .ifPresent(e -> e.chunks().forEach(c -> bases.put(c.offset(), c)));
+      }
       // Enough chunks that every hasher and every store thread has one while the driver reads the next:
       // with only the backend's concurrency (4) in flight, JFR showed the driver parked on the semaphore while
       // hashing threads waited for work.
@@ -189,7 +236,7 @@ final class StateWriter implements StateSink {
         throw new IllegalStateException("reuse(" + chunk.id() + ") of entry " + path
             + " is not at a chunk boundary (offset " + size + ")");
       }
-      referenced.put(chunk.id(), chunk.length());
+      referencing(chunk);
       chunks.add(CompletableFuture.completedFuture(new ChunkRef(chunk.id(), size, chunk.length())));
       size += chunk.length();
       emitted += chunk.length();
@@ -205,16 +252,66 @@ final class StateWriter implements StateSink {
         Thread.currentThread().interrupt();
         throw new CompletionException(new InterruptedIOException("interrupted while storing " + path));
       }
-      chunks.add(CompletableFuture.supplyAsync(() -> store.chunks().encode(store.codec().id(raw, 0, raw.length), raw),
-          chunkPool).thenApplyAsync(encoded -> {
+      ChunkRef there = bases.get(offset);
+      ChunkRef before = there != null && there.length() == raw.length ? there : null;
+      chunks.add(CompletableFuture.supplyAsync(() -> store.codec().id(raw, 0, raw.length), chunkPool)
+          .thenCompose(id -> store(new ChunkRef(id, offset, raw.length), raw, before))
+          .whenComplete((ref, e) -> inFlight.release()));
+    }
+
+    /** On the chunk pool: stores a hashed chunk whole, as a delta against {@code before}, or not at all. */
+    private CompletableFuture<ChunkRef> store(ChunkRef ref, byte[] raw, ChunkRef before) {
+      String id = ref.id();
+      if (store.chunks().knownWhole(id)) {
+        return CompletableFuture.completedFuture(ref);
+      }
+      String existing = parent == null ? null : parent.deltas().get(id);
+      if (existing == null) {
+        existing = store.chunks().knownDelta(id).orElse(null);
+      }
+      if (existing != null) { // stored as a delta already: name it, prove it and its base at commit
+        referenced.put(id, raw.length);
+        deltaUsed(id, existing, raw.length);
+        return CompletableFuture.completedFuture(ref);
+      }
+      if (before == null || before.id().equals(id)) {
+        return whole(ref, raw);
+      }
+      String baseId = parent.deltas().getOrDefault(before.id(), before.id()); // bases are whole chunks
+      return CompletableFuture.supplyAsync(() -> {
         try {
-          long added = store.chunks().store(encoded);
-          storedBytes.addAndGet(added);
-          return new ChunkRef(encoded.id(), offset, raw.length);
+          return store.chunks().readWhole(baseId, raw.length);
         } catch (IOException e) {
           throw new CompletionException(e);
         }
-      }, storePool).whenComplete((ref, e) -> inFlight.release()));
+      }, storePool).thenComposeAsync(base -> base.flatMap(b -> ChunkDelta.encode(baseId, b, raw))
+          .map(delta -> CompletableFuture.supplyAsync(() -> {
+            try {
+              long added = store.chunks().storeDelta(id, baseId, delta);
+              if (added < 0) {
+                return null; // a delta of it exists on another base: store it whole
+              }
+              storedBytes.addAndGet(added);
+              deltaUsed(id, baseId, raw.length);
+              return ref;
+            } catch (IOException e) {
+              throw new CompletionException(e);
+            }
+          }, storePool).thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : whole(ref, raw)))
+          .orElseGet(() -> whole(ref, raw)), chunkPool);
+    }
+
+    /** Encodes a chunk whole on the calling thread and writes it on the store pool. */
+    private CompletableFuture<ChunkRef> whole(ChunkRef ref, byte[] raw) {
+      ChunkStore.Encoded encoded = store.chunks().encode(ref.id(), raw);
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          storedBytes.addAndGet(store.chunks().store(encoded));
+          return ref;
+        } catch (IOException e) {
+          throw new CompletionException(e);
+        }
+      }, storePool);
     }
 
     /** Surfaces a failed chunk store early instead of at close. */

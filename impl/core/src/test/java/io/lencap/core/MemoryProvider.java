@@ -31,6 +31,8 @@ final class MemoryProvider implements ResourceProvider {
   final Set<String> quiesced = ConcurrentHashMap.newKeySet();
   final Map<String, byte[]> snapshots = new ConcurrentHashMap<>();
   volatile boolean liveCut = true;
+  /** How devices are chunked: 4 KiB by default, {@link Chunking#blocks()} as block devices are. */
+  volatile Chunking chunking = Chunking.fixed(4096);
   /** Devices whose cut is in place (transferred in the pause unless frozen by their writers). */
   final Set<String> inPlace = ConcurrentHashMap.newKeySet();
   /** Device -> storage locator whose writes its cut redirects. */
@@ -103,7 +105,7 @@ final class MemoryProvider implements ResourceProvider {
         calls.add(key + ":transfer");
         byte[] data = cut.live() ? snapshots.get(cut.artefacts().get("snapshot")) : device();
         c.state().attribute("length", Integer.toString(data.length));
-        try (EntryWriter w = c.state().create("data", EntryKind.FILE, Map.of(), Chunking.fixed(4096))) {
+        try (EntryWriter w = c.state().create("data", EntryKind.FILE, Map.of(), chunking)) {
           w.write(data, 0, data.length);
         }
       }

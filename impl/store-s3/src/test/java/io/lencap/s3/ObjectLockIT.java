@@ -1,5 +1,6 @@
 package io.lencap.s3;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -129,7 +130,9 @@ class ObjectLockIT {
     try (Lencap lencap = open(store); BlobBackend backend = new S3BackendProvider().open(store, options(),
         ceph.secrets())) {
       Checkpoint c1 = lencap.capture(group(volume)).get(5, TimeUnit.MINUTES);
-      content[0] ^= 1; // c2 differs in its first chunk only: c1's first chunk is c1's alone
+      for (int i = 0; i < CHUNK; i += 4096) { // c2 differs in every block of its first chunk only: stored whole,
+        content[i] ^= 1; // not as a block delta on c1's, so c1's first chunk is c1's alone
+      }
       Files.write(volume, content);
       Checkpoint c2 = lencap.capture(group(volume)).get(5, TimeUnit.MINUTES);
       assertEquals(9, backend.list("chunks/").size());
@@ -178,6 +181,37 @@ class ObjectLockIT {
       assertTrue(s3.listObjectVersions(b -> b.bucket(BUCKET).prefix(chunkKey)).join().deleteMarkers().isEmpty());
       assertEquals(8, backend.list("chunks/").size());
       assertTrue(lencap.verify("g").get(5, TimeUnit.MINUTES).ok());
+    }
+  }
+
+  @Test
+  void blockDeltasAreLockedWithTheirCheckpointAndRestore() throws Exception {
+    URI store = URI.create("s3://" + BUCKET + "/lock-deltas-" + UUID.randomUUID());
+    String prefix = store.getPath().substring(1);
+    byte[] content = new byte[VOLUME_BYTES];
+    new Random(8).nextBytes(content);
+    Path volume = Files.write(dir.resolve("vol"), content);
+    try (Lencap lencap = open(store); BlobBackend backend = new S3BackendProvider().open(store, options(),
+        ceph.secrets())) {
+      lencap.capture(group(volume)).get(5, TimeUnit.MINUTES);
+      content[3 * CHUNK + 5 * 4096 + 1] ^= 1; // one 4 KiB block of the fourth chunk
+      Files.write(volume, content);
+      Checkpoint c2 = lencap.capture(group(volume)).get(5, TimeUnit.MINUTES);
+      assertTrue(c2.storedBytes() < 4096 + 512, "one changed block stored " + c2.storedBytes() + " bytes");
+      assertEquals(1, backend.list("deltas/").size());
+
+      Instant dayAhead = Instant.now().plus(Duration.ofDays(1));
+      List<String> locked = keys(prefix, "deltas/", "chunks/");
+      assertEquals(9, locked.size(), "8 chunks and 1 delta: " + locked);
+      for (String key : locked) {
+        ObjectLockRetention r = s3.getObjectRetention(b -> b.bucket(BUCKET).key(key)).join().retention();
+        assertEquals(ObjectLockRetentionMode.GOVERNANCE, r.mode(), key);
+        assertFalse(r.retainUntilDate().isBefore(dayAhead), key + " locked until " + r.retainUntilDate());
+      }
+      assertTrue(lencap.verify("g").get(5, TimeUnit.MINUTES).ok());
+      Files.write(volume, new byte[VOLUME_BYTES]);
+      lencap.restore(group(volume), c2.id()).get(5, TimeUnit.MINUTES);
+      assertArrayEquals(content, Files.readAllBytes(volume));
     }
   }
 

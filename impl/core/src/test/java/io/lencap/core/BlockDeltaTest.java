@@ -1,0 +1,263 @@
+package io.lencap.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.Checkpoint;
+import io.lencap.api.CorruptCheckpointException;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.api.Secret;
+import io.lencap.api.SyncReport;
+import io.lencap.api.spi.EngineSettings;
+import io.lencap.spi.Chunking;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Fixed-size chunks stored as block deltas against the parent's chunk: a scattered 4 KiB write costs about
+ * 4 KiB, restores are bit-identical, damage to a delta or its base is caught naming the chunk, and collection,
+ * sync and encryption keep every base a delta needs.
+ */
+class BlockDeltaTest {
+  static final int SIZE = 16 << 20;
+  static final int BLOCKS = SIZE / 4096;
+
+  @TempDir
+  Path dir;
+
+  final MemoryProvider memory = new MemoryProvider();
+  final List<Engine> open = new ArrayList<>();
+  final Random random = new Random(13);
+
+  BlockDeltaTest() {
+    memory.chunking = Chunking.blocks();
+  }
+
+  @AfterEach
+  void close() {
+    open.forEach(Engine::close);
+  }
+
+  Engine open(String store, Map<String, Secret> secrets) {
+    Engine e = Engine.open(new EngineSettings(dir.resolve(store).toUri(), Map.of("workDirectory",
+        dir.resolve("work").toString()), secrets, Optional.empty(), List.of(), Clock.systemUTC()),
+        new ProviderRegistry(List.of(memory)));
+    open.add(e);
+    return e;
+  }
+
+  static Encapsulation group() {
+    return Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0")).build();
+  }
+
+  byte[] device() {
+    byte[] data = new byte[SIZE];
+    random.nextBytes(data);
+    memory.devices.put("d0", data.clone());
+    return data;
+  }
+
+  /** Rewrites 1% of the device's 4 KiB blocks, chosen at random, with random bytes. */
+  byte[] rewriteOnePercent(byte[] data) {
+    byte[] changed = data.clone();
+    byte[] block = new byte[4096];
+    for (int i = 0; i < BLOCKS / 100; i++) {
+      random.nextBytes(block);
+      System.arraycopy(block, 0, changed, random.nextInt(BLOCKS) * 4096, 4096);
+    }
+    memory.devices.put("d0", changed.clone());
+    return changed;
+  }
+
+  void assertRestores(Engine e, Checkpoint cp, byte[] expected) {
+    memory.devices.put("d0", new byte[0]);
+    e.restore(group(), cp.id()).join();
+    assertArrayEquals(expected, memory.devices.get("d0"), "restore of " + cp.id());
+  }
+
+  long files(String store, String prefix) throws IOException {
+    Path p = dir.resolve(store).resolve(prefix);
+    if (!Files.exists(p)) {
+      return 0;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      return s.filter(Files::isRegularFile).count();
+    }
+  }
+
+  @Test
+  void scatteredFourKibWritesStoreAboutWhatChanged() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    Checkpoint c1 = e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    byte[] third = rewriteOnePercent(second);
+    Checkpoint c3 = e.capture(group()).join();
+
+    for (Checkpoint c : List.of(c2, c3)) {
+      long stored = c.members().get(0).storedBytes();
+      assertTrue(stored <= SIZE * 3L / 100, c.id() + " stored " + stored + " bytes of " + SIZE);
+      assertTrue(stored >= BLOCKS / 100 * 4096 / 2, c.id() + " stored too little to hold the change: " + stored);
+    }
+    assertTrue(files("s", "deltas") > 0);
+    Manifest m3 = e.store().manifest("g", c3.id());
+    assertEquals(Manifest.FORMAT_DELTAS, m3.format());
+    assertEquals(Manifest.FORMAT, e.store().manifest("g", c1.id()).format());
+    Map<String, String> deltas = m3.members().get(0).deltas();
+    assertFalse(deltas.isEmpty());
+    List<String> wholeOfC1 = e.store().manifest("g", c1.id()).members().get(0).entries().get(0).chunks().stream()
+        .map(io.lencap.spi.ChunkRef::id).toList();
+    assertTrue(wholeOfC1.containsAll(deltas.values()), "bases are the first capture's whole chunks");
+    assertTrue(e.verify("g").join().ok());
+    assertRestores(e, c3, third);
+    assertRestores(e, c2, second);
+    assertRestores(e, c1, first);
+  }
+
+  @Test
+  void withDeltasOffTheSameChangeStoresWholeChunks() {
+    System.setProperty("lencap.store.deltas", "false");
+    try {
+      Engine e = open("s", Map.of());
+      byte[] first = device();
+      e.capture(group()).join();
+      byte[] second = rewriteOnePercent(first);
+      Checkpoint c2 = e.capture(group()).join();
+      long stored = c2.members().get(0).storedBytes();
+      assertTrue(stored > SIZE / 5, "without deltas 1% of scattered 4 KiB writes stored only " + stored);
+      assertRestores(e, c2, second);
+    } finally {
+      System.clearProperty("lencap.store.deltas");
+    }
+  }
+
+  /** The chunk ids of c2 stored as deltas, with their bases. */
+  static Map<String, String> deltasOf(Engine e, Checkpoint c) throws IOException {
+    return e.store().manifest("g", c.id()).members().get(0).deltas();
+  }
+
+  static void flipLastByte(Path file) throws IOException {
+    byte[] b = Files.readAllBytes(file);
+    b[b.length - 1] ^= 1;
+    Files.write(file, b);
+  }
+
+  @Test
+  void aDamagedDeltaOrBaseFailsTheRestoreNamingTheChunk() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    Map.Entry<String, String> d = deltasOf(e, c2).entrySet().iterator().next();
+
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.deltaKey(d.getKey())));
+    CompletionException bad = assertThrows(CompletionException.class, () -> e.restore(group(), c2.id()).join());
+    CorruptCheckpointException corrupt = assertInstanceOf(CorruptCheckpointException.class, bad.getCause());
+    assertTrue(corrupt.getMessage().contains(d.getKey()), corrupt.getMessage());
+    assertFalse(e.verify("g").join().ok());
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.deltaKey(d.getKey())));
+    assertTrue(e.verify("g").join().ok());
+
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.key(d.getValue())));
+    bad = assertThrows(CompletionException.class, () -> e.restore(group(), c2.id()).join());
+    corrupt = assertInstanceOf(CorruptCheckpointException.class, bad.getCause());
+    assertTrue(corrupt.getMessage().contains(d.getKey()) && corrupt.getMessage().contains(d.getValue()),
+        corrupt.getMessage());
+  }
+
+  @Test
+  void collectionKeepsTheBasesDeltasNeedAndTakesThemWithTheirLastCheckpoint() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    Checkpoint c1 = e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    long deltas = files("s", "deltas");
+
+    e.delete("g", c1.id()).join(); // collects
+    assertEquals(deltas, files("s", "deltas"), "a live checkpoint's deltas were collected");
+    assertTrue(e.verify("g").join().ok());
+    assertRestores(e, c2, second);
+
+    e.delete("g", c2.id()).join(); // collects
+    assertEquals(0, files("s", "deltas"));
+    assertEquals(0, files("s", "chunks"));
+  }
+
+  @Test
+  void aSyncCarriesDeltasWithTheirBases() throws IOException {
+    Engine source = open("s", Map.of());
+    Engine target = open("t", Map.of());
+    byte[] first = device();
+    Checkpoint c1 = source.capture(group()).join();
+    source.sync("g", target).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = source.capture(group()).join();
+    SyncReport report = source.sync("g", target).join();
+    assertEquals(List.of(c2.id()), report.copied());
+    assertTrue(report.bytesSent() <= SIZE * 3L / 100, "sent " + report.bytesSent());
+    assertEquals(files("s", "deltas"), files("t", "deltas"));
+
+    target.delete("g", c1.id()).join(); // the bases stay: c2 names them
+    target.collect().join();
+    assertTrue(target.verify("g").join().ok());
+    assertRestores(target, c2, second);
+  }
+
+  @Test
+  void anEncryptedStoreSealsItsDeltas() throws IOException {
+    byte[] key = new byte[32];
+    new Random(5).nextBytes(key);
+    Map<String, Secret> secrets = Map.of("encryption.key", Secret.of(Base64.getEncoder().encodeToString(key)));
+    Engine e = open("s", secrets);
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    assertTrue(c2.members().get(0).storedBytes() <= SIZE * 3L / 100, "stored " + c2.members().get(0).storedBytes());
+    String delta = deltasOf(e, c2).keySet().iterator().next();
+    assertEquals(ChunkCodec.SEALED, Files.readAllBytes(dir.resolve("s").resolve(ChunkStore.deltaKey(delta)))[0]);
+    assertTrue(e.verify("g").join().ok());
+    assertRestores(e, c2, second);
+
+    Engine wrongKey = open("s", Map.of("encryption.key", Secret.of(Base64.getEncoder().encodeToString(new byte[32]))));
+    assertThrows(CompletionException.class, () -> wrongKey.restore(group(), c2.id()).join());
+  }
+
+  @Test
+  void aThirdCaptureKeepsUnchangedDeltasAsDeltas() {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    e.capture(group()).join();
+    Checkpoint c3 = e.capture(group()).join(); // nothing changed
+    assertEquals(0, c3.members().get(0).storedBytes());
+    assertRestores(e, c3, second);
+    Engine other = open("s", Map.of()); // another process: no memory of what was written
+    Checkpoint c4 = other.capture(group()).join();
+    assertEquals(0, c4.members().get(0).storedBytes());
+    assertRestores(other, c4, second);
+  }
+}
