@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +92,11 @@ final class CheckpointCopy {
   }
 
   SyncReport copy(String encapsulation) throws IOException {
+    return copy(encapsulation, m -> true);
+  }
+
+  /** Copies the checkpoints that {@code wanted} accepts and the target lacks (a tier copies the newer ones). */
+  SyncReport copy(String encapsulation, Predicate<Manifest> wanted) throws IOException {
     List<Manifest> all = source.manifests(encapsulation);
     Set<String> onTarget = new HashSet<>();
     for (BlobInfo info : target.backend().list(CheckpointStore.CHECKPOINTS + encapsulation + "/")) {
@@ -103,7 +109,7 @@ final class CheckpointCopy {
     for (Manifest m : all) {
       if (onTarget.contains(m.id())) {
         present.add(m.id());
-      } else {
+      } else if (wanted.test(m)) {
         todo.add(m);
       }
     }
