@@ -96,11 +96,12 @@ public interface Lencap extends AutoCloseable {
 
   /**
    * Deletes the chunks that no committed checkpoint and no operation in flight uses (what {@link #delete}
-   * does after deleting, for a store whose checkpoints another process deleted). Completes with the number
-   * of chunks deleted, 0 when another collection is running on the store, or exceptionally with
+   * does after deleting, for a store whose checkpoints another process deleted). Completes with how many
+   * chunks were deleted and how many were left because the storage still retains them (S3 Object Lock), or
+   * {@link CollectReport#notRun()} when another collection is running on the store; exceptionally with
    * {@link UnavailableException} when the store cannot be read.
    */
-  CompletableFuture<Integer> collect();
+  CompletableFuture<CollectReport> collect();
 
   /**
    * Deletes a checkpoint and collects the chunks no other checkpoint uses. Completes exceptionally with

@@ -331,9 +331,9 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   /**
    * Deletes chunks that no committed manifest and no journal record names ({@link ChunkCollection}); does
-   * nothing while another collection is live. Returns the number of chunks deleted.
+   * nothing while another collection is live. Says what it deleted and what the storage's locks kept.
    */
-  int collect() throws IOException {
+  io.lencap.api.CollectReport collect() throws IOException {
     return collection.run();
   }
 

@@ -2,6 +2,7 @@ package io.lencap.core;
 
 import io.lencap.api.Checkpoint;
 import io.lencap.api.CheckpointDiff;
+import io.lencap.api.CollectReport;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.Durability;
 import io.lencap.api.Encapsulation;
@@ -216,7 +217,7 @@ final class TieredEngine implements Lencap {
   }
 
   @Override
-  public CompletableFuture<Integer> collect() {
+  public CompletableFuture<CollectReport> collect() {
     return local.collect();
   }
 
