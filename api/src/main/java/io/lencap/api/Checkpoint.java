@@ -17,11 +17,27 @@ import java.util.Optional;
  * @param recoveryLine the instant at which every member had been cut while quiesced
  * @param committedAt when its manifest became visible
  * @param members each member's part, in the encapsulation's order
+ * @param durability whether its copy on the durable tier has arrived ({@link Durability#SINGLE_STORE} when
+ *     the instance has no durable tier)
  */
 public record Checkpoint(String id, String encapsulation, Optional<String> parent, CaptureMode mode,
-    Instant startedAt, Instant recoveryLine, Instant committedAt, List<MemberCheckpoint> members) {
+    Instant startedAt, Instant recoveryLine, Instant committedAt, List<MemberCheckpoint> members,
+    Durability durability) {
   public Checkpoint {
     members = List.copyOf(members);
+    Check.present("durability", durability);
+  }
+
+  /** A checkpoint of an instance with one store ({@link Durability#SINGLE_STORE}). */
+  public Checkpoint(String id, String encapsulation, Optional<String> parent, CaptureMode mode, Instant startedAt,
+      Instant recoveryLine, Instant committedAt, List<MemberCheckpoint> members) {
+    this(id, encapsulation, parent, mode, startedAt, recoveryLine, committedAt, members, Durability.SINGLE_STORE);
+  }
+
+  /** This checkpoint with another durability. */
+  public Checkpoint withDurability(Durability durability) {
+    return new Checkpoint(id, encapsulation, parent, mode, startedAt, recoveryLine, committedAt, members,
+        durability);
   }
 
   /** The group's pause: the longest member pause. */

@@ -65,7 +65,8 @@ public interface Lencap extends AutoCloseable {
   /**
    * Finishes what a capture or restore of this encapsulation left undone when its process died (found in
    * the store's journal once that process's lease expired): resumes the members it quiesced, releases its
-   * cuts and collects its orphan chunks. Only the members this encapsulation declares are touched, matched
+   * cuts and collects its orphan chunks. With a durable tier, it then copies there the checkpoints whose copy
+   * has not arrived, and completes once they have (exceptionally, with the copy's error, when they cannot). Only the members this encapsulation declares are touched, matched
    * by id: nothing read from the store decides what runs or where bytes go. Writers whose storage an
    * interrupted restore left torn stay paused until the group is restored again. Captures and restores
    * repair first by themselves; call this to resume a group at start-up without capturing it. Completes
@@ -95,11 +96,12 @@ public interface Lencap extends AutoCloseable {
 
   /**
    * Deletes the chunks that no committed checkpoint and no operation in flight uses (what {@link #delete}
-   * does after deleting, for a store whose checkpoints another process deleted). Completes with the number
-   * of chunks deleted, 0 when another collection is running on the store, or exceptionally with
+   * does after deleting, for a store whose checkpoints another process deleted). Completes with how many
+   * chunks were deleted and how many were left because the storage still retains them (S3 Object Lock), or
+   * {@link CollectReport#notRun()} when another collection is running on the store; exceptionally with
    * {@link UnavailableException} when the store cannot be read.
    */
-  CompletableFuture<Integer> collect();
+  CompletableFuture<CollectReport> collect();
 
   /**
    * Deletes a checkpoint and collects the chunks no other checkpoint uses. Completes exceptionally with
@@ -184,6 +186,10 @@ public interface Lencap extends AutoCloseable {
     private @Nullable Executor executor;
     private final List<LencapListener> listeners = new ArrayList<>();
     private @Nullable Clock clock;
+    private @Nullable URI durableStore;
+    private final Map<String, String> durableOptions = new TreeMap<>();
+    private final Map<String, Secret> durableSecrets = new TreeMap<>();
+    private @Nullable Retention durableRetention;
 
     private Builder() {}
 
@@ -226,6 +232,50 @@ public interface Lencap extends AutoCloseable {
       return this;
     }
 
+    /**
+     * A durable tier: captures commit to {@link #store} (a fast local store) and complete; each checkpoint is
+     * then copied here in the background, as {@link Lencap#sync} copies (verified on arrival, resumable).
+     * {@link Checkpoint#durability()} and the events {@link LencapEvent.Replicated} and
+     * {@link LencapEvent.ReplicationFailed} say whether the copy has arrived; restores read the local tier
+     * first and this one when the local tier lacks the checkpoint. The local tier's retention keeps every
+     * checkpoint whose copy has not arrived. The durable store gets the local store's {@code encryption.key}
+     * and {@code record.key} secrets (its copies are encrypted with the local key); its own credentials are
+     * {@link #durableStoreSecret}s. See docs/TIERS.md.
+     */
+    public Builder durableStore(URI store) {
+      Check.unset("durableStore", this.durableStore);
+      this.durableStore = Check.present("durableStore", store);
+      if (!store.isAbsolute()) {
+        throw new InvalidSpecException("durableStore", "'" + store + "' must be an absolute URI (file:, hdfs:, s3:)");
+      }
+      return this;
+    }
+
+    /** A backend option of the durable store ({@link #storeOption} for it). */
+    public Builder durableStoreOption(String key, String value) {
+      Check.unset("durableStoreOptions." + key, durableOptions.get(key));
+      durableOptions.put(Check.present("durableStoreOptions", key),
+          Check.present("durableStoreOptions." + key, value));
+      return this;
+    }
+
+    /** A credential of the durable store ({@link #storeSecret} for it); never logged. */
+    public Builder durableStoreSecret(String key, Secret value) {
+      Check.unset("durableStoreSecrets." + key, durableSecrets.get(key));
+      durableSecrets.put(Check.present("durableStoreSecrets", key), Check.present("durableStoreSecrets." + key, value));
+      return this;
+    }
+
+    /**
+     * Retention on the durable store, applied after each copy; by default it keeps everything. Its newest
+     * checkpoint is always kept (it is what the local tier counts its copies from).
+     */
+    public Builder durableRetention(Retention retention) {
+      Check.unset("durableRetention", this.durableRetention);
+      this.durableRetention = Check.present("durableRetention", retention);
+      return this;
+    }
+
     public Builder clock(Clock clock) {
       Check.unset("clock", this.clock);
       this.clock = Check.present("clock", clock);
@@ -241,8 +291,17 @@ public interface Lencap extends AutoCloseable {
      */
     public Lencap build() {
       URI storeUri = Check.present("store", store);
+      if (durableStore == null && (!durableOptions.isEmpty() || !durableSecrets.isEmpty() || durableRetention != null)) {
+        throw new InvalidSpecException("durableStore", "is required when durable options, secrets or retention are set");
+      }
+      if (storeUri.equals(durableStore)) {
+        throw new InvalidSpecException("durableStore", "must be another store than the local one (" + storeUri + ")");
+      }
+      Optional<EngineSettings.Tier> durable = durableStore == null ? Optional.empty()
+          : Optional.of(new EngineSettings.Tier(durableStore, durableOptions, durableSecrets,
+              durableRetention == null ? Retention.keepAll() : durableRetention));
       EngineSettings settings = new EngineSettings(storeUri, storeOptions, storeSecrets, Optional.ofNullable(executor),
-          listeners, clock == null ? Clock.systemUTC() : clock);
+          listeners, clock == null ? Clock.systemUTC() : clock, durable);
       List<String> problems = new ArrayList<>();
       var it = ServiceLoader.load(EngineProvider.class, Lencap.class.getClassLoader()).iterator();
       while (true) {

@@ -2,9 +2,13 @@ package io.lencap.api;
 
 import java.time.Instant;
 
-/** What a {@link LencapListener} hears: phase changes and transfer progress of captures and restores. */
+/**
+ * What a {@link LencapListener} hears: phase changes and transfer progress of captures and restores,
+ * commits, failures and recoveries of protected groups, and the copies to a durable tier.
+ */
 public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress,
-    LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered {
+    LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered, LencapEvent.Replicated,
+    LencapEvent.ReplicationFailed {
   /** The encapsulation concerned. */
   String encapsulation();
 
@@ -30,6 +34,21 @@ public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEven
   /** A protected encapsulation was restored after a failure; {@code checkpointId} is where it went back to. */
   record Recovered(String encapsulation, String checkpointId, Failure failure, int attempts, Placement placement,
       Instant at) implements LencapEvent {}
+
+  /**
+   * A checkpoint's copy arrived on the durable tier ({@link Lencap.Builder#durableStore}), verified: its
+   * durability is now {@link Durability#REPLICATED}.
+   */
+  record Replicated(String encapsulation, String checkpointId, Instant at) implements LencapEvent {}
+
+  /**
+   * A checkpoint's copy to the durable tier failed: it stays {@link Durability#LOCAL} (and kept by the local
+   * tier's retention), and is copied again on the group's next capture or {@link Lencap#repair}.
+   *
+   * @param reason what failed, as the exception said it
+   */
+  record ReplicationFailed(String encapsulation, String checkpointId, String reason, Instant at)
+      implements LencapEvent {}
 
   /** Where a phase stands. */
   enum Status {

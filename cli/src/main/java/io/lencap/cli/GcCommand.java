@@ -1,5 +1,6 @@
 package io.lencap.cli;
 
+import io.lencap.api.CollectReport;
 import io.lencap.api.Lencap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -16,14 +17,21 @@ final class GcCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     LencapCli c = Commands.cli(cli);
-    int deleted;
+    CollectReport report;
     try (Lencap lencap = c.open()) {
-      deleted = lencap.collect().join();
+      report = lencap.collect().join();
     }
     if (c.json) {
-      c.print(Map.of("chunksDeleted", deleted));
+      c.print(Map.of("ran", report.ran(), "chunksDeleted", report.deleted(), "chunksLocked", report.skippedLocked(),
+          "lockedUntil", report.lockedUntil().map(Object::toString).orElse("")));
+    } else if (!report.ran()) {
+      c.out.println("another collection is running on the store; nothing done");
     } else {
-      c.out.printf("deleted %d unused chunks%n", deleted);
+      c.out.printf("deleted %d unused chunks%n", report.deleted());
+      if (report.skippedLocked() > 0) {
+        c.out.printf("kept %d unused chunks the storage locks (the last until %s)%n", report.skippedLocked(),
+            report.lockedUntil().map(Object::toString).orElse("?"));
+      }
     }
     return 0;
   }

@@ -1,6 +1,7 @@
 package io.lencap.api.spi;
 
 import io.lencap.api.LencapListener;
+import io.lencap.api.Retention;
 import io.lencap.api.Secret;
 import java.net.URI;
 import java.time.Clock;
@@ -19,12 +20,35 @@ import java.util.concurrent.Executor;
  * @param executor runs blocking work; empty means Lencap's own bounded pool
  * @param listeners event listeners
  * @param clock time source (tests inject a fake one)
+ * @param durable the durable tier, when captures commit to {@code store} and are copied there after
  */
 public record EngineSettings(URI store, Map<String, String> storeOptions, Map<String, Secret> storeSecrets,
-    Optional<Executor> executor, List<LencapListener> listeners, Clock clock) {
+    Optional<Executor> executor, List<LencapListener> listeners, Clock clock, Optional<Tier> durable) {
   public EngineSettings {
     storeOptions = Map.copyOf(storeOptions);
     storeSecrets = Map.copyOf(storeSecrets);
     listeners = List.copyOf(listeners);
+  }
+
+  /** Settings without a durable tier. */
+  public EngineSettings(URI store, Map<String, String> storeOptions, Map<String, Secret> storeSecrets,
+      Optional<Executor> executor, List<LencapListener> listeners, Clock clock) {
+    this(store, storeOptions, storeSecrets, executor, listeners, clock, Optional.empty());
+  }
+
+  /**
+   * A durable store that checkpoints are copied to after their local commit.
+   *
+   * @param store the durable store's URI
+   * @param storeOptions its backend options
+   * @param storeSecrets its credentials; never logged
+   * @param retention the rules applied to it after each copy (its newest checkpoint is always kept)
+   */
+  public record Tier(URI store, Map<String, String> storeOptions, Map<String, Secret> storeSecrets,
+      Retention retention) {
+    public Tier {
+      storeOptions = Map.copyOf(storeOptions);
+      storeSecrets = Map.copyOf(storeSecrets);
+    }
   }
 }

@@ -80,7 +80,7 @@ final class CaptureCommit {
       throw new MemberFailure(null, Phase.COMMIT, e);
     }
     run.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.COMPLETED, null);
-    return manifest.toCheckpoint();
+    return manifest.toCheckpoint().withDurability(run.store().committedAs());
   }
 
   /** Runs each driver's restore-side validation on what this capture stored. */

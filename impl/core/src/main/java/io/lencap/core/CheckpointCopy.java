@@ -8,6 +8,7 @@ import io.lencap.spi.BlobInfo;
 import io.lencap.spi.ChunkRef;
 import io.lencap.spi.ObjectLock;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +23,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +98,11 @@ final class CheckpointCopy {
   }
 
   SyncReport copy(String encapsulation) throws IOException {
+    return copy(encapsulation, m -> true);
+  }
+
+  /** Copies the checkpoints that {@code wanted} accepts and the target lacks (a tier copies the newer ones). */
+  SyncReport copy(String encapsulation, Predicate<Manifest> wanted) throws IOException {
     List<Manifest> all = source.manifests(encapsulation);
     Set<String> onTarget = new HashSet<>();
     for (BlobInfo info : target.backend().list(CheckpointStore.CHECKPOINTS + encapsulation + "/")) {
@@ -106,7 +115,7 @@ final class CheckpointCopy {
     for (Manifest m : all) {
       if (onTarget.contains(m.id())) {
         present.add(m.id());
-      } else {
+      } else if (wanted.test(m)) {
         todo.add(m);
       }
     }
@@ -204,7 +213,7 @@ final class CheckpointCopy {
   }
 
   /**
-   * Sends the chunks the target lacks, {@code concurrency} at a time; returns how many it sent. With
+   * Sends the chunks the target lacks, the target's concurrency in flight; returns how many it sent. With
    * {@code look}, asks the target about each chunk again instead of trusting the listing (a collection ran).
    */
   private int send(Manifest m, Map<String, Integer> chunks, boolean look) throws IOException {
@@ -222,26 +231,44 @@ final class CheckpointCopy {
         missing.add(new Chunk(c.getKey(), c.getValue(), delta));
       }
     }
-    int width = Math.max(1, target.chunks().concurrency());
-    for (int from = 0; from < missing.size(); from += width) {
-      List<CompletableFuture<Void>> batch = new ArrayList<>();
-      for (Chunk ref : missing.subList(from, Math.min(missing.size(), from + width))) {
-        batch.add(CompletableFuture.runAsync(() -> {
+    // A sliding window: a chunk starts as soon as one ends, never more than the target's concurrency in
+    // flight. (Waiting for each batch to end idled the window on its slowest chunk: 0.38 of a raw put.)
+    Semaphore window = new Semaphore(Math.max(1, target.chunks().concurrency()));
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    List<CompletableFuture<Void>> sent = new ArrayList<>(missing.size());
+    try {
+      for (Chunk ref : missing) {
+        window.acquire();
+        if (failed.get() != null) {
+          window.release();
+          break; // the first failure ends the send; what is in flight finishes below
+        }
+        CompletableFuture<Void> one = CompletableFuture.runAsync(() -> {
           try {
             sendOne(m, ref);
           } catch (IOException e) {
             throw new CompletionException(e);
           }
-        }, io));
+        }, io);
+        one.whenComplete((v, e) -> {
+          if (e != null) {
+            failed.compareAndSet(null, e);
+          }
+          window.release();
+        });
+        sent.add(one);
       }
-      try {
-        CompletableFuture.allOf(batch.toArray(CompletableFuture[]::new)).join();
-      } catch (CompletionException e) {
-        if (e.getCause() instanceof IOException io) {
-          throw io;
-        }
-        throw e.getCause() instanceof RuntimeException r ? r : e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while sending the chunks of checkpoint " + m.id());
+    }
+    try {
+      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
       }
+      throw e.getCause() instanceof RuntimeException r ? r : e;
     }
     return missing.size();
   }

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,11 @@ final class CheckpointRetention {
     store.pins(encapsulation).forEach(r -> read.add(r.checkpointId()));
     List<Decision> decisions = CalendarRetention.decide(points, retention,
         new HashSet<>(protectedIds(encapsulation)), read);
+    Map<String, String> held = store.held(encapsulation, points.stream().map(CalendarRetention.Point::id).toList());
+    if (!held.isEmpty()) {
+      decisions = decisions.stream().map(d -> d.kept() || !held.containsKey(d.checkpointId()) ? d
+          : new Decision(d.checkpointId(), d.time(), true, List.of(held.get(d.checkpointId())))).toList();
+    }
     if (!dryRun) {
       List<Decision> done = new ArrayList<>();
       for (Decision d : decisions) {

@@ -1,6 +1,7 @@
 package io.lencap.core;
 
 import io.lencap.api.CaptureAbortedException;
+import io.lencap.api.Durability;
 import io.lencap.api.LencapException;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
@@ -70,6 +71,36 @@ final class CheckpointStore implements AutoCloseable, Journal {
     this.leases = leases;
     this.chunks = new ChunkStore(backend, codec);
     this.collection = new ChunkCollection(this, backend, chunks, leases, clockSkew);
+  }
+
+  /**
+   * What a store's retention must keep whatever its rules say: checkpoint ids with why. A tiered engine sets
+   * one on each tier ({@link Replication}); a store alone has none.
+   */
+  interface RetentionHold {
+    Map<String, String> held(String encapsulation, List<String> ids) throws IOException;
+  }
+
+  private volatile RetentionHold hold = (encapsulation, ids) -> Map.of();
+  private volatile Durability committed = Durability.SINGLE_STORE;
+
+  /** Makes retention keep what {@code hold} names; once, when a tiered engine opens. */
+  void hold(RetentionHold hold) {
+    this.hold = hold;
+  }
+
+  /** The checkpoints retention must keep now, with why. */
+  Map<String, String> held(String encapsulation, List<String> ids) throws IOException {
+    return hold.held(encapsulation, ids);
+  }
+
+  /** Makes the checkpoints this store commits say {@code durability} (LOCAL on a tiered engine's local tier). */
+  void committedAs(Durability durability) {
+    this.committed = durability;
+  }
+
+  Durability committedAs() {
+    return committed;
   }
 
   BlobBackend backend() {
@@ -320,9 +351,9 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   /**
    * Deletes chunks that no committed manifest and no journal record names ({@link ChunkCollection}); does
-   * nothing while another collection is live. Returns the number of chunks deleted.
+   * nothing while another collection is live. Says what it deleted and what the storage's locks kept.
    */
-  int collect() throws IOException {
+  io.lencap.api.CollectReport collect() throws IOException {
     return collection.run();
   }
 

@@ -1,5 +1,6 @@
 package io.lencap.core;
 
+import io.lencap.api.CollectReport;
 import io.lencap.api.LencapException;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -48,15 +50,15 @@ final class ChunkCollection {
     return now;
   }
 
-  /** Runs a collection unless another is live; returns the number of chunks deleted. */
-  int run() throws IOException {
+  /** Runs a collection unless another is live; says what it deleted and what the storage's locks kept. */
+  CollectReport run() throws IOException {
     synchronized (lock) {
       Leases.Lease lease;
       try {
         lease = leases.acquire(Leases.COLLECT, UUID.randomUUID().toString(), "collection");
       } catch (Leases.HeldException e) {
         log.debug("not collecting {}: {} is collecting", backend.describe(), e.getMessage());
-        return 0;
+        return CollectReport.notRun();
       }
       try (lease) {
         Instant started = leases.storageNow();
@@ -74,7 +76,7 @@ final class ChunkCollection {
     backend.put(GENERATION, UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  private int sweep(Instant started, Leases.Lease lease) throws IOException {
+  private CollectReport sweep(Instant started, Leases.Lease lease) throws IOException {
     // The journal before the manifests: a capture that commits in between is then in one or the other.
     Instant cutoff = started;
     Set<String> live = new HashSet<>();
@@ -93,7 +95,7 @@ final class ChunkCollection {
     } catch (LencapException e) {
       log.warn("not collecting {}: {} (the chunks it names are unknown; fix or delete it)", backend.describe(),
           e.getMessage());
-      return 0;
+      return new CollectReport(true, 0, 0, Optional.empty());
     }
     // A delta is live when a manifest names it as one (which also makes its base live) or a record names it.
     Set<String> liveDeltas = new HashSet<>(live);
@@ -132,6 +134,6 @@ final class ChunkCollection {
       log.info("collection of {} skipped {} unreferenced chunks that are locked (the last until {})",
           backend.describe(), locked, lockedUntil);
     }
-    return deleted;
+    return new CollectReport(true, deleted, locked, Optional.ofNullable(lockedUntil));
   }
 }

@@ -8,6 +8,10 @@ import io.lencap.api.spi.EngineSettings;
 public final class CoreEngineProvider implements EngineProvider {
   @Override
   public Lencap open(EngineSettings settings) {
+    if (settings.durable().isPresent()) {
+      ClassLoader loader = Engine.class.getClassLoader();
+      return TieredEngine.open(settings, new ProviderRegistry(loader), new ProviderRegistry(loader));
+    }
     return Engine.open(settings);
   }
 }

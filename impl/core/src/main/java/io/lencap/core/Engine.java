@@ -284,7 +284,7 @@ final class Engine implements Lencap {
   }
 
   @Override
-  public CompletableFuture<Integer> collect() {
+  public CompletableFuture<io.lencap.api.CollectReport> collect() {
     return storeCall("collect unused chunks", () -> read(store::collect));
   }
 

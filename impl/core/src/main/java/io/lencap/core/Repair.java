@@ -61,7 +61,7 @@ final class Repair {
       repaired = true;
     }
     if (repaired) {
-      log.info("repair of {} collected {} orphan chunks", encapsulation.name(), run.store().collect());
+      log.info("repair of {} collected {} orphan chunks", encapsulation.name(), run.store().collect().deleted());
     }
     if (!problems.isEmpty()) {
       throw new LencapException("repair of " + encapsulation.name() + ": " + String.join("; ", problems));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.CaptureAbortedException;
 import io.lencap.api.CaptureMode;
+import io.lencap.api.CollectReport;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
@@ -123,7 +124,7 @@ class CollectionRaceTest {
     assertEquals(0, store.chunks().put(id, data), "the capture deduplicates against the garbage chunk");
     JournalRecord r = record("c1");
     store.record(r);
-    assertEquals(1, otherProcess.collect(), "the collection takes the garbage chunk: nothing names it yet");
+    assertEquals(1, otherProcess.collect().deleted(), "the collection takes the garbage chunk: nothing names it yet");
     Manifest m = manifest("c1");
     store.record(r.withChunks(CheckpointStore.chunksOf(m).keySet()));
     CaptureAbortedException e = assertThrows(CaptureAbortedException.class,
@@ -138,7 +139,7 @@ class CollectionRaceTest {
     assertEquals(0, store.chunks().put(id, data));
     Manifest m = manifest("c1");
     store.record(record("c1").withChunks(CheckpointStore.chunksOf(m).keySet()));
-    assertEquals(0, otherProcess.collect(), "the journal names the reused chunk");
+    assertEquals(0, otherProcess.collect().deleted(), "the journal names the reused chunk");
     store.commit(m, generation, Duration.ofSeconds(30));
     store.forget("c1");
     assertEquals(1, store.manifests("g").size());
@@ -157,7 +158,7 @@ class CollectionRaceTest {
     backend.gated = true;
     CompletableFuture<Integer> collection = CompletableFuture.supplyAsync(() -> {
       try {
-        return otherProcess.collect();
+        return otherProcess.collect().deleted();
       } catch (IOException e) {
         throw new AssertionError(e);
       }
@@ -189,14 +190,14 @@ class CollectionRaceTest {
     backend.gated = true;
     CompletableFuture<Integer> first = CompletableFuture.supplyAsync(() -> {
       try {
-        return otherProcess.collect();
+        return otherProcess.collect().deleted();
       } catch (IOException e) {
         throw new AssertionError(e);
       }
     });
     assertTrue(backend.collectionMarked.await(30, TimeUnit.SECONDS));
     backend.gated = false;
-    assertEquals(0, store.collect(), "a second collector ran while the first held the store");
+    assertEquals(CollectReport.notRun(), store.collect(), "a second collector ran while the first held the store");
     backend.resumeCollection.countDown();
     assertEquals(1, first.join());
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.CaptureMode;
+import io.lencap.api.CollectReport;
 import io.lencap.api.ResourceType;
 import io.lencap.api.Retention;
 import io.lencap.api.RetentionPlan;
@@ -136,11 +137,14 @@ class ObjectLockTest {
 
     backend.locked.remove(CheckpointStore.manifestKey("g", "c1")); // the manifest's date passed
     assertEquals(List.of("c1"), retention.prune("g", Retention.builder().keepLast(1).build(), false).removed());
-    assertEquals(0, store.collect(), "c1's chunk is still locked: skipped, not an error");
+    CollectReport skipped = store.collect();
+    assertEquals(0, skipped.deleted(), "c1's chunk is still locked: skipped, not an error");
+    assertEquals(1, skipped.skippedLocked());
+    assertEquals(Optional.of(UNTIL), skipped.lockedUntil());
     assertTrue(backend.exists(oldChunk));
 
     backend.locked.remove(oldChunk); // and the chunk's
-    assertEquals(1, store.collect());
+    assertEquals(new CollectReport(true, 1, 0, Optional.empty()), store.collect());
     assertFalse(backend.exists(oldChunk));
     assertEquals(1, store.manifests("g").size());
   }

@@ -118,14 +118,14 @@ class StoreInspectionTest {
   void collectDeletesTheChunksOfAManifestDeletedBehindItsBack() throws IOException {
     Lencap l = open();
     Checkpoint cp = l.capture(group("g", "d0")).join();
-    assertEquals(0, l.collect().join());
+    assertEquals(0, l.collect().join().deleted());
     Files.delete(store.resolve("checkpoints/g/" + cp.id()));
     try (Stream<Path> files = Files.walk(store.resolve("chunks"))) {
       for (Path f : files.filter(Files::isRegularFile).toList()) {
         Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600)));
       }
     }
-    assertTrue(l.collect().join() > 0);
+    assertTrue(l.collect().join().deleted() > 0);
     try (Stream<Path> files = Files.walk(store.resolve("chunks"))) {
       assertEquals(0, files.filter(Files::isRegularFile).count());
     }

@@ -14,9 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * S3 for a process a test kills mid-write ({@code s3held://bucket/prefix}): after the number of chunk writes
  * the system property {@code lencap.test.holdAfter} says, it prints {@code @mid} and holds every further
  * write until the process is killed, so that the kill lands at a known point, not after a guessed delay.
+ * A test in this JVM can instead hold chunk writes on a latch ({@link #gate}).
  */
 public final class HeldS3BackendProvider implements BlobBackendProvider {
   static final String SCHEME = "s3held";
+  /** When set, each chunk write waits for it to be counted down; {@link #gated} counts down at the first. */
+  static volatile CountDownLatch gate;
+  static volatile CountDownLatch gated = new CountDownLatch(1);
 
   @Override
   public String name() {
@@ -39,6 +43,16 @@ public final class HeldS3BackendProvider implements BlobBackendProvider {
       @Override
       public boolean putIfAbsent(String key, byte[] data) throws IOException {
         if (key.startsWith("chunks/")) {
+          CountDownLatch g = gate;
+          if (g != null) {
+            gated.countDown();
+            try {
+              g.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new java.io.InterruptedIOException("held");
+            }
+          }
           int n = written.incrementAndGet();
           if (n == after + 1) {
             System.out.println("@mid");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Checkpoint;
+import io.lencap.api.CollectReport;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.Resource;
@@ -170,12 +171,15 @@ class ObjectLockIT {
       poll(() -> lencap.prune("g", Retention.builder().keepLast(1).build(), false).join().removed()
           .equals(List.of(c1.id())), "retention deletes c1 once its lock ends");
       // Its own chunk is still locked: the collection skips it without failing.
-      assertEquals(0, lencap.collect().get(1, TimeUnit.MINUTES));
+      CollectReport skipped = lencap.collect().get(1, TimeUnit.MINUTES);
+      assertEquals(0, skipped.deleted());
+      assertEquals(1, skipped.skippedLocked(), skipped.toString());
+      assertTrue(skipped.lockedUntil().isPresent(), skipped.toString());
       assertTrue(backend.exists(firstChunk));
 
       // The chunk's date passes: collected normally, every version and the delete marker gone.
       expire(prefix + "/chunks/");
-      poll(() -> lencap.collect().join() == 1, "the collection deletes c1's chunk once its lock ends");
+      poll(() -> lencap.collect().join().deleted() == 1, "the collection deletes c1's chunk once its lock ends");
       assertFalse(backend.exists(firstChunk));
       assertTrue(versions(chunkKey).isEmpty());
       assertTrue(s3.listObjectVersions(b -> b.bucket(BUCKET).prefix(chunkKey)).join().deleteMarkers().isEmpty());
