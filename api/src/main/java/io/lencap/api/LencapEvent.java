@@ -4,7 +4,7 @@ import java.time.Instant;
 
 /** What a {@link LencapListener} hears: phase changes and transfer progress of captures and restores. */
 public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress,
-    LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered {
+    LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered, LencapEvent.Drilled {
   /** The encapsulation concerned. */
   String encapsulation();
 
@@ -30,6 +30,9 @@ public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEven
   /** A protected encapsulation was restored after a failure; {@code checkpointId} is where it went back to. */
   record Recovered(String encapsulation, String checkpointId, Failure failure, int attempts, Placement placement,
       Instant at) implements LencapEvent {}
+
+  /** A restore drill ({@link Lencap#drill}, or one a protection ran on its schedule) is done, passed or not. */
+  record Drilled(String encapsulation, String checkpointId, DrillReport report, Instant at) implements LencapEvent {}
 
   /** Where a phase stands. */
   enum Status {

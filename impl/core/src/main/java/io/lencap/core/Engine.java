@@ -2,6 +2,8 @@ package io.lencap.core;
 
 import io.lencap.api.Checkpoint;
 import io.lencap.api.CheckpointDiff;
+import io.lencap.api.DrillPlan;
+import io.lencap.api.DrillReport;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Lencap;
@@ -252,6 +254,11 @@ final class Engine implements Lencap {
         result.complete(cp);
       }
     });
+  }
+
+  @Override
+  public CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan) {
+    return new DrillRun(this, context, encapsulation, checkpointId, plan).start();
   }
 
   @Override
