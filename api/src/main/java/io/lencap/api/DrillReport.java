@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param encapsulation the group drilled
  * @param checkpointId the checkpoint restored into the sandbox
  * @param started when the drill's restore started
+ * @param took how long the whole drill took: restore, probes, check and removal
  * @param restore how long the restore of the whole group took
  * @param restoreError why the restore failed, in one line; empty when it succeeded
  * @param members each member's restore time, probe and verdict, in the group's order
@@ -20,7 +21,7 @@ import java.util.Optional;
  * @param kept whether the plan kept the sandbox ({@link DrillPlan#keep})
  * @param left what of the sandbox could not be removed, one line each; empty when all of it is gone or it was kept
  */
-public record DrillReport(String encapsulation, String checkpointId, Instant started, Duration restore,
+public record DrillReport(String encapsulation, String checkpointId, Instant started, Duration took, Duration restore,
     Optional<String> restoreError, List<Member> members, Optional<CheckResult> check, boolean kept,
     List<String> left) {
 

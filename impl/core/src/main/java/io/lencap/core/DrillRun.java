@@ -111,7 +111,7 @@ final class DrillRun {
             if (error.isPresent()) {
               forgetSandboxRecords(started);
             }
-            DrillReport report = new DrillReport(group.name(), checkpointId, started, restore, error, ms, check,
+            DrillReport report = new DrillReport(group.name(), checkpointId, started, Duration.ofNanos(run.ticker().read() - t0), restore, error, ms, check,
                 plan.keep(), left);
             run.events().publish(new LencapEvent.Drilled(group.name(), checkpointId, report, run.clock().instant()));
             log.info("drill of {} at {}: {} (restore {} ms{})", group.name(), checkpointId,
