@@ -46,6 +46,10 @@ final class DrillCommand implements Callable<Integer> {
       + "with LENCAP_DRILL_DIR and LENCAP_DRILL_<MEMBER>_LOCATOR (and _DOMAIN for VMs) set; exit 0 passes")
   @Nullable String check;
 
+  @Option(names = "--place", paramLabel = "MEMBER=LOCATOR", description = "put MEMBER's sandbox at LOCATOR (another "
+      + "export path, which must exist, or another LUN, which is zeroed afterwards); needed for NFS and LUN members")
+  Map<String, String> place = new LinkedHashMap<>();
+
   @Option(names = "--keep", description = "leave the sandbox in place (to look at it)")
   boolean keep;
 
@@ -60,7 +64,7 @@ final class DrillCommand implements Callable<Integer> {
       }
     }
     String suffix = "drill-" + UUID.randomUUID().toString().substring(0, 8);
-    Map<String, Resource> placed = sandboxOf(group, dir, suffix);
+    Map<String, Resource> placed = sandboxOf(group, dir, suffix, place);
     Placement.Builder placement = Placement.builder();
     placed.forEach((id, r) -> placement.move(id, r.locator(), r.properties()));
     DrillPlan.Builder plan = DrillPlan.builder().sandbox(placement.build()).keep(keep);
@@ -86,11 +90,22 @@ final class DrillCommand implements Callable<Integer> {
   }
 
   /** The sandbox's resource for each member: new paths under the sandbox, new domain names. */
-  static Map<String, Resource> sandboxOf(Encapsulation group, Path dir, String suffix) {
+  static Map<String, Resource> sandboxOf(Encapsulation group, Path dir, String suffix, Map<String, String> place) {
     Map<String, Resource> out = new LinkedHashMap<>();
+    Placement given = RestoreCommand.placement(place, Map.of());
+    for (String member : place.keySet()) {
+      if (group.resource(member).isEmpty()) {
+        throw new InvalidSpecException("--place " + member, "the group has no member " + member);
+      }
+    }
     for (Resource r : group.resources()) {
       Path own = dir.resolve(r.id());
       Resource.Builder b = Resource.builder(r.id()).type(r.type());
+      if (given.target(r.id()).isPresent()) {
+        Resource placed = given.apply(r);
+        out.put(r.id(), placed);
+        continue;
+      }
       if (r.type() == ResourceType.VIRTUAL_MACHINE) {
         String domain = r.property("domain").orElseThrow(() -> new InvalidSpecException("members[" + r.id()
             + "].properties.domain", "is required"));
@@ -99,8 +114,9 @@ final class DrillCommand implements Callable<Integer> {
       } else if (r.type() == ResourceType.FILE_TREE && "file".equals(r.locator().getScheme())) {
         b.locator(own.toUri());
       } else {
-        throw new InvalidSpecException("members[" + r.id() + "]", "a drill sandboxes VMs and file: trees so far; "
-            + r.type().shortName() + " members (" + r.redactedLocator() + ") need a LUN or export of their own");
+        throw new InvalidSpecException("members[" + r.id() + "]", "a drill sandboxes VMs and file: trees under "
+            + "--sandbox; give " + r.type().shortName() + " member " + r.id() + " (" + r.redactedLocator() + ") a LUN "
+            + "or export path of its own with --place " + r.id() + "=LOCATOR");
       }
       out.put(r.id(), b.build());
     }
