@@ -63,6 +63,19 @@ public interface Lencap extends AutoCloseable {
   }
 
   /**
+   * Tests that a checkpoint restores: restores the group into the plan's sandbox (every member moved away from the
+   * group), probes each restored member with its provider's health check, runs the plan's check, and removes the
+   * sandbox (each provider's {@code discarder}). The group itself is never touched: a sandbox target on any member's
+   * own locator (for a VM, its connection and domain name), or a directory nested in or around one, is refused
+   * before anything is restored. Emits a {@link LencapEvent.Drilled} with the report. Completes with the report,
+   * whose {@link DrillReport#passed()} is false when the restore, a probe, the check or the removal failed; or
+   * exceptionally with {@link InvalidSpecException} naming the placement field (a member not moved, or moved onto
+   * the group, or a provider that cannot remove what it restores), {@link NotFoundException} (no such checkpoint),
+   * or {@link UnavailableException} (the store cannot be read).
+   */
+  CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan);
+
+  /**
    * Finishes what a capture or restore of this encapsulation left undone when its process died (found in
    * the store's journal once that process's lease expired): resumes the members it quiesced, releases its
    * cuts and collects its orphan chunks. With a durable tier, it then copies there the checkpoints whose copy

@@ -8,7 +8,7 @@ import java.time.Instant;
  */
 public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress,
     LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered, LencapEvent.Replicated,
-    LencapEvent.ReplicationFailed {
+    LencapEvent.ReplicationFailed, LencapEvent.Drilled {
   /** The encapsulation concerned. */
   String encapsulation();
 
@@ -49,6 +49,9 @@ public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEven
    */
   record ReplicationFailed(String encapsulation, String checkpointId, String reason, Instant at)
       implements LencapEvent {}
+
+  /** A restore drill ({@link Lencap#drill}, or one a protection ran on its schedule) is done, passed or not. */
+  record Drilled(String encapsulation, String checkpointId, DrillReport report, Instant at) implements LencapEvent {}
 
   /** Where a phase stands. */
   enum Status {

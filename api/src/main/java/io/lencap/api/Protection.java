@@ -17,7 +17,10 @@ public interface Protection extends AutoCloseable {
   /** The newest checkpoint this protection committed or found. */
   Optional<Checkpoint> lastCheckpoint();
 
-  /** Captures now, outside the schedule (never two at once: joins the one under way). */
+  /**
+   * Captures now, outside the schedule (never two at once: joins the one under way). When the policy drills
+   * ({@link ResiliencyPolicy#drills}) and this capture makes a drill due, completes once that drill is done.
+   */
   CompletableFuture<Checkpoint> captureNow();
 
   @Override

@@ -26,6 +26,7 @@ public final class ResiliencyPolicy {
   private final Duration restoreBackoff;
   private final Duration probeInterval;
   private final Duration failureConfirmation;
+  private final @Nullable DrillSchedule drills;
 
   private ResiliencyPolicy(Builder b, @Nullable Retention retention) {
     this.mode = b.mode == null ? CaptureMode.NON_BLOCKING : b.mode;
@@ -41,6 +42,7 @@ public final class ResiliencyPolicy {
     this.restoreBackoff = b.restoreBackoff == null ? Duration.ofSeconds(5) : b.restoreBackoff;
     this.probeInterval = b.probeInterval == null ? Duration.ofSeconds(5) : b.probeInterval;
     this.failureConfirmation = b.failureConfirmation == null ? Duration.ofSeconds(3) : b.failureConfirmation;
+    this.drills = b.drills;
   }
 
   public static ResiliencyPolicy defaults() {
@@ -66,6 +68,7 @@ public final class ResiliencyPolicy {
     b.restoreBackoff = restoreBackoff;
     b.probeInterval = probeInterval;
     b.failureConfirmation = failureConfirmation;
+    b.drills = drills;
     b.derived = true;
     return b;
   }
@@ -155,6 +158,11 @@ public final class ResiliencyPolicy {
     return failureConfirmation;
   }
 
+  /** When a protection drills a restore of the group into a sandbox; empty (the default) for never. */
+  public Optional<DrillSchedule> drills() {
+    return Optional.ofNullable(drills);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof ResiliencyPolicy p && mode == p.mode && pauseBudget.equals(p.pauseBudget)
@@ -163,14 +171,15 @@ public final class ResiliencyPolicy {
         && Objects.equals(checkpointInterval, p.checkpointInterval)
         && Objects.equals(meanTimeBetweenFailures, p.meanTimeBetweenFailures) && onFailure == p.onFailure
         && maxRestoreAttempts == p.maxRestoreAttempts && restoreBackoff.equals(p.restoreBackoff)
-        && probeInterval.equals(p.probeInterval) && failureConfirmation.equals(p.failureConfirmation);
+        && probeInterval.equals(p.probeInterval) && failureConfirmation.equals(p.failureConfirmation)
+        && Objects.equals(drills, p.drills);
   }
 
   @Override
   public int hashCode() {
     return Objects.hash(mode, pauseBudget, pauseGrace, phaseTimeout, retention, transferConcurrency,
         checkpointInterval, meanTimeBetweenFailures, onFailure, maxRestoreAttempts, restoreBackoff, probeInterval,
-        failureConfirmation);
+        failureConfirmation, drills);
   }
 
   @Override
@@ -180,7 +189,7 @@ public final class ResiliencyPolicy {
         + transferConcurrency + ", checkpointInterval=" + checkpointInterval
         + ", meanTimeBetweenFailures=" + meanTimeBetweenFailures + ", onFailure=" + onFailure
         + ", maxRestoreAttempts=" + maxRestoreAttempts + ", restoreBackoff=" + restoreBackoff
-        + ", probeInterval=" + probeInterval + ", failureConfirmation=" + failureConfirmation + "}";
+        + ", probeInterval=" + probeInterval + ", failureConfirmation=" + failureConfirmation + (drills == null ? "" : ", drills=" + drills) + "}";
   }
 
   /** Collects a policy's values; each may be set once (a builder from {@code toBuilder()} may override). */
@@ -199,6 +208,7 @@ public final class ResiliencyPolicy {
     private @Nullable Duration restoreBackoff;
     private @Nullable Duration probeInterval;
     private @Nullable Duration failureConfirmation;
+    private @Nullable DrillSchedule drills;
     private boolean derived;
 
     private Builder() {}
@@ -299,6 +309,13 @@ public final class ResiliencyPolicy {
     public Builder failureConfirmation(Duration window) {
       once("policy.failureConfirmation", failureConfirmation);
       this.failureConfirmation = Check.positive("policy.failureConfirmation", window);
+      return this;
+    }
+
+    /** Drills under a protection: restores into a sandbox on this schedule (see {@link DrillSchedule}). */
+    public Builder drills(DrillSchedule schedule) {
+      once("policy.drills", drills);
+      this.drills = Check.present("policy.drills", schedule);
       return this;
     }
 

@@ -1,26 +1,23 @@
 package io.lencap.cli;
 
 import io.lencap.api.Checkpoint;
+import io.lencap.api.DrillPlan;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Lencap;
-import io.lencap.api.LencapEvent;
-import io.lencap.api.Phase;
 import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,8 +25,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "drill", description = "Restores the group into a sandbox (directory trees under --sandbox, VMs as "
-    + "new domains there), checks each member and the --check command, reports pass/fail with timings and removes "
-    + "the sandbox. The group itself is not touched. Exits 9 when a check fails.")
+    + "new domains there), probes each member as its provider does, runs the --check command, reports pass/fail with "
+    + "timings and removes the sandbox (Lencap.drill). The group itself is not touched. Exits 9 when a check fails.")
 final class DrillCommand implements Callable<Integer> {
   @ParentCommand
   @Nullable LencapCli cli;
@@ -49,6 +46,10 @@ final class DrillCommand implements Callable<Integer> {
       + "with LENCAP_DRILL_DIR and LENCAP_DRILL_<MEMBER>_LOCATOR (and _DOMAIN for VMs) set; exit 0 passes")
   @Nullable String check;
 
+  @Option(names = "--place", paramLabel = "MEMBER=LOCATOR", description = "put MEMBER's sandbox at LOCATOR (another "
+      + "export path, which must exist, or another LUN, which is zeroed afterwards); needed for NFS and LUN members")
+  Map<String, String> place = new LinkedHashMap<>();
+
   @Option(names = "--keep", description = "leave the sandbox in place (to look at it)")
   boolean keep;
 
@@ -62,49 +63,49 @@ final class DrillCommand implements Callable<Integer> {
         throw new InvalidSpecException("--sandbox", dir + " is not empty; give an absent or empty directory");
       }
     }
-    Files.createDirectories(dir);
     String suffix = "drill-" + UUID.randomUUID().toString().substring(0, 8);
-    Map<String, Resource> placed = sandboxOf(group, dir, suffix);
+    Map<String, Resource> placed = sandboxOf(group, dir, suffix, place);
     Placement.Builder placement = Placement.builder();
     placed.forEach((id, r) -> placement.move(id, r.locator(), r.properties()));
-    Map<String, Instant[]> restoreTimes = new ConcurrentHashMap<>();
-    DrillReport report = new DrillReport(group.name(), dir);
-    try {
-      try (Lencap lencap = c.open(e -> timings(e, restoreTimes))) {
-        Checkpoint cp = Checkpoints.inGroup(lencap, group.name(), checkpoint);
-        report.checkpoint = cp.id();
-        Instant start = Instant.now();
-        try {
-          lencap.restore(group, cp.id(), placement.build()).join();
-        } catch (RuntimeException e) {
-          report.restoreError = ExitStatus.line(e);
-        }
-        report.restoreMillis = Duration.between(start, Instant.now()).toMillis();
-      }
-      for (Resource r : placed.values()) {
-        Instant[] t = restoreTimes.get(r.id());
-        long restoreMillis = t == null || t[1] == null ? -1 : Duration.between(t[0], t[1]).toMillis();
-        report.members.add(report.restoreError == null ? SandboxMember.check(r, restoreMillis)
-            : new DrillReport.Member(r.id(), false, restoreMillis, 0, "not restored"));
-      }
-      if (check != null && report.restoreError == null) {
-        report.check = SandboxMember.runCheck(check, dir, placed.values());
-      }
+    DrillPlan.Builder plan = DrillPlan.builder().sandbox(placement.build()).keep(keep);
+    SandboxMember.CheckRun checked = check == null ? null : new SandboxMember.CheckRun(check, dir);
+    if (checked != null) {
+      plan.check(checked::run);
+    }
+    Files.createDirectories(dir);
+    DrillReport report;
+    try (Lencap lencap = c.open()) {
+      Checkpoint cp = Checkpoints.inGroup(lencap, group.name(), checkpoint);
+      report = new DrillReport(lencap.drill(group, cp.id(), plan.build()).join(), dir, checked);
     } finally {
       if (!keep) {
-        report.removed = SandboxMember.remove(placed.values(), dir);
+        removeEmptyDirectories(dir);
       }
+    }
+    if (!keep && Files.exists(dir)) {
+      report.left.add(dir + " still holds files the providers did not restore");
     }
     report.print(c);
     return report.passed() ? 0 : ExitStatus.DRILL_FAILED.code;
   }
 
   /** The sandbox's resource for each member: new paths under the sandbox, new domain names. */
-  static Map<String, Resource> sandboxOf(Encapsulation group, Path dir, String suffix) {
+  static Map<String, Resource> sandboxOf(Encapsulation group, Path dir, String suffix, Map<String, String> place) {
     Map<String, Resource> out = new LinkedHashMap<>();
+    Placement given = RestoreCommand.placement(place, Map.of());
+    for (String member : place.keySet()) {
+      if (group.resource(member).isEmpty()) {
+        throw new InvalidSpecException("--place " + member, "the group has no member " + member);
+      }
+    }
     for (Resource r : group.resources()) {
       Path own = dir.resolve(r.id());
       Resource.Builder b = Resource.builder(r.id()).type(r.type());
+      if (given.target(r.id()).isPresent()) {
+        Resource placed = given.apply(r);
+        out.put(r.id(), placed);
+        continue;
+      }
       if (r.type() == ResourceType.VIRTUAL_MACHINE) {
         String domain = r.property("domain").orElseThrow(() -> new InvalidSpecException("members[" + r.id()
             + "].properties.domain", "is required"));
@@ -113,34 +114,32 @@ final class DrillCommand implements Callable<Integer> {
       } else if (r.type() == ResourceType.FILE_TREE && "file".equals(r.locator().getScheme())) {
         b.locator(own.toUri());
       } else {
-        throw new InvalidSpecException("members[" + r.id() + "]", "a drill sandboxes VMs and file: trees so far; "
-            + r.type().shortName() + " members (" + r.redactedLocator() + ") need a LUN or export of their own");
+        throw new InvalidSpecException("members[" + r.id() + "]", "a drill sandboxes VMs and file: trees under "
+            + "--sandbox; give " + r.type().shortName() + " member " + r.id() + " (" + r.redactedLocator() + ") a LUN "
+            + "or export path of its own with --place " + r.id() + "=LOCATOR");
       }
       out.put(r.id(), b.build());
     }
     return out;
   }
 
-  private static void timings(LencapEvent e, Map<String, Instant[]> times) {
-    if (e instanceof LencapEvent.PhaseChanged p && p.phase() == Phase.RESTORE && p.memberId() != null) {
-      Instant[] t = times.computeIfAbsent(p.memberId(), k -> new Instant[2]);
-      if (p.status() == LencapEvent.Status.STARTED) {
-        t[0] = p.at();
-      } else if (p.status() == LencapEvent.Status.COMPLETED && t[0] != null) {
-        t[1] = p.at();
-      }
-    }
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
+  /**
+   * Removes the directories the drill made once the providers removed what they restored, leaving anything else
+   * (which the report then names): the sandbox directory is the command's, its contents the providers'.
+   */
+  static void removeEmptyDirectories(Path dir) throws IOException {
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
     try (var paths = Files.walk(dir)) {
-      List<Path> all = new ArrayList<>(paths.toList());
+      List<Path> all = new ArrayList<>(paths.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList());
       java.util.Collections.reverse(all);
       for (Path p : all) {
-        Files.deleteIfExists(p);
+        try (var inside = Files.list(p)) {
+          if (inside.findAny().isEmpty()) {
+            Files.delete(p);
+          }
+        }
       }
     }
   }

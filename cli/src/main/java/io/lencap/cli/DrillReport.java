@@ -7,77 +7,78 @@ import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
-/** What a drill found: per member pass or fail with timings, the user's check, and what removal left. */
+/** A drill's report ({@code io.lencap.api.DrillReport}) as the command prints it: human lines or the JSON shape. */
 final class DrillReport {
-  record Member(String id, boolean passed, long restoreMillis, long checkMillis, String detail) {}
+  private final io.lencap.api.DrillReport report;
+  private final Path sandbox;
+  private final SandboxMember.@Nullable CheckRun check;
+  /** What was left: the providers' list, and the sandbox directory if it still holds anything. */
+  final List<String> left;
 
-  record Check(String command, int status, long millis, String output) {}
-
-  final String group;
-  final Path sandbox;
-  @Nullable String checkpoint;
-  @Nullable String restoreError;
-  long restoreMillis;
-  final List<Member> members = new ArrayList<>();
-  @Nullable Check check;
-  @Nullable List<String> removed; // what was left; null when --keep
-
-  DrillReport(String group, Path sandbox) {
-    this.group = group;
+  DrillReport(io.lencap.api.DrillReport report, Path sandbox, SandboxMember.@Nullable CheckRun check) {
+    this.report = report;
     this.sandbox = sandbox;
+    this.check = check;
+    this.left = new ArrayList<>(report.left());
   }
 
   boolean passed() {
-    return restoreError == null && members.stream().allMatch(Member::passed) && (check == null || check.status() == 0)
-        && (removed == null || removed.isEmpty());
+    return report.passed() && left.isEmpty();
+  }
+
+  /** Whether the check command ran (it does not when the restore or a probe failed). */
+  private boolean checked() {
+    return check != null && report.check().isPresent();
   }
 
   void print(LencapCli c) {
+    String restoreError = report.restoreError().orElse(null);
     if (c.json) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("encapsulation", group);
-      m.put("checkpoint", checkpoint);
+      m.put("encapsulation", report.encapsulation());
+      m.put("checkpoint", report.checkpointId());
       m.put("sandbox", sandbox.toString());
       m.put("passed", passed());
-      m.put("restoreMillis", restoreMillis);
+      m.put("restoreMillis", report.restore().toMillis());
       m.put("restoreError", restoreError);
       List<Object> ms = new ArrayList<>();
-      for (Member x : members) {
+      for (io.lencap.api.DrillReport.Member x : report.members()) {
         Map<String, Object> y = new LinkedHashMap<>();
         y.put("id", x.id());
         y.put("passed", x.passed());
-        y.put("restoreMillis", x.restoreMillis());
-        y.put("checkMillis", x.checkMillis());
+        y.put("restoreMillis", x.restore().toMillis());
+        y.put("checkMillis", x.probe().toMillis());
         y.put("detail", x.detail());
         ms.add(y);
       }
       m.put("members", ms);
-      Check k = check;
       Map<String, Object> checked = new LinkedHashMap<>();
-      if (k != null) {
-        checked.put("command", k.command());
-        checked.put("status", k.status());
-        checked.put("millis", k.millis());
-        checked.put("output", k.output());
+      SandboxMember.CheckRun k = check;
+      if (k != null && checked()) {
+        checked.put("command", k.command);
+        checked.put("status", k.status);
+        checked.put("millis", report.check().orElseThrow().took().toMillis());
+        checked.put("output", k.output);
       }
-      m.put("check", k == null ? null : checked);
-      m.put("removed", removed == null ? null : removed.isEmpty());
-      m.put("left", removed == null ? List.of() : removed);
+      m.put("check", checked.isEmpty() ? null : checked);
+      m.put("removed", report.kept() ? null : left.isEmpty());
+      m.put("left", left);
       c.print(m);
       return;
     }
-    c.out.printf("drill of %s at %s in %s: %s%n", group, checkpoint, sandbox, passed() ? "PASSED" : "FAILED");
-    c.out.printf("  restore %d ms%s%n", restoreMillis, restoreError == null ? "" : ": " + restoreError);
-    for (Member x : members) {
-      c.out.printf("  %-4s %-16s restore %6d ms, check %5d ms  %s%n", x.passed() ? "ok" : "FAIL", x.id(),
-          x.restoreMillis(), x.checkMillis(), x.detail());
+    c.out.printf("drill of %s at %s in %s: %s%n", report.encapsulation(), report.checkpointId(), sandbox,
+        passed() ? "PASSED" : "FAILED");
+    c.out.printf("  restore %d ms%s%n", report.restore().toMillis(), restoreError == null ? "" : ": " + restoreError);
+    for (io.lencap.api.DrillReport.Member x : report.members()) {
+      c.out.printf("  %-4s %-16s restore %6d ms, probe %5d ms  %s%n", x.passed() ? "ok" : "FAIL", x.id(),
+          x.restore().toMillis(), x.probe().toMillis(), x.detail());
     }
-    Check k = check;
-    if (k != null) {
-      c.out.printf("  %-4s check `%s` exit %d in %d ms%s%n", k.status() == 0 ? "ok" : "FAIL", k.command(), k.status(),
-          k.millis(), k.output().isEmpty() ? "" : ": " + k.output());
+    SandboxMember.CheckRun k = check;
+    if (k != null && checked()) {
+      c.out.printf("  %-4s check `%s` exit %d in %d ms%s%n", k.status == 0 ? "ok" : "FAIL", k.command, k.status,
+          report.check().orElseThrow().took().toMillis(), k.output.isEmpty() ? "" : ": " + k.output);
     }
-    c.out.printf("  sandbox %s%n", removed == null ? "kept (--keep)" : removed.isEmpty() ? "removed"
-        : "NOT all removed: " + removed);
+    c.out.printf("  sandbox %s%n", report.kept() ? "kept (--keep)" : left.isEmpty() ? "removed"
+        : "NOT all removed: " + left);
   }
 }

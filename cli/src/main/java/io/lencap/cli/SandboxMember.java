@@ -1,96 +1,65 @@
 package io.lencap.cli;
 
+import io.lencap.api.Encapsulation;
 import io.lencap.api.Resource;
-import io.lencap.api.ResourceType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
- * What a drill does to its sandbox's members apart from restoring them: checks that each is up (a VM's domain
- * runs, a tree's directory is there), runs the user's check, and removes them. VMs are looked at and removed with
- * {@code virsh} on their own connection, as an operator would.
+ * The drill's user check as a command: {@code sh -c COMMAND} with each sandbox member's locator (and a VM's domain)
+ * in its environment, within five minutes; a non-zero exit fails the drill. Restoring, probing and removing the
+ * sandbox are {@code Lencap.drill}'s.
  */
 final class SandboxMember {
   private static final Duration LIMIT = Duration.ofMinutes(5);
 
   private SandboxMember() {}
 
-  static DrillReport.Member check(Resource r, long restoreMillis) {
-    Instant start = Instant.now();
-    boolean ok;
-    String detail;
-    if (r.type() == ResourceType.VIRTUAL_MACHINE) {
-      String domain = r.property("domain").orElseThrow();
-      Run state = run(List.of("virsh", "-c", r.locator().toString(), "domstate", domain), Duration.ofMinutes(1));
-      ok = state.status == 0 && state.output.strip().equals("running");
-      detail = "domain " + domain + " " + ExitStatus.oneLine(state.output.strip());
-    } else {
-      Path dir = Path.of(r.locator());
-      ok = Files.isDirectory(dir);
-      detail = ok ? "directory " + dir + " restored" : "directory " + dir + " missing";
-    }
-    return new DrillReport.Member(r.id(), ok, restoreMillis, Duration.between(start, Instant.now()).toMillis(),
-        detail);
-  }
+  /** One run of the check command; what it did is kept for the report (exit status and output). */
+  static final class CheckRun {
+    final String command;
+    private final Path dir;
+    volatile int status = -1;
+    volatile String output = "";
 
-  static DrillReport.Check runCheck(String command, Path dir, Collection<Resource> members) {
-    List<String> sh = List.of("sh", "-c", command);
-    ProcessBuilder pb = new ProcessBuilder(sh).redirectErrorStream(true);
-    pb.environment().put("LENCAP_DRILL_DIR", dir.toString());
-    for (Resource r : members) {
-      String key = "LENCAP_DRILL_" + r.id().toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_");
-      pb.environment().put(key + "_LOCATOR", r.locator().toString());
-      r.property("domain").ifPresent(d -> pb.environment().put(key + "_DOMAIN", d));
+    CheckRun(String command, Path dir) {
+      this.command = command;
+      this.dir = dir;
     }
-    Instant start = Instant.now();
-    Run result = run(pb, LIMIT);
-    return new DrillReport.Check(command, result.status, Duration.between(start, Instant.now()).toMillis(),
-        ExitStatus.oneLine(tail(result.output)));
-  }
 
-  /** Removes the sandbox's domains and files; returns what could not be removed (empty when all is gone). */
-  static List<String> remove(Collection<Resource> members, Path dir) {
-    List<String> left = new ArrayList<>();
-    for (Resource r : members) {
-      if (r.type() == ResourceType.VIRTUAL_MACHINE) {
-        String uri = r.locator().toString();
-        String domain = r.property("domain").orElseThrow();
-        run(List.of("virsh", "-c", uri, "destroy", domain), Duration.ofMinutes(1)); // not running: nothing to do
-        run(List.of("virsh", "-c", uri, "undefine", domain, "--snapshots-metadata", "--checkpoints-metadata"),
-            Duration.ofMinutes(1));
-        if (run(List.of("virsh", "-c", uri, "dominfo", domain), Duration.ofMinutes(1)).status == 0) {
-          left.add("domain " + domain + " on " + uri);
-        }
+    /** Runs the command against the restored sandbox: its output's last line(s), or throws when it exits non-zero. */
+    String run(Encapsulation sandbox) {
+      ProcessBuilder pb = new ProcessBuilder(List.of("sh", "-c", command)).redirectErrorStream(true);
+      pb.environment().put("LENCAP_DRILL_DIR", dir.toString());
+      for (Resource r : sandbox.resources()) {
+        String key = "LENCAP_DRILL_" + r.id().toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]", "_");
+        pb.environment().put(key + "_LOCATOR", r.locator().toString());
+        r.property("domain").ifPresent(d -> pb.environment().put(key + "_DOMAIN", d));
       }
+      Run result = SandboxMember.run(pb, LIMIT);
+      status = result.status;
+      output = ExitStatus.oneLine(tail(result.output));
+      if (status != 0) {
+        throw new IllegalStateException("`" + command + "` exit " + status + (output.isEmpty() ? "" : ": " + output));
+      }
+      return output;
     }
-    try {
-      DrillCommand.deleteTree(dir);
-    } catch (IOException e) {
-      left.add(dir + " (" + e + ")");
-    }
-    return left;
   }
 
   private record Run(int status, String output) {}
-
-  private static Run run(List<String> command, Duration limit) {
-    return run(new ProcessBuilder(command).redirectErrorStream(true), limit);
-  }
 
   private static Run run(ProcessBuilder pb, Duration limit) {
     try {
       Process p = pb.start();
       p.getOutputStream().close();
-      var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
         try (var in = p.getInputStream()) {
           return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -110,8 +79,8 @@ final class SandboxMember {
     }
   }
 
-  private static String tail(String output) {
-    String s = output.strip();
+  private static String tail(@Nullable String output) {
+    String s = output == null ? "" : output.strip();
     return s.length() > 300 ? "..." + s.substring(s.length() - 300) : s;
   }
 }

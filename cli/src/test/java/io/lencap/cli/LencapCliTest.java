@@ -195,14 +195,18 @@ class LencapCliTest {
         .resource(io.lencap.api.Resource.builder("vm").type("vm").locator("qemu:///system").property("domain", "rank0")
             .build())
         .resource(io.lencap.api.Resource.of("data", io.lencap.api.ResourceType.FILE_TREE, "file:///srv/data")).build();
-    var placed = DrillCommand.sandboxOf(group, Path.of("/sb"), "drill-1");
+    var placed = DrillCommand.sandboxOf(group, Path.of("/sb"), "drill-1", Map.of());
     assertEquals(Map.of("domain", "rank0-drill-1", "restore.directory", "/sb/vm"), placed.get("vm").properties());
     assertEquals("file:///sb/data", placed.get("data").locator().toString());
     var lun = io.lencap.api.Encapsulation.builder("g").resource(io.lencap.api.Resource.of("scratch",
         io.lencap.api.ResourceType.BLOCK_VOLUME, "iscsi://127.0.0.1:3260/iqn.2026-11.io.lencap:x/0")).build();
     var e = org.junit.jupiter.api.Assertions.assertThrows(io.lencap.api.InvalidSpecException.class,
-        () -> DrillCommand.sandboxOf(lun, Path.of("/sb"), "drill-1"));
+        () -> DrillCommand.sandboxOf(lun, Path.of("/sb"), "drill-1", Map.of()));
     assertEquals("members[scratch]", e.field());
+    assertTrue(e.getMessage().contains("--place scratch=LOCATOR"), e.getMessage());
+    var other = DrillCommand.sandboxOf(lun, Path.of("/sb"), "drill-1",
+        Map.of("scratch", "iscsi://127.0.0.1:3260/iqn.2026-11.io.lencap:x/1"));
+    assertEquals("iscsi://127.0.0.1:3260/iqn.2026-11.io.lencap:x/1", other.get("scratch").locator().toString());
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.lencap.spi;
 
 import io.lencap.api.Resource;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A plug-in that knows one kind of resource (VMs through libvirt, iSCSI LUNs, NFS exports, ...).
@@ -30,6 +31,16 @@ public interface ResourceProvider extends AutoCloseable {
    * connect in the first {@link Watcher#probe} or {@link Watcher#subscribe}, not here.
    */
   Watcher watch(Resource resource, ProviderContext context);
+
+  /**
+   * How to remove {@code restored}, a resource a restore created elsewhere than its group (a drill's sandbox), or
+   * empty when this provider cannot remove what it restored (the default); a drill then refuses such members
+   * before restoring anything. Cheap and without I/O: the work is in {@link Discarder#discard}. Never called for
+   * a member of a group: the engine only passes a drill's own placement targets.
+   */
+  default Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    return Optional.empty();
+  }
 
   /** The properties and secrets this provider reads from its resources, for users and their tools. */
   default List<PropertySpec> properties() {

@@ -15,7 +15,8 @@ import java.time.Duration;
 /**
  * Publishes Lencap's figures to a Micrometer registry: {@code lencap.capture.pause} (group pause),
  * {@code lencap.capture.member.pause}, {@code lencap.capture.duration}, {@code lencap.capture.bytes.stored}
- * and {@code .logical}, {@code lencap.failures} and {@code lencap.recoveries}, tagged with the
+ * and {@code .logical}, {@code lencap.failures} and {@code lencap.recoveries}, {@code lencap.drills} (restore
+ * drills, tagged {@code outcome} passed or failed) and {@code lencap.drill.duration}, tagged with the
  * encapsulation (and member). {@code new LencapMetrics(lencap).bindTo(registry)}.
  */
 public final class LencapMetrics implements MeterBinder {
@@ -41,6 +42,13 @@ public final class LencapMetrics implements MeterBinder {
             .increment();
       } else if (event instanceof LencapEvent.Recovered r) {
         Counter.builder("lencap.recoveries").tag("encapsulation", r.encapsulation()).register(registry).increment();
+      } else if (event instanceof LencapEvent.Drilled d) {
+        String outcome = d.report().passed() ? "passed" : "failed";
+        Counter.builder("lencap.drills").description("restore drills into a sandbox, by outcome")
+            .tag("encapsulation", d.encapsulation()).tag("outcome", outcome).register(registry).increment();
+        Timer.builder("lencap.drill.duration").description("a drill: restore, probes, check and removal")
+            .tag("encapsulation", d.encapsulation()).tag("outcome", outcome).register(registry)
+            .record(d.report().took());
       }
     }
 

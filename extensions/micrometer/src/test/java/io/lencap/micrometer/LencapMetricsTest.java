@@ -7,6 +7,7 @@ import static org.mockito.Mockito.mock;
 
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
+import io.lencap.api.DrillReport;
 import io.lencap.api.Failure;
 import io.lencap.api.FailureKind;
 import io.lencap.api.Lencap;
@@ -50,5 +51,20 @@ class LencapMetricsTest {
     assertEquals(15, registry.get("lencap.capture.member.pause").tag("member", "lun").timer()
         .totalTime(TimeUnit.MILLISECONDS), 0.001);
     assertEquals(1, registry.get("lencap.failures").tag("kind", "CRASHED").counter().count(), 0.001);
+
+    DrillReport.Member ok = new DrillReport.Member("vm", true, Duration.ofSeconds(2), Duration.ofMillis(30), "healthy");
+    DrillReport passed = new DrillReport("job", "c1", t, Duration.ofSeconds(5), Duration.ofSeconds(4),
+        Optional.empty(), List.of(ok), Optional.empty(), false, List.of());
+    DrillReport failed = new DrillReport("job", "c1", t, Duration.ofSeconds(7), Duration.ofSeconds(4),
+        Optional.empty(), List.of(ok), Optional.empty(), false, List.of("vm: still defined"));
+    listener.get().onEvent(new LencapEvent.Drilled("job", "c1", passed, t));
+    listener.get().onEvent(new LencapEvent.Drilled("job", "c1", passed, t));
+    listener.get().onEvent(new LencapEvent.Drilled("job", "c1", failed, t));
+    assertEquals(2, registry.get("lencap.drills").tag("outcome", "passed").counter().count(), 0.001);
+    assertEquals(1, registry.get("lencap.drills").tag("outcome", "failed").counter().count(), 0.001);
+    assertEquals(10, registry.get("lencap.drill.duration").tag("outcome", "passed").timer()
+        .totalTime(TimeUnit.SECONDS), 0.001);
+    assertEquals(7, registry.get("lencap.drill.duration").tag("outcome", "failed").timer()
+        .totalTime(TimeUnit.SECONDS), 0.001);
   }
 }

@@ -2,6 +2,8 @@ package io.lencap.core;
 
 import io.lencap.api.Checkpoint;
 import io.lencap.api.CheckpointDiff;
+import io.lencap.api.DrillPlan;
+import io.lencap.api.DrillReport;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Lencap;
@@ -74,13 +76,13 @@ final class Engine implements Lencap {
     this.executor = threads.executor;
     this.events = new Events(settings.clock(), settings.listeners(), threads.eventThread);
     this.owner = currentProcess();
-    Duration skew = option(settings, "gc.clockSkew", Duration.ZERO);
+    Duration skew = EngineOptions.duration(settings, "gc.clockSkew", Duration.ZERO);
     RecordSeal seal = RecordSeal.of(settings.storeSecrets(), settings.storeOptions());
-    Leases leases = new Leases(backend, seal, owner, option(settings, "journal.lease", Duration.ofSeconds(30)),
-        threads.timer);
+    Duration lease = EngineOptions.duration(settings, "journal.lease", Duration.ofSeconds(30));
+    Leases leases = new Leases(backend, seal, owner, lease, threads.timer);
     this.store = new CheckpointStore(backend,
         ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))), seal, leases, skew);
-    this.workDirectory = workDirectory(settings);
+    this.workDirectory = EngineOptions.workDirectory(settings);
     Files.createDirectories(workDirectory);
     ProviderContext providerContext = new ProviderContext() {
       @Override
@@ -121,23 +123,6 @@ final class Engine implements Lencap {
     }
   }
 
-  private static Duration option(EngineSettings settings, String key, Duration otherwise) {
-    String value = settings.storeOptions().get(key);
-    if (value == null) {
-      return otherwise;
-    }
-    try {
-      Duration d = Duration.parse(value);
-      if (d.isNegative()) {
-        throw new InvalidSpecException("storeOptions." + key, "must not be negative, was " + value);
-      }
-      return d;
-    } catch (java.time.format.DateTimeParseException e) {
-      throw new InvalidSpecException("storeOptions." + key, "must be an ISO-8601 duration such as PT30S, was "
-          + value);
-    }
-  }
-
   /**
    * Says which operations a dead process left unfinished. Opening acts on none of them: each is repaired
    * when the application names its encapsulation again ({@link #repair}, or its next capture or restore).
@@ -150,18 +135,6 @@ final class Engine implements Lencap {
             r.owner().pid(), r.owner().host(), r.encapsulation());
       }
     }
-  }
-
-  private static Path workDirectory(EngineSettings settings) {
-    String configured = settings.storeOptions().get("workDirectory");
-    if (configured != null) {
-      return Path.of(configured);
-    }
-    if ("file".equals(settings.store().getScheme())) {
-      return Path.of(settings.store()).resolve("work");
-    }
-    String tag = Integer.toHexString(settings.store().toString().hashCode());
-    return Path.of(System.getProperty("java.io.tmpdir"), "lencap-work-" + tag);
   }
 
   private static JournalRecord.Owner currentProcess() {
@@ -252,6 +225,11 @@ final class Engine implements Lencap {
         result.complete(cp);
       }
     });
+  }
+
+  @Override
+  public CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan) {
+    return new DrillRun(this, context, encapsulation, checkpointId, plan).start();
   }
 
   @Override

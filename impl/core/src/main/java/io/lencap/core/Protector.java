@@ -43,6 +43,7 @@ final class Protector implements Protection {
   private final RunContext run;
   private final PlacementChooser chooser;
   private final CheckpointSchedule schedule;
+  private final Optional<ProtectionDrills> drills;
   private final Set<String> suspected = ConcurrentHashMap.newKeySet();
   /** When the failure being handled was first suspected: checkpoints after it may hold the failed state. */
   private volatile Instant failureSuspectedAt;
@@ -63,6 +64,7 @@ final class Protector implements Protection {
     this.encapsulation = encapsulation;
     this.chooser = chooser;
     this.schedule = new CheckpointSchedule(encapsulation.policy());
+    this.drills = encapsulation.policy().drills().map(d -> new ProtectionDrills(engine, encapsulation, d, run.clock()));
   }
 
   void start() {
@@ -103,7 +105,6 @@ final class Protector implements Protection {
     }
     Instant started = run.clock().instant();
     CompletableFuture<Checkpoint> f = engine.capture(encapsulation);
-    capturing = f;
     f.whenComplete((cp, e) -> {
       if (cp != null) {
         last = cp;
@@ -111,11 +112,17 @@ final class Protector implements Protection {
       } else {
         log.warn("scheduled capture of {} failed: {}", encapsulation.name(), Failures.unwrap(e).toString());
       }
+    });
+    // A drill due after this capture runs before the next capture: both need the group's one operation slot.
+    CompletableFuture<Checkpoint> withDrill = drills.isEmpty() ? f
+        : f.thenCompose(cp -> drills.get().afterCapture(encapsulation, cp).thenApply(v -> cp));
+    capturing = withDrill;
+    withDrill.whenComplete((cp, e) -> {
       if (state == State.WATCHING) {
         scheduleCapture(started);
       }
     });
-    return f;
+    return withDrill;
   }
 
   private void scheduleCapture(Instant lastStart) {

@@ -137,6 +137,20 @@ final class MemoryProvider implements ResourceProvider {
     };
   }
 
+  /** Whether {@link #discarder} offers to remove a restored device. */
+  volatile boolean discards = true;
+  /** Devices discarded, in order. */
+  final java.util.List<String> discarded = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+  @Override
+  public java.util.Optional<io.lencap.spi.Discarder> discarder(Resource r, ProviderContext context) {
+    String key = r.locator().getHost();
+    return discards ? java.util.Optional.of(() -> {
+      discarded.add(key);
+      devices.remove(key);
+    }) : java.util.Optional.empty();
+  }
+
   @Override
   public Watcher watch(Resource r, ProviderContext context) {
     String key = r.locator().getHost();

@@ -3,6 +3,7 @@ package io.lencap.iscsi;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.Chunking;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.Health;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
@@ -11,6 +12,7 @@ import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
 import io.lencap.spi.Watcher;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * iSCSI LUNs ({@code iscsi://host:port/iqn/lun}, type {@code block}) through an initiator built on jSCSI's PDU
@@ -52,6 +54,12 @@ public final class IscsiProvider implements ResourceProvider {
         return Health.failed(e.getMessage());
       }
     };
+  }
+
+  /** Zeroes a LUN a restore wrote (a drill's sandbox): a LUN is the target's to delete, not an initiator's. */
+  @Override
+  public Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    return Optional.of(new LunDiscard(LunSpec.of(restored)));
   }
 
   @Override

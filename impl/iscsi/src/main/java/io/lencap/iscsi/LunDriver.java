@@ -349,22 +349,31 @@ final class LunDriver implements ResourceDriver {
   }
 
   @FunctionalInterface
-  private interface IoAction {
+  interface IoAction {
     void run() throws java.io.IOException;
   }
 
   private void run(IoAction action) {
+    run(spec, action);
+  }
+
+  /** Runs I/O on the LUN, its failures translated. */
+  static void run(LunSpec spec, IoAction action) {
     try {
       action.run();
     } catch (IscsiException e) {
-      throw translate(e);
+      throw translate(spec, e);
     } catch (java.io.IOException e) {
       throw new UnavailableException(spec.id() + ": " + e.getMessage(), e);
     }
   }
 
-  /** The one place where iSCSI failures become Lencap's exceptions. Messages never hold secrets. */
   private LencapException translate(IscsiException e) {
+    return translate(spec, e);
+  }
+
+  /** The one place where iSCSI failures become Lencap's exceptions. Messages never hold secrets. */
+  private static LencapException translate(LunSpec spec, IscsiException e) {
     String message = "resource " + spec.id() + ": " + e.getMessage();
     if (e.reason() == IscsiException.Reason.NOT_FOUND) {
       NotFoundException nf = new NotFoundException(message);

@@ -1,5 +1,7 @@
 package io.lencap.iscsi;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.lencap.api.Resource;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.tck.ResourceProviderContract;
@@ -23,6 +25,8 @@ class IscsiProviderContractTest extends ResourceProviderContract {
   @TempDir
   static Path dir;
   static JscsiTarget target;
+  /** A second LUN, a drill's sandbox. */
+  static JscsiTarget sandboxTarget;
   static Path file;
   private final Random random = new Random(1);
 
@@ -30,11 +34,13 @@ class IscsiProviderContractTest extends ResourceProviderContract {
   static void start() throws Exception {
     file = dir.resolve("lun.img");
     target = new JscsiTarget(file, SIZE);
+    sandboxTarget = new JscsiTarget(dir.resolve("sandbox.img"), SIZE);
   }
 
   @AfterAll
   static void stop() throws Exception {
     target.close();
+    sandboxTarget.close();
   }
 
   @BeforeEach
@@ -58,6 +64,26 @@ class IscsiProviderContractTest extends ResourceProviderContract {
   @Override
   protected Resource resource() {
     return Resource.builder("lun").type("block").locator(target.locator(0)).build();
+  }
+
+  @Override
+  protected Optional<Resource> sandbox(Resource original) {
+    return Optional.of(Resource.builder("lun").type("block").locator(sandboxTarget.locator(0)).build());
+  }
+
+  /** A discarded LUN stays (the target's to delete) but holds nothing: every byte read back through iSCSI is 0. */
+  @Override
+  protected void assertDiscarded(Resource sandbox) throws Exception {
+    long[] nonZero = {0};
+    try (IscsiSession s = IscsiSession.open(LunAddress.parse(sandbox.locator()), Optional.empty(),
+        IscsiSession.Options.defaults())) {
+      s.stream(0, s.sizeBytes(), 256 * 1024, (offset, data) -> {
+        while (data.hasRemaining()) {
+          nonZero[0] += data.get() == 0 ? 0 : 1;
+        }
+      });
+    }
+    assertEquals(0, nonZero[0], "bytes left non-zero on the discarded LUN");
   }
 
   /** Rewrites one 64 KiB region in the middle through iSCSI. */

@@ -2,6 +2,7 @@ package io.lencap.libvirt;
 
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
@@ -9,6 +10,7 @@ import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
 import io.lencap.spi.Watcher;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -48,6 +50,12 @@ public final class LibvirtProvider implements ResourceProvider {
   @Override
   public Watcher watch(Resource resource, ProviderContext context) {
     return new DomainWatcher(resource, context, connections());
+  }
+
+  /** Destroys and undefines a domain restored into its {@code restore.directory}, and deletes its files there. */
+  @Override
+  public Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    return Optional.of(new DomainDiscard(restored, context, connections()));
   }
 
   @Override

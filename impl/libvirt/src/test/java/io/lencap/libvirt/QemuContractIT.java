@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.ResourceProvider;
@@ -17,6 +18,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,6 +63,14 @@ class QemuContractIT extends ResourceProviderContract {
       QemuSystem.domain(guest).create();
     }
     return guest.resource("vm");
+  }
+
+  /** A domain of its own name with its disks in a directory of its own, as a drill places it. */
+  @Override
+  protected Optional<Resource> sandbox(Resource original) {
+    return Optional.of(Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator(original.locator())
+        .property("domain", "lencap-it-tck-sandbox")
+        .property(DiskTargets.DIRECTORY, guest.directory().resolve("sandbox").toString()).build());
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.lencap.localdir;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.Health;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -89,6 +91,12 @@ public final class LocalDirectoryProvider implements ResourceProvider {
   public Watcher watch(Resource resource, ProviderContext context) {
     Path root = root(resource);
     return () -> health(root);
+  }
+
+  /** Deletes a directory a restore created (a drill's sandbox), symlinks as links. */
+  @Override
+  public Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    return Optional.of(new LocalTreeDiscard(restored.id(), root(restored)));
   }
 
   /** Failed when the root is gone or unreadable; degraded while a quiesce marker makes writers wait. */

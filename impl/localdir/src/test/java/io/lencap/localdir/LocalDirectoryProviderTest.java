@@ -13,6 +13,8 @@ import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -37,6 +39,35 @@ class LocalDirectoryProviderTest extends ResourceProviderContract {
   protected Resource resource() throws Exception {
     Path root = SampleTree.create(trees.resolve("tree" + created++), 42);
     return Resource.of("tree", ResourceType.FILE_TREE, root.toUri().toString());
+  }
+
+  @Override
+  protected Optional<Resource> sandbox(Resource original) {
+    return Optional.of(Resource.of("tree", ResourceType.FILE_TREE, trees.resolve("sandbox" + created++).toUri()
+        .toString()));
+  }
+
+  @Override
+  protected void assertDiscarded(Resource sandbox) throws Exception {
+    super.assertDiscarded(sandbox);
+    assertFalse(Files.exists(Path.of(sandbox.locator()), LinkOption.NOFOLLOW_LINKS), "the sandbox is still there");
+  }
+
+  @Test
+  void aDiscardDeletesLinksNotWhatTheyLeadToAndRefusesShallowRoots() throws Exception {
+    Path outside = Files.writeString(trees.resolve("outside.txt"), "keep");
+    Path sandbox = Files.createDirectories(trees.resolve("restored/sub"));
+    Files.createSymbolicLink(sandbox.resolve("link"), outside);
+    Files.createSymbolicLink(sandbox.resolve("dirlink"), trees);
+    Files.writeString(sandbox.resolve("f"), "x");
+    sandbox.toFile().setWritable(false);
+    Resource r = Resource.of("tree", ResourceType.FILE_TREE, trees.resolve("restored").toUri().toString());
+    new LocalDirectoryProvider().discarder(r, context()).orElseThrow().discard();
+    assertFalse(Files.exists(trees.resolve("restored"), LinkOption.NOFOLLOW_LINKS));
+    assertEquals("keep", Files.readString(outside));
+    InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> new LocalDirectoryProvider()
+        .discarder(Resource.of("root", ResourceType.FILE_TREE, "file:///srv"), context()));
+    assertEquals("resources[root].locator", e.field());
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.lencap.nfs;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
@@ -11,6 +12,7 @@ import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.Support;
 import io.lencap.spi.Watcher;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * NAS exports as file trees: {@code nfs://host/export/path}, type {@link ResourceType#FILE_TREE}. Captures
@@ -50,6 +52,12 @@ public final class NfsProvider implements ResourceProvider {
   @Override
   public Watcher watch(Resource resource, ProviderContext context) {
     return new NfsWatcher(NfsLocator.of(resource));
+  }
+
+  /** Deletes a tree a restore created below an export (a drill's sandbox), symlinks as links. */
+  @Override
+  public Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    return Optional.of(new NfsDiscard(NfsLocator.of(restored)));
   }
 
   @Override

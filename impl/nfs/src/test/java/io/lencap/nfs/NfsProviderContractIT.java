@@ -1,11 +1,15 @@
 package io.lencap.nfs;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.tck.ResourceProviderContract;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -34,6 +38,21 @@ class NfsProviderContractIT extends ResourceProviderContract {
     Files.createSymbolicLink(sub.resolve("link"), Path.of("../f0"));
     m.finish(dir);
     return Resource.builder("nas").type(ResourceType.FILE_TREE).locator(SERVER.locator("tck") + "/" + name).build();
+  }
+
+  /** An empty directory beside the tree, as a drill's sandbox (an NFS restore needs its root to exist). */
+  @Override
+  protected Optional<Resource> sandbox(Resource original) throws Exception {
+    String name = "sandbox" + N.incrementAndGet();
+    Files.createDirectory(SERVER.dir("tck").resolve(name));
+    return Optional.of(Resource.builder("nas").type(ResourceType.FILE_TREE).locator(SERVER.locator("tck") + "/" + name)
+        .build());
+  }
+
+  @Override
+  protected void assertDiscarded(Resource sandbox) throws Exception {
+    super.assertDiscarded(sandbox);
+    assertFalse(Files.exists(Path.of(sandbox.locator().getPath()), LinkOption.NOFOLLOW_LINKS), "the sandbox is left");
   }
 
   @Override

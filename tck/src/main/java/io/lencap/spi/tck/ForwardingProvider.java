@@ -1,6 +1,7 @@
 package io.lencap.spi.tck;
 
 import io.lencap.api.Resource;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.MemberRole;
 import io.lencap.spi.PropertySpec;
 import io.lencap.spi.ProviderContext;
@@ -9,6 +10,7 @@ import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
 import io.lencap.spi.Watcher;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A provider that forwards every call to another: override a method to change one answer, or wrap the
@@ -39,6 +41,11 @@ public class ForwardingProvider implements ResourceProvider {
   @Override
   public Watcher watch(Resource resource, ProviderContext context) {
     return delegate.watch(resource, context);
+  }
+
+  @Override
+  public Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    return delegate.discarder(restored, context);
   }
 
   @Override

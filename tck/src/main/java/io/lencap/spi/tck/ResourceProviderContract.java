@@ -13,6 +13,7 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.Health;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
@@ -31,6 +32,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -63,6 +65,23 @@ public abstract class ResourceProviderContract {
   /** Most a capture with nothing changed may add to the store, as a fraction of the first capture. */
   protected double maxUnchangedRecaptureRatio() {
     return 0.10;
+  }
+
+  /**
+   * A second resource of the same kind, apart from {@code original}, that a restore may create and a
+   * {@link Discarder} remove (a new directory, a new domain name in a directory of its own, another LUN), as a
+   * drill's sandbox; empty (the default) for a provider that offers no discarder.
+   */
+  protected Optional<Resource> sandbox(Resource original) throws Exception {
+    return Optional.empty();
+  }
+
+  /**
+   * Fails unless a discarded sandbox is gone. By default a probe no longer finds it healthy; a provider whose
+   * resources outlive a discard (a LUN, which is zeroed) checks what removal means for it.
+   */
+  protected void assertDiscarded(Resource sandbox) throws Exception {
+    assertNotEquals(Health.Status.HEALTHY, probe(sandbox).status(), "the discarded " + sandbox + " still probes healthy");
   }
 
   protected ProviderContext context() {
@@ -181,6 +200,26 @@ public abstract class ResourceProviderContract {
     all.forEach(chunks::corrupt); // whatever chunk the restore reads is bad
     mutate(r); // so that even a differential restore must read some
     assertThrows(CorruptCheckpointException.class, () -> restore(r, r, first.state));
+  }
+
+  @Test
+  void aDiscardedRestoreIsGoneAndTheOriginalUntouched() throws Exception {
+    Resource r = resource();
+    Optional<Resource> sandbox = sandbox(r);
+    Assumptions.assumeTrue(sandbox.isPresent(), "no sandbox() given: a provider without a discarder, or one whose "
+        + "test component cannot restore elsewhere (tested apart)");
+    Resource s = sandbox.get();
+    Captured first = capture(r, CaptureMode.NON_BLOCKING, new MemoryState.Chunks(), "cp1", Optional.empty());
+    String original = fingerprint(r);
+    restore(r, s, first.state);
+    settle(s);
+    assertNotEquals(Health.Status.FAILED, probe(s).status(), "the restored sandbox does not probe healthy");
+    Discarder d = provider().discarder(s, context()).orElseThrow(() -> new AssertionError("no discarder for " + s));
+    d.discard();
+    assertDiscarded(s);
+    provider().discarder(s, context()).orElseThrow().discard(); // gone already: still succeeds
+    assertEquals(original, fingerprint(r), "discarding the sandbox changed the original");
+    assertEquals(Health.Status.HEALTHY, probe(r).status(), "discarding the sandbox hurt the original");
   }
 
   @Test

@@ -1,0 +1,89 @@
+package io.lencap.core;
+
+import io.lencap.api.Encapsulation;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Placement;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The resources a drill restores into, checked to be apart from the group before anything is written: every member
+ * is moved, and no target is a member of the group (for a VM, the same connection and domain name) or a path nested
+ * in or around one (a sandbox directory inside a member's tree would change it; a member's tree inside the sandbox
+ * would be deleted with it).
+ */
+final class DrillSandbox {
+  private DrillSandbox() {}
+
+  /** Each member's sandbox resource, in the group's order. Throws {@link InvalidSpecException} naming the member. */
+  static Map<String, Resource> of(Encapsulation group, Placement placement) {
+    Map<String, Resource> out = new LinkedHashMap<>();
+    for (Resource r : group.resources()) {
+      String field = "placement." + r.id();
+      if (placement.target(r.id()).isEmpty()) {
+        throw new InvalidSpecException(field, "a drill restores every member into its sandbox: move " + r.id()
+            + " somewhere of its own (a new domain name, directory, export path or LUN)");
+      }
+      Resource placed = placement.apply(r);
+      for (Resource member : group.resources()) {
+        if (overlaps(placed, member)) {
+          throw new InvalidSpecException(field, "the sandbox target " + describe(placed) + " is "
+              + (member.id().equals(r.id()) ? "the member itself" : "member " + member.id() + " of the group")
+              + (sameVm(placed, member) || samePath(placed.locator(), member.locator()) ? "" : " or nested with it")
+              + "; a drill never touches the group: give a target of its own");
+        }
+      }
+      out.put(r.id(), placed);
+    }
+    return out;
+  }
+
+  static boolean overlaps(Resource placed, Resource member) {
+    if (placed.type() == ResourceType.VIRTUAL_MACHINE && member.type() == ResourceType.VIRTUAL_MACHINE) {
+      return sameVm(placed, member); // a VM's locator is its host's connection, shared by every domain there
+    }
+    return nested(placed.locator(), member.locator());
+  }
+
+  private static boolean sameVm(Resource a, Resource b) {
+    return a.type() == ResourceType.VIRTUAL_MACHINE && b.type() == ResourceType.VIRTUAL_MACHINE
+        && a.locator().normalize().equals(b.locator().normalize())
+        && Objects.equals(a.property("domain").orElse(null), b.property("domain").orElse(null));
+  }
+
+  private static boolean samePath(URI a, URI b) {
+    return nested(a, b) && path(a).equals(path(b));
+  }
+
+  /** The same scheme and authority, and one path equal to or below the other. */
+  static boolean nested(URI a, URI b) {
+    if (!lower(a.getScheme()).equals(lower(b.getScheme()))
+        || !lower(a.getRawAuthority()).equals(lower(b.getRawAuthority()))) {
+      return false;
+    }
+    String pa = path(a);
+    String pb = path(b);
+    return pa.equals(pb) || pa.startsWith(pb + "/") || pb.startsWith(pa + "/") || pa.isEmpty() || pb.isEmpty();
+  }
+
+  private static String path(URI u) {
+    String p = u.isOpaque() ? u.getRawSchemeSpecificPart() : Objects.requireNonNullElse(u.normalize().getRawPath(), "");
+    while (p.endsWith("/")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    return p;
+  }
+
+  private static String lower(String s) {
+    return s == null ? "" : s.toLowerCase(Locale.ROOT);
+  }
+
+  private static String describe(Resource r) {
+    return r.redactedLocator() + r.property("domain").map(d -> " (domain " + d + ")").orElse("");
+  }
+}

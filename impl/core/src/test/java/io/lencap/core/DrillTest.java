@@ -1,0 +1,204 @@
+package io.lencap.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.Checkpoint;
+import io.lencap.api.DrillPlan;
+import io.lencap.api.DrillReport;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
+import io.lencap.api.NotFoundException;
+import io.lencap.api.Phase;
+import io.lencap.api.Placement;
+import io.lencap.api.ResiliencyPolicy;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.api.spi.EngineSettings;
+import io.lencap.spi.tck.FaultInjectingProvider;
+import io.lencap.spi.tck.FaultInjectingProvider.Fault;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link Lencap#drill} over in-memory devices: restored apart, probed, checked, removed; the group untouched. */
+class DrillTest {
+  @TempDir
+  Path store;
+
+  final MemoryProvider memory = new MemoryProvider();
+  final FaultInjectingProvider faulty = new FaultInjectingProvider(memory);
+  final List<LencapEvent.Drilled> drilled = new CopyOnWriteArrayList<>();
+  Lencap lencap;
+  Encapsulation group;
+  Checkpoint cp;
+  byte[] d0;
+  byte[] d1;
+
+  @BeforeEach
+  void captureAGroup() {
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
+        List.of(e -> {
+          if (e instanceof LencapEvent.Drilled d) {
+            drilled.add(d);
+          }
+        }), Clock.systemUTC()), new ProviderRegistry(List.of(faulty)));
+    Random random = new Random(3);
+    for (int i = 0; i < 2; i++) {
+      byte[] data = new byte[32 * 1024];
+      random.nextBytes(data);
+      memory.devices.put("d" + i, data);
+    }
+    group = Encapsulation.builder("g")
+        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://d0"))
+        .resource(Resource.builder("disk").type(ResourceType.BLOCK_VOLUME).locator("mem://d1").build())
+        .policy(ResiliencyPolicy.builder().build()).build();
+    cp = lencap.capture(group).join();
+    memory.devices.get("d1")[7] ^= 1; // the group moved on since: a drill must not bring it back
+    d0 = memory.devices.get("d0").clone();
+    d1 = memory.devices.get("d1").clone();
+  }
+
+  @AfterEach
+  void close() {
+    lencap.close();
+  }
+
+  private static Placement sandbox() {
+    return Placement.builder().move("vm", URI.create("mem://s0")).move("disk", URI.create("mem://s1")).build();
+  }
+
+  @Test
+  void restoresProbesChecksAndRemovesTheSandboxLeavingTheGroup() {
+    byte[][] seen = new byte[1][];
+    DrillReport r = lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(sandbox()).check(s -> {
+      assertEquals(URI.create("mem://s1"), s.resource("disk").orElseThrow().locator());
+      seen[0] = memory.devices.get("s1").clone();
+      return "s1 holds " + seen[0].length + " bytes";
+    }).build()).join();
+
+    assertTrue(r.passed(), r.toString());
+    assertEquals(List.of("vm", "disk"), r.members().stream().map(DrillReport.Member::id).toList());
+    assertTrue(r.members().stream().allMatch(m -> m.detail().startsWith("healthy")), r.toString());
+    assertEquals("s1 holds 32768 bytes", r.check().orElseThrow().detail());
+    byte[] captured = d1.clone();
+    captured[7] ^= 1;
+    assertArrayEquals(captured, seen[0], "the sandbox did not hold the checkpoint's state");
+    assertEquals(List.of("s0", "s1"), memory.discarded, "the writer is removed before its storage");
+    assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"), "the sandbox is left");
+    assertArrayEquals(d0, memory.devices.get("d0"));
+    assertArrayEquals(d1, memory.devices.get("d1"), "the drill touched the group");
+    assertTrue(r.removed());
+    assertEquals(cp.id(), r.checkpointId());
+    assertEquals(1, drilled.size());
+    assertEquals(r, drilled.get(0).report());
+  }
+
+  @Test
+  void refusesASandboxOnTheGroupBeforeRestoringAnything() {
+    InvalidSpecException onOther = drillFails(InvalidSpecException.class,
+        Placement.builder().move("vm", URI.create("mem://s0")).move("disk", URI.create("mem://d0")).build());
+    assertEquals("placement.disk", onOther.field());
+    assertTrue(onOther.getMessage().contains("member vm of the group"), onOther.getMessage());
+    InvalidSpecException notMoved = drillFails(InvalidSpecException.class,
+        Placement.builder().move("disk", URI.create("mem://s1")).build());
+    assertEquals("placement.vm", notMoved.field());
+    assertEquals(List.of("d0", "d1"), memory.devices.keySet().stream().sorted().toList(), "something was restored");
+    assertTrue(drilled.isEmpty());
+  }
+
+  @Test
+  void refusesNestedTrees() {
+    Resource tree = Resource.of("t", ResourceType.FILE_TREE, "file:///srv/job/data");
+    Encapsulation g = Encapsulation.builder("trees").resource(tree).build();
+    for (String target : List.of("file:///srv/job/data/", "file:///srv/job/data/drill", "file:///srv/job")) {
+      InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> DrillSandbox.of(g,
+          Placement.builder().move("t", URI.create(target)).build()), target);
+      assertEquals("placement.t", e.field());
+    }
+    assertEquals(URI.create("file:///srv/job/data-drill"), DrillSandbox.of(g, Placement.builder().move("t",
+        URI.create("file:///srv/job/data-drill")).build()).get("t").locator());
+  }
+
+  @Test
+  void aVmIsApartByItsDomainName() {
+    Resource vm = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator("qemu:///system")
+        .property("domain", "rank0").build();
+    Encapsulation g = Encapsulation.builder("vms").resource(vm).build();
+    assertThrows(InvalidSpecException.class, () -> DrillSandbox.of(g, Placement.builder().move("vm",
+        URI.create("qemu:///system"), Map.of("restore.directory", "/var/lib/drill")).build()));
+    assertEquals(Optional.of("rank0-drill"), DrillSandbox.of(g, Placement.builder().move("vm",
+        URI.create("qemu:///system"), Map.of("domain", "rank0-drill")).build()).get("vm").property("domain"));
+  }
+
+  @Test
+  void aFailingCheckFailsTheDrillAndTheSandboxIsStillRemoved() {
+    DrillReport r = lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(sandbox()).check(s -> {
+      throw new IllegalStateException("job did not answer");
+    }).build()).join();
+    assertFalse(r.passed());
+    assertTrue(r.members().stream().allMatch(DrillReport.Member::passed));
+    assertEquals("job did not answer", r.check().orElseThrow().detail());
+    assertTrue(r.removed());
+    assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"));
+  }
+
+  @Test
+  void aFailedRestoreIsReportedAndWhatItMadeRemoved() {
+    faulty.inject("disk", Phase.RESTORE, Fault.FAIL);
+    DrillReport r = lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(sandbox()).build()).join();
+    assertFalse(r.passed());
+    assertTrue(r.restoreError().isPresent());
+    assertTrue(r.members().stream().noneMatch(DrillReport.Member::passed));
+    assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"));
+    assertArrayEquals(d1, memory.devices.get("d1"));
+    assertEquals(1, drilled.size());
+    // The failed restore's record was the sandbox's: the group captures and repairs as if no drill had run.
+    lencap.repair(group).join();
+    assertEquals(2, lencap.capture(group).thenCompose(c -> lencap.checkpoints("g")).join().size());
+    assertTrue(memory.quiesced.isEmpty());
+  }
+
+  @Test
+  void aProviderThatCannotRemoveIsRefusedUnlessTheSandboxIsKept() {
+    memory.discards = false;
+    InvalidSpecException e = drillFails(InvalidSpecException.class, sandbox());
+    assertEquals("placement.vm", e.field());
+    assertEquals(List.of("d0", "d1"), memory.devices.keySet().stream().sorted().toList());
+
+    DrillReport kept = lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(sandbox()).keep(true).build()).join();
+    assertTrue(kept.passed(), kept.toString());
+    assertTrue(kept.kept());
+    assertFalse(kept.removed());
+    assertTrue(memory.devices.containsKey("s0") && memory.devices.containsKey("s1"));
+  }
+
+  @Test
+  void anUnknownCheckpointIsNotFound() {
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> lencap.drill(group, "nope", DrillPlan.builder().sandbox(sandbox()).build()).join());
+    assertInstanceOf(NotFoundException.class, e.getCause());
+  }
+
+  private <T extends Throwable> T drillFails(Class<T> type, Placement placement) {
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(placement).build()).join());
+    return assertInstanceOf(type, e.getCause());
+  }
+}

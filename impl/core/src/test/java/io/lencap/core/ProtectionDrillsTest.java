@@ -1,0 +1,126 @@
+package io.lencap.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lencap.api.DrillPlan;
+import io.lencap.api.DrillReport;
+import io.lencap.api.DrillSchedule;
+import io.lencap.api.Encapsulation;
+import io.lencap.api.InvalidSpecException;
+import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
+import io.lencap.api.Placement;
+import io.lencap.api.Protection;
+import io.lencap.api.ResiliencyPolicy;
+import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import io.lencap.api.spi.EngineSettings;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** When a protection drills (a counted or timed {@link DrillSchedule}), and that its drills run and are reported. */
+class ProtectionDrillsTest {
+  @TempDir
+  Path store;
+
+  static final Encapsulation GROUP = Encapsulation.builder("g")
+      .resource(Resource.of("disk", ResourceType.BLOCK_VOLUME, "mem://d0")).build();
+  static final DrillPlan PLAN = DrillPlan.builder()
+      .sandbox(Placement.builder().move("disk", URI.create("mem://sandbox")).build()).build();
+
+  /** A clock the test moves. */
+  static final class MovableClock extends Clock {
+    Instant now = Instant.parse("2026-12-02T00:00:00Z");
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  @Test
+  void everyThirdCaptureIsDrilled() {
+    ProtectionDrills d = new ProtectionDrills(null, GROUP, DrillSchedule.everyCaptures(3, PLAN), Clock.systemUTC());
+    List<Boolean> due = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      due.add(d.due());
+    }
+    assertEquals(List.of(false, false, true, false, false, true, false), due);
+  }
+
+  @Test
+  void aTimedScheduleDrillsTheFirstCaptureOnceTheIntervalPassed() {
+    MovableClock clock = new MovableClock();
+    ProtectionDrills d = new ProtectionDrills(null, GROUP, DrillSchedule.every(Duration.ofHours(1), PLAN), clock);
+    assertTrue(d.due(), "the first capture of a protection is drilled");
+    clock.now = clock.now.plus(Duration.ofMinutes(59));
+    assertEquals(false, d.due());
+    clock.now = clock.now.plus(Duration.ofMinutes(1));
+    assertTrue(d.due(), "an hour after the last drill started");
+    clock.now = clock.now.plus(Duration.ofMinutes(30));
+    assertEquals(false, d.due());
+  }
+
+  @Test
+  void aScheduleIsValidatedNamingTheField() {
+    assertEquals("policy.drills.everyCaptures", assertThrows(InvalidSpecException.class,
+        () -> DrillSchedule.everyCaptures(0, PLAN)).field());
+    assertEquals("policy.drills.every", assertThrows(InvalidSpecException.class,
+        () -> DrillSchedule.every(Duration.ZERO, PLAN)).field());
+    DrillPlan onTheGroup = DrillPlan.builder()
+        .sandbox(Placement.builder().move("disk", URI.create("mem://d0")).build()).build();
+    assertEquals("placement.disk", assertThrows(InvalidSpecException.class, () -> new ProtectionDrills(null, GROUP,
+        DrillSchedule.everyCaptures(1, onTheGroup), Clock.systemUTC())).field());
+  }
+
+  @Test
+  void aProtectionDrillsOnItsScheduleAndPublishesEachReport() {
+    MemoryProvider memory = new MemoryProvider();
+    memory.devices.put("d0", new byte[8192]);
+    List<DrillReport> drilled = new CopyOnWriteArrayList<>();
+    Encapsulation group = Encapsulation.builder("g").resources(GROUP.resources()).policy(ResiliencyPolicy.builder()
+        .drills(DrillSchedule.everyCaptures(2, PLAN)).build()).build();
+    try (Lencap lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
+        List.of(e -> {
+          if (e instanceof LencapEvent.Drilled d) {
+            drilled.add(d.report());
+          }
+        }), Clock.systemUTC()), new ProviderRegistry(List.of(memory)))) {
+      Protection p = lencap.protect(group);
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        memory.devices.get("d0")[i] = 1;
+        ids.add(p.captureNow().join().id()); // completes once the drill it made due is done
+      }
+      p.close();
+      assertEquals(List.of(ids.get(1), ids.get(3)), drilled.stream().map(DrillReport::checkpointId).toList());
+      assertTrue(drilled.stream().allMatch(DrillReport::passed), drilled.toString());
+      assertEquals(List.of("sandbox", "sandbox"), memory.discarded);
+      assertEquals(List.of("d0"), List.copyOf(memory.devices.keySet()));
+    }
+  }
+}
