@@ -4,7 +4,7 @@ import java.time.Instant;
 
 /**
  * What a {@link LencapListener} hears: phase changes and transfer progress of captures and restores,
- * commits, failures and recoveries of protected groups, and the copies to a durable tier.
+ * commits, failures and recoveries of protected groups, copies to a durable tier, and drills.
  */
 public sealed interface LencapEvent permits LencapEvent.PhaseChanged, LencapEvent.Progress,
     LencapEvent.Committed, LencapEvent.FailureDetected, LencapEvent.Recovered, LencapEvent.Replicated,

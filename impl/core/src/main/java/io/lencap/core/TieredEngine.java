@@ -4,6 +4,8 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.CheckpointDiff;
 import io.lencap.api.CollectReport;
 import io.lencap.api.CorruptCheckpointException;
+import io.lencap.api.DrillPlan;
+import io.lencap.api.DrillReport;
 import io.lencap.api.Durability;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.InvalidSpecException;
@@ -176,6 +178,12 @@ final class TieredEngine implements Lencap {
       here = false;
     }
     return new Tiers(here, durable.store().backend().exists(key));
+  }
+
+  /** Restores from the nearest tier, as {@link #restore} does. */
+  @Override
+  public CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan) {
+    return new DrillRun(this, local.context(), encapsulation, checkpointId, plan).start();
   }
 
   @Override
