@@ -69,8 +69,21 @@ final class PullBackupCut implements CutStrategy {
         && TAG.matcher(volume.substring(prefix.length(), volume.length() - 4)).matches();
   }
 
-  /** Deletes memory volumes of this domain that captures which died before their release left in the pool. */
+  /**
+   * Ends a backup job of Lencap's (its scratch images named {@code .lencap-TAG.scratch}) that a capture could not
+   * release (the host was unreachable then), and deletes memory volumes of this domain that such captures left.
+   */
   void removeStale(CaptureContext ctx) {
+    LibvirtConnection c = domain.connection();
+    try {
+      String job = c.backupXml(prepared.uuid(), domain.member(), domain.where() + ": looking for a backup job");
+      if (job.contains(".lencap-") && job.contains(".scratch")) {
+        endJob(domain, c, prepared.uuid());
+        ctx.note("ended a backup job left by a capture whose release could not reach the host");
+      }
+    } catch (NotFoundException e) {
+      // no job: the usual case
+    }
     pool.refresh();
     for (String v : pool.volumes()) {
       if (isMemoryVolume(prepared.uuid(), v)) {

@@ -6,6 +6,7 @@ import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -22,6 +23,13 @@ import java.util.TreeMap;
  */
 final class PullBackupTransfer {
 
+  /**
+   * How long a read from a remote export may go unanswered before the transfer fails: about what libvirt's
+   * keepalive takes to give up a connection whose peer vanished ({@link LibvirtConnection#KEEPALIVE_COUNT} probes
+   * {@link LibvirtConnection#KEEPALIVE_INTERVAL_SECONDS} s apart), with room for a slow host.
+   */
+  static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+
   private final MemberDomain domain;
   private final PreparedDomain prepared;
   private final RemotePool pool;
@@ -36,14 +44,6 @@ final class PullBackupTransfer {
     Map<String, String> a = cut.artefacts();
     String host = a.get(PullBackupCut.HOST);
     int port = Integer.parseInt(a.get(PullBackupCut.PORT));
-    String memoryNote;
-    String volume = a.get(PullBackupCut.MEMORY_VOLUME);
-    if (volume != null) {
-      memoryNote = storeMemory(volume, a.getOrDefault(PullBackupCut.MEMORY_MILLIS, "?"), ctx);
-    } else {
-      DomainTransfer.storeDefinition(domain, ctx);
-      memoryNote = "the memory is not captured: a restore boots the guest from its disks as they were at the cut";
-    }
     List<String> devs = new ArrayList<>();
     long bytes = 0;
     long start = System.nanoTime();
@@ -53,7 +53,7 @@ final class PullBackupTransfer {
         throw new UnavailableException(domain.where() + ": the backup job exports no disk " + d.dev());
       }
       String what = domain.where() + ": reading disk " + d.dev() + " from its backup export at " + host + ":" + port;
-      try (NbdExport nbd = NbdExport.tcp(host, port, export, Optional.empty(), what)) {
+      try (NbdExport nbd = NbdExport.tcp(host, port, export, Optional.empty(), READ_TIMEOUT, what)) {
         Map<String, String> attrs = new TreeMap<>();
         attrs.put("dev", d.dev());
         attrs.put("path", d.source().orElseThrow().toString());
@@ -67,6 +67,17 @@ final class PullBackupTransfer {
     }
     long nanos = Math.max(1, System.nanoTime() - start);
     ctx.state().attribute("disks", String.join(",", devs));
+    // The memory after the disks: QEMU keeps the exports' scratch images growing while the guest runs; the memory
+    // volume stays as it is.
+    String memoryNote;
+    String volume = a.get(PullBackupCut.MEMORY_VOLUME);
+    if (volume != null) {
+      memoryNote = storeMemory(volume, a.getOrDefault(PullBackupCut.MEMORY_MILLIS, "?"), ctx);
+    } else {
+      DomainTransfer.storeDefinition(domain, ctx);
+      memoryNote = "the memory is not captured: a restore boots the guest from its disks as they were at the cut";
+    }
+
     // The reads are the cut's only if libvirt still holds the job that serves them.
     domain.current().backupXml(prepared.uuid(), domain.member(), domain.where() + ": checking its backup job after "
         + "the transfer");

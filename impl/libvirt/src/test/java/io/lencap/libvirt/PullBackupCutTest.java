@@ -13,10 +13,13 @@ import io.lencap.api.InvalidSpecException;
 import io.lencap.api.LencapException;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.Chunking;
+import io.lencap.spi.EntryKind;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract.TckRestoreContext;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -159,17 +162,22 @@ class PullBackupCutTest {
   }
 
   @Test
-  void aRestoreOntoARemoteHostFailsBeforeItConnectsNamingThePlacement() throws Exception {
+  void aRestoreOntoARemoteHostWithoutItsPoolFailsInPrepareNamingThePlacementsProperty() throws Exception {
     Resource local = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator("qemu:///system")
         .property("domain", "vm1").build();
     MemoryState sink = new MemoryState(new MemoryState.Chunks(), "cp1");
-    try (LibvirtProvider provider = new LibvirtProvider();
-        ResourceDriver d = provider.open(REMOTE, io.lencap.spi.tck.ResourceProviderContract.providerContext(work))) {
-      InvalidSpecException e = assertThrows(InvalidSpecException.class,
-          () -> d.prepareRestore(new TckRestoreContext(local, REMOTE, sink.seal())));
-      assertEquals("placement[vm]", e.field());
-      assertTrue(e.getMessage().contains("on a remote host"), e.getMessage());
+    try (var w = sink.create(DomainDriver.DEFINITION, EntryKind.FILE, Map.of(), Chunking.contentDefined())) {
+      byte[] xml = "<domain type='qemu'><name>vm1</name></domain>".getBytes(StandardCharsets.UTF_8);
+      w.write(xml, 0, xml.length);
     }
+    MockedDomain d = new MockedDomain(work, REMOTE).inState(LibvirtConnection.STATE_SHUTOFF);
+    LibvirtException noPool = libvirtException(ErrorNumber.VIR_ERR_NO_STORAGE_POOL);
+    when(d.conn.storagePoolLookupByName("lencap")).thenThrow(noPool);
+    DomainRestore restore = new DomainRestore(d.member);
+    InvalidSpecException e = assertThrows(InvalidSpecException.class,
+        () -> restore.prepare(new TckRestoreContext(local, REMOTE, sink.seal())));
+    assertEquals("placement[vm].properties.pool", e.field());
+    assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
   }
 
   private static DomainXml.Disk disk(String dev, String file) {

@@ -154,7 +154,7 @@ class RemoteCaptureIT {
     hostB.awaitCounter(GUEST, 1, SecondHostIT.WAIT);
     AtomicInteger checks = new AtomicInteger();
     Capture ctx = new Capture(hostB.resource(GUEST), CaptureMode.NON_BLOCKING).onCheck(() -> {
-      if (checks.incrementAndGet() == 16) { // 16 MiB into the memory image's download
+      if (checks.incrementAndGet() == 16) { // 4 MiB into the 32 MiB disk
         try {
           hostB.killLibvirtd();
         } catch (IOException e) {
@@ -172,7 +172,7 @@ class RemoteCaptureIT {
     driver.resume();
     LencapException e = assertThrows(LencapException.class, () -> driver.transfer(cut, ctx));
     assertTrue(checks.get() >= 16, "libvirtd was killed during the transfer");
-    System.out.println("transfer with host B's libvirtd killed 16 MiB into the memory: " + e);
+    System.out.println("transfer with host B's libvirtd killed 4 MiB into the disk: " + e);
     assertFalse(e.getMessage().contains("10.231.0.2/system?"), "no connection parameters in " + e.getMessage());
     hostB.restart();
     driver.release(cut);
