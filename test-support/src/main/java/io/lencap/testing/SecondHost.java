@@ -89,6 +89,20 @@ public final class SecondHost {
     quietly("vol-delete", "--pool", POOL, name + ".console");
   }
 
+  /**
+   * Deletes what captures and restores of Lencap leave in the pool when a test fails before their release (memory
+   * volumes, uploaded disks: names with {@code -lencap-}).
+   */
+  public void removeCaptureVolumes() throws IOException, InterruptedException {
+    quietly("pool-refresh", POOL);
+    for (String line : virsh("vol-list", POOL).split("\n")) {
+      String name = line.trim().split("\\s+")[0];
+      if (name.contains("-lencap-")) {
+        quietly("vol-delete", "--pool", POOL, name);
+      }
+    }
+  }
+
   /** The guest as a group member whose id is its name. */
   public Resource resource(String name) {
     return Resource.builder(name).type(ResourceType.VIRTUAL_MACHINE).locator(URI).property("domain", name).build();
@@ -102,6 +116,47 @@ public final class SecondHost {
       return CounterConsole.at(copy).counters();
     } finally {
       Files.deleteIfExists(copy);
+    }
+  }
+
+  /**
+   * The counters in console volume {@code volume} of the pool (a restored guest's console, which libvirt created):
+   * the pool is read again first.
+   */
+  public List<Integer> countersIn(String volume) throws IOException, InterruptedException {
+    virsh("pool-refresh", POOL);
+    Path copy = Files.createTempFile("hostb-" + volume, ".console");
+    try {
+      virsh("vol-download", "--pool", POOL, volume, copy.toString());
+      return CounterConsole.at(copy).counters();
+    } finally {
+      Files.deleteIfExists(copy);
+    }
+  }
+
+  /**
+   * Waits until console volume {@code volume} shows more than {@code skip} counters; returns the first after them
+   * (the first a restored guest printed, {@code skip} being how many the console held before the restore).
+   */
+  public int awaitNewCounter(String volume, int skip, Duration limit)
+      throws IOException, InterruptedException, TimeoutException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (true) {
+      try {
+        List<Integer> seen = countersIn(volume);
+        if (seen.size() > skip) {
+          return seen.get(skip);
+        }
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException(volume + " on host B shows no counter after the first " + skip + " within "
+            + limit);
+      }
+      TimeUnit.MILLISECONDS.sleep(500); // the console is remote: no file event to wait for, so look again
     }
   }
 

@@ -57,6 +57,9 @@ final class CapturePreparation {
     if (state.active()) {
       removeStaleCutFiles(uuid);
     }
+    if (strategy instanceof PullBackupCut pull) {
+      pull.removeStale(ctx);
+    }
     if (strategy instanceof PullBackupCut && BitmapTracking.enabled(domain)) {
       ctx.note("no changed-block tracking on a remote host yet: every disk is read over NBD whole");
     }
@@ -119,9 +122,11 @@ final class CapturePreparation {
           + "need be) to capture it");
     }
     if (ctx.mode() == CaptureMode.BLOCKING) {
-      ctx.note("blocking mode on a remote host: the disks are read over NBD inside the pause, without memory");
+      ctx.note("blocking mode on a remote host: the memory is saved into the host's pool, downloaded, and the disks "
+          + "read over NBD, all inside the pause");
     }
-    return PullBackupCut::new;
+    RemotePool pool = RemotePool.of(domain, domain.connection(), field + ".properties." + RemotePool.PROPERTY);
+    return (m, p) -> new PullBackupCut(m, p, pool);
   }
 
   /** Notes the disks the capture leaves out, and refuses a disk the guest writes that it cannot capture. */

@@ -120,8 +120,8 @@ final class DomainDriver implements ResourceDriver {
 
   @Override
   public void transfer(Cut cut, CaptureContext ctx) throws Exception {
-    if (plan.strategy() instanceof PullBackupCut) {
-      new PullBackupTransfer(domain, plan.domain()).transfer(cut, ctx);
+    if (plan.strategy() instanceof PullBackupCut pull) {
+      new PullBackupTransfer(domain, plan.domain(), pull.pool()).transfer(cut, ctx);
     } else {
       new DomainTransfer(domain, plan.domain(), plan.tracking()).transfer(cut, plan.strategy().memory(cut), ctx);
     }

@@ -32,6 +32,8 @@ final class DomainRestore {
   private final Resource resource;
   private volatile LibvirtConnection conn;
   private volatile boolean pausedByUs;
+  /** The target host's pool when it is remote (set by prepare); null for a local one. */
+  private volatile RemotePool pool;
   /** The state the restored domain was captured in; null until it is restored. */
   private volatile String restoredState;
 
@@ -41,12 +43,6 @@ final class DomainRestore {
   }
 
   void prepare(RestoreContext ctx) throws Exception {
-    if (PullBackupCut.isRemote(resource.locator())) {
-      // A restore writes disks and images here before libvirt starts them: on a remote host they would be missing.
-      throw new InvalidSpecException((ctx.inPlace() ? "resources[" : "placement[") + domain.member() + "]",
-          domain.where() + " is on a remote host: Lencap cannot restore there yet (it would write the disks on this "
-          + "host); restore onto a local connection (Placement.move)");
-    }
     conn = domain.connect();
     StoredState s = ctx.state();
     if (s.entry(DomainDriver.MEMORY).isEmpty() && s.entry(DomainDriver.DEFINITION).isEmpty()) {
@@ -68,6 +64,11 @@ final class DomainRestore {
       }
     }
     allowPassthrough(ctx);
+    if (PullBackupCut.isRemote(resource.locator())) {
+      // Its files are the host's: they go into its pool through libvirt, nothing into this host's directories.
+      pool = RemotePool.of(domain, conn, restoreField(ctx, domain.member(), RemotePool.PROPERTY));
+      return;
+    }
     Optional<Path> dir = restoreDirectory(ctx);
     if (dir.isPresent()) {
       Files.createDirectories(dir.get());
@@ -118,6 +119,10 @@ final class DomainRestore {
     Domain existing = domain.findByName(conn);
     Optional<DomainXml> replaced = existing == null ? Optional.empty() : Optional.of(DomainXml.parse(
         domain.call("reading its XML", () -> existing.getXMLDesc(Domain.XMLFlags.SECURE))));
+    if (pool != null) {
+      restoreRemotely(ctx, existing, replaced);
+      return;
+    }
     DiskTargets targets = new DiskTargets(domain.name(), inPlace ? replaced : Optional.empty(), restoreDirectory(ctx),
         restoreField(ctx, member, DiskTargets.DIRECTORY), ctx.checkpointId(), member);
     // 1. Materialise everything first (each chunk verified), so a bad checkpoint leaves the target untouched.
@@ -218,6 +223,40 @@ final class DomainRestore {
         Files.deleteIfExists(memory);
       }
     }
+  }
+
+  /**
+   * Onto a remote host ({@link RemoteRestore}): the XML rewritten as for a local restore, disks at the volumes the
+   * upload created, consoles of no replaced domain moved into the pool's directory on that host.
+   */
+  private void restoreRemotely(RestoreContext ctx, Domain existing, Optional<DomainXml> replaced) {
+    boolean inPlace = ctx.inPlace();
+    String member = domain.member();
+    if (!domain.call("asking the hypervisor type", conn::getType).equalsIgnoreCase("QEMU")) {
+      throw new InvalidSpecException(restoreField(ctx, member, RemotePool.PROPERTY), domain.where() + " is on a "
+          + "remote host: Lencap restores there through QEMU's save images only");
+    }
+    Optional<String> targetUuid = existing != null
+        ? Optional.of(domain.call("reading its UUID", existing::getUUIDString))
+        : inPlace ? Optional.empty() : Optional.of(UUID.randomUUID().toString());
+    DiskTargets consoles = new DiskTargets(domain.name(), Optional.empty(), Optional.of(pool.directory()),
+        restoreField(ctx, member, RemotePool.PROPERTY), ctx.checkpointId(), member);
+    restoredState = new RemoteRestore(domain, conn, pool).restore(ctx, replaced, existing, (xml, disks, formats) -> {
+      DomainXml dx = DomainXml.parse(xml);
+      if (!LunRelocation.movedLuns(dx, ctx).isEmpty()) {
+        throw new InvalidSpecException(restoreField(ctx, member, RemotePool.PROPERTY), domain.where() + ": a "
+            + "restore onto a remote host does not follow moved LUNs yet");
+      }
+      if (!inPlace) {
+        dx.withName(domain.name());
+      }
+      targetUuid.ifPresent(u -> dx.withUuid(Optional.of(u)));
+      dx.withDiskFormats(formats);
+      RestoredXml restored = new RestoredXml(replaced, disks, consoles, secrets(ctx.state()), allowPassthrough(ctx),
+          restoreField(ctx, member, HostPassthrough.OPT_IN), domain.where() + ", checkpoint " + ctx.checkpointId());
+      return restored.apply(dx).xml();
+    });
+    pausedByUs = false;
   }
 
   /** Runs the restored domain if it was captured running, or a domain quiesce paused that no restore replaced. */

@@ -97,6 +97,18 @@ final class DomainXml {
   }
 
   /** Points each named disk ({@code dev -> path}) at a new file, dropping any backing chain shown. */
+  /** Sets the image format ({@code <driver type>}) of the disks named. */
+  DomainXml withDiskFormats(Map<String, String> formats) {
+    for (Element d : diskElements()) {
+      String dev = DiskElements.dev(d);
+      Element driver = DomainXml.child(d, "driver");
+      if (dev != null && formats.containsKey(dev) && driver != null) {
+        driver.setAttribute("type", formats.get(dev));
+      }
+    }
+    return this;
+  }
+
   DomainXml withDiskSources(Map<String, Path> sources) {
     for (Element d : diskElements()) {
       String dev = DiskElements.dev(d);

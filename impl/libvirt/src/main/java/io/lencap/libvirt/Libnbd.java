@@ -40,6 +40,24 @@ interface Libnbd extends com.sun.jna.Library {
 
   int nbd_pread(Pointer h, Pointer buf, long count, long offset, int flags);
 
+  /** Starts a TCP connection and the handshake without waiting; {@link #nbd_poll} drives them. */
+  int nbd_aio_connect_tcp(Pointer h, String host, String port);
+
+  /** 1 while the handshake is under way. */
+  int nbd_aio_is_connecting(Pointer h);
+
+  /** 1 once the handle can take commands. */
+  int nbd_aio_is_ready(Pointer h);
+
+  /** Starts a read without waiting; returns its cookie, or -1. */
+  long nbd_aio_pread(Pointer h, Pointer buf, long count, long offset, Completion.ByValue completion, int flags);
+
+  /** 1 when the command of {@code cookie} completed (and is retired), 0 while in flight, -1 when it failed. */
+  int nbd_aio_command_completed(Pointer h, long cookie);
+
+  /** Runs the handle's state machine once, waiting at most {@code timeoutMs}: 1 if it moved, 0 on timeout, -1. */
+  int nbd_poll(Pointer h, int timeoutMs);
+
   int nbd_block_status(Pointer h, long count, long offset, ExtentCallback.ByValue callback, int flags);
 
   /** {@code int (*)(void *user_data, const char *metacontext, uint64_t offset, uint32_t *entries, size_t n, int *error)}. */
@@ -56,6 +74,17 @@ interface Libnbd extends com.sun.jna.Library {
 
     /** The by-value form libnbd's signature takes. */
     public static final class ByValue extends ExtentCallback implements Structure.ByValue {}
+  }
+
+  /** {@code nbd_completion_callback}, passed by value; all null: the caller polls for the command's end instead. */
+  @Structure.FieldOrder({"callback", "user_data", "free"})
+  class Completion extends Structure {
+    public Pointer callback;
+    public Pointer user_data;
+    public Pointer free;
+
+    /** The by-value form libnbd's signature takes. */
+    public static final class ByValue extends Completion implements Structure.ByValue {}
   }
 
   /** Loads the library once, when first needed. */

@@ -5,6 +5,7 @@ import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -22,6 +23,8 @@ final class NbdExport implements AutoCloseable {
   private final Pointer h;
   private final String what;
   private final Optional<String> context;
+  /** How long a remote read may go unanswered; empty for a local export (a Unix socket of this host's QEMU). */
+  private volatile Optional<Duration> timeout = Optional.empty();
 
   private NbdExport(Libnbd nbd, Pointer h, String what, Optional<String> context) {
     this.nbd = nbd;
@@ -45,10 +48,44 @@ final class NbdExport implements AutoCloseable {
     return open(context, what, (n, h) -> n.nbd_connect_unix(h, socket.toString()));
   }
 
-  /** Connects to the export {@code name} at {@code host:port}. */
-  static NbdExport tcp(String host, int port, String name, Optional<String> context, String what) throws IOException {
-    return open(context, what, (n, h) -> n.nbd_set_export_name(h, name) < 0 ? -1
-        : n.nbd_connect_tcp(h, host, Integer.toString(port)));
+  /**
+   * Connects to the export {@code name} at {@code host:port}. libnbd's blocking calls wait as long as TCP does (a
+   * cut link: minutes), so the connection and every read go through its asynchronous calls, polled against a
+   * deadline: a host that stops answering fails the read after {@code timeout} with an {@link IOException}.
+   */
+  static NbdExport tcp(String host, int port, String name, Optional<String> context, Duration timeout, String what)
+      throws IOException {
+    NbdExport e = open(context, what, (n, h) -> n.nbd_set_export_name(h, name) < 0 ? -1
+        : connectWithin(n, h, host, port, timeout, what));
+    e.timeout = Optional.of(timeout);
+    return e;
+  }
+
+  private static int connectWithin(Libnbd n, Pointer h, String host, int port, Duration timeout, String what) {
+    if (n.nbd_aio_connect_tcp(h, host, Integer.toString(port)) < 0) {
+      return -1;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (n.nbd_aio_is_connecting(h) == 1) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new NbdTimeout(what + ": no answer from the NBD server within " + timeout.toSeconds() + " s while "
+            + "connecting: the host or the link to it is gone");
+      }
+      if (n.nbd_poll(h, (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
+        return -1;
+      }
+    }
+    return n.nbd_aio_is_ready(h) == 1 ? 0 : -1;
+  }
+
+  /** A deadline passed inside libnbd's state machine; {@link #open} turns it into an {@link IOException}. */
+  private static final class NbdTimeout extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NbdTimeout(String message) {
+      super(message, null, false, false);
+    }
   }
 
   private interface Connect {
@@ -76,6 +113,9 @@ final class NbdExport implements AutoCloseable {
         throw new IOException(what + ": the server does not offer " + context.get());
       }
       return e;
+    } catch (NbdTimeout x) {
+      e.close();
+      throw new IOException(x.getMessage());
     } catch (IOException | RuntimeException x) {
       e.close();
       throw x;
@@ -135,8 +175,43 @@ final class NbdExport implements AutoCloseable {
   /** Fills the direct buffer's remaining bytes from the export at {@code offset}. */
   void read(ByteBuffer direct, long offset) throws IOException {
     Pointer p = Native.getDirectBufferPointer(direct).share(direct.position());
-    check(nbd.nbd_pread(h, p, direct.remaining(), offset, 0));
+    Optional<Duration> limit = timeout;
+    if (limit.isEmpty()) {
+      check(nbd.nbd_pread(h, p, direct.remaining(), offset, 0));
+    } else {
+      readWithin(p, direct.remaining(), offset, limit.get());
+    }
     direct.position(direct.limit());
+  }
+
+  /**
+   * A read through {@code nbd_aio_pread}, polled until it completes or the deadline passes. After a timeout the
+   * command stays in flight on a handle that is good only for closing (the caller's try-with-resources does), so
+   * the buffer is never written after this returns.
+   */
+  private void readWithin(Pointer buf, long count, long offset, Duration limit) throws IOException {
+    long cookie = nbd.nbd_aio_pread(h, buf, count, offset, new Libnbd.Completion.ByValue(), 0);
+    if (cookie < 0) {
+      throw error();
+    }
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (true) {
+      int done = nbd.nbd_aio_command_completed(h, cookie);
+      if (done == 1) {
+        return;
+      }
+      if (done < 0) {
+        throw error();
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new IOException(what + ": no answer from the NBD server within " + limit.toSeconds() + " s (a read of "
+            + count + " bytes at offset " + offset + "): the host or the link to it is gone");
+      }
+      if (nbd.nbd_poll(h, (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
+        throw error();
+      }
+    }
   }
 
   private void check(int rc) throws IOException {

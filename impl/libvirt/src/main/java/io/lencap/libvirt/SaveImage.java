@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -31,7 +32,7 @@ final class SaveImage {
   /** Replaces the domain XML stored in the image; the memory stream after the data area is untouched. */
   static void rewriteXml(Path image, UnaryOperator<String> rewrite) throws IOException {
     try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      writeFully(ch, rewrittenHead(ch, image, rewrite), 0);
+      writeFully(ch, rewrittenHead(ch, ch.size(), image.toString(), rewrite), 0);
       ch.force(true);
     }
   }
@@ -42,7 +43,7 @@ final class SaveImage {
    */
   static ByteBuffer rewrittenHead(Path image, UnaryOperator<String> rewrite) throws IOException {
     try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
-      return rewrittenHead(ch, image, rewrite);
+      return rewrittenHead(ch, ch.size(), image.toString(), rewrite);
     }
   }
 
@@ -57,9 +58,15 @@ final class SaveImage {
     }
   }
 
-  private static ByteBuffer rewrittenHead(FileChannel ch, Path image, UnaryOperator<String> rewrite) throws IOException {
+  /**
+   * The same, read from the current position of {@code ch} (a download stream from a remote pool): the header and
+   * data area are consumed, and the returned bytes stand in for them. {@code size} is the whole image's, which
+   * bounds the data area; {@code image} names it in errors.
+   */
+  static ByteBuffer rewrittenHead(ReadableByteChannel ch, long size, String image, UnaryOperator<String> rewrite)
+      throws IOException {
     ByteBuffer header = ByteBuffer.allocate(HEADER).order(ByteOrder.nativeOrder());
-    readFully(ch, header, 0);
+    readFully(ch, header);
     header.flip();
     byte[] magic = new byte[MAGIC.length];
     header.get(magic);
@@ -75,7 +82,7 @@ final class SaveImage {
     if (version < 1 || version > 2) {
       throw new IOException(image + ": unknown save image version " + version);
     }
-    long fileSize = ch.size();
+    long fileSize = size;
     if (dataLen <= 0 || dataLen > MAX_DATA || dataLen > fileSize - HEADER) {
       throw new IOException(image + ": the header declares a data area of " + Integer.toUnsignedString(dataLen)
           + " bytes; a save image's is 1 to " + MAX_DATA + " bytes and within the file (" + fileSize + " bytes)");
@@ -85,7 +92,7 @@ final class SaveImage {
           + ", outside the data area of " + dataLen + " bytes");
     }
     ByteBuffer data = ByteBuffer.allocate(dataLen);
-    readFully(ch, data, HEADER);
+    readFully(ch, data);
     byte[] d = data.array();
     int xmlEnd = indexOfZero(d, 0);
     String xml = new String(d, 0, xmlEnd, StandardCharsets.UTF_8);
@@ -122,9 +129,9 @@ final class SaveImage {
     return b.length;
   }
 
-  private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+  private static void readFully(ReadableByteChannel ch, ByteBuffer b) throws IOException {
     while (b.hasRemaining()) {
-      int n = ch.read(b, pos + b.position());
+      int n = ch.read(b);
       if (n < 0) {
         throw new IOException("save image ends inside its header");
       }

@@ -11,6 +11,7 @@ import io.lencap.spi.StoredState;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -42,37 +43,73 @@ final class StateFiles {
       CaptureContext ctx, Runnable check) throws IOException {
     Map<String, String> attrs = new TreeMap<>(attributes);
     attrs.put("identity", identity(file));
-    long n = 0;
     try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
-      EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, chunking);
-      boolean written = false;
-      try {
-        ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
-        while (in.read(buf) >= 0) {
-          ctx.checkCancelled();
-          check.run();
-          buf.flip();
-          if (head != null && n < head.limit()) {
-            int len = (int) Math.min(buf.remaining(), head.limit() - n);
-            buf.put(0, head, (int) n, len);
-          }
-          n += buf.remaining();
-          out.write(buf);
-          buf.clear();
-        }
-        written = true;
-      } finally {
-        if (written) {
-          out.close();
-        } else {
-          closeAfterFailure(out);
-        }
-      }
+      return capture(in, head, entry, attrs, chunking, ctx, check);
     } catch (NoSuchFileException e) {
       throw new NoSuchFileException(file.toString(), null, "not readable from this host: run Lencap on the "
           + "hypervisor's host or keep images on storage shared with it");
     }
+  }
+
+  /**
+   * Writes what a channel reads, up to its end, as an entry ({@code head}, if given, stands in for its first bytes);
+   * returns the bytes written.
+   */
+  static long capture(ReadableByteChannel in, ByteBuffer head, String entry, Map<String, String> attributes,
+      Chunking chunking, CaptureContext ctx, Runnable check) throws IOException {
+    long n = 0;
+    EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attributes, chunking);
+    boolean written = false;
+    try {
+      ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
+      while (in.read(buf) >= 0) {
+        ctx.checkCancelled();
+        check.run();
+        buf.flip();
+        if (head != null && n < head.limit()) {
+          int len = (int) Math.min(buf.remaining(), head.limit() - n);
+          buf.put(0, head, (int) n, len);
+        }
+        n += buf.remaining();
+        out.write(buf);
+        buf.clear();
+      }
+      written = true;
+    } finally {
+      if (written) {
+        out.close();
+      } else {
+        closeAfterFailure(out);
+      }
+    }
     return n;
+  }
+
+  /** A channel that reads {@code head}'s remaining bytes, then what {@code rest} reads. */
+  static ReadableByteChannel after(ByteBuffer head, ReadableByteChannel rest) {
+    return new ReadableByteChannel() {
+      @Override
+      public int read(ByteBuffer dst) throws IOException {
+        if (!head.hasRemaining()) {
+          return rest.read(dst);
+        }
+        int n = Math.min(head.remaining(), dst.remaining());
+        ByteBuffer slice = head.slice(head.position(), n);
+        dst.put(slice);
+        head.position(head.position() + n);
+        return n;
+      }
+
+      @Override
+      public boolean isOpen() {
+        return rest.isOpen();
+      }
+
+      @Override
+      public void close() throws IOException {
+        rest.close();
+      }
+    };
   }
 
   /** Closes a writer whose entry failed; the first failure is the one to report (a store may rethrow it). */

@@ -65,6 +65,16 @@ class DomainXmlTest {
   }
 
   @Test
+  void aDiskRestoredAsARawVolumeSaysSoInItsDriver() {
+    DomainXml x = DomainXml.parse(XML).withDiskSources(Map.of("vda", Path.of("/pool/vm1-lencap-cp1-vda.raw")))
+        .withDiskFormats(Map.of("vda", "raw", "vdb", "raw"));
+    DomainXml.Disk vda = x.disks().get(0);
+    assertEquals(Optional.of("raw"), vda.format());
+    assertEquals(Optional.of(Path.of("/pool/vm1-lencap-cp1-vda.raw")), vda.source());
+    assertEquals(Optional.empty(), x.disks().get(1).format(), "a disk without a driver element is left as it is");
+  }
+
+  @Test
   void removingTheUuidLetsLibvirtChoose() {
     assertFalse(DomainXml.parse(XML).withUuid(Optional.empty()).xml().contains("<uuid>"));
   }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.libvirt.Domain;
+import org.libvirt.StoragePool;
 
 /**
  * Member {@code vm} naming domain {@code vm1}, over a mocked libvirt connection and domain that a test scripts:
@@ -25,6 +26,8 @@ final class MockedDomain {
   final LibvirtConnection conn = mock(LibvirtConnection.class);
   final Connections connections = mock(Connections.class);
   final Domain domain = mock(Domain.class);
+  /** Storage pool {@code lencap}, a directory pool at {@code /pool}. */
+  final StoragePool pool = mock(StoragePool.class);
   final Path work;
   final MemberDomain member;
 
@@ -36,6 +39,9 @@ final class MockedDomain {
     when(conn.getType()).thenReturn("QEMU");
     when(domain.getName()).thenReturn("vm1");
     when(domain.getUUIDString()).thenReturn(UUID);
+    when(conn.storagePoolLookupByName("lencap")).thenReturn(pool);
+    when(pool.isActive()).thenReturn(1);
+    when(pool.getXMLDesc(0)).thenReturn("<pool type='dir'><name>lencap</name><target><path>/pool</path></target></pool>");
     this.work = workDirectory.resolve("libvirt");
     this.member = new MemberDomain(resource, ResourceProviderContract.providerContext(workDirectory), connections);
     member.connect();

@@ -88,7 +88,8 @@ class NbdExportIT {
     Path pid = tmp.resolve("pid");
     HostCommand.run("qemu-nbd", "--fork", "--pid-file", pid.toString(), "-r", "-b", "127.0.0.1", "-p",
         Integer.toString(port), "-x", "vdb", "-B", "b1", "--image-opts", QemuImg.unlockedQcow2(image));
-    try (NbdExport e = NbdExport.tcp("127.0.0.1", port, "vdb", Optional.of("qemu:dirty-bitmap:b1"), "test")) {
+    try (NbdExport e = NbdExport.tcp("127.0.0.1", port, "vdb", Optional.of("qemu:dirty-bitmap:b1"),
+        java.time.Duration.ofSeconds(30), "test")) {
       check(e);
     } finally {
       long p = Long.parseLong(Files.readString(pid).trim());

@@ -71,6 +71,7 @@ class RemoteCaptureIT {
     if (hostB != null) {
       hostB.restart(); // a test that killed libvirtd leaves it to come back here
       hostB.remove(GUEST);
+      hostB.removeCaptureVolumes();
     }
   }
 
@@ -108,9 +109,13 @@ class RemoteCaptureIT {
     Matcher m = COUNTER.matcher(new String(read, 0, 32, StandardCharsets.US_ASCII));
     assertTrue(m.find(), "sector 0 holds a counter");
     assertTrue(Integer.parseInt(m.group(1)) <= lastAtCut, "sector 0 after the cut: " + m.group(1) + " > " + lastAtCut);
-    assertTrue(stored.entry(DomainDriver.DEFINITION).isPresent(), "the definition stands in for the memory");
-    String note = ctx.notes().stream().filter(n -> n.startsWith("disks only")).findFirst()
-        .orElseThrow(() -> new AssertionError("no disks-only note in " + ctx.notes()));
+    StoredEntry memory = stored.entry(DomainDriver.MEMORY).orElseThrow();
+    byte[] image = bytes(stored, memory);
+    assertEquals("LibvirtQemudSave", new String(image, 0, 16, StandardCharsets.US_ASCII), "a save image");
+    assertTrue(image.length > 16 << 20, "the guest's memory: " + image.length + " bytes");
+    String note = ctx.notes().stream().filter(n -> n.startsWith("disks read over NBD")).findFirst()
+        .orElseThrow(() -> new AssertionError("no transfer note in " + ctx.notes()));
+    assertTrue(note.contains("memory saved by QEMU into volume"), note);
     Matcher rate = RATE.matcher(note);
     assertTrue(rate.find(), note);
     System.out.printf("remote capture over NBD: %s bytes at %s MB/s; notes %s%n", rate.group(1), rate.group(2),
@@ -131,7 +136,8 @@ class RemoteCaptureIT {
       long wall = System.nanoTime() - t0;
       MemberCheckpoint m = cp.member(GUEST).orElseThrow();
       assertEquals("paused-pull-backup", m.method());
-      assertTrue(m.notes().stream().anyMatch(n -> n.startsWith("disks only")), m.notes().toString());
+      assertTrue(m.notes().stream().anyMatch(n -> n.contains("downloaded through a libvirt stream")),
+          m.notes().toString());
       assertEquals(List.of(cp.id()), CounterGuestIT.await(lencap.checkpoints("remote")).stream()
           .map(Checkpoint::id).toList());
       System.out.printf("engine capture of a guest on host B: pause %d ms, %d logical bytes, %d stored, %d ms "
@@ -166,7 +172,7 @@ class RemoteCaptureIT {
     driver.resume();
     LencapException e = assertThrows(LencapException.class, () -> driver.transfer(cut, ctx));
     assertTrue(checks.get() >= 16, "libvirtd was killed during the transfer");
-    System.out.println("transfer with host B's libvirtd killed at 4 MiB: " + e);
+    System.out.println("transfer with host B's libvirtd killed 4 MiB into the disk: " + e);
     assertFalse(e.getMessage().contains("10.231.0.2/system?"), "no connection parameters in " + e.getMessage());
     hostB.restart();
     driver.release(cut);
@@ -200,12 +206,13 @@ class RemoteCaptureIT {
     return seen.get(seen.size() - 1);
   }
 
-  /** No backup job on the guest, and no scratch image left in host B's pool. */
+  /** No backup job on the guest, and no scratch image or memory volume left in host B's pool. */
   private void assertNoJobLeft() throws Exception {
     assertThrows(IOException.class, () -> hostB.virsh("backup-dumpxml", GUEST), "a backup job is left");
     hostB.virsh("pool-refresh", SecondHost.POOL); // the pool's list may be older than the job's end
     String volumes = hostB.virsh("vol-list", SecondHost.POOL);
     assertFalse(volumes.contains("scratch"), "a scratch image is left: " + volumes);
+    assertFalse(volumes.contains(".mem"), "a memory volume is left: " + volumes);
   }
 
   /** The guest's disk as the guest sees it, downloaded through libvirt and converted here. */
