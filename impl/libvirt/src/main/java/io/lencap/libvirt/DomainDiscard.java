@@ -46,21 +46,29 @@ final class DomainDiscard implements Discarder {
     Domain d = domain.findByName(c);
     if (d != null) {
       String id = domain.call("reading its UUID", d::getUUIDString);
+      // A restore from a memory image makes a transient domain, which is gone once destroyed: nothing to undefine.
+      boolean persistent = domain.call("reading whether it is persistent", d::isPersistent) == 1;
       if (c.state(id, domain.member(), domain.where() + ": reading its state").state()
           != LibvirtConnection.STATE_SHUTOFF) {
         domain.run("destroying it", d::destroy);
       }
-      try {
-        domain.run("undefining it", () -> d.undefine(UNDEFINE_ALL_METADATA));
-      } catch (InvalidSpecException e) {
-        if (LibvirtErrors.code(e) != ErrorNumber.VIR_ERR_INVALID_ARG) {
-          throw e;
-        }
-        // A driver without checkpoints (Xen, the test driver) refuses their flag: it has none to remove.
-        domain.run("undefining it", () -> d.undefine(UNDEFINE_ALL_METADATA & ~UNDEFINE_CHECKPOINTS_METADATA));
+      if (persistent) {
+        undefine(d);
       }
     }
     deleteRestoredFiles();
+  }
+
+  private void undefine(Domain d) {
+    try {
+      domain.run("undefining it", () -> d.undefine(UNDEFINE_ALL_METADATA));
+    } catch (InvalidSpecException e) {
+      if (LibvirtErrors.code(e) != ErrorNumber.VIR_ERR_INVALID_ARG) {
+        throw e;
+      }
+      // A driver without checkpoints (Xen, the test driver) refuses their flag: it has none to remove.
+      domain.run("undefining it", () -> d.undefine(UNDEFINE_ALL_METADATA & ~UNDEFINE_CHECKPOINTS_METADATA));
+    }
   }
 
   private void deleteRestoredFiles() throws IOException {
