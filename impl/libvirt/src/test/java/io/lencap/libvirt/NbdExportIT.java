@@ -25,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -139,7 +140,12 @@ class NbdExportIT {
         proxy.freeze();
         long start = System.nanoTime();
         read = reader.submit(() -> assertThrows(IOException.class, () -> e.read(ByteBuffer.allocateDirect(65536), 0)));
-        IOException x = read.get(5 * deadline.toMillis(), TimeUnit.MILLISECONDS);
+        IOException x;
+        try {
+          x = read.get(5 * deadline.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException t) {
+          throw new AssertionError("the read still waits after 5 times its deadline", t);
+        }
         long took = (System.nanoTime() - start) / 1_000_000;
         System.out.printf("NbdExportIT: unanswered read failed after %d ms (deadline %d ms)%n", took,
             deadline.toMillis());
@@ -161,6 +167,25 @@ class NbdExportIT {
       assertTrue(reader.awaitTermination(5, TimeUnit.SECONDS), "the reading thread is still blocked");
     } finally {
       reader.shutdownNow();
+    }
+  }
+
+  /** A server that accepts the connection and then never answers fails the connection at its deadline. */
+  @Test
+  void aHandshakeTheServerNeverAnswersFailsAtTheDeadline() throws Exception {
+    Duration deadline = Duration.ofMillis(500);
+    try (TcpServer server = new TcpServer(); FreezingProxy proxy = new FreezingProxy(server.port)) {
+      proxy.freeze();
+      long start = System.nanoTime();
+      IOException x = assertThrows(IOException.class,
+          () -> NbdExport.tcp("127.0.0.1", proxy.port(), "vdb", Optional.empty(), deadline, "reading vdb").close());
+      long took = (System.nanoTime() - start) / 1_000_000;
+      System.out.printf("NbdExportIT: unanswered handshake failed after %d ms (deadline %d ms)%n", took,
+          deadline.toMillis());
+      assertTrue(took >= deadline.toMillis() && took < 5 * deadline.toMillis(), "failed after " + took + " ms");
+      assertEquals("reading vdb: no answer from the NBD server within 0.5 s while connecting: the host or the link "
+          + "to it is gone", x.getMessage());
+      assertTrue(proxy.clientClosed.await(5, TimeUnit.SECONDS), "the failed connection was left open");
     }
   }
 
