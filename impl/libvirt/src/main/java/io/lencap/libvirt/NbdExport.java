@@ -69,7 +69,7 @@ final class NbdExport implements AutoCloseable {
     while (n.nbd_aio_is_connecting(h) == 1) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new NbdTimeout(what + ": no answer from the NBD server within " + timeout.toSeconds() + " s while "
+        throw new NbdTimeout(what + ": no answer from the NBD server within " + seconds(timeout) + " while "
             + "connecting: the host or the link to it is gone");
       }
       if (n.nbd_poll(h, (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
@@ -77,6 +77,11 @@ final class NbdExport implements AutoCloseable {
       }
     }
     return n.nbd_aio_is_ready(h) == 1 ? 0 : -1;
+  }
+
+  /** {@code 30 s}, or {@code 0.5 s} for a deadline that is not whole seconds. */
+  private static String seconds(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
   }
 
   /** A deadline passed inside libnbd's state machine; {@link #open} turns it into an {@link IOException}. */
@@ -205,7 +210,7 @@ final class NbdExport implements AutoCloseable {
       }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new IOException(what + ": no answer from the NBD server within " + limit.toSeconds() + " s (a read of "
+        throw new IOException(what + ": no answer from the NBD server within " + seconds(limit) + " (a read of "
             + count + " bytes at offset " + offset + "): the host or the link to it is gone");
       }
       if (nbd.nbd_poll(h, (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
