@@ -7,6 +7,7 @@ import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
+import io.lencap.spi.Discarder;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.EntryWriter;
 import io.lencap.spi.Health;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.EnumSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -69,6 +71,13 @@ public final class SingleFileProvider implements ResourceProvider {
   public Watcher watch(Resource resource, ProviderContext context) {
     Path file = file(resource);
     return () -> Files.isRegularFile(file) ? Health.healthy() : Health.failed(file + " is missing");
+  }
+
+  /** A drill's sandbox copy is one file: removing it is deleting it (gone already is fine). */
+  @Override
+  public Optional<Discarder> discarder(Resource restored, ProviderContext context) {
+    Path file = file(restored);
+    return Optional.of(() -> Files.deleteIfExists(file));
   }
 
   private static Path file(Resource resource) {

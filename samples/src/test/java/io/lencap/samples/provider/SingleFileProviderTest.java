@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.Random;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
@@ -31,6 +32,13 @@ class SingleFileProviderTest extends ResourceProviderContract {
     new Random(42).nextBytes(content);
     Path file = Files.write(workDirectory.resolve("state-" + created++ + ".bin"), content);
     return Resource.of("state", ResourceType.FILE_TREE, "onefile://" + file);
+  }
+
+  /** A file of its own, where a drill would restore. */
+  @Override
+  protected Optional<Resource> sandbox(Resource original) {
+    return Optional.of(Resource.of("state", ResourceType.FILE_TREE,
+        "onefile://" + workDirectory.resolve("sandbox-" + created++ + ".bin")));
   }
 
   /** Rewrites 64 KiB in the middle: the store keeps only the chunks around it. */
