@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * on the storage for ever. Only names a driver gives ({@code lencap-…}) are read back: this list decides deletes.
  */
 final class KeptImages {
-  private static final Pattern NAME = Pattern.compile("lencap-[A-Za-z0-9._-]{1,200}");
+  static final Pattern NAME = Pattern.compile("lencap-[A-Za-z0-9._-]{1,200}");
   private final Path file;
 
   KeptImages(Path workDirectory, String encapsulation, String member, LunAddress lun) {

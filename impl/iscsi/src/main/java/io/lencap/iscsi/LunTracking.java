@@ -134,12 +134,20 @@ final class LunTracking {
     return true;
   }
 
-  /** The images a committed capture no longer needs: the parent's kept one and what the parent meant to delete. */
+  /**
+   * The images a committed capture no longer needs: the parent's kept one and what the parent meant to delete. These
+   * names come from the store and decide deletes, so only names a driver gives are taken: the parent's kept image
+   * must be the one named after the parent's own id, and the other must have the form of a driver's name.
+   */
   static Set<String> previous(Optional<StoredState> parent) {
     Set<String> names = new TreeSet<>();
     parent.ifPresent(p -> {
-      Optional.ofNullable(p.attributes().get(KEPT)).ifPresent(names::add);
-      Optional.ofNullable(p.attributes().get(PREVIOUS)).ifPresent(names::add);
+      Optional.ofNullable(p.attributes().get(KEPT))
+          .filter(StorageSnapshot.imageName(p.checkpointId())::equals)
+          .ifPresent(names::add);
+      Optional.ofNullable(p.attributes().get(PREVIOUS))
+          .filter(n -> KeptImages.NAME.matcher(n).matches())
+          .ifPresent(names::add);
     });
     return names;
   }

@@ -127,6 +127,15 @@ class LunTrackingTest {
         parent(SIZE, CHUNK, a -> a.put(LunTracking.PREVIOUS, "lencap-older"))))));
   }
 
+  /** The names come from the store and decide deletes: a planted name is never deleted. */
+  @Test
+  void previousTakesOnlyNamesADriverGives() throws Exception {
+    assertEquals(List.of(), List.copyOf(LunTracking.previous(Optional.of(parent(SIZE, CHUNK, a -> {
+      a.put(LunTracking.KEPT, "lencap-not-the-parents-own");
+      a.put(LunTracking.PREVIOUS, "production-gold-image");
+    })))));
+  }
+
   @Test
   void trackingIsDiffOrNone() {
     assertTrue(LunTracking.enabled(LUN));

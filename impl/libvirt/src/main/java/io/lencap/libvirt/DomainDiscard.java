@@ -8,15 +8,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
 
 /**
  * Removes a domain a restore created into its {@code restore.directory} (a drill's sandbox): destroys it, undefines
  * it with its snapshot and checkpoint metadata, and deletes the files {@link DiskTargets} names for it in that
- * directory (disks, console logs, a restore's staging files). Nothing else: a domain without the directory is not a
- * restore's own, and is refused.
+ * directory (disks, console logs, a restore's staging files) that the domain's own definition names. Nothing else:
+ * a domain without the directory is not a restore's own, and is refused; a file of another domain whose name merely
+ * starts the same ({@code web-db-vda.qcow2} beside a sandbox {@code web}) is not the sandbox's.
  */
 final class DomainDiscard implements Discarder {
   /** {@code VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | SNAPSHOTS_METADATA | CHECKPOINTS_METADATA}. */
@@ -44,7 +47,12 @@ final class DomainDiscard implements Discarder {
   public void discard() throws IOException {
     LibvirtConnection c = domain.current();
     Domain d = domain.findByName(c);
+    Set<Path> named = new HashSet<>();
     if (d != null) {
+      // Read before the destroy: a transient domain has no definition left after it.
+      DomainXml xml = DomainXml.parse(domain.call("reading its definition", () -> d.getXMLDesc(0)));
+      xml.disks().forEach(disk -> disk.source().ifPresent(named::add));
+      named.addAll(xml.characterFiles());
       String id = domain.call("reading its UUID", d::getUUIDString);
       // A restore from a memory image makes a transient domain, which is gone once destroyed: nothing to undefine.
       boolean persistent = domain.call("reading whether it is persistent", d::isPersistent) == 1;
@@ -56,7 +64,7 @@ final class DomainDiscard implements Discarder {
         undefine(d);
       }
     }
-    deleteRestoredFiles();
+    deleteRestoredFiles(named);
   }
 
   private void undefine(Domain d) {
@@ -71,17 +79,20 @@ final class DomainDiscard implements Discarder {
     }
   }
 
-  private void deleteRestoredFiles() throws IOException {
-    if (!Files.isDirectory(directory, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
+  /** Deletes what the definition named in the directory, in the names a restore gives, with their staging files. */
+  private void deleteRestoredFiles(Set<Path> named) throws IOException {
     String prefix = domain.name() + "-";
-    try (var files = Files.list(directory)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        String name = f.getFileName().toString();
-        if (name.startsWith(prefix) && RESTORED_SUFFIXES.stream().anyMatch(name::endsWith)
-            && Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-          Files.deleteIfExists(f);
+    for (Path f : named) {
+      Path file = f.normalize();
+      String name = file.getFileName().toString();
+      if (!directory.equals(file.getParent()) || !name.startsWith(prefix)
+          || RESTORED_SUFFIXES.stream().noneMatch(name::endsWith)) {
+        continue;
+      }
+      for (Path p : List.of(file, file.resolveSibling(name + ".lencap-restore"),
+          file.resolveSibling(name + ".lencap-restore.raw"))) {
+        if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+          Files.deleteIfExists(p);
         }
       }
     }

@@ -33,11 +33,13 @@ class DomainDiscardTest {
     String name = TestDriver.name("sandbox");
     String other = TestDriver.name("original");
     Path disk = Files.write(dir.resolve(name + "-vda.raw"), new byte[4096]);
-    Files.writeString(dir.resolve(name + "-serial0.log"), "console");
+    Path console = Files.writeString(dir.resolve(name + "-serial0.log"), "console");
     Files.writeString(dir.resolve(name + "-vda.raw.lencap-restore"), "staged");
     Path otherDisk = Files.write(dir.resolve(other + "-vda.raw"), new byte[4096]);
     Path unrelated = Files.writeString(dir.resolve(name + "-notes.txt"), "not a restore's");
-    TestDriver.start(name, disk);
+    // Named like a restore's file of this domain, but another domain's ("web-db-vda" beside "web"): kept.
+    Path lookalike = Files.write(dir.resolve(name + "-db-vda.raw"), new byte[4096]);
+    TestDriver.start(name, disk, "<serial type='file'><source path='" + console + "'/><target port='0'/></serial>");
     TestDriver.start(other, otherDisk);
     try {
       Resource sandbox = vm(name, dir.toString());
@@ -45,7 +47,7 @@ class DomainDiscardTest {
 
       assertThrows(NotFoundException.class, () -> probeDomain(name));
       try (Stream<Path> left = Files.list(dir)) {
-        assertEquals(List.of(otherDisk, unrelated).stream().sorted().toList(), left.sorted().toList());
+        assertEquals(List.of(otherDisk, unrelated, lookalike).stream().sorted().toList(), left.sorted().toList());
       }
       assertEquals(1, TestDriver.connection().domainLookupByName(other).isActive(), "the other domain stopped");
       PROVIDER.discarder(sandbox, ResourceProviderContract.providerContext(dir)).orElseThrow().discard(); // idempotent

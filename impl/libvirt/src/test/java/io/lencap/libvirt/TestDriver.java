@@ -33,8 +33,13 @@ final class TestDriver {
 
   /** Defines and starts a test-driver domain, with a file-backed disk when {@code disk} is given. */
   static Domain start(String name, Path disk) throws LibvirtException {
-    String devices = disk == null ? "" : "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='"
-        + disk + "'/><target dev='vda' bus='virtio'/></disk>";
+    return start(name, disk, "");
+  }
+
+  /** The same, with more devices (XML) after the disk. */
+  static Domain start(String name, Path disk, String moreDevices) throws LibvirtException {
+    String devices = (disk == null ? "" : "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='"
+        + disk + "'/><target dev='vda' bus='virtio'/></disk>") + moreDevices;
     Domain d = connection().domainDefineXML("<domain type='test'><name>" + name + "</name><memory unit='MiB'>64</memory>"
         + "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><devices>" + devices + "</devices></domain>");
     d.create();
