@@ -1,7 +1,11 @@
 package io.lencap.spi;
 
 import io.lencap.api.Resource;
+import io.lencap.api.ResourceType;
+import java.net.URI;
 import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -40,6 +44,47 @@ public interface ResourceProvider extends AutoCloseable {
    */
   default Optional<Discarder> discarder(Resource restored, ProviderContext context) {
     return Optional.empty();
+  }
+
+  /**
+   * Whether {@code a} and {@code b} name the same target (the same VM, LUN, export or tree), judged from the
+   * resources alone (no I/O); {@code b} is a resource this provider supports, {@code a} any resource. A drill
+   * refuses a sandbox that is the same target as a member of its group, since it would restore over the member
+   * and then discard it. By default {@link #sameLocator}. A provider whose locators have aliases (a default port, a
+   * number with leading zeros, several transports to one host) overrides this to compare what its locators mean;
+   * when unsure it answers true, which only refuses a sandbox.
+   */
+  default boolean sameTarget(Resource a, Resource b) {
+    return sameLocator(a, b);
+  }
+
+  /**
+   * The default {@link #sameTarget}: two VMs with the same connection (after {@link URI#normalize}) and the same
+   * property {@code domain}; otherwise (whatever the types) the same scheme and authority (ignoring case) and the same path (ignoring
+   * trailing slashes).
+   */
+  static boolean sameLocator(Resource a, Resource b) {
+    if (a.type() == ResourceType.VIRTUAL_MACHINE && b.type() == ResourceType.VIRTUAL_MACHINE) {
+      return a.locator().normalize().equals(b.locator().normalize())
+          && Objects.equals(a.property("domain").orElse(null), b.property("domain").orElse(null));
+    }
+    URI ua = a.locator();
+    URI ub = b.locator();
+    return lower(ua.getScheme()).equals(lower(ub.getScheme()))
+        && lower(ua.getRawAuthority()).equals(lower(ub.getRawAuthority()))
+        && path(ua).equals(path(ub));
+  }
+
+  private static String path(URI u) {
+    String p = u.isOpaque() ? u.getRawSchemeSpecificPart() : Objects.requireNonNullElse(u.normalize().getRawPath(), "");
+    while (p.endsWith("/")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    return p;
+  }
+
+  private static String lower(String s) {
+    return s == null ? "" : s.toLowerCase(Locale.ROOT);
   }
 
   /** The properties and secrets this provider reads from its resources, for users and their tools. */

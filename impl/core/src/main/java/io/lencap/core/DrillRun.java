@@ -63,7 +63,7 @@ final class DrillRun {
     Map<String, Resource> sandbox;
     Map<String, Discarder> discarders;
     try {
-      sandbox = DrillSandbox.of(group, plan.sandbox());
+      sandbox = DrillSandbox.of(group, plan.sandbox(), run.providers());
       discarders = plan.keep() ? Map.of() : discarders(sandbox);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);

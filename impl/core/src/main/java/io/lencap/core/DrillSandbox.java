@@ -13,15 +13,16 @@ import java.util.Objects;
 
 /**
  * The resources a drill restores into, checked to be apart from the group before anything is written: every member
- * is moved, and no target is a member of the group (for a VM, the same connection and domain name) or a path nested
- * in or around one (a sandbox directory inside a member's tree would change it; a member's tree inside the sandbox
- * would be deleted with it).
+ * is moved, and no target is a member of the group (as the member's provider judges it,
+ * {@link io.lencap.spi.ResourceProvider#sameTarget}: for a VM, the same host and domain name; for a LUN, the same
+ * portal, target and LUN number) or a path nested in or around one (a sandbox directory inside a member's tree would
+ * change it; a member's tree inside the sandbox would be deleted with it).
  */
 final class DrillSandbox {
   private DrillSandbox() {}
 
   /** Each member's sandbox resource, in the group's order. Throws {@link InvalidSpecException} naming the member. */
-  static Map<String, Resource> of(Encapsulation group, Placement placement) {
+  static Map<String, Resource> of(Encapsulation group, Placement placement, ProviderRegistry providers) {
     Map<String, Resource> out = new LinkedHashMap<>();
     for (Resource r : group.resources()) {
       String field = "placement." + r.id();
@@ -31,11 +32,11 @@ final class DrillSandbox {
       }
       Resource placed = placement.apply(r);
       for (Resource member : group.resources()) {
-        if (overlaps(placed, member)) {
+        boolean same = providers.sameTarget(placed, member);
+        if (same || nestedTrees(placed, member)) {
           throw new InvalidSpecException(field, "the sandbox target " + describe(placed) + " is "
               + (member.id().equals(r.id()) ? "the member itself" : "member " + member.id() + " of the group")
-              + (sameVm(placed, member) || samePath(placed.locator(), member.locator()) ? "" : " or nested with it")
-              + "; a drill never touches the group: give a target of its own");
+              + (same ? "" : " or nested with it") + "; a drill never touches the group: give a target of its own");
         }
       }
       out.put(r.id(), placed);
@@ -43,21 +44,10 @@ final class DrillSandbox {
     return out;
   }
 
-  static boolean overlaps(Resource placed, Resource member) {
-    if (placed.type() == ResourceType.VIRTUAL_MACHINE && member.type() == ResourceType.VIRTUAL_MACHINE) {
-      return sameVm(placed, member); // a VM's locator is its host's connection, shared by every domain there
-    }
-    return nested(placed.locator(), member.locator());
-  }
-
-  private static boolean sameVm(Resource a, Resource b) {
-    return a.type() == ResourceType.VIRTUAL_MACHINE && b.type() == ResourceType.VIRTUAL_MACHINE
-        && a.locator().normalize().equals(b.locator().normalize())
-        && Objects.equals(a.property("domain").orElse(null), b.property("domain").orElse(null));
-  }
-
-  private static boolean samePath(URI a, URI b) {
-    return nested(a, b) && path(a).equals(path(b));
+  /** Nested locators, unless both are VMs (whose locator is their host's connection, shared by every domain there). */
+  private static boolean nestedTrees(Resource placed, Resource member) {
+    return (placed.type() != ResourceType.VIRTUAL_MACHINE || member.type() != ResourceType.VIRTUAL_MACHINE)
+        && nested(placed.locator(), member.locator());
   }
 
   /** The same scheme and authority, and one path equal to or below the other. */

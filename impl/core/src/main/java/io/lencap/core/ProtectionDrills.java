@@ -25,8 +25,9 @@ final class ProtectionDrills {
   private Instant lastDrill;
 
   /** Checks the plan's sandbox against the group now, so that a protection never starts with drills that cannot run. */
-  ProtectionDrills(Lencap lencap, Encapsulation group, DrillSchedule schedule, Clock clock) {
-    DrillSandbox.of(group, schedule.plan().sandbox());
+  ProtectionDrills(Lencap lencap, Encapsulation group, DrillSchedule schedule, ProviderRegistry providers,
+      Clock clock) {
+    DrillSandbox.of(group, schedule.plan().sandbox(), providers);
     this.lencap = lencap;
     this.schedule = schedule;
     this.clock = clock;

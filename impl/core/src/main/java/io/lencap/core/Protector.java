@@ -64,7 +64,7 @@ final class Protector implements Protection {
     this.encapsulation = encapsulation;
     this.chooser = chooser;
     this.schedule = new CheckpointSchedule(encapsulation.policy());
-    this.drills = encapsulation.policy().drills().map(d -> new ProtectionDrills(engine, encapsulation, d, run.clock()));
+    this.drills = encapsulation.policy().drills().map(d -> new ProtectionDrills(engine, encapsulation, d, run.providers(), run.clock()));
   }
 
   void start() {

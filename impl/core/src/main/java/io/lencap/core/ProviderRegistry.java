@@ -126,6 +126,21 @@ final class ProviderRegistry implements AutoCloseable {
   }
 
   /**
+   * Whether {@code a} is the same target as {@code member}, as the member's provider judges it
+   * ({@link ResourceProvider#sameTarget}); by {@link ResourceProvider#sameLocator} when no provider supports the
+   * member (it then fails where it is opened).
+   */
+  boolean sameTarget(Resource a, Resource member) {
+    ResourceProvider p;
+    try {
+      p = providerFor(member);
+    } catch (ProviderNotFoundException e) {
+      return ResourceProvider.sameLocator(a, member);
+    }
+    return p.sameTarget(a, member);
+  }
+
+  /**
    * The resource's role in ordering as its provider states it; by its type when no provider supports it (it
    * then fails where it is opened).
    */

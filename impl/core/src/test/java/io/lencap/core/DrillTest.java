@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@link Lencap#drill} over in-memory devices: restored apart, probed, checked, removed; the group untouched. */
 class DrillTest {
+  private static final ProviderRegistry NO_PROVIDERS = new ProviderRegistry(List.of());
   @TempDir
   Path store;
 
@@ -129,11 +130,11 @@ class DrillTest {
     Encapsulation g = Encapsulation.builder("trees").resource(tree).build();
     for (String target : List.of("file:///srv/job/data/", "file:///srv/job/data/drill", "file:///srv/job")) {
       InvalidSpecException e = assertThrows(InvalidSpecException.class, () -> DrillSandbox.of(g,
-          Placement.builder().move("t", URI.create(target)).build()), target);
+          Placement.builder().move("t", URI.create(target)).build(), NO_PROVIDERS), target);
       assertEquals("placement.t", e.field());
     }
     assertEquals(URI.create("file:///srv/job/data-drill"), DrillSandbox.of(g, Placement.builder().move("t",
-        URI.create("file:///srv/job/data-drill")).build()).get("t").locator());
+        URI.create("file:///srv/job/data-drill")).build(), NO_PROVIDERS).get("t").locator());
   }
 
   @Test
@@ -142,9 +143,9 @@ class DrillTest {
         .property("domain", "rank0").build();
     Encapsulation g = Encapsulation.builder("vms").resource(vm).build();
     assertThrows(InvalidSpecException.class, () -> DrillSandbox.of(g, Placement.builder().move("vm",
-        URI.create("qemu:///system"), Map.of("restore.directory", "/var/lib/drill")).build()));
+        URI.create("qemu:///system"), Map.of("restore.directory", "/var/lib/drill")).build(), NO_PROVIDERS));
     assertEquals(Optional.of("rank0-drill"), DrillSandbox.of(g, Placement.builder().move("vm",
-        URI.create("qemu:///system"), Map.of("domain", "rank0-drill")).build()).get("vm").property("domain"));
+        URI.create("qemu:///system"), Map.of("domain", "rank0-drill")).build(), NO_PROVIDERS).get("vm").property("domain"));
   }
 
   @Test

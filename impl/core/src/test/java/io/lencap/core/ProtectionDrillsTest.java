@@ -39,6 +39,7 @@ class ProtectionDrillsTest {
 
   static final Encapsulation GROUP = Encapsulation.builder("g")
       .resource(Resource.of("disk", ResourceType.BLOCK_VOLUME, "mem://d0")).build();
+  static final ProviderRegistry NO_PROVIDERS = new ProviderRegistry(List.of());
   static final DrillPlan PLAN = DrillPlan.builder()
       .sandbox(Placement.builder().move("disk", URI.create("mem://sandbox")).build()).build();
 
@@ -64,7 +65,7 @@ class ProtectionDrillsTest {
 
   @Test
   void everyThirdCaptureIsDrilled() {
-    ProtectionDrills d = new ProtectionDrills(null, GROUP, DrillSchedule.everyCaptures(3, PLAN), Clock.systemUTC());
+    ProtectionDrills d = new ProtectionDrills(null, GROUP, DrillSchedule.everyCaptures(3, PLAN), NO_PROVIDERS, Clock.systemUTC());
     List<Boolean> due = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       due.add(d.due());
@@ -75,7 +76,7 @@ class ProtectionDrillsTest {
   @Test
   void aTimedScheduleDrillsTheFirstCaptureOnceTheIntervalPassed() {
     MovableClock clock = new MovableClock();
-    ProtectionDrills d = new ProtectionDrills(null, GROUP, DrillSchedule.every(Duration.ofHours(1), PLAN), clock);
+    ProtectionDrills d = new ProtectionDrills(null, GROUP, DrillSchedule.every(Duration.ofHours(1), PLAN), NO_PROVIDERS, clock);
     assertTrue(d.due(), "the first capture of a protection is drilled");
     clock.now = clock.now.plus(Duration.ofMinutes(59));
     assertEquals(false, d.due());
@@ -94,7 +95,7 @@ class ProtectionDrillsTest {
     DrillPlan onTheGroup = DrillPlan.builder()
         .sandbox(Placement.builder().move("disk", URI.create("mem://d0")).build()).build();
     assertEquals("placement.disk", assertThrows(InvalidSpecException.class, () -> new ProtectionDrills(null, GROUP,
-        DrillSchedule.everyCaptures(1, onTheGroup), Clock.systemUTC())).field());
+        DrillSchedule.everyCaptures(1, onTheGroup), NO_PROVIDERS, Clock.systemUTC())).field());
   }
 
   @Test

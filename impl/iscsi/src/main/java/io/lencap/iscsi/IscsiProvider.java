@@ -56,6 +56,32 @@ public final class IscsiProvider implements ResourceProvider {
     };
   }
 
+  /**
+   * The same LUN: the same host (ignoring case), port (3260 when absent), target name (ignoring case) and LUN number
+   * ({@code 01} is {@code 1}), so that a drill never takes an alias of a member for its sandbox. A locator that does
+   * not parse is compared as text.
+   */
+  @Override
+  public boolean sameTarget(Resource a, Resource b) {
+    Optional<LunAddress> la = address(a);
+    Optional<LunAddress> lb = address(b);
+    if (la.isPresent() && lb.isPresent()) {
+      return la.get().equals(lb.get());
+    }
+    return ResourceProvider.super.sameTarget(a, b);
+  }
+
+  private static Optional<LunAddress> address(Resource r) {
+    if (!"iscsi".equalsIgnoreCase(r.locator().getScheme())) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(LunAddress.parse(r.locator()).canonical());
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
   /** Zeroes a LUN a restore wrote (a drill's sandbox): a LUN is the target's to delete, not an initiator's. */
   @Override
   public Optional<Discarder> discarder(Resource restored, ProviderContext context) {

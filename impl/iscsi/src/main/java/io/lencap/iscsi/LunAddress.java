@@ -3,6 +3,7 @@ package io.lencap.iscsi;
 import io.lencap.iscsi.address.IscsiLocator;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.Locale;
 
 /**
  * Where a LUN lives: {@code iscsi://host[:port]/iqn/lun}, the URL form libiscsi and QEMU use. Credentials never
@@ -55,6 +56,15 @@ record LunAddress(String host, int port, String iqn, int lun) {
       throw new IllegalArgumentException("locator lun must be a number, got: " + parts[2]);
     }
     return new LunAddress(locator.getHost(), locator.getPort() < 0 ? DEFAULT_PORT : locator.getPort(), parts[1], lun);
+  }
+
+  /**
+   * This address with the host and target name in lower case: two locators name the same LUN when their canonical
+   * addresses are equal (the port is already defaulted and the LUN a number; iSCSI names compare without case,
+   * RFC 3722, and so do host names).
+   */
+  LunAddress canonical() {
+    return new LunAddress(host.toLowerCase(Locale.ROOT), port, iqn.toLowerCase(Locale.ROOT), lun);
   }
 
   /** The 8-byte LUN field of SCSI command PDUs (SAM-2: peripheral addressing below 256, flat above). */

@@ -10,6 +10,7 @@ import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.Support;
 import io.lencap.spi.Watcher;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -20,7 +21,7 @@ import java.util.Set;
  * listed by {@link #properties()}.
  */
 public final class LibvirtProvider implements ResourceProvider {
-  private static final Set<String> SCHEMES = Set.of("qemu", "xen", "libxl", "test");
+  static final Set<String> SCHEMES = Set.of("qemu", "xen", "libxl", "test");
 
   private volatile Connections connections;
 
@@ -50,6 +51,24 @@ public final class LibvirtProvider implements ResourceProvider {
   @Override
   public Watcher watch(Resource resource, ProviderContext context) {
     return new DomainWatcher(resource, context, connections());
+  }
+
+  /**
+   * The same domain: the same name on the same hypervisor, whatever the transport ({@link Hypervisor}), so that a
+   * drill never takes an alias of a member ({@code qemu+unix:///system} for {@code qemu:///system}) for its sandbox
+   * and then destroys it. A locator that is not a libvirt connection is compared as text.
+   */
+  @Override
+  public boolean sameTarget(Resource a, Resource b) {
+    if (a.type() != ResourceType.VIRTUAL_MACHINE || b.type() != ResourceType.VIRTUAL_MACHINE) {
+      return ResourceProvider.super.sameTarget(a, b);
+    }
+    Optional<Hypervisor> ha = Hypervisor.of(a.locator());
+    Optional<Hypervisor> hb = Hypervisor.of(b.locator());
+    if (ha.isEmpty() || hb.isEmpty()) {
+      return ResourceProvider.super.sameTarget(a, b);
+    }
+    return ha.equals(hb) && Objects.equals(a.property("domain").orElse(null), b.property("domain").orElse(null));
   }
 
   /** Destroys and undefines a domain restored into its {@code restore.directory}, and deletes its files there. */

@@ -229,6 +229,22 @@ public abstract class ResourceProviderContract {
     assertEquals(Health.Status.HEALTHY, probe(r).status(), "discarding the sandbox hurt the original");
   }
 
+  /**
+   * A resource is its own target and its {@link #sandbox} is not ({@link ResourceProvider#sameTarget}): a drill
+   * refuses a sandbox that is a member and would restore over it otherwise.
+   */
+  @Test
+  void aResourceIsItsOwnTargetAndItsSandboxIsNot() throws Exception {
+    Resource r = resource();
+    assertTrue(provider().sameTarget(r, r), provider().name() + " does not take " + r + " for itself");
+    Optional<Resource> sandbox = sandbox(r);
+    if (sandbox.isPresent()) {
+      Resource s = sandbox.get();
+      assertFalse(provider().sameTarget(s, r), provider().name() + " takes the sandbox " + s + " for " + r);
+      assertFalse(provider().sameTarget(r, s), provider().name() + " takes " + r + " for the sandbox " + s);
+    }
+  }
+
   @Test
   void probeSeesAHealthyResource() throws Exception {
     assertEquals(Health.Status.HEALTHY, probe(resource()).status());
