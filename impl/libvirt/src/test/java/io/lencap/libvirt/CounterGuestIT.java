@@ -84,7 +84,8 @@ class CounterGuestIT {
         // Console and disk keep agreeing afterwards.
         int later = g.awaitCounter(mark, n -> n >= first + 2, WAIT);
         int onDisk = g.diskCounter();
-        assertTrue(onDisk >= later && onDisk <= later + 2, "disk " + onDisk + " vs console " + later);
+        // The guest prints each value before it writes it to the disk: the disk may be one behind the console.
+        assertTrue(onDisk >= later - 1 && onDisk <= later + 2, "disk " + onDisk + " vs console " + later);
       }
     }
   }
