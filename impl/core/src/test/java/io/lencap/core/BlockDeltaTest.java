@@ -260,4 +260,37 @@ class BlockDeltaTest {
     assertEquals(0, c4.members().get(0).storedBytes());
     assertRestores(other, c4, second);
   }
+
+  @Test
+  void aCaptureAfterADeltaIsFoundDamagedStoresThatContentWhole() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    String delta = deltasOf(e, c2).keySet().iterator().next();
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.deltaKey(delta)));
+    assertFalse(e.verify("g").join().ok()); // reads every chunk: finds the damage
+
+    Checkpoint c3 = e.capture(group()).join(); // the same content as c2
+    assertFalse(deltasOf(e, c3).containsKey(delta), "c3 names the damaged delta again");
+    assertTrue(Files.exists(dir.resolve("s").resolve(ChunkStore.key(delta))));
+    assertRestores(e, c3, second);
+  }
+
+  @Test
+  void aCaptureAfterADeltasBaseIsFoundDamagedStoresTheDeltasWhole() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    Map.Entry<String, String> d = deltasOf(e, c2).entrySet().iterator().next();
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.key(d.getValue())));
+    assertFalse(e.verify("g").join().ok()); // reads every chunk: finds the damage
+
+    Checkpoint c3 = e.capture(group()).join();
+    assertFalse(deltasOf(e, c3).containsKey(d.getKey()), "c3 names a delta on the damaged base");
+    assertRestores(e, c3, second);
+  }
 }
