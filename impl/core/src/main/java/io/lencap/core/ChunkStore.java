@@ -277,6 +277,25 @@ final class ChunkStore {
     }
   }
 
+  /** A chunk rebuilt from the given stored bytes of its delta (and its base here), verified as a read is. */
+  byte[] fromStoredDelta(ChunkRef ref, byte[] storedDelta, String checkpointId, String memberId) throws IOException {
+    return fromDelta(ref, storedDelta, checkpointId, memberId);
+  }
+
+  /** The base that this store's delta of a chunk of {@code length} bytes names; empty when absent or unreadable. */
+  Optional<String> deltaBase(String id, int length) throws IOException {
+    Optional<byte[]> stored = backend.get(deltaKey(id));
+    if (stored.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(ChunkDelta.parse(codec.decodeAtMost(deltaKey(id), stored.get(),
+          ChunkDelta.maxRawSize(length)), length).baseId());
+    } catch (ChunkCodec.UnreadableException e) {
+      return Optional.empty();
+    }
+  }
+
   /** Marks a delta damaged: this process neither names it again nor takes it as proven. */
   private void damagedDelta(String id) {
     damaged.add(id);
