@@ -349,4 +349,26 @@ class BlockDeltaTest {
     assertArrayEquals(second, memory.devices.get("d0"));
     assertTrue(h1.id() != null);
   }
+
+  @Test
+  void aManifestOfANewerFormatIsRefusedAndNotCollected() throws Exception {
+    Engine e = open("s", Map.of());
+    device();
+    Checkpoint c = e.capture(group()).join();
+    String key = CheckpointStore.manifestKey("g", c.id());
+    Path file = dir.resolve("s").resolve(key);
+    ChunkCodec codec = e.store().chunks().codec();
+    String json = new String(codec.decode(key, Files.readAllBytes(file)), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(json.contains("\"format\":1"), json.substring(0, Math.min(200, json.length())));
+    Files.write(file, codec.encode(key, json.replace("\"format\":1", "\"format\":9")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    long chunks = files("s", "chunks");
+
+    Engine newer = open("s", Map.of()); // another process: nothing cached
+    CompletionException bad = assertThrows(CompletionException.class, () -> newer.restore(group(), c.id()).join());
+    assertTrue(bad.getCause().getMessage().contains(c.id()) && bad.getCause().getMessage().contains("format 9"),
+        bad.getCause().getMessage());
+    newer.collect().join();
+    assertEquals(chunks, files("s", "chunks"), "a collection deleted the chunks of a manifest it cannot read");
+  }
 }
