@@ -223,7 +223,13 @@ final class CheckpointCopy {
       boolean delta = deltas.containsKey(c.getKey());
       Long size = look ? target.backend().stat(delta ? ChunkStore.deltaKey(c.getKey()) : ChunkStore.key(c.getKey()))
           .map(BlobInfo::size).orElse(null) : targetChunks.get(delta ? DELTA + c.getKey() : c.getKey());
-      if (size != null && (delta ? size > 0 : source.codec().plausibleSize(c.getValue(), size))) {
+      if (size != null && delta && size > 0
+          && !target.chunks().deltaBase(c.getKey(), c.getValue()).equals(Optional.of(deltas.get(c.getKey())))) {
+        // The target's delta names another base than this manifest records (another source wrote it, or it
+        // is unreadable): a collection there would keep the recorded base and delete the real one. Send the
+        // chunk whole instead: reads try the whole chunk first, and the recorded base is among the chunks sent.
+        missing.add(new Chunk(c.getKey(), c.getValue(), false));
+      } else if (size != null && (delta ? size > 0 : source.codec().plausibleSize(c.getValue(), size))) {
         if (!look) {
           chunksPresent.incrementAndGet();
         }
@@ -282,12 +288,19 @@ final class CheckpointCopy {
       key = ChunkStore.key(ref.id());
       stored = source.backend().get(key).orElse(null);
     }
+    if (stored == null && !ref.delta()) { // stored only as a delta in the source: send it whole, rebuilt
+      stored = source.backend().get(ChunkStore.deltaKey(ref.id())).orElse(null);
+      if (stored != null) {
+        byte[] raw = source.chunks().fromStoredDelta(new ChunkRef(ref.id(), 0, ref.length()), stored, m.id(), member);
+        stored = source.codec().encode(key, raw);
+      }
+    }
     if (stored == null) {
       throw new CorruptCheckpointException(m.id(), member, ref.id(), "chunk missing from the source "
           + source.describe());
     }
-    if (key.startsWith(ChunkStore.DELTAS)) { // verified as a restore reads it: rebuilt on its base, hashed
-      source.chunks().read(new ChunkRef(ref.id(), 0, ref.length()), m.id(), member);
+    if (key.startsWith(ChunkStore.DELTAS)) { // the bytes sent, rebuilt on their base and hashed as a read does
+      source.chunks().fromStoredDelta(new ChunkRef(ref.id(), 0, ref.length()), stored, m.id(), member);
     } else {
       try {
         byte[] raw = source.codec().decode(key, stored, ref.length());

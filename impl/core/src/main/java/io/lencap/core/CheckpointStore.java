@@ -208,6 +208,11 @@ final class CheckpointStore implements AutoCloseable, Journal {
           + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
     }
     ManifestLimits.check(key, m);
+    if (m.format() > Manifest.FORMAT_DELTAS) { // restore, sync and collection (which then stops) all read here
+      throw new LencapException("store " + describe() + ", checkpoint " + m.id() + " of " + m.encapsulation()
+          + " is in manifest format " + m.format() + ", newer than this version reads (up to "
+          + Manifest.FORMAT_DELTAS + "): restore, sync or collect it with a newer Lencap");
+    }
     manifestCache.put(key, m);
     return Optional.of(m);
   }

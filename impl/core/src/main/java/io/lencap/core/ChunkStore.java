@@ -87,7 +87,13 @@ final class ChunkStore {
     if (chunk.bytes() == null || known.contains(chunk.id())) {
       return 0;
     }
-    boolean created = backend.putIfAbsent(chunk.key(), chunk.bytes());
+    boolean created;
+    if (damaged.contains(chunk.id())) { // found damaged on read: its size may be right, its bytes are not
+      backend.put(chunk.key(), chunk.bytes());
+      created = true;
+    } else {
+      created = backend.putIfAbsent(chunk.key(), chunk.bytes());
+    }
     if (!created) {
       Optional<BlobInfo> present = backend.stat(chunk.key());
       if (present.isEmpty() || present.get().size() != chunk.bytes().length) {
@@ -144,8 +150,7 @@ final class ChunkStore {
     } catch (ChunkCodec.UnreadableException e) {
       log.debug("chunk {} is unreadable ({}): not a delta base", id, e.getMessage());
     }
-    damaged.add(id);
-    known.remove(id);
+    damagedWhole(id);
     return Optional.empty();
   }
 
@@ -248,16 +253,62 @@ final class ChunkStore {
     try {
       raw = codec.decode(key(ref.id()), stored.get(), ref.length());
     } catch (ChunkCodec.UnreadableException e) {
+      damagedWhole(ref.id());
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage());
     }
     if (raw.length != ref.length() || !codec.id(raw, 0, raw.length).equals(ref.id())) {
+      damagedWhole(ref.id());
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash");
     }
     return ByteBuffer.wrap(raw).asReadOnlyBuffer();
   }
 
-  /** A chunk rebuilt from its delta and its base, both verified by the rebuilt content's hash. */
+  /**
+   * A chunk rebuilt from its delta and its base, both verified by the rebuilt content's hash. A delta or base that
+   * fails is marked damaged, as a damaged whole chunk is: a later capture then stores that content whole instead of
+   * naming the delta again.
+   */
   private byte[] fromDelta(ChunkRef ref, byte[] stored, String checkpointId, String memberId) throws IOException {
+    try {
+      return rebuild(ref, stored, checkpointId, memberId);
+    } catch (CorruptCheckpointException e) {
+      damagedDelta(ref.id());
+      throw e;
+    }
+  }
+
+  /** A chunk rebuilt from the given stored bytes of its delta (and its base here), verified as a read is. */
+  byte[] fromStoredDelta(ChunkRef ref, byte[] storedDelta, String checkpointId, String memberId) throws IOException {
+    return fromDelta(ref, storedDelta, checkpointId, memberId);
+  }
+
+  /** The base that this store's delta of a chunk of {@code length} bytes names; empty when absent or unreadable. */
+  Optional<String> deltaBase(String id, int length) throws IOException {
+    Optional<byte[]> stored = backend.get(deltaKey(id));
+    if (stored.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(ChunkDelta.parse(codec.decodeAtMost(deltaKey(id), stored.get(),
+          ChunkDelta.maxRawSize(length)), length).baseId());
+    } catch (ChunkCodec.UnreadableException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Marks a delta damaged: this process neither names it again nor takes it as proven. */
+  private void damagedDelta(String id) {
+    damaged.add(id);
+    knownDeltas.remove(id);
+  }
+
+  /** Marks a whole chunk damaged: a capture that holds its content writes it again. */
+  private void damagedWhole(String id) {
+    damaged.add(id);
+    known.remove(id);
+  }
+
+  private byte[] rebuild(ChunkRef ref, byte[] stored, String checkpointId, String memberId) throws IOException {
     ChunkDelta.Parsed delta;
     try {
       delta = ChunkDelta.parse(codec.decodeAtMost(deltaKey(ref.id()), stored, ChunkDelta.maxRawSize(ref.length())),
@@ -275,11 +326,13 @@ final class ChunkStore {
     try {
       byte[] baseRaw = codec.decode(baseKey, base.get(), ref.length());
       if (!codec.id(baseRaw, 0, baseRaw.length).equals(delta.baseId())) {
+        damagedWhole(delta.baseId());
         throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
             + delta.baseId() + ", does not match its hash");
       }
       raw = delta.apply(baseRaw);
     } catch (ChunkCodec.UnreadableException e) {
+      damagedWhole(delta.baseId()); // which of the two is unreadable is not known here: neither is used again
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
           + delta.baseId() + ", or the delta is damaged: " + e.getMessage());
     }

@@ -269,6 +269,9 @@ final class StateWriter implements StateSink {
       if (existing == null) {
         existing = store.chunks().knownDelta(id).orElse(null);
       }
+      if (existing != null && (store.chunks().damaged(id) || store.chunks().damaged(existing))) {
+        return whole(ref, raw); // that delta or its base failed a read: store the content whole (read first)
+      }
       if (existing != null) { // stored as a delta already: name it, prove it and its base at commit
         referenced.put(id, raw.length);
         deltaUsed(id, existing, raw.length);

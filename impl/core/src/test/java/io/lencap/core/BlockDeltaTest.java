@@ -260,4 +260,115 @@ class BlockDeltaTest {
     assertEquals(0, c4.members().get(0).storedBytes());
     assertRestores(other, c4, second);
   }
+
+  @Test
+  void aCaptureAfterADeltaIsFoundDamagedStoresThatContentWhole() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    String delta = deltasOf(e, c2).keySet().iterator().next();
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.deltaKey(delta)));
+    assertFalse(e.verify("g").join().ok()); // reads every chunk: finds the damage
+
+    Checkpoint c3 = e.capture(group()).join(); // the same content as c2
+    assertFalse(deltasOf(e, c3).containsKey(delta), "c3 names the damaged delta again");
+    assertTrue(Files.exists(dir.resolve("s").resolve(ChunkStore.key(delta))));
+    assertRestores(e, c3, second);
+  }
+
+  @Test
+  void aCaptureAfterADeltasBaseIsFoundDamagedStoresTheDeltasWhole() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    Map.Entry<String, String> d = deltasOf(e, c2).entrySet().iterator().next();
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.key(d.getValue())));
+    assertFalse(e.verify("g").join().ok()); // reads every chunk: finds the damage
+
+    Checkpoint c3 = e.capture(group()).join();
+    assertFalse(deltasOf(e, c3).containsKey(d.getKey()), "c3 names a delta on the damaged base");
+    assertRestores(e, c3, second);
+  }
+
+  @Test
+  void aSyncVerifiesTheDeltaItSendsNotTheWholeChunk() throws IOException {
+    Engine source = open("s", Map.of());
+    Engine target = open("t", Map.of());
+    byte[] first = device();
+    source.capture(group()).join();
+    rewriteOnePercent(first);
+    Checkpoint c2 = source.capture(group()).join();
+    String delta = deltasOf(source, c2).keySet().iterator().next();
+    io.lencap.spi.ChunkRef ref = source.store().manifest("g", c2.id()).members().get(0).entries().get(0).chunks()
+        .stream().filter(c -> c.id().equals(delta)).findFirst().orElseThrow();
+    java.nio.ByteBuffer whole = source.store().chunks().read(ref, c2.id(), "m0");
+    byte[] raw = new byte[whole.remaining()];
+    whole.get(raw);
+    source.store().chunks().put(delta, raw); // the source holds the chunk whole as well, intact
+    flipLastByte(dir.resolve("s").resolve(ChunkStore.deltaKey(delta)));
+
+    CompletionException bad = assertThrows(CompletionException.class, () -> source.sync("g", target).join());
+    assertTrue(bad.getCause().getMessage().contains(delta), bad.getCause().getMessage());
+  }
+
+  @Test
+  void aSyncSendsWholeAChunkWhoseDeltaInTheTargetNamesAnotherBase() throws IOException {
+    Engine one = open("s", Map.of());
+    Engine two = open("s2", Map.of());
+    Engine target = open("t", Map.of());
+    Encapsulation other = Encapsulation.builder("h")
+        .resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0")).build();
+    byte[] first = device();
+    byte[] second = first.clone();
+    second[4096] ^= 1; // chunk 0, block 1
+    byte[] firstOfTwo = first.clone();
+    firstOfTwo[2 * 4096] ^= 1; // chunk 0, block 2: another base for the same second content
+    one.capture(group()).join();
+    memory.devices.put("d0", firstOfTwo.clone());
+    Checkpoint h1 = two.capture(other).join();
+    memory.devices.put("d0", second.clone());
+    Checkpoint g2 = one.capture(group()).join();
+    Checkpoint h2 = two.capture(other).join();
+    Map.Entry<String, String> d1 = deltasOf(one, g2).entrySet().iterator().next();
+    String base2 = two.store().manifest("h", h2.id()).members().get(0).deltas().get(d1.getKey());
+    assertTrue(base2 != null && !base2.equals(d1.getValue()), "the two stores hold the chunk on two bases");
+
+    one.sync("g", target).join();
+    two.sync("h", target).join();
+    for (Checkpoint c : target.checkpoints("g").join()) {
+      target.delete("g", c.id()).join();
+    }
+    target.collect().join();
+    assertTrue(target.verify("h").join().ok());
+    memory.devices.put("d0", new byte[0]);
+    target.restore(other, h2.id()).join();
+    assertArrayEquals(second, memory.devices.get("d0"));
+    assertTrue(h1.id() != null);
+  }
+
+  @Test
+  void aManifestOfANewerFormatIsRefusedAndNotCollected() throws Exception {
+    Engine e = open("s", Map.of());
+    device();
+    Checkpoint c = e.capture(group()).join();
+    String key = CheckpointStore.manifestKey("g", c.id());
+    Path file = dir.resolve("s").resolve(key);
+    ChunkCodec codec = e.store().chunks().codec();
+    String json = new String(codec.decode(key, Files.readAllBytes(file)), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(json.contains("\"format\":1"), json.substring(0, Math.min(200, json.length())));
+    Files.write(file, codec.encode(key, json.replace("\"format\":1", "\"format\":9")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    long chunks = files("s", "chunks");
+
+    Engine newer = open("s", Map.of()); // another process: nothing cached
+    CompletionException bad = assertThrows(CompletionException.class, () -> newer.restore(group(), c.id()).join());
+    assertTrue(bad.getCause().getMessage().contains(c.id()) && bad.getCause().getMessage().contains("format 9"),
+        bad.getCause().getMessage());
+    newer.collect().join();
+    assertEquals(chunks, files("s", "chunks"), "a collection deleted the chunks of a manifest it cannot read");
+  }
 }
