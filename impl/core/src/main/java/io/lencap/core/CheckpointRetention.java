@@ -66,6 +66,7 @@ final class CheckpointRetention {
   /** Deletes one checkpoint retention does not keep; the decision becomes "kept" if it is held now. */
   private Decision delete(String encapsulation, Decision d) throws IOException {
     try {
+      store.releasing(encapsulation, d.checkpointId());
       store.delete(encapsulation, d.checkpointId());
       log.info("retention deleted checkpoint {} of {}", d.checkpointId(), encapsulation);
       return d;

@@ -79,6 +79,9 @@ final class CheckpointStore implements AutoCloseable, Journal {
    */
   interface RetentionHold {
     Map<String, String> held(String encapsulation, List<String> ids) throws IOException;
+
+    /** Called by retention just before it deletes a checkpoint it does not keep (a tier marks it pruned). */
+    default void releasing(String encapsulation, String id) throws IOException {}
   }
 
   private volatile RetentionHold hold = (encapsulation, ids) -> Map.of();
@@ -92,6 +95,11 @@ final class CheckpointStore implements AutoCloseable, Journal {
   /** The checkpoints retention must keep now, with why. */
   Map<String, String> held(String encapsulation, List<String> ids) throws IOException {
     return hold.held(encapsulation, ids);
+  }
+
+  /** Says that retention is about to delete checkpoint {@code id}, to the hold ({@link RetentionHold#releasing}). */
+  void releasing(String encapsulation, String id) throws IOException {
+    hold.releasing(encapsulation, id);
   }
 
   /** Makes the checkpoints this store commits say {@code durability} (LOCAL on a tiered engine's local tier). */

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -17,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,14 +27,17 @@ import org.slf4j.LoggerFactory;
  * while a copy runs queues the next, so a capture that commits during a copy is copied right after.
  *
  * <p>What is copied is counted from the durable tier alone, so that a process that died before its copy
- * needs no record: a local checkpoint <em>awaits</em> its copy when the durable tier lacks it and it is newer
- * than the durable tier's newest checkpoint (copies go oldest first, so an older one absent there was
- * copied and then removed by the durable tier's retention, or predates the tier). The local tier's retention
- * keeps every checkpoint that awaits its copy; the durable tier's retention always keeps its newest one.
+ * needs no record: a local checkpoint <em>awaits</em> its copy when the durable tier has neither its manifest
+ * nor a <em>pruned mark</em> ({@code pruned/NAME/ID}, a small object the durable tier's retention writes just
+ * before it deletes a checkpoint). The order of ids plays no part, so a checkpoint older than the durable
+ * tier's newest (another node's local tier, a clock behind) is copied too. The local tier's retention keeps
+ * every checkpoint that awaits its copy.
  */
 final class Replication implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Replication.class);
   static final String AWAITING = "its copy to the durable store has not arrived";
+  /** On the durable tier, a mark per checkpoint its retention deleted: copied once, not to be copied again. */
+  static final String PRUNED = "pruned/";
 
   private final Engine local;
   private final Engine durable;
@@ -46,14 +49,26 @@ final class Replication implements AutoCloseable {
   });
   /** Per group, the copy requested and not started yet. */
   private final Map<String, CompletableFuture<SyncReport>> queued = new ConcurrentHashMap<>();
+  /** What {@link #between} queued and has not finished: failed on close, if the thread dropped it. */
+  private final Set<CompletableFuture<?>> between = ConcurrentHashMap.newKeySet();
 
   Replication(Engine local, Engine durable, Retention durableRetention) {
     this.local = local;
     this.durable = durable;
     this.durableRetention = durableRetention;
     local.store().hold((encapsulation, ids) -> awaiting(encapsulation, ids));
-    durable.store().hold((encapsulation, ids) -> ids.stream().max(String::compareTo)
-        .map(newest -> Map.of(newest, "newest on the durable store")).orElse(Map.of()));
+    durable.store().hold(new CheckpointStore.RetentionHold() {
+      @Override
+      public Map<String, String> held(String encapsulation, List<String> ids) {
+        return ids.stream().max(String::compareTo).map(newest -> Map.of(newest, "newest on the durable store"))
+            .orElse(Map.<String, String>of());
+      }
+
+      @Override
+      public void releasing(String encapsulation, String id) throws IOException {
+        markPruned(encapsulation, id);
+      }
+    });
     local.store().committedAs(io.lencap.api.Durability.LOCAL);
   }
 
@@ -84,10 +99,10 @@ final class Replication implements AutoCloseable {
   private void run(String encapsulation, CompletableFuture<SyncReport> result) {
     Events events = local.context().events();
     try {
-      Optional<String> newest = newest(encapsulation);
+      Set<String> pruned = prunedIds(encapsulation);
       SyncReport report = new CheckpointCopy(local.store(), durable.store(), local.owner(), local.context().clock(),
           durable.context().storePool(), Duration.ofMinutes(10))
-          .copy(encapsulation, m -> newest.isEmpty() || m.id().compareTo(newest.get()) > 0);
+          .copy(encapsulation, m -> !pruned.contains(m.id()));
       for (String id : report.copied()) {
         events.publish(new LencapEvent.Replicated(encapsulation, id, local.context().clock().instant()));
       }
@@ -126,15 +141,15 @@ final class Replication implements AutoCloseable {
     Set<String> there;
     try {
       there = durableIds(encapsulation);
+      there.addAll(prunedIds(encapsulation));
     } catch (IOException | RuntimeException e) {
       Map<String, String> all = new LinkedHashMap<>();
       ids.forEach(id -> all.put(id, "the durable store cannot be listed (" + e.getMessage() + ")"));
       return all;
     }
-    Optional<String> newest = there.stream().max(String::compareTo);
     Map<String, String> out = new LinkedHashMap<>();
     for (String id : ids) {
-      if (!there.contains(id) && (newest.isEmpty() || id.compareTo(newest.get()) > 0)) {
+      if (!there.contains(id)) {
         out.put(id, AWAITING);
       }
     }
@@ -150,8 +165,44 @@ final class Replication implements AutoCloseable {
     return ids;
   }
 
-  private Optional<String> newest(String encapsulation) throws IOException {
-    return durableIds(encapsulation).stream().max(String::compareTo);
+  /** The ids the durable tier's retention deleted (their pruned marks), from one listing. */
+  Set<String> prunedIds(String encapsulation) throws IOException {
+    Set<String> ids = new TreeSet<>();
+    for (BlobInfo info : durable.store().backend().list(PRUNED + encapsulation + "/")) {
+      ids.add(info.key().substring(info.key().lastIndexOf('/') + 1));
+    }
+    return ids;
+  }
+
+  /** Marks a checkpoint the durable tier's retention is about to delete, before it does (so a crash between loses nothing). */
+  private void markPruned(String encapsulation, String id) throws IOException {
+    String key = PRUNED + encapsulation + "/" + id;
+    byte[] mark = "{\"pruned\":true}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    durable.store().backend().put(key, durable.store().codec().encode(key, mark));
+    durable.store().backend().flush();
+  }
+
+  /**
+   * Runs {@code action} on the copy thread, after the copies requested before it and before those requested
+   * after: no copy of this instance runs meanwhile. A delete runs so, since a copy that has read a checkpoint's
+   * manifest would otherwise write it on the durable tier after the delete (and the checkpoint come back).
+   */
+  <T> CompletableFuture<T> between(Supplier<CompletableFuture<T>> action) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    between.add(result);
+    result.whenComplete((v, e) -> between.remove(result));
+    try {
+      thread.execute(() -> {
+        try {
+          result.complete(action.get().join());
+        } catch (RuntimeException e) {
+          result.completeExceptionally(Failures.unwrap(e));
+        }
+      });
+    } catch (RuntimeException closed) {
+      result.completeExceptionally(new io.lencap.api.LencapException("the engine is closing"));
+    }
+    return result;
   }
 
   /** Stops copying: a copy under way is interrupted and left for the next capture or repair to complete. */
@@ -166,5 +217,7 @@ final class Replication implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     queued.values().forEach(f -> f.cancel(false));
+    List.copyOf(between).forEach(f -> f.completeExceptionally(new io.lencap.api.LencapException(
+        "the engine closed before this ran")));
   }
 }

@@ -112,6 +112,10 @@ final class TieredEngine implements Lencap {
     return durable;
   }
 
+  Replication replication() {
+    return replication;
+  }
+
   @Override
   public CompletableFuture<Checkpoint> capture(Encapsulation encapsulation) {
     return local.capture(encapsulation); // says LOCAL: the local store commits as CheckpointStore.committedAs
@@ -166,8 +170,8 @@ final class TieredEngine implements Lencap {
 
   private record Tiers(boolean local, boolean durable) {}
 
-  /** Which tiers hold the checkpoint's manifest; a local store that cannot be read holds nothing. */
-  private Tiers where(String encapsulation, String id) throws IOException {
+  /** Which tiers hold the checkpoint's manifest; a store that cannot be read holds nothing. */
+  private Tiers where(String encapsulation, String id) {
     String key = CheckpointStore.manifestKey(encapsulation, id);
     boolean here;
     try {
@@ -177,7 +181,15 @@ final class TieredEngine implements Lencap {
           e.toString());
       here = false;
     }
-    return new Tiers(here, durable.store().backend().exists(key));
+    boolean there;
+    try {
+      there = durable.store().backend().exists(key);
+    } catch (IOException e) {
+      log.warn("the durable store {} cannot be read ({}): restoring from the local store", durable.store().describe(),
+          e.toString());
+      there = false;
+    }
+    return new Tiers(here, there);
   }
 
   /** Restores from the nearest tier, as {@link #restore} does. */
@@ -229,10 +241,14 @@ final class TieredEngine implements Lencap {
     return local.collect();
   }
 
-  /** Deletes the checkpoint from both tiers; fails with NotFoundException when neither has it. */
+  /**
+   * Deletes the checkpoint from both tiers; fails with NotFoundException when neither has it. Runs between the
+   * group's copies ({@link Replication#between}): after a copy under way, which would otherwise write the
+   * checkpoint on the durable tier after its deletion there, and before the next, which finds it gone.
+   */
   @Override
   public CompletableFuture<Void> delete(String encapsulation, String checkpointId) {
-    return bothTiers(e -> e.delete(encapsulation, checkpointId));
+    return replication.between(() -> bothTiers(e -> e.delete(encapsulation, checkpointId)));
   }
 
   /** Applies the rules to the local tier, which keeps every checkpoint whose copy has not arrived. */

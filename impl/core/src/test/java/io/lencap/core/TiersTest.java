@@ -69,6 +69,8 @@ class TiersTest {
   final CountDownLatch held = new CountDownLatch(1);
   /** Chunk writes to the durable store allowed before each fails. */
   final AtomicInteger allowed = new AtomicInteger(Integer.MAX_VALUE);
+  /** When set, the durable store cannot be asked whether it has a checkpoint. */
+  volatile boolean durableDown;
 
   @AfterEach
   void close() throws Exception {
@@ -105,6 +107,14 @@ class TiersTest {
               }
             }
             return super.putIfAbsent(key, data);
+          }
+
+          @Override
+          public boolean exists(String key) throws IOException {
+            if (durableDown) {
+              throw new IOException("injected: the durable store is unreachable");
+            }
+            return super.exists(key);
           }
         };
       }
@@ -264,6 +274,85 @@ class TiersTest {
     assertEquals(Map.of(a.id(), Durability.LOCAL, b.id(), Durability.REPLICATED), durability(tiers));
     // a is not awaiting a copy (older than the durable tier's newest): local retention may remove it.
     assertEquals(List.of(a.id()), tiers.prune("g", Retention.builder().keepLast(1).build(), false).join().removed());
+  }
+
+  /**
+   * A local checkpoint whose id sorts below the durable tier's newest (another node's capture there, or a
+   * clock behind) still awaits its copy: local retention keeps it, and a repair copies it.
+   */
+  @Test
+  void aLocalCheckpointOlderThanTheDurableNewestStillAwaitsItsCopy() throws Exception {
+    TieredEngine tiers = tiered();
+    allowed.set(0);
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      device(20 + i);
+      ids.add(tiers.capture(group(0)).join().id());
+      next(LencapEvent.ReplicationFailed.class);
+    }
+    allowed.set(Integer.MAX_VALUE);
+    device(22);
+    String newer = tiers.durable().capture(group(0)).join().id(); // as another node's, on the same durable store
+    assertTrue(newer.compareTo(ids.get(1)) > 0, newer + " does not sort after " + ids);
+
+    tiers.prune("g", Retention.builder().keepLast(1).build(), false).join();
+    for (String id : ids) {
+      assertTrue(tiers.local().store().backend().exists(CheckpointStore.manifestKey("g", id))
+          || tiers.durable().store().backend().exists(CheckpointStore.manifestKey("g", id)),
+          "local retention deleted the only copy of " + id);
+    }
+    tiers.repair(group(0)).get(60, TimeUnit.SECONDS);
+    List<String> durableIds = tiers.durable().checkpoints("g").join().stream().map(Checkpoint::id).toList();
+    assertTrue(durableIds.containsAll(ids), durableIds + " lacks some of " + ids);
+  }
+
+  /** A checkpoint the durable tier's retention pruned is marked so, and not copied again from the local tier. */
+  @Test
+  void aCheckpointTheDurableTierPrunedIsNotCopiedAgain() throws Exception {
+    TieredEngine tiers = tiered(Retention.builder().keepLast(1).build());
+    device(30);
+    Checkpoint a = tiers.capture(group(0)).join();
+    next(LencapEvent.Replicated.class);
+    device(31);
+    Checkpoint b = tiers.capture(group(0)).join();
+    next(LencapEvent.Replicated.class);
+    tiers.repair(group(0)).get(60, TimeUnit.SECONDS);
+    assertEquals(List.of(b.id()), tiers.durable().checkpoints("g").join().stream().map(Checkpoint::id).toList());
+    assertTrue(tiers.durable().store().backend().exists(Replication.PRUNED + "g/" + a.id()), "no pruned mark");
+    assertEquals(Map.of(), tiers.replication().awaiting("g", List.of(a.id(), b.id())));
+  }
+
+  /** A restore the local tier can serve does not need the durable tier to answer. */
+  @Test
+  void aLocalRestoreWorksWhileTheDurableTierIsDown() throws Exception {
+    TieredEngine tiers = tiered();
+    byte[] data = device(40);
+    Checkpoint cp = tiers.capture(group(0)).join();
+    next(LencapEvent.Replicated.class);
+    durableDown = true;
+    memory.devices.put("d0", new byte[0]);
+    Checkpoint restored = tiers.restore(group(0), cp.id()).get(60, TimeUnit.SECONDS);
+    assertEquals(Durability.LOCAL, restored.durability());
+    assertArrayEquals(data, memory.devices.get("d0"));
+  }
+
+  /**
+   * A delete issued while the checkpoint's copy is under way (held at its first chunk, the manifest read)
+   * waits for that copy and then deletes on both tiers: the checkpoint does not come back on the durable one.
+   */
+  @Test
+  void aDeleteDuringTheCopyLeavesNothingOnEitherTier() throws Exception {
+    TieredEngine tiers = tiered();
+    device(50);
+    hold = new CountDownLatch(1);
+    Checkpoint cp = tiers.capture(group(0)).get(60, TimeUnit.SECONDS);
+    SyncTest.await(held);
+    java.util.concurrent.CompletableFuture<Void> deleted = tiers.delete("g", cp.id());
+    hold.countDown();
+    deleted.get(60, TimeUnit.SECONDS);
+    tiers.repair(group(0)).get(60, TimeUnit.SECONDS); // after anything the replication thread had queued
+    assertEquals(Map.of(), durability(tiers));
+    assertTrue(tiers.durable().checkpoints("g").join().isEmpty(), "the deleted checkpoint came back");
   }
 
   static void deleteTree(Path dir) throws IOException {
