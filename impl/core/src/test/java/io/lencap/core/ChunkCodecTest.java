@@ -2,11 +2,17 @@ package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import com.github.luben.zstd.Zstd;
+import io.lencap.api.Secret;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -85,6 +91,24 @@ class ChunkCodecTest {
       }
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  /** Zero chunks take a shortcut to their id: it must be the id hashing gives, plain and keyed, at any offset. */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 4096, 65536, 65537, 262144, 1 << 20})
+  void zeroChunksHaveTheIdsHashingGives(int size) throws Exception {
+    byte[] zeros = new byte[size + 7];
+    ChunkCodec keyed = ChunkCodec.of(Optional.of(Secret.of(Base64.getEncoder().encodeToString(new byte[32]))));
+    assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(new byte[size])),
+        CODEC.id(zeros, 7, size));
+    for (ChunkCodec c : List.of(CODEC, keyed)) {
+      assertEquals(c.digest(new byte[size], 0, size), c.id(zeros, 7, size));
+      assertEquals(c.id(zeros, 7, size), c.id(zeros, 0, size), "the cached id is by length only");
+      zeros[7 + size - 1] = 1; // the last byte: the compare must reach it
+      assertNotEquals(c.id(zeros, 0, size), c.id(zeros, 7, size));
+      assertEquals(c.digest(zeros, 7, size), c.id(zeros, 7, size));
+      zeros[7 + size - 1] = 0;
     }
   }
 }
