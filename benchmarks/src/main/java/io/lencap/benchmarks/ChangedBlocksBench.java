@@ -2,6 +2,7 @@ package io.lencap.benchmarks;
 
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
+import io.lencap.api.CheckpointDiff;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.MemberCheckpoint;
@@ -11,36 +12,40 @@ import io.lencap.testing.CounterGuest;
 import io.lencap.testing.CounterGuests;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Second-capture cost with changed-block tracking (member property {@code tracking=bitmap}, the default) and
  * without ({@code none}: each disk image read and hashed whole), same guest size, same run: a counter guest with a
- * qcow2 data disk of N MiB of random bytes; after the first capture 1% of the disk is rewritten through QEMU as
- * 256 KiB extents, captured, then 1% again as scattered 4 KiB blocks, captured. Prints wall time, bytes read and
- * stored, and the ratios against the first capture and against the untracked run.
+ * qcow2 data disk of N MiB whose first M MiB are random bytes (M = N unless given); after the first capture 1% of
+ * the disk is rewritten through QEMU with random bytes as 256 KiB extents, captured, then 1% again as scattered 4 KiB blocks, captured.
+ * Prints wall time, bytes read and stored, the group's pause, how much of the memory image differs from the
+ * previous checkpoint's, and the ratios against the first capture and against the untracked run.
  * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.ChangedBlocksBench
- * -Dexec.args=256}
+ * -Dexec.args="4096 2048"}
  */
 public final class ChangedBlocksBench {
   private static final Pattern READ = Pattern.compile("disk vdb: read (\\d+) of");
-  private static final Pattern WHOLE = Pattern.compile("disk vdb: read whole \\((\\d+) bytes");
+  private static final Pattern WHOLE = Pattern.compile("disk vdb: read whole \\((\\d+) bytes\\) as the guest sees it(?: but for (\\d+) bytes)?");
 
   private ChangedBlocksBench() {}
 
   /** One capture's figures. */
-  record Figures(long wallMs, long read, long stored, long pauseMs) {}
+  record Figures(String id, long wallMs, long read, long stored, long pauseMs, long memoryChanged) {}
 
   public static void main(String[] args) throws Exception {
     int mib = args.length > 0 ? Integer.parseInt(args[0]) : 256;
+    int dataMib = args.length > 1 ? Integer.parseInt(args[1]) : mib;
     CounterGuests guests = CounterGuests.inProject();
-    System.out.printf("changed-block tracking: counter guest, qcow2 data disk of %d MiB, %d cores%n", mib,
-        Runtime.getRuntime().availableProcessors());
-    Figures[] none = run(guests, mib, "none");
-    Figures[] bitmap = run(guests, mib, "bitmap");
+    System.out.printf("changed-block tracking: counter guest, qcow2 data disk of %d MiB (%d MiB written), %d cores%n",
+        mib, dataMib, Runtime.getRuntime().availableProcessors());
+    Figures[] none = run(guests, mib, dataMib, "none");
+    Figures[] bitmap = run(guests, mib, dataMib, "bitmap");
     String[] what = {"first capture", "after 1% in 256 KiB extents", "after 1% in scattered 4 KiB blocks"};
     for (int i = 0; i < 3; i++) {
       System.out.printf("%-36s tracking: %6d ms, read %11d B, stored %11d B, pause %4d ms | none: %6d ms, read %11d B,"
@@ -49,16 +54,22 @@ public final class ChangedBlocksBench {
           none[i].stored, none[i].pauseMs, (double) bitmap[i].wallMs / none[i].wallMs,
           (double) bitmap[i].read / Math.max(1, none[i].read), (double) bitmap[i].stored / Math.max(1, none[i].stored));
     }
+    for (int i = 1; i < 3; i++) {
+      System.out.printf("%-36s memory image: %d B (tracking) and %d B (none) differ from the previous checkpoint's%n",
+          what[i], bitmap[i].memoryChanged, none[i].memoryChanged);
+    }
     System.out.printf("tracked second capture / first capture: wall %.3f, read %.4f (256 KiB extents); wall %.3f, "
         + "read %.4f (4 KiB blocks)%n", (double) bitmap[1].wallMs / bitmap[0].wallMs,
         (double) bitmap[1].read / bitmap[0].read, (double) bitmap[2].wallMs / bitmap[0].wallMs,
         (double) bitmap[2].read / bitmap[0].read);
+    System.out.printf("stored of the disk's size after 1%% in 4 KiB blocks: %.4f (tracking), %.4f (none)%n",
+        (double) bitmap[2].stored / ((long) mib << 20), (double) none[2].stored / ((long) mib << 20));
   }
 
-  private static Figures[] run(CounterGuests guests, int mib, String tracking) throws Exception {
+  private static Figures[] run(CounterGuests guests, int mib, int dataMib, String tracking) throws Exception {
     String name = "lencap-bench-cbt";
     Path store = Files.createTempDirectory("lencap-cbt-bench");
-    try (CounterGuest g = guests.define(name, mib << 20, "qcow2")) {
+    try (CounterGuest g = guests.define(name, (long) mib << 20, (long) dataMib << 20, "qcow2")) {
       g.start();
       g.awaitCounter(n -> n >= 1, Duration.ofMinutes(2));
       Resource vm = Resource.builder("vm").type(io.lencap.api.ResourceType.VIRTUAL_MACHINE).locator(guests.uri())
@@ -69,17 +80,27 @@ public final class ChangedBlocksBench {
       long size = (long) mib << 20;
       Figures[] out = new Figures[3];
       try (Lencap lencap = Lencap.builder().store(store).build()) {
-        out[0] = capture(lencap, job, g);
+        out[0] = capture(lencap, job, g, null);
+        // What the writes write: random bytes (QEMU reads them from this file), which neither compress nor dedup.
+        Path source = g.directory().resolve("writes.bin");
+        byte[] random = new byte[256 << 10];
+        new Random(2).nextBytes(random);
+        Files.write(source, random);
+        Files.setPosixFilePermissions(source, PosixFilePermissions.fromString("rw-r--r--"));
         long onePercent = size / 100;
-        for (long off = 0, i = 0; off < onePercent; off += 256 << 10, i++) {
-          g.writeThroughQemu("vdb", (i * 7919 * (256L << 10) + 100 * 1024) % (size - (256 << 10)), 256 << 10, 0xab);
+        long[] extents = new long[(int) ((onePercent + (256 << 10) - 1) / (256 << 10))];
+        for (int i = 0; i < extents.length; i++) {
+          extents[i] = (i * 7919L * (256L << 10) + 100 * 1024) % (size - (256 << 10));
         }
-        out[1] = capture(lencap, job, g);
+        g.writesThroughQemu("vdb", extents, 256 << 10, source);
+        out[1] = capture(lencap, job, g, out[0]);
         Random r = new Random(1);
-        for (long n = onePercent / 4096, i = 0; i < n; i++) {
-          g.writeThroughQemu("vdb", (r.nextLong() & Long.MAX_VALUE) % (size / 4096) * 4096, 4096, 0xcd);
+        long[] blocks = new long[(int) (onePercent / 4096)];
+        for (int i = 0; i < blocks.length; i++) {
+          blocks[i] = (r.nextLong() & Long.MAX_VALUE) % (size / 4096) * 4096;
         }
-        out[2] = capture(lencap, job, g);
+        g.writesThroughQemu("vdb", blocks, 4096, source);
+        out[2] = capture(lencap, job, g, out[1]);
       }
       return out;
     } finally {
@@ -89,7 +110,8 @@ public final class ChangedBlocksBench {
     }
   }
 
-  private static Figures capture(Lencap lencap, Encapsulation job, CounterGuest g) throws Exception {
+  private static Figures capture(Lencap lencap, Encapsulation job, CounterGuest g, @Nullable Figures previous)
+      throws Exception {
     long start = System.nanoTime();
     Checkpoint cp = lencap.capture(job).join();
     long wall = (System.nanoTime() - start) / 1_000_000;
@@ -101,9 +123,15 @@ public final class ChangedBlocksBench {
       if (a.find()) {
         read = Long.parseLong(a.group(1));
       } else if (b.find()) {
-        read = Long.parseLong(b.group(1));
+        read = Long.parseLong(b.group(1)) - (b.group(2) == null ? 0 : Long.parseLong(b.group(2)));
       }
     }
-    return new Figures(wall, read, m.storedBytes(), cp.pause().toMillis());
+    long memory = -1; // the first capture: nothing to compare with
+    if (previous != null) {
+      CheckpointDiff diff = lencap.diff(cp.encapsulation(), previous.id(), cp.id()).join();
+      memory = diff.members().stream().flatMap(d -> d.changes().stream()).filter(c -> c.path().equals("memory.img"))
+          .flatMap(c -> c.extents().stream()).mapToLong(CheckpointDiff.Extent::length).sum();
+    }
+    return new Figures(cp.id(), wall, read, m.storedBytes(), cp.pause().toMillis(), memory);
   }
 }

@@ -5,8 +5,11 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -132,18 +135,25 @@ public final class CounterGuests {
    * holds persistent dirty bitmaps.
    */
   public CounterGuest define(String name, int dataBytes, String format) throws IOException, InterruptedException {
+    return define(name, dataBytes, dataBytes, format);
+  }
+
+  /**
+   * The same with a data disk of {@code diskBytes} whose first {@code dataBytes} are random and the rest never
+   * written (a sparse raw file; a qcow2 image allocates only the random part), for disks larger than an array.
+   */
+  public CounterGuest define(String name, long diskBytes, long dataBytes, String format)
+      throws IOException, InterruptedException {
     if (!format.equals("raw") && !format.equals("qcow2")) {
       throw new IllegalArgumentException("format must be raw or qcow2, was " + format);
     }
-    if (dataBytes < 0) {
-      throw new IllegalArgumentException("dataBytes must be >= 0, was " + dataBytes);
+    if (dataBytes < 0 || diskBytes < dataBytes) {
+      throw new IllegalArgumentException("need 0 <= dataBytes <= diskBytes, were " + dataBytes + ", " + diskBytes);
     }
     CounterGuest g = prepare(name);
     HostCommand.run("qemu-img", "create", "-q", "-f", "qcow2", g.disk().toString(), "32M");
-    if (dataBytes > 0) {
-      byte[] b = new byte[dataBytes];
-      new Random(name.hashCode()).nextBytes(b);
-      Files.write(g.data(), b);
+    if (diskBytes > 0) {
+      writeRandom(g.data(), new Random(name.hashCode()), diskBytes, dataBytes);
       if (format.equals("qcow2")) {
         HostCommand.run("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", g.data().toString(),
             g.dataImage().toString());
@@ -151,7 +161,7 @@ public final class CounterGuests {
       }
     }
     Document xml = domainXml(g);
-    if (dataBytes > 0) {
+    if (diskBytes > 0) {
       Element vda = diskVda(xml);
       Element vdb = (Element) vda.cloneNode(true);
       ((Element) vdb.getElementsByTagName("driver").item(0)).setAttribute("type", format);
@@ -264,6 +274,24 @@ public final class CounterGuests {
     Files.createDirectories(g.directory());
     Files.createFile(g.console());
     return g;
+  }
+
+  /** {@code data} random bytes (in the order one {@code nextBytes} call gives them), then a hole up to {@code size}. */
+  private static void writeRandom(Path file, Random random, long size, long data) throws IOException {
+    try (var ch = FileChannel.open(file, StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      byte[] b = new byte[16 << 20]; // a multiple of 4: the pieces continue one nextBytes sequence
+      for (long done = 0; done < data; ) {
+        int n = (int) Math.min(b.length, data - done);
+        byte[] piece = n == b.length ? b : new byte[n];
+        random.nextBytes(piece);
+        done += ch.write(ByteBuffer.wrap(piece), done);
+      }
+      ch.truncate(size);
+      if (ch.size() < size) {
+        ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
+      }
+    }
   }
 
   /** Builds the guest image when it is missing, as {@code guest.sh define} does. */

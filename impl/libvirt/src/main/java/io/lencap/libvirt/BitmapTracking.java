@@ -44,6 +44,7 @@ final class BitmapTracking {
   static final String VIEW = "view";
   static final String GUEST = "guest";
   private static final int BLOCK = Chunking.DEFAULT_BLOCK_SIZE;
+  private static final byte[] ZEROS = new byte[BLOCK];
 
   private final MemberDomain domain;
   private final PreparedDomain prepared;
@@ -191,8 +192,10 @@ final class BitmapTracking {
     attrs.put(VIEW, GUEST);
     Path dir = Files.createTempDirectory("lencap-nbd");
     String what = domain.where() + ": reading disk " + d.dev() + " (" + image + ")";
+    // Without a bitmap the whole disk is read, except what the image says reads as zeros (unallocated clusters).
+    Optional<String> context = Optional.of(bitmap.map(b -> "qemu:dirty-bitmap:" + b).orElse(Libnbd.ALLOCATION));
     try (QemuNbd server = QemuNbd.serve(image, bitmap, dir.resolve("s"), what);
-        NbdExport export = NbdExport.unix(server.socket(), bitmap.map(b -> "qemu:dirty-bitmap:" + b), what)) {
+        NbdExport export = NbdExport.unix(server.socket(), context, what)) {
       long size = export.size();
       List<ChunkRef> parent = List.of();
       if (bitmap.isPresent()) {
@@ -209,10 +212,22 @@ final class BitmapTracking {
           dirty.set((int) (r[0] / BLOCK), (int) ((r[1] + BLOCK - 1) / BLOCK));
         }
       }
-      long read = copy(export, size, parent, dirty, entry, attrs, ctx, check);
+      BitSet zero = new BitSet();
+      if (bitmap.isEmpty()) {
+        for (long[] r : export.flagged(0, size, Libnbd.ZERO)) {
+          int first = (int) ((r[0] + BLOCK - 1) / BLOCK);
+          int end = (int) (r[1] == size ? (size + BLOCK - 1) / BLOCK : r[1] / BLOCK); // only whole blocks
+          if (first < end) {
+            zero.set(first, end);
+          }
+        }
+      }
+      long read = copy(export, size, parent, dirty, zero, entry, attrs, ctx, check);
       ctx.state().attribute(READ + d.dev(), Long.toString(read));
       ctx.note(parent.isEmpty()
-          ? "disk " + d.dev() + ": read whole (" + size + " bytes) as the guest sees it: " + reason.orElse("?")
+          ? "disk " + d.dev() + ": read whole (" + size + " bytes) as the guest sees it"
+              + (read < size ? " but for " + (size - read) + " bytes of unallocated or zero clusters" : "") + ": "
+              + reason.orElse("?")
           : String.format("disk %s: read %d of %d bytes (%.2f%%), the blocks dirty bitmap %s marks; the rest is the "
               + "parent's", d.dev(), read, size, size == 0 ? 0.0 : 100.0 * read / size, bitmap.get()));
       return read;
@@ -223,10 +238,11 @@ final class BitmapTracking {
   }
 
   /**
-   * Copies the export into a new entry in blocks: a block the bitmap leaves clean is the parent's chunk, every
-   * other block is read (all of them when there is no parent). Returns the bytes read.
+   * Copies the export into a new entry in blocks: a block the bitmap leaves clean is the parent's chunk, a block in
+   * {@code zero} is zeros without a read, every other block is read (all of them when there is no parent). Returns
+   * the bytes read.
    */
-  static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, String entry,
+  static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, BitSet zero, String entry,
       Map<String, String> attrs, CaptureContext ctx, Runnable check) throws IOException {
     EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
     boolean written = false;
@@ -241,7 +257,12 @@ final class BitmapTracking {
           out.reuse(parent.get(i));
           continue;
         }
-        buf.clear().limit((int) Math.min(BLOCK, size - off));
+        int length = (int) Math.min(BLOCK, size - off);
+        if (zero.get(i)) {
+          out.write(ZEROS, 0, length);
+          continue;
+        }
+        buf.clear().limit(length);
         export.read(buf, off);
         buf.flip();
         read += buf.remaining();

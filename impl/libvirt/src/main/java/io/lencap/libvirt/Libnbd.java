@@ -19,6 +19,11 @@ interface Libnbd extends com.sun.jna.Library {
   /** Bit 0 of a {@code qemu:dirty-bitmap:} extent's flags: the extent was written since the bitmap began. */
   int DIRTY = 1;
 
+  /** The metadata context of what is allocated, and bit 1 of its flags: the extent reads as zeros. */
+  String ALLOCATION = "base:allocation";
+
+  int ZERO = 2;
+
   Pointer nbd_create();
 
   void nbd_close(Pointer h);

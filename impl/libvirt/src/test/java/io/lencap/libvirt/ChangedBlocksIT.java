@@ -8,13 +8,23 @@ import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.testing.CounterGuest;
 import io.lencap.testing.HostCommand;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -134,14 +144,21 @@ class ChangedBlocksIT {
    * restore of it gives back vdb as it was at its cut.
    */
   void scenario(String name, Between between, String why) throws Exception {
-    try (CounterGuest g = QemuSystem.guests().define(name, SMALL, "qcow2")) {
+    // Half the disk never written: a whole read skips those unallocated clusters, and restores them as zeros.
+    try (CounterGuest g = QemuSystem.guests().define(name, 2L * SMALL, SMALL, "qcow2")) {
       g.start();
       g.awaitCounter(n -> n >= 1, CounterGuestIT.WAIT);
       Encapsulation job = CounterGuestIT.group(name, CaptureMode.NON_BLOCKING, g.resource("vm"));
-      byte[] expected = new byte[SMALL];
-      new Random(name.hashCode()).nextBytes(expected);
+      byte[] expected = new byte[2 * SMALL];
+      byte[] data = new byte[SMALL];
+      new Random(name.hashCode()).nextBytes(data);
+      System.arraycopy(data, 0, expected, 0, SMALL);
       try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).build()) {
         Checkpoint first = CounterGuestIT.await(lencap.capture(job));
+        MemberCheckpoint m1 = first.member("vm").orElseThrow();
+        assertTrue(wholeBecause(m1, 2L * SMALL).contains("no parent"), m1.notes().toString());
+        assertTrue(note(m1, WHOLE).contains("but for " + SMALL + " bytes of unallocated or zero clusters"),
+            m1.notes().toString());
         between.run(g, lencap, job, first, expected);
         g.writeThroughQemu("vdb", 3 * EXTENT + 4096, 64 * 1024, 0x5a);
         Arrays.fill(expected, 3 * EXTENT + 4096, 3 * EXTENT + 4096 + 64 * 1024, (byte) 0x5a);
@@ -151,7 +168,7 @@ class ChangedBlocksIT {
           assertEquals(EXTENT, bytesRead(m), m.notes().toString());
           assertTrue(checkpoints(g).stream().noneMatch(c -> c.equals("lencap-died")), checkpoints(g).toString());
         } else {
-          String reason = wholeBecause(m, SMALL);
+          String reason = wholeBecause(m, 2L * SMALL);
           assertTrue(reason.contains(why), "read whole because '" + reason + "', expected '" + why + "'");
         }
         g.writeThroughQemu("vdb", 0, EXTENT, 0x11); // after the cut: the restore must undo it
@@ -162,7 +179,7 @@ class ChangedBlocksIT {
     }
   }
 
-  static java.util.List<String> checkpoints(CounterGuest g) throws Exception {
+  static List<String> checkpoints(CounterGuest g) throws Exception {
     return Arrays.stream(HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "checkpoint-list", g.name(), "--name")
         .split("\n")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
@@ -234,5 +251,64 @@ class ChangedBlocksIT {
       g.writeThroughQemu("vdb", 3 * EXTENT + 128 * 1024, 4096, 0x33); // the same block as the scenario's write
       Arrays.fill(expected, 3 * EXTENT + 128 * 1024, 3 * EXTENT + 128 * 1024 + 4096, (byte) 0x33);
     }, null);
+  }
+
+  /**
+   * The same with a real crash: another JVM's capture is killed with SIGKILL in its transfer, after its libvirt
+   * checkpoint and its live snapshot's overlays were made and before its commit. The application repairs the group;
+   * the next capture merges the overlays back, deletes the dead capture's checkpoint, reads incrementally from the
+   * parent's bitmap, and its restore gives back the cut.
+   */
+  @Test
+  void captureKilledBeforeItsCommitLeavesTheNextCaptureIncrementalAndCorrect() throws Exception {
+    scenario("lencap-it-cbt-kill", (g, l, job, first, expected) -> {
+      List<String> before = checkpoints(g);
+      Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+          System.getProperty("java.class.path"), KilledCapture.class.getName(), tmp.resolve("store").toString(),
+          g.name()).redirectError(tmp.resolve("child.err").toFile()).start();
+      try (var out = new BufferedReader(new InputStreamReader(child.getInputStream(),
+          StandardCharsets.UTF_8))) {
+        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+          try {
+            return String.valueOf(out.readLine());
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
+        assertEquals("TRANSFERRING", line.get(5, TimeUnit.MINUTES),
+            "the child's capture did not reach its transfer; its stderr: " + Files.readString(tmp.resolve("child.err")));
+      } finally {
+        child.destroyForcibly(); // SIGKILL: no shutdown hook, no release, no commit
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+      }
+      assertEquals(before.size() + 1, checkpoints(g).size(), "the killed capture left its checkpoint: " + checkpoints(g));
+      assertEquals(1, CounterGuestIT.await(l.checkpoints(job.name())).size(), "the killed capture committed");
+      CounterGuestIT.await(l.repair(job));
+    }, null);
+  }
+
+  /** A capture that announces its transfer and then holds it (the listener blocks) until it is killed. */
+  static final class KilledCapture {
+    private KilledCapture() {}
+
+    public static void main(String[] args) throws Exception {
+      Encapsulation job = CounterGuestIT.group(args[1], CaptureMode.NON_BLOCKING,
+          QemuSystem.guests().guest(args[1]).resource("vm"));
+      CountDownLatch never = new CountDownLatch(1);
+      try (Lencap lencap = Lencap.builder().store(Path.of(args[0])).listener(e -> {
+        if (e instanceof LencapEvent.Progress p && p.bytesDone() > 0) {
+          System.out.println("TRANSFERRING");
+          System.out.flush();
+          try {
+            never.await();
+          } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }).build()) {
+        lencap.capture(job).join();
+      }
+      System.out.println("COMMITTED");
+    }
   }
 }
