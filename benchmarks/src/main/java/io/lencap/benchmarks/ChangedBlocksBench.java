@@ -2,7 +2,6 @@ package io.lencap.benchmarks;
 
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
-import io.lencap.api.CheckpointDiff;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.MemberCheckpoint;
@@ -17,15 +16,14 @@ import java.time.Duration;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Second-capture cost with changed-block tracking (member property {@code tracking=bitmap}, the default) and
  * without ({@code none}: each disk image read and hashed whole), same guest size, same run: a counter guest with a
  * qcow2 data disk of N MiB whose first M MiB are random bytes (M = N unless given); after the first capture 1% of
  * the disk is rewritten through QEMU with random bytes as 256 KiB extents, captured, then 1% again as scattered 4 KiB blocks, captured.
- * Prints wall time, bytes read and stored, the group's pause, how much of the memory image differs from the
- * previous checkpoint's, and the ratios against the first capture and against the untracked run.
+ * Prints wall time, bytes read and stored, the group's pause, and the ratios against the first capture and against
+ * the untracked run. Memory images are measured on their own by {@link MemoryImageBench}.
  * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.ChangedBlocksBench
  * -Dexec.args="4096 2048"}
  */
@@ -36,7 +34,7 @@ public final class ChangedBlocksBench {
   private ChangedBlocksBench() {}
 
   /** One capture's figures. */
-  record Figures(String id, long wallMs, long read, long stored, long pauseMs, long memoryChanged) {}
+  record Figures(long wallMs, long read, long stored, long pauseMs) {}
 
   public static void main(String[] args) throws Exception {
     int mib = args.length > 0 ? Integer.parseInt(args[0]) : 256;
@@ -53,10 +51,6 @@ public final class ChangedBlocksBench {
           bitmap[i].wallMs, bitmap[i].read, bitmap[i].stored, bitmap[i].pauseMs, none[i].wallMs, none[i].read,
           none[i].stored, none[i].pauseMs, (double) bitmap[i].wallMs / none[i].wallMs,
           (double) bitmap[i].read / Math.max(1, none[i].read), (double) bitmap[i].stored / Math.max(1, none[i].stored));
-    }
-    for (int i = 1; i < 3; i++) {
-      System.out.printf("%-36s memory image: %d B (tracking) and %d B (none) differ from the previous checkpoint's%n",
-          what[i], bitmap[i].memoryChanged, none[i].memoryChanged);
     }
     System.out.printf("tracked second capture / first capture: wall %.3f, read %.4f (256 KiB extents); wall %.3f, "
         + "read %.4f (4 KiB blocks)%n", (double) bitmap[1].wallMs / bitmap[0].wallMs,
@@ -80,7 +74,7 @@ public final class ChangedBlocksBench {
       long size = (long) mib << 20;
       Figures[] out = new Figures[3];
       try (Lencap lencap = Lencap.builder().store(store).build()) {
-        out[0] = capture(lencap, job, g, null);
+        out[0] = capture(lencap, job, g);
         // What the writes write: random bytes (QEMU reads them from this file), which neither compress nor dedup.
         Path source = g.directory().resolve("writes.bin");
         byte[] random = new byte[256 << 10];
@@ -93,14 +87,14 @@ public final class ChangedBlocksBench {
           extents[i] = (i * 7919L * (256L << 10) + 100 * 1024) % (size - (256 << 10));
         }
         g.writesThroughQemu("vdb", extents, 256 << 10, source);
-        out[1] = capture(lencap, job, g, out[0]);
+        out[1] = capture(lencap, job, g);
         Random r = new Random(1);
         long[] blocks = new long[(int) (onePercent / 4096)];
         for (int i = 0; i < blocks.length; i++) {
           blocks[i] = (r.nextLong() & Long.MAX_VALUE) % (size / 4096) * 4096;
         }
         g.writesThroughQemu("vdb", blocks, 4096, source);
-        out[2] = capture(lencap, job, g, out[1]);
+        out[2] = capture(lencap, job, g);
       }
       return out;
     } finally {
@@ -110,8 +104,7 @@ public final class ChangedBlocksBench {
     }
   }
 
-  private static Figures capture(Lencap lencap, Encapsulation job, CounterGuest g, @Nullable Figures previous)
-      throws Exception {
+  private static Figures capture(Lencap lencap, Encapsulation job, CounterGuest g) throws Exception {
     long start = System.nanoTime();
     Checkpoint cp = lencap.capture(job).join();
     long wall = (System.nanoTime() - start) / 1_000_000;
@@ -126,12 +119,6 @@ public final class ChangedBlocksBench {
         read = Long.parseLong(b.group(1)) - (b.group(2) == null ? 0 : Long.parseLong(b.group(2)));
       }
     }
-    long memory = -1; // the first capture: nothing to compare with
-    if (previous != null) {
-      CheckpointDiff diff = lencap.diff(cp.encapsulation(), previous.id(), cp.id()).join();
-      memory = diff.members().stream().flatMap(d -> d.changes().stream()).filter(c -> c.path().equals("memory.img"))
-          .flatMap(c -> c.extents().stream()).mapToLong(CheckpointDiff.Extent::length).sum();
-    }
-    return new Figures(cp.id(), wall, read, m.storedBytes(), cp.pause().toMillis(), memory);
+    return new Figures(wall, read, m.storedBytes(), cp.pause().toMillis());
   }
 }

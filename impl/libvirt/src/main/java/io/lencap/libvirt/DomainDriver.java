@@ -3,6 +3,7 @@ package io.lencap.libvirt;
 import io.lencap.api.Resource;
 import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
+import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ProviderContext;
 import io.lencap.spi.ResourceDriver;
@@ -28,6 +29,13 @@ import java.util.TreeSet;
  */
 final class DomainDriver implements ResourceDriver {
   static final String MEMORY = "memory.img";
+  /**
+   * How memory images are chunked: content-defined (QEMU's save stream is neither page-aligned nor stable in
+   * layout), 64 KiB on average. Two real images of an idle guest 10 s apart (`MemoryImageBench`): the second
+   * stored 1.54% of itself at 64 KiB against 4.08% at 256 KiB, in the same time; 32 KiB stored 0.92% but doubles
+   * the objects a remote store pays for.
+   */
+  static final Chunking MEMORY_CHUNKING = Chunking.contentDefined(16 << 10, 64 << 10, 256 << 10);
   static final String DEFINITION = "domain.xml";
   static final String DISKS = "disks/";
   /** The member property naming disks (guest devices, comma-separated) a capture leaves out on purpose. */

@@ -51,7 +51,7 @@ final class DomainTransfer {
     try (AutoCloseable watch = cut.live() ? watchStop(stopped) : null) {
       if (memory.isPresent()) {
         StateFiles.capture(memory.get(), withoutSecrets(memory.get(), ctx), DomainDriver.MEMORY,
-            Map.of("format", "libvirt-save-image"), Chunking.contentDefined(), ctx, () -> checkAlive(stopped));
+            Map.of("format", "libvirt-save-image"), DomainDriver.MEMORY_CHUNKING, ctx, () -> checkAlive(stopped));
       } else {
         storeDefinition(domain, ctx);
       }

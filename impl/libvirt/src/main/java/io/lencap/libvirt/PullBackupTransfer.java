@@ -2,7 +2,6 @@ package io.lencap.libvirt;
 
 import io.lencap.api.UnavailableException;
 import io.lencap.spi.CaptureContext;
-import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -102,7 +101,7 @@ final class PullBackupTransfer {
         return x.xml();
       });
       n = StateFiles.capture(StateFiles.after(head, in), null, DomainDriver.MEMORY,
-          Map.of("format", "libvirt-save-image"), Chunking.contentDefined(), ctx, () -> {});
+          Map.of("format", "libvirt-save-image"), DomainDriver.MEMORY_CHUNKING, ctx, () -> {});
     } catch (IOException e) {
       throw new UnavailableException(what + " failed: " + e.getMessage(), e);
     }
