@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -128,6 +130,7 @@ final class DomainRestore {
     // 1. Materialise everything first (each chunk verified), so a bad checkpoint leaves the target untouched.
     Map<String, Path> finals = new LinkedHashMap<>();
     Map<Path, Path> staged = new LinkedHashMap<>();
+    List<Pending> differential = new ArrayList<>();
     long total = s.entries().stream().mapToLong(StoredEntry::size).sum();
     long[] done = {0};
     Path memory = null;
@@ -144,6 +147,12 @@ final class DomainRestore {
         }
         Path stage = target.resolveSibling(target.getFileName() + ".lencap-restore");
         if (BitmapTracking.GUEST.equals(e.attributes().get(BitmapTracking.VIEW))) {
+          Optional<DifferentialRestore> diff = differential(ctx, e, dev, target, replaced);
+          if (diff.isPresent()) {
+            finals.put(dev, target);
+            differential.add(new Pending(dev, e, stage, target, diff.get()));
+            continue;
+          }
           restoreGuestView(s, e, stage, done, total, ctx);
         } else {
           StateFiles.restore(s, e, stage, done, total, ctx);
@@ -198,10 +207,27 @@ final class DomainRestore {
           where + ": reading its state").active()) {
         domain.run("stopping it to restore over it", existing::destroy);
       }
+      // Stopped: the bitmaps are in the images now. Every block to write is staged before the first write.
+      List<Pending> ready = new ArrayList<>();
+      for (Pending p : differential) {
+        Optional<String> whyNot = p.diff().stage(ctx);
+        if (whyNot.isPresent()) {
+          ctx.note("disk " + p.dev() + ": restored whole: " + whyNot.get());
+          restoreGuestView(s, p.entry(), p.stage(), done, total, ctx);
+          staged.put(p.stage(), p.target());
+        } else {
+          ready.add(p);
+        }
+      }
       for (Map.Entry<Path, Path> m : staged.entrySet()) {
         Files.move(m.getKey(), m.getValue(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       }
       staged.clear();
+      for (Pending p : ready) {
+        ctx.note(p.diff().note(p.diff().write(ctx)));
+        done[0] += p.entry().size();
+        ctx.progress(done[0], total);
+      }
       LunRelocation.putSecrets(domain, conn, moved);
       if (memory != null) {
         startPausedFrom(memory, capturedName);
@@ -219,10 +245,36 @@ final class DomainRestore {
       for (Path p : staged.keySet()) {
         Files.deleteIfExists(p);
       }
+      for (Pending p : differential) {
+        p.diff().discard();
+      }
       if (memory != null) {
         Files.deleteIfExists(memory);
       }
     }
+  }
+
+  /** A disk to restore differentially, and what it needs to be restored whole instead. */
+  private record Pending(String dev, StoredEntry entry, Path stage, Path target, DifferentialRestore diff) {}
+
+  /**
+   * A differential restore of a disk stored as the guest sees it, when the restore is in place onto this host's
+   * domain and its image proves one ({@link DifferentialRestore}); otherwise the notes say why it goes whole.
+   */
+  private Optional<DifferentialRestore> differential(RestoreContext ctx, StoredEntry e, String dev, Path target,
+      Optional<DomainXml> replaced) throws IOException {
+    Optional<DomainXml.Disk> live = replaced.flatMap(x -> x.disks().stream().filter(d -> d.dev().equals(dev))
+        .findFirst());
+    String whole = "disk " + dev + ": restored whole: ";
+    if (!ctx.inPlace() || live.isEmpty()) {
+      ctx.note(whole + (ctx.inPlace() ? "there is no such disk to restore over" : "the restore is not in place"));
+      return Optional.empty();
+    }
+    if (!BitmapTracking.enabled(domain)) {
+      ctx.note(whole + "the member's " + BitmapTracking.PROPERTY + " is none");
+      return Optional.empty();
+    }
+    return DifferentialRestore.plan(ctx, e, live.get(), target, domain.where(), why -> ctx.note(whole + why));
   }
 
   /**

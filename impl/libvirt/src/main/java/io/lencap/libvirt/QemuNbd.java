@@ -3,9 +3,11 @@ package io.lencap.libvirt;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A {@code qemu-nbd} serving one frozen qcow2 image read-only on a Unix socket, with one persistent dirty bitmap as
@@ -13,6 +15,7 @@ import java.util.Optional;
  * client disconnects; {@link #close} stops it if it is still there.
  */
 final class QemuNbd implements AutoCloseable {
+  private static final Duration EXIT_WAIT = Duration.ofSeconds(60);
   private final Path socket;
   private final Path pidFile;
 
@@ -40,6 +43,25 @@ final class QemuNbd implements AutoCloseable {
     return served;
   }
 
+  /**
+   * Serves {@code image} writable, taking QEMU's lock on it (so nothing else has it open for writing): for a restore
+   * into a stopped domain's image. Its persistent bitmaps stay loaded and go on recording.
+   */
+  static QemuNbd serveWritable(Path image, Path socket, String what) throws IOException {
+    Path pid = socket.resolveSibling(socket.getFileName() + ".pid");
+    Files.deleteIfExists(socket);
+    Files.deleteIfExists(pid);
+    QemuNbd served = new QemuNbd(socket, pid);
+    try {
+      QemuImg.run(List.of("qemu-nbd", "--fork", "--pid-file", pid.toString(), "-k", socket.toString(),
+          "--image-opts", "driver=qcow2,file.driver=file,file.filename=" + image.toString().replace(",", ",,")), what);
+    } catch (IOException | RuntimeException e) {
+      served.close();
+      throw e;
+    }
+    return served;
+  }
+
   Path socket() {
     return socket;
   }
@@ -49,8 +71,11 @@ final class QemuNbd implements AutoCloseable {
     try {
       if (Files.exists(pidFile)) {
         long pid = Long.parseLong(Files.readString(pidFile).trim());
-        ProcessHandle.of(pid).filter(p -> p.info().command().map(c -> c.endsWith("qemu-nbd")).orElse(false))
-            .ifPresent(ProcessHandle::destroy);
+        Optional<ProcessHandle> server = ProcessHandle.of(pid)
+            .filter(p -> p.info().command().map(c -> c.endsWith("qemu-nbd")).orElse(false));
+        server.ifPresent(ProcessHandle::destroy);
+        // It closes the image (storing its bitmaps) as it exits: whoever opens the image next waits for that.
+        server.ifPresent(p -> p.onExit().completeOnTimeout(p, EXIT_WAIT.toSeconds(), TimeUnit.SECONDS).join());
       }
     } catch (NumberFormatException e) {
       // not a pid: nothing of ours to stop
