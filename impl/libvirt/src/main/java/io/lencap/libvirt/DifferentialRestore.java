@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -44,32 +45,36 @@ final class DifferentialRestore {
   private final Path image;
   private final String identity;
   private final StoredEntry target;
-  private final String earlierId;
-  private final String bitmap;
-  private final BitSet differing;
+  /** The earlier checkpoints whose bitmaps may serve, in the order of preference. */
+  private final List<Earlier> candidates;
   private final String where;
+  private Earlier chosen;
   private BitSet toWrite = new BitSet();
   private Path staged;
+  /** Time spent staging, writing and checking, for the note. */
+  private long nanos;
 
-  private DifferentialRestore(String dev, Path image, String identity, StoredEntry target, String earlierId,
-      String bitmap, BitSet differing, String where) {
+  /** An earlier checkpoint proven from the store's side: its id, its bitmap, the blocks whose chunks differ. */
+  private record Earlier(String id, String bitmap, BitSet differing) {}
+
+  private DifferentialRestore(String dev, Path image, String identity, StoredEntry target, List<Earlier> candidates,
+      String where) {
     this.dev = dev;
     this.image = image;
     this.identity = identity;
     this.target = target;
-    this.earlierId = earlierId;
-    this.bitmap = bitmap;
-    this.differing = differing;
+    this.candidates = candidates;
     this.where = where;
   }
 
   /**
    * Whether disk {@code live} of the domain replaced in place can take the stored entry {@code e} (a disk stored as
    * the guest sees it) differentially: the plan, or empty after telling {@code whyNot} why not. Reads only the store
-   * and the image's header: the domain may still run.
+   * and names: {@code bitmaps} are those the image's header and libvirt's checkpoints name (a running QEMU writes a
+   * new bitmap into the header only when it closes the image); the domain may still run.
    */
   static Optional<DifferentialRestore> plan(RestoreContext ctx, StoredEntry e, DomainXml.Disk live, Path image,
-      String where, Consumer<String> whyNot) throws IOException {
+      Collection<String> bitmaps, String where, Consumer<String> whyNot) throws IOException {
     if (!e.attribute("format").orElse("raw").equals("qcow2")) {
       whyNot.accept("it was stored from a " + e.attribute("format").orElse("raw") + " image, which holds no bitmaps");
       return Optional.empty();
@@ -86,26 +91,31 @@ final class DifferentialRestore {
     }
     String identity = BitmapTracking.fileIdentity(image);
     List<String> tried = new ArrayList<>();
-    for (String name : candidates(QemuImg.bitmapNames(image), ctx.checkpointId())) {
+    List<Earlier> proven = new ArrayList<>();
+    for (String name : candidates(bitmaps, ctx.checkpointId())) {
       String id = name.substring(Checkpoints.PREFIX.length());
       Optional<StoredState> earlier = ctx.stateIn(id);
       Optional<String> problem = earlier.isEmpty() ? Optional.of("checkpoint " + id + " is no longer in the store")
           : problem(earlier.get(), e, live.dev(), name, identity);
       if (problem.isEmpty()) {
-        BitSet differing = differing(earlier.get().entry(e.path()).orElseThrow(), e);
-        return Optional.of(new DifferentialRestore(live.dev(), image, identity, e, id, name, differing, where));
+        proven.add(new Earlier(id, name, differing(earlier.get().entry(e.path()).orElseThrow(), e)));
+      } else {
+        tried.add(name + ": " + problem.get());
       }
-      tried.add(name + ": " + problem.get());
+    }
+    if (!proven.isEmpty()) {
+      return Optional.of(new DifferentialRestore(live.dev(), image, identity, e, proven, where));
     }
     whyNot.accept(tried.isEmpty() ? "its image holds no bitmap of an earlier checkpoint"
-        : "no bitmap in its image is proven (" + String.join("; ", tried) + ")");
+        : "no bitmap of an earlier checkpoint is proven (" + String.join("; ", tried) + ")");
     return Optional.empty();
   }
 
   /** Lencap's bitmaps, the restored checkpoint's own first (nothing differs then), then the newest first. */
-  static List<String> candidates(List<String> bitmaps, String restored) {
+  static List<String> candidates(Collection<String> bitmaps, String restored) {
     String own = Checkpoints.name(MemberDomain.tag(restored));
-    return bitmaps.stream().filter(b -> b.startsWith(Checkpoints.PREFIX) && b.length() > Checkpoints.PREFIX.length())
+    return bitmaps.stream().distinct()
+        .filter(b -> b.startsWith(Checkpoints.PREFIX) && b.length() > Checkpoints.PREFIX.length())
         .sorted(Comparator.comparing((String b) -> !b.equals(own)).thenComparing(Comparator.reverseOrder()))
         .toList();
   }
@@ -149,13 +159,31 @@ final class DifferentialRestore {
    * restores the disk whole.
    */
   Optional<String> stage(RestoreContext ctx) throws IOException {
+    long t0 = System.nanoTime();
+    try {
+      return stageTimed(ctx);
+    } finally {
+      nanos += System.nanoTime() - t0;
+    }
+  }
+
+  private Optional<String> stageTimed(RestoreContext ctx) throws IOException {
     if (!identity.equals(BitmapTracking.fileIdentity(image))) {
       return Optional.of("its image was replaced while the restore prepared");
     }
-    Optional<String> problem = QemuImg.bitmapProblem(image, bitmap);
-    if (problem.isPresent()) {
-      return problem;
+    List<String> tried = new ArrayList<>();
+    for (Earlier c : candidates) {
+      Optional<String> problem = QemuImg.bitmapProblem(image, c.bitmap());
+      if (problem.isEmpty()) {
+        chosen = c;
+        break;
+      }
+      tried.add(problem.get());
     }
+    if (chosen == null) {
+      return Optional.of(String.join("; ", tried));
+    }
+    String bitmap = chosen.bitmap();
     Path dir = Files.createTempDirectory("lencap-nbd");
     String what = where + ": reading bitmap " + bitmap + " of disk " + dev + " (" + image + ")";
     BitSet dirty = new BitSet();
@@ -171,7 +199,7 @@ final class DifferentialRestore {
       Files.deleteIfExists(dir);
     }
     toWrite = (BitSet) dirty.clone();
-    toWrite.or(differing);
+    toWrite.or(chosen.differing());
     staged = image.resolveSibling(image.getFileName() + ".lencap-blocks");
     List<ChunkRef> chunks = target.chunks();
     try (FileChannel out = FileChannel.open(staged, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -193,6 +221,15 @@ final class DifferentialRestore {
 
   /** Writes the staged blocks into the image, reads each back against its chunk, removes Lencap's bitmaps. */
   long write(RestoreContext ctx) throws IOException {
+    long t0 = System.nanoTime();
+    try {
+      return writeTimed(ctx);
+    } finally {
+      nanos += System.nanoTime() - t0;
+    }
+  }
+
+  private long writeTimed(RestoreContext ctx) throws IOException {
     List<ChunkRef> chunks = target.chunks();
     Path dir = Files.createTempDirectory("lencap-nbd");
     String what = where + ": writing disk " + dev + " (" + image + ")";
@@ -241,11 +278,11 @@ final class DifferentialRestore {
 
   /** The note saying what was written. */
   String note(long written) {
-    return String.format("disk %s: wrote %d of %d bytes (%.2f%%) in place: the %d blocks bitmap %s marks since "
-        + "checkpoint %s or whose chunks differ from it (%d), each read back and verified; Lencap's bitmaps removed, "
-        + "the next capture reads it whole", dev, written, target.size(),
-        target.size() == 0 ? 0.0 : 100.0 * written / target.size(), toWrite.cardinality(), bitmap, earlierId,
-        differing.cardinality());
+    return String.format("disk %s: wrote %d of %d bytes (%.2f%%) in place in %d ms: the %d blocks bitmap %s marks "
+        + "since checkpoint %s or whose chunks differ from it (%d), each read back and verified; Lencap's bitmaps "
+        + "removed, the next capture reads it whole", dev, written, target.size(),
+        target.size() == 0 ? 0.0 : 100.0 * written / target.size(), nanos / 1_000_000, toWrite.cardinality(),
+        chosen.bitmap(), chosen.id(), chosen.differing().cardinality());
   }
 
   /** Deletes the staged blocks, if any. */

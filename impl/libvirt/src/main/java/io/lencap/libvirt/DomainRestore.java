@@ -18,7 +18,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
@@ -147,13 +149,15 @@ final class DomainRestore {
         }
         Path stage = target.resolveSibling(target.getFileName() + ".lencap-restore");
         if (BitmapTracking.GUEST.equals(e.attributes().get(BitmapTracking.VIEW))) {
-          Optional<DifferentialRestore> diff = differential(ctx, e, dev, target, replaced);
+          String[] whyNot = {"?"};
+          Optional<DifferentialRestore> diff = differential(ctx, e, dev, target, existing, replaced,
+              why -> whyNot[0] = why);
           if (diff.isPresent()) {
             finals.put(dev, target);
             differential.add(new Pending(dev, e, stage, target, diff.get()));
             continue;
           }
-          restoreGuestView(s, e, stage, done, total, ctx);
+          restoreWhole(s, e, dev, stage, done, total, ctx, whyNot[0]);
         } else {
           StateFiles.restore(s, e, stage, done, total, ctx);
         }
@@ -212,8 +216,7 @@ final class DomainRestore {
       for (Pending p : differential) {
         Optional<String> whyNot = p.diff().stage(ctx);
         if (whyNot.isPresent()) {
-          ctx.note("disk " + p.dev() + ": restored whole: " + whyNot.get());
-          restoreGuestView(s, p.entry(), p.stage(), done, total, ctx);
+          restoreWhole(s, p.entry(), p.dev(), p.stage(), done, total, ctx, whyNot.get());
           staged.put(p.stage(), p.target());
         } else {
           ready.add(p);
@@ -262,19 +265,34 @@ final class DomainRestore {
    * domain and its image proves one ({@link DifferentialRestore}); otherwise the notes say why it goes whole.
    */
   private Optional<DifferentialRestore> differential(RestoreContext ctx, StoredEntry e, String dev, Path target,
-      Optional<DomainXml> replaced) throws IOException {
+      Domain existing, Optional<DomainXml> replaced, Consumer<String> whyNot) throws IOException {
     Optional<DomainXml.Disk> live = replaced.flatMap(x -> x.disks().stream().filter(d -> d.dev().equals(dev))
         .findFirst());
-    String whole = "disk " + dev + ": restored whole: ";
     if (!ctx.inPlace() || live.isEmpty()) {
-      ctx.note(whole + (ctx.inPlace() ? "there is no such disk to restore over" : "the restore is not in place"));
+      whyNot.accept(ctx.inPlace() ? "there is no such disk to restore over" : "the restore is not in place");
       return Optional.empty();
     }
     if (!BitmapTracking.enabled(domain)) {
-      ctx.note(whole + "the member's " + BitmapTracking.PROPERTY + " is none");
+      whyNot.accept("the member's " + BitmapTracking.PROPERTY + " is none");
       return Optional.empty();
     }
-    return DifferentialRestore.plan(ctx, e, live.get(), target, domain.where(), why -> ctx.note(whole + why));
+    Set<String> bitmaps = new TreeSet<>(QemuImg.bitmapNames(target));
+    try {
+      bitmaps.addAll(new Checkpoints(conn, domain.call("reading its UUID", existing::getUUIDString), domain.member(),
+          domain.where()).names());
+    } catch (RuntimeException x) {
+      // A driver without checkpoints: the image's header alone names the bitmaps.
+    }
+    return DifferentialRestore.plan(ctx, e, live.get(), target, bitmaps, domain.where(), whyNot);
+  }
+
+  /** A disk stored as the guest sees it, into a new image, noting how long it took and why it went whole. */
+  private static void restoreWhole(StoredState s, StoredEntry e, String dev, Path stage, long[] done, long total,
+      RestoreContext ctx, String why) throws IOException {
+    long t0 = System.nanoTime();
+    restoreGuestView(s, e, stage, done, total, ctx);
+    ctx.note("disk " + dev + ": restored whole (" + e.size() + " bytes into a new image, "
+        + (System.nanoTime() - t0) / 1_000_000 + " ms): " + why);
   }
 
   /**

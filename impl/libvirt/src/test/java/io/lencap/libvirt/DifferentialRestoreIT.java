@@ -34,8 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
 class DifferentialRestoreIT {
   static final int DATA = ChangedBlocksIT.DATA;
   static final int BLOCK = 256 << 10;
-  static final Pattern WROTE = Pattern.compile("disk vdb: wrote (\\d+) of (\\d+) bytes");
-  static final Pattern WHOLE = Pattern.compile("disk vdb: restored whole: ([^;]*)");
+  static final Pattern WROTE = Pattern.compile("disk vdb: wrote (\\d+) of (\\d+) bytes \\([^)]*\\) in place in (\\d+) ms"
+      + "[^;]* since checkpoint (\\S+) or whose chunks differ from it \\((\\d+)\\)");
+  static final Pattern WHOLE = Pattern.compile("disk vdb: restored whole \\((\\d+) bytes into a new image, (\\d+) ms\\): "
+      + "([^;]*)");
 
   @TempDir
   Path tmp;
@@ -100,7 +102,9 @@ class DifferentialRestoreIT {
           g.writeThroughQemu("vdb", i * (50L << 20) + (12L << 20), 64 << 10, 0xcd);
         }
 
-        // The restore pauses and stops the running guest itself: QEMU stores its bitmaps as it exits.
+        // Paused, so that no counter of this run comes after the mark; the restore stops it itself, and QEMU stores
+        // its bitmaps as it exits.
+        QemuSystem.domain(g).suspend();
         int mark = g.counters().size();
         long t0 = System.nanoTime();
         CounterGuestIT.await(lencap.restore(job, first.id()));
@@ -118,21 +122,77 @@ class DifferentialRestoreIT {
         CounterGuestIT.assertContinues(counterAtFirst, g.awaitCounter(mark, n -> true, CounterGuestIT.WAIT));
         CounterGuestIT.assertNoLeftovers(g.directory());
 
-        // Fallback: no bitmap left to prove anything with, so the next restore writes a new image whole.
+        // Fallback: no bitmap left in the image to prove anything with, so the next restore writes a new image whole.
+        QemuSystem.domain(g).suspend();
         mark = g.counters().size();
         t0 = System.nanoTime();
         CounterGuestIT.await(lencap.restore(job, second.id()));
         long wholeNs = System.nanoTime() - t0;
         String wholeNotes = notes.last();
-        assertTrue(find(WHOLE, wholeNotes, 1).contains("holds no bitmap of an earlier checkpoint"), wholeNotes);
+        // libvirt still lists the checkpoints and the image is the same file, but their bitmaps are gone from it.
+        assertTrue(find(WHOLE, wholeNotes, 3).contains("holds no bitmap lencap-"), wholeNotes);
+        assertEquals(first.id(), find(WROTE, diffNotes, 4), "the restored checkpoint's own bitmap served");
+        assertEquals("0", find(WROTE, diffNotes, 5), diffNotes);
         assertEquals(counterAtSecond, probe.atRestore.get("vm"), "the counter disk is as it was at the second cut");
         assertArrayEquals(atSecond, guestView(g.dataImage()), "every byte of vdb as it was at the second cut");
         CounterGuestIT.assertContinues(counterAtSecond, g.awaitCounter(mark, n -> true, CounterGuestIT.WAIT));
         CounterGuestIT.assertNoLeftovers(g.directory());
 
-        System.out.printf("differential restore: wrote %d of vdb's %d bytes (%.2f%%) in %d ms; whole restore of the "
-            + "same disk: %d ms (%.2fx the differential's wall time)%n", written, DATA, 100.0 * written / DATA,
-            differentialNs / 1_000_000, wholeNs / 1_000_000, (double) wholeNs / differentialNs);
+        long diffDiskMs = Long.parseLong(find(WROTE, diffNotes, 3));
+        long wholeDiskMs = Long.parseLong(find(WHOLE, wholeNotes, 2));
+        System.out.printf("differential restore: wrote %d of vdb's %d bytes (%.2f%%), vdb in %d ms, the whole restore "
+            + "(both disks, memory, domain) in %d ms; whole restore, same run: vdb %d bytes into a new image in %d ms "
+            + "(%.1fx), the whole restore in %d ms (%.2fx)%n", written, DATA, 100.0 * written / DATA, diffDiskMs,
+            differentialNs / 1_000_000, DATA, wholeDiskMs, (double) wholeDiskMs / Math.max(1, diffDiskMs),
+            wholeNs / 1_000_000, (double) wholeNs / differentialNs);
+      }
+    }
+  }
+
+  /**
+   * An earlier checkpoint's bitmap serves a restore of an older one, with the blocks whose chunks differ between the
+   * two; a bitmap whose checkpoint was deleted from the store does not, and the restore goes whole saying so.
+   */
+  @Test
+  void aLaterCheckpointsBitmapServesWithTheChunksThatDifferAndADeletedOnesDoesNot() throws Exception {
+    String name = "lencap-it-diffrestore-p";
+    int size = ChangedBlocksIT.SMALL;
+    try (CounterGuest g = QemuSystem.guests().define(name, size, "qcow2")) {
+      g.start();
+      g.awaitCounter(n -> n >= 1, CounterGuestIT.WAIT);
+      Encapsulation job = CounterGuestIT.group("diffrestore-p", CaptureMode.NON_BLOCKING, g.resource("vm"));
+      RestoreNotes notes = new RestoreNotes();
+      byte[] atFirst = new byte[size];
+      new java.util.Random(name.hashCode()).nextBytes(atFirst);
+      try (Lencap lencap = Lencap.builder().store(tmp.resolve("store")).listener(notes).build()) {
+        Checkpoint first = CounterGuestIT.await(lencap.capture(job));
+        byte[] atSecond = atFirst.clone();
+        g.writeThroughQemu("vdb", 3L * BLOCK, 2 * BLOCK, 0xab); // blocks 3 and 4
+        java.util.Arrays.fill(atSecond, 3 * BLOCK, 5 * BLOCK, (byte) 0xab);
+        Checkpoint second = CounterGuestIT.await(lencap.capture(job));
+        g.writeThroughQemu("vdb", 10L * BLOCK + 4096, 4096, 0xcd); // block 10, after the second cut
+        // Only the second checkpoint's bitmap is left: deleting the first's (the oldest) drops its bitmap.
+        HostCommand.run("virsh", "-q", "-c", QemuSystem.uri(), "checkpoint-delete", g.name(), "lencap-"
+            + MemberDomain.tag(first.id()));
+
+        CounterGuestIT.await(lencap.restore(job, first.id()));
+        String diffNotes = notes.last();
+        assertEquals(second.id(), find(WROTE, diffNotes, 4), diffNotes);
+        assertEquals("2", find(WROTE, diffNotes, 5), "blocks 3 and 4 differ between the two: " + diffNotes);
+        long written = Long.parseLong(find(WROTE, diffNotes, 1));
+        assertTrue(written >= 3L * BLOCK && written <= 4L * BLOCK, "wrote " + written + ": " + diffNotes);
+        assertArrayEquals(atFirst, guestView(g.dataImage()), "every byte of vdb as it was at the first cut");
+
+        // A third checkpoint's bitmap, the checkpoint then deleted from the store (as retention may): whole.
+        Checkpoint third = CounterGuestIT.await(lencap.capture(job));
+        g.writeThroughQemu("vdb", 5L * BLOCK, 4096, 0xee);
+        CounterGuestIT.await(lencap.delete(job.name(), third.id()));
+        assertEquals(List.of("lencap-" + MemberDomain.tag(third.id())), ChangedBlocksIT.checkpoints(g));
+        CounterGuestIT.await(lencap.restore(job, second.id()));
+        String wholeNotes = notes.last();
+        assertTrue(find(WHOLE, wholeNotes, 3).contains("checkpoint " + third.id() + " is no longer in the store"),
+            wholeNotes);
+        assertArrayEquals(atSecond, guestView(g.dataImage()), "every byte of vdb as it was at the second cut");
       }
     }
   }
