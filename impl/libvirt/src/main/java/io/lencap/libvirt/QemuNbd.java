@@ -19,9 +19,13 @@ final class QemuNbd implements AutoCloseable {
   private final Path socket;
   private final Path pidFile;
 
-  private QemuNbd(Path socket, Path pidFile) {
+  /** Whether {@link #close} waits for the server to exit: a writable one stores the image's bitmaps as it does. */
+  private final boolean waitForExit;
+
+  private QemuNbd(Path socket, Path pidFile, boolean waitForExit) {
     this.socket = socket;
     this.pidFile = pidFile;
+    this.waitForExit = waitForExit;
   }
 
   /** Serves {@code image}; fails with qemu-nbd's message (a bitmap missing or inconsistent, say). */
@@ -33,7 +37,7 @@ final class QemuNbd implements AutoCloseable {
         "-k", socket.toString()));
     bitmap.ifPresent(b -> command.addAll(List.of("-B", b)));
     command.addAll(List.of("--image-opts", QemuImg.unlockedQcow2(image)));
-    QemuNbd served = new QemuNbd(socket, pid);
+    QemuNbd served = new QemuNbd(socket, pid, false);
     try {
       QemuImg.run(command, what);
     } catch (IOException | RuntimeException e) {
@@ -51,7 +55,7 @@ final class QemuNbd implements AutoCloseable {
     Path pid = socket.resolveSibling(socket.getFileName() + ".pid");
     Files.deleteIfExists(socket);
     Files.deleteIfExists(pid);
-    QemuNbd served = new QemuNbd(socket, pid);
+    QemuNbd served = new QemuNbd(socket, pid, true);
     try {
       QemuImg.run(List.of("qemu-nbd", "--fork", "--pid-file", pid.toString(), "-k", socket.toString(),
           "--image-opts", "driver=qcow2,file.driver=file,file.filename=" + image.toString().replace(",", ",,")), what);
@@ -74,8 +78,9 @@ final class QemuNbd implements AutoCloseable {
         Optional<ProcessHandle> server = ProcessHandle.of(pid)
             .filter(p -> p.info().command().map(c -> c.endsWith("qemu-nbd")).orElse(false));
         server.ifPresent(ProcessHandle::destroy);
-        // It closes the image (storing its bitmaps) as it exits: whoever opens the image next waits for that.
-        server.ifPresent(p -> p.onExit().completeOnTimeout(p, EXIT_WAIT.toSeconds(), TimeUnit.SECONDS).join());
+        if (waitForExit) { // it closes the image (storing its bitmaps) as it exits: the next to open it waits for that
+          server.ifPresent(p -> p.onExit().completeOnTimeout(p, EXIT_WAIT.toSeconds(), TimeUnit.SECONDS).join());
+        }
       }
     } catch (NumberFormatException e) {
       // not a pid: nothing of ours to stop
