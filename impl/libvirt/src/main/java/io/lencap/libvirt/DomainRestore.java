@@ -26,7 +26,8 @@ import org.libvirt.Domain;
 import org.libvirt.Error.ErrorNumber;
 
 /**
- * Restores a domain from its stored state: disks and memory image materialised first (each chunk verified), the
+ * Restores a domain from its stored state: disks and memory image materialised first (each chunk verified; a disk
+ * restored in place differentially, {@link DifferentialRestore}: the blocks it will write, once the domain stopped), the
  * saved XML rewritten for this host and checked ({@link RestoredXml}), then whatever runs there replaced. The
  * domain is left paused: the engine resumes the group together. What this host runs decides where bytes go; the
  * store decides only what they are.
@@ -270,10 +271,6 @@ final class DomainRestore {
         .findFirst());
     if (!ctx.inPlace() || live.isEmpty()) {
       whyNot.accept(ctx.inPlace() ? "there is no such disk to restore over" : "the restore is not in place");
-      return Optional.empty();
-    }
-    if (!BitmapTracking.enabled(domain)) {
-      whyNot.accept("the member's " + BitmapTracking.PROPERTY + " is none");
       return Optional.empty();
     }
     Set<String> bitmaps = new TreeSet<>(QemuImg.bitmapNames(target));
