@@ -40,6 +40,16 @@ import java.util.function.Consumer;
  */
 final class DifferentialRestore {
   private static final int BLOCK = Chunking.DEFAULT_BLOCK_SIZE;
+  /**
+   * The system property setting the smallest disk restored differentially (bytes; default 256 MiB). Below it a whole
+   * restore is faster: a 256 MiB disk with 1% changed took 2.9 s differentially against 5.0 s whole, a 32 MiB disk
+   * 2.7 s against 0.3–0.9 s.
+   */
+  static final String MIN_BYTES = "lencap.libvirt.differentialRestoreMinBytes";
+
+  static long minBytes() {
+    return Long.getLong(MIN_BYTES, 256L << 20);
+  }
 
   private final String dev;
   private final Path image;

@@ -157,6 +157,7 @@ class DifferentialRestoreIT {
   void aLaterCheckpointsBitmapServesWithTheChunksThatDifferAndADeletedOnesDoesNot() throws Exception {
     String name = "lencap-it-diffrestore-p";
     int size = ChangedBlocksIT.SMALL;
+    System.setProperty(DifferentialRestore.MIN_BYTES, "0"); // small enough to go whole otherwise
     try (CounterGuest g = QemuSystem.guests().define(name, size, "qcow2")) {
       g.start();
       g.awaitCounter(n -> n >= 1, CounterGuestIT.WAIT);
@@ -194,6 +195,8 @@ class DifferentialRestoreIT {
             wholeNotes);
         assertArrayEquals(atSecond, guestView(g.dataImage()), "every byte of vdb as it was at the second cut");
       }
+    } finally {
+      System.clearProperty(DifferentialRestore.MIN_BYTES);
     }
   }
 
