@@ -33,6 +33,22 @@ public interface RestoreContext {
   /** The stored state, read with verification. */
   StoredState state();
 
+  /**
+   * This member's state in another committed checkpoint of the same encapsulation, read with verification: a
+   * driver whose target still holds a known earlier state (a VM disk with the dirty bitmap of that checkpoint) can
+   * write only what differs. Empty when the store holds no such checkpoint (deleted, or never committed) or it has
+   * no such member. Nothing pins it: a driver relies on its entries and attributes, read when this returns.
+   */
+  default Optional<StoredState> stateIn(String checkpointId) {
+    return Optional.empty();
+  }
+
+  /**
+   * A note about how this member was restored (written differentially, or whole and why): logged, and published
+   * as the detail of the member's {@code RESTORE} phase event when it completes.
+   */
+  default void note(String note) {}
+
   /** Reports bytes written to the target so far (progress events). */
   void progress(long bytesDone, long totalBytes);
 

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,11 +51,17 @@ final class MemberCalls {
    * given (the pause budget), else a {@link TimeoutException}.
    */
   Tasks.Call<Void> call(String memberId, Phase phase, Duration timeout, String limit, Tasks.Body body) {
+    return call(memberId, phase, timeout, limit, body, () -> null);
+  }
+
+  /** The same, the COMPLETED event carrying {@code detail}'s answer once the call is done (null: none). */
+  Tasks.Call<Void> call(String memberId, Phase phase, Duration timeout, String limit, Tasks.Body body,
+      Supplier<String> detail) {
     events.phase(encapsulation, checkpointId, memberId, phase, Status.STARTED, null);
     Tasks.Call<Void> c = work.callFor(encapsulation, checkpointId, memberId, phase.name(), timeout, body);
     CompletableFuture<Void> result = c.result().handle((v, e) -> {
       if (e == null) {
-        events.phase(encapsulation, checkpointId, memberId, phase, Status.COMPLETED, null);
+        events.phase(encapsulation, checkpointId, memberId, phase, Status.COMPLETED, detail.get());
         return null;
       }
       Throwable unwrapped = Failures.unwrap(e);

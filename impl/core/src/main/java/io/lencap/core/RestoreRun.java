@@ -25,6 +25,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +38,8 @@ import org.slf4j.LoggerFactory;
  */
 final class RestoreRun {
   private static final Logger log = LoggerFactory.getLogger(RestoreRun.class);
+  /** What a checkpoint id looks like: another checkpoint asked for by id is looked up only if its id is one. */
+  private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private final RunContext run;
   private final Encapsulation encapsulation;
@@ -233,7 +237,8 @@ final class RestoreRun {
     if (cancelled) {
       return CompletableFuture.failedFuture(new CancellationException("restore cancelled"));
     }
-    return calls.call(m.captured.id(), phase, encapsulation.policy().phaseTimeout(), null, body).result()
+    return calls.call(m.captured.id(), phase, encapsulation.policy().phaseTimeout(), null, body,
+            () -> phase == Phase.RESTORE && !m.notes.isEmpty() ? String.join("; ", m.notes) : null).result()
         .handle((v, e) -> {
           if (e != null) {
             Throwable t = Failures.unwrap(e);
@@ -255,6 +260,8 @@ final class RestoreRun {
     volatile boolean touched;
     volatile boolean restoreStarted;
     volatile boolean restored;
+    /** What the driver said about how it restored the member ({@link RestoreContext#note}). */
+    final List<String> notes = new CopyOnWriteArrayList<>();
 
     Member(Resource captured, Resource target, ResourceDriver driver, StoredState state) {
       this.captured = captured;
@@ -290,6 +297,33 @@ final class RestoreRun {
         @Override
         public StoredState state() {
           return state;
+        }
+
+        @Override
+        public Optional<StoredState> stateIn(String otherId) {
+          if (otherId.equals(checkpointId)) {
+            return Optional.of(state);
+          }
+          if (!SAFE_ID.matcher(otherId).matches()) { // drivers may take ids from their targets: never a path
+            return Optional.empty();
+          }
+          try {
+            Manifest other = run.store().manifest(encapsulation.name(), otherId);
+            if (!other.id().equals(otherId) || !other.encapsulation().equals(encapsulation.name())) {
+              return Optional.empty();
+            }
+            return other.member(captured.id()).map(s -> new StoredStateView(run.store(), run.storePool(), otherId, s));
+          } catch (NotFoundException e) {
+            return Optional.empty();
+          } catch (IOException e) {
+            throw CheckpointStore.unavailable("cannot read checkpoint " + otherId, e);
+          }
+        }
+
+        @Override
+        public void note(String note) {
+          log.info("restore of {} to {}, member {}: {}", encapsulation.name(), checkpointId, captured.id(), note);
+          notes.add(note);
         }
 
         @Override

@@ -128,7 +128,8 @@ final class BitmapTracking {
     return Optional.empty();
   }
 
-  private static boolean wholeBlocks(StoredEntry e) {
+  /** Whether a stored copy is in whole blocks at fixed offsets, as a tracked capture writes it. */
+  static boolean wholeBlocks(StoredEntry e) {
     List<ChunkRef> chunks = e.chunks();
     if (chunks.size() != (e.size() + BLOCK - 1) / BLOCK) {
       return false;

@@ -7,7 +7,7 @@ import com.sun.jna.Structure;
 
 /**
  * The few calls of libnbd (Debian's {@code libnbd0}) that {@link NbdExport} makes: connect, negotiate a metadata
- * context, ask for block status, read. Signatures follow {@code libnbd.h} 1.14; {@code size_t} is a Java long
+ * context, ask for block status, read, and for a differential restore write and flush. Signatures follow {@code libnbd.h} 1.14; {@code size_t} is a Java long
  * (64-bit Linux).
  */
 interface Libnbd extends com.sun.jna.Library {
@@ -44,6 +44,10 @@ interface Libnbd extends com.sun.jna.Library {
   long nbd_get_size(Pointer h);
 
   int nbd_pread(Pointer h, Pointer buf, long count, long offset, int flags);
+
+  int nbd_pwrite(Pointer h, Pointer buf, long count, long offset, int flags);
+
+  int nbd_flush(Pointer h, int flags);
 
   /** Starts a TCP connection and the handshake without waiting; {@link #nbd_poll} drives them. */
   int nbd_aio_connect_tcp(Pointer h, String host, String port);

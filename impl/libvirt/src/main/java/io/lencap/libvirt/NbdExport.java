@@ -189,6 +189,21 @@ final class NbdExport implements AutoCloseable {
     direct.position(direct.limit());
   }
 
+  /** Writes the direct buffer's remaining bytes to a writable local export at {@code offset}. */
+  void write(ByteBuffer direct, long offset) throws IOException {
+    if (timeout.isPresent()) {
+      throw new IllegalStateException("writes go to a local export only");
+    }
+    Pointer p = Native.getDirectBufferPointer(direct).share(direct.position());
+    check(nbd.nbd_pwrite(h, p, direct.remaining(), offset, 0));
+    direct.position(direct.limit());
+  }
+
+  /** Has the server make every write so far durable. */
+  void flush() throws IOException {
+    check(nbd.nbd_flush(h, 0));
+  }
+
   /**
    * A read through {@code nbd_aio_pread}, polled until it completes or the deadline passes. After a timeout the
    * command stays in flight on a handle that is good only for closing (the caller's try-with-resources does), so

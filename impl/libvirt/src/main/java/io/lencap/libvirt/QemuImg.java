@@ -52,6 +52,27 @@ final class QemuImg {
     return Optional.of("its image " + file + " holds no bitmap " + name);
   }
 
+  /** The names of the persistent bitmaps a qcow2 image holds, read without QEMU's lock. */
+  static List<String> bitmapNames(Path image) throws IOException {
+    return bitmapNames(run(List.of("qemu-img", "info", "-U", "--output=json", image.toString()), "reading " + image));
+  }
+
+  /** The same, from {@code qemu-img info --output=json}. */
+  static List<String> bitmapNames(String info) {
+    List<String> names = new ArrayList<>();
+    Matcher m = BITMAP.matcher(info.replaceAll("\\s", ""));
+    while (m.find()) {
+      names.add(m.group(2));
+    }
+    return names;
+  }
+
+  /** Deletes a persistent bitmap from a qcow2 image that no process has open. */
+  static void removeBitmap(Path image, String name) throws IOException {
+    run(List.of("qemu-img", "bitmap", "--remove", image.toString(), name), "removing bitmap " + name + " from "
+        + image);
+  }
+
   /** Converts a raw file into a new qcow2 image. */
   static void rawToQcow2(Path raw, Path qcow2) throws IOException {
     run(List.of("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString()),
