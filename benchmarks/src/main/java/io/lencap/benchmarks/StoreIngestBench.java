@@ -4,6 +4,7 @@ import com.github.luben.zstd.Zstd;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.io.IOException;
@@ -31,7 +32,8 @@ import java.util.stream.Stream;
  * thread), zstd level 1 through zstd-jni (read + compress in 256 KiB blocks, one thread) and a raw write of
  * the file into the store's file system (read + write + fsync). Each round runs all four; the figures are
  * min / median / max over the counted rounds, and each ratio is taken within its round. The first capture
- * in the JVM is reported apart (cold). Then 1 % of the file is rewritten and captured again (what dedup
+ * in the JVM is reported apart (cold). Each round also restores its capture into an empty directory (read,
+ * verify, decompress, write, sync), against SHA-256 and the raw write. Then 1 % of the file is rewritten and captured again (what dedup
  * saves). CPU time per byte is printed beside each rate: on a shared machine, wall time also measures the
  * neighbours. Never compared with {@code sha256sum}, which is several times slower than the JDK here.
  *
@@ -66,20 +68,26 @@ public final class StoreIngestBench {
         long c2 = cpuNanos();
         double write = mib / time(() -> rawWrite(file, work.resolve("raw.bin")));
         long c3 = cpuNanos();
-        double lencap = mib / capture(work.resolve("store-" + r), group);
+        Path store = work.resolve("store-" + r);
+        double lencap = mib / capture(store, group);
         long c4 = cpuNanos();
+        double restore = mib / restore(store, group, work.resolve("restored-" + r), file);
+        long c5 = cpuNanos();
         add(cpu, "JDK SHA-256, 1 thread", (c1 - c0) / (double) (mib << 20));
         add(cpu, "zstd -1 (zstd-jni), 1 thread", (c2 - c1) / (double) (mib << 20));
         add(cpu, "raw write + fsync", (c3 - c2) / (double) (mib << 20));
         add(cpu, "Lencap capture (warm)", (c4 - c3) / (double) (mib << 20));
+        add(cpu, "Lencap restore into an empty directory", (c5 - c4) / (double) (mib << 20));
         add(rates, "JDK SHA-256, 1 thread", sha);
         add(rates, "zstd -1 (zstd-jni), 1 thread", zstd);
         add(rates, "raw write + fsync", write);
         add(rates, "Lencap capture (warm)", lencap);
+        add(rates, "Lencap restore into an empty directory", restore);
         add(ratios, "Lencap / JDK SHA-256", lencap / sha);
         add(ratios, "Lencap / zstd -1", lencap / zstd);
         add(ratios, "Lencap / raw write", lencap / write);
         add(ratios, "Lencap / min(SHA-256, zstd -1, raw write)", lencap / Math.min(sha, Math.min(zstd, write)));
+        add(ratios, "restore / min(SHA-256, raw write)", restore / Math.min(sha, write));
       }
       System.out.printf("store ingest of %d MiB (half random, half repetitive), %d cores, %d interleaved rounds%n",
           mib, Runtime.getRuntime().availableProcessors(), rounds);
@@ -110,6 +118,27 @@ public final class StoreIngestBench {
   private static double capture(Path store, Encapsulation group) throws Exception {
     try (Lencap lencap = Lencap.builder().store(store).build()) {
       return time(() -> lencap.capture(group).join());
+    }
+  }
+
+  /**
+   * Restores the store's latest checkpoint of the group into an empty directory: every chunk read, verified (its
+   * SHA-256), decompressed and written, then made durable. The bound is SHA-256 or the raw write, whichever is
+   * slower (decompression is several times faster than both here). Checks the restored file's size.
+   */
+  private static double restore(Path store, Encapsulation group, Path target, Path original) throws Exception {
+    try (Lencap lencap = Lencap.builder().store(store).build()) {
+      String id = lencap.checkpoints(group.name()).join().get(0).id();
+      Placement there = Placement.builder().move("tree", target.toUri()).build();
+      double t = time(() -> lencap.restore(group, id, there).join());
+      Path restored = target.resolve(original.getFileName());
+      if (Files.size(restored) != Files.size(original)) {
+        throw new IllegalStateException("restored " + Files.size(restored) + " bytes of " + Files.size(original));
+      }
+      try (Stream<Path> s = Files.walk(target)) {
+        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+      return t;
     }
   }
 

@@ -147,10 +147,23 @@ final class ChunkCodec {
 
   /** The stored form of an object's raw bytes, for the object named {@code objectKey}. */
   byte[] encode(String objectKey, byte[] raw) {
-    byte[] plain = compressed(raw);
-    if (sealKey.isEmpty()) {
-      return plain;
+    byte[] plain = compressed(raw, 0, raw.length, null);
+    return sealKey.isEmpty() ? plain : seal(objectKey, plain);
+  }
+
+  /**
+   * What {@link #encode} returns for the raw bytes {@code framed[1, framed.length)}, where {@code framed[0]} is
+   * free (as {@link Chunker} emits chunks): without an encryption key, a chunk that stays raw is encoded in
+   * place, its format byte written into {@code framed[0]}, and {@code framed} itself returned: no copy of it.
+   */
+  byte[] encodeFramed(String objectKey, byte[] framed) {
+    if (sealKey.isPresent()) {
+      return seal(objectKey, compressed(framed, 1, framed.length - 1, null));
     }
+    return compressed(framed, 1, framed.length - 1, framed);
+  }
+
+  private byte[] seal(String objectKey, byte[] plain) {
     try {
       byte[] nonce = new byte[NONCE];
       random.nextBytes(nonce);
@@ -167,10 +180,11 @@ final class ChunkCodec {
   /**
    * The format byte and the zstd frame when that saves at least 3 %, else the format byte and the raw
    * bytes. Compresses straight behind the format byte into one array per thread, sized for the largest
-   * chunk: one exact-size copy per object, not a compressed array, then another with its header.
+   * chunk: one exact-size copy per object, not a compressed array, then another with its header. Raw bytes
+   * given in {@code framed[1, ...)} (else {@code framed} is null) stay there: {@code framed} is the result.
    */
-  private static byte[] compressed(byte[] raw) {
-    int bound = (int) Math.min(Integer.MAX_VALUE - 1, Zstd.compressBound(raw.length));
+  private static byte[] compressed(byte[] raw, int offset, int length, byte[] framed) {
+    int bound = (int) Math.min(Integer.MAX_VALUE - 1, Zstd.compressBound(length));
     Compressor c = COMPRESSOR.get();
     byte[] out = c.out;
     if (out.length < bound + 1) {
@@ -179,12 +193,19 @@ final class ChunkCodec {
         c.out = out;
       }
     }
-    int n = c.ctx.compressByteArray(out, 1, bound, raw, 0, raw.length);
-    if (n < raw.length - raw.length / 32) {
+    int n = c.ctx.compressByteArray(out, 1, bound, raw, offset, length);
+    if (n < length - length / 32) {
       out[0] = ZSTD;
       return Arrays.copyOf(out, 1 + n);
     }
-    return withHeader(RAW, raw);
+    if (framed != null) {
+      framed[0] = RAW;
+      return framed;
+    }
+    byte[] stored = new byte[length + 1];
+    stored[0] = RAW;
+    System.arraycopy(raw, offset, stored, 1, length);
+    return stored;
   }
 
   /**
@@ -221,6 +242,24 @@ final class ChunkCodec {
 
   private byte[] decode(String objectKey, byte[] stored, int expectedLength, int maxLength)
       throws UnreadableException {
+    ByteBuffer raw = view(objectKey, stored, expectedLength, maxLength);
+    if (raw.arrayOffset() == 0 && raw.remaining() == raw.array().length) {
+      return raw.array();
+    }
+    return Arrays.copyOfRange(raw.array(), raw.arrayOffset(), raw.arrayOffset() + raw.remaining());
+  }
+
+  /**
+   * The raw bytes of a stored chunk of {@code expectedLength} bytes, as {@link #decode(String, byte[], int)} returns
+   * them, but as a view: a chunk stored raw is not copied out of {@code stored}, which the view shares.
+   */
+  ByteBuffer decodeChunk(String objectKey, byte[] stored, int expectedLength) throws UnreadableException {
+    return view(objectKey, stored, expectedLength, expectedLength);
+  }
+
+  /** The raw bytes of a stored object, in {@code stored} itself where it holds them as they are. */
+  private ByteBuffer view(String objectKey, byte[] stored, int expectedLength, int maxLength)
+      throws UnreadableException {
     if (stored.length == 0) {
       throw new UnreadableException("empty object");
     }
@@ -245,20 +284,21 @@ final class ChunkCodec {
     } else if (sealKey.isPresent()) {
       throw new UnreadableException("stored unencrypted, but an encryption.key was given");
     }
-    byte[] payload = Arrays.copyOfRange(stored, 1, stored.length);
+    // The payload is stored[1, stored.length): read in place, never copied out first.
+    int payload = stored.length - 1;
     switch (stored[0]) {
       case RAW:
-        if (expectedLength >= 0 && payload.length != expectedLength) {
-          throw new UnreadableException(payload.length + " bytes where " + expectedLength + " were expected");
+        if (expectedLength >= 0 && payload != expectedLength) {
+          throw new UnreadableException(payload + " bytes where " + expectedLength + " were expected");
         }
-        if (payload.length > maxLength) {
-          throw new UnreadableException(payload.length + " bytes where at most " + maxLength + " were expected");
+        if (payload > maxLength) {
+          throw new UnreadableException(payload + " bytes where at most " + maxLength + " were expected");
         }
-        return payload;
+        return ByteBuffer.wrap(stored, 1, payload).slice();
       case ZSTD:
         long size;
         try {
-          size = Zstd.getFrameContentSize(payload);
+          size = Zstd.getFrameContentSize(stored, 1, payload);
         } catch (RuntimeException e) { // zstd-jni indexes a frame too short for its header
           throw new UnreadableException("damaged zstd frame: " + e);
         }
@@ -269,21 +309,20 @@ final class ChunkCodec {
           throw new UnreadableException("zstd frame declares " + size + " bytes where "
               + (expectedLength >= 0 ? Integer.toString(expectedLength) : "at most " + maxLength) + " were expected");
         }
+        byte[] out = new byte[(int) size];
+        long n;
         try {
-          return Zstd.decompress(payload, (int) size);
+          n = Zstd.decompressByteArray(out, 0, out.length, stored, 1, payload);
         } catch (RuntimeException e) {
           throw new UnreadableException("damaged zstd frame: " + e.getMessage());
         }
+        if (Zstd.isError(n)) {
+          throw new UnreadableException("damaged zstd frame: " + Zstd.getErrorName(n));
+        }
+        return ByteBuffer.wrap(out, 0, (int) n).slice(); // shorter than declared: the caller's length check fails
       default:
         throw new UnreadableException("unknown format " + stored[0]);
     }
-  }
-
-  private static byte[] withHeader(byte format, byte[] payload) {
-    byte[] out = new byte[payload.length + 1];
-    out[0] = format;
-    System.arraycopy(payload, 0, out, 1, payload.length);
-    return out;
   }
 
   private static byte[] derive(byte[] key, String purpose) {

@@ -78,6 +78,12 @@ final class ChunkStore {
     return new Encoded(id, key, known.contains(id) ? null : codec.encode(key, raw));
   }
 
+  /** As {@link #encode}, for a chunk's raw bytes in {@code framed[1, ...)}: see {@link ChunkCodec#encodeFramed}. */
+  Encoded encodeFramed(String id, byte[] framed) {
+    String key = key(id);
+    return new Encoded(id, key, known.contains(id) ? null : codec.encodeFramed(key, framed));
+  }
+
   /**
    * Writes an encoded chunk unless present (the I/O half); returns the bytes added, 0 when deduplicated.
    * A present object of another size than this encoding is damaged (encodings of one content have one
@@ -249,18 +255,19 @@ final class ChunkStore {
       }
       return ByteBuffer.wrap(fromDelta(ref, delta.get(), checkpointId, memberId)).asReadOnlyBuffer();
     }
-    byte[] raw;
+    ByteBuffer raw; // a chunk stored raw is read in place, not copied out of what the backend returned
     try {
-      raw = codec.decode(key(ref.id()), stored.get(), ref.length());
+      raw = codec.decodeChunk(key(ref.id()), stored.get(), ref.length());
     } catch (ChunkCodec.UnreadableException e) {
       damagedWhole(ref.id());
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage());
     }
-    if (raw.length != ref.length() || !codec.id(raw, 0, raw.length).equals(ref.id())) {
+    if (raw.remaining() != ref.length()
+        || !codec.id(raw.array(), raw.arrayOffset(), raw.remaining()).equals(ref.id())) {
       damagedWhole(ref.id());
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash");
     }
-    return ByteBuffer.wrap(raw).asReadOnlyBuffer();
+    return raw.asReadOnlyBuffer();
   }
 
   /**

@@ -3,12 +3,18 @@ package io.lencap.core;
 import io.lencap.spi.Chunking;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.function.Consumer;
 
 /**
  * Cuts a byte stream into chunks: fixed-size, or content-defined with a gear rolling hash and
  * normalized chunking (FastCDC, Xia et al. 2016): boundaries follow the content, so an insertion
- * shifts only nearby chunks. Emits each chunk as an exact-size array.
+ * shifts only nearby chunks. Emits each chunk as an exact-size array with one free byte in front, where
+ * the store writes its format byte, so that a chunk stored raw is written from the array it was cut into.
+ *
+ * <p>The rule, which fixes what every store holds: a chunk ends after the first byte at offset {@code i >=
+ * min} where the gear hash of its bytes [min, i] has the small mask's bits clear (below the average) or the
+ * large mask's (from the average on), else at max; the tail ends the stream. The scan runs over the caller's
+ * array where it can and resumes across writes: a byte is hashed once, and copied once, out of the caller's
+ * array into its chunk, unless its chunk began in an earlier write (then it waits in {@code pending}).
  */
 final class Chunker {
   private static final long[] GEAR = new long[256];
@@ -20,99 +26,112 @@ final class Chunker {
     }
   }
 
-  private final Chunking chunking;
-  private final Consumer<byte[]> sink;
+  /** Receives each chunk: its bytes are {@code framed[1, framed.length)}; {@code framed[0]} is free. */
+  interface Sink {
+    void accept(byte[] framed);
+  }
+
+  private final Sink sink;
+  private final boolean fixed;
+  private final int min;
+  private final int average;
+  private final int max;
   private final long maskSmall;
   private final long maskLarge;
-  /** Unconsumed bytes are buffer[start, filled): never more than one chunk's maximum. */
-  private byte[] buffer;
-  private int start;
-  private int filled;
+  /** The current chunk's bytes from earlier writes, at pending[1, 1 + held). */
+  private byte[] pending;
+  private int held;
+  /** The current chunk's bytes scanned for a boundary so far (all of them between writes). */
+  private int scanned;
+  /** The gear hash of the current chunk's bytes [min, scanned). */
+  private long hash;
 
-  Chunker(Chunking chunking, Consumer<byte[]> sink) {
-    this.chunking = chunking;
+  Chunker(Chunking chunking, Sink sink) {
     this.sink = sink;
+    this.fixed = chunking.kind() == Chunking.Kind.FIXED;
+    this.min = chunking.min();
+    this.average = chunking.average();
+    this.max = chunking.max();
     int bits = 31 - Integer.numberOfLeadingZeros(chunking.average());
     this.maskSmall = mask(bits + 2);
     this.maskLarge = mask(bits - 2);
-    this.buffer = new byte[Math.min(chunking.max(), 1 << 16)];
+    this.pending = new byte[1 + Math.min(max, 1 << 16)];
   }
 
   /** True when nothing is buffered: the next byte starts a chunk. */
   boolean atBoundary() {
-    return filled == start;
+    return held == 0;
   }
 
   void write(byte[] data, int offset, int length) {
-    int max = chunking.max();
-    while (length > 0) {
-      if (filled == buffer.length) {
-        if (start > 0) {
-          // Move what is left to the front once the buffer is full, not after every chunk: the buffer holds
-          // up to two maxima, so each byte moves at most once (it moved three times at 256 KiB chunks).
-          System.arraycopy(buffer, start, buffer, 0, filled - start);
-          filled -= start;
-          start = 0;
-        } else {
-          buffer = Arrays.copyOf(buffer, (int) Math.min(2L * max, buffer.length * 2L));
+    java.util.Objects.checkFromIndexSize(offset, length, data.length);
+    int end = offset + length;
+    int at = offset; // data[at, end) belongs to the current chunk, after its held bytes
+    while (at < end) {
+      int limit = (int) Math.min(max, (long) held + (end - at));
+      // The chunk's byte at offset i is data[at - held + i] for every i >= held, the only ones scanned here.
+      int cut = fixed ? -1 : scan(data, at - held, limit);
+      if (cut < 0) {
+        if (limit < max) {
+          break; // no boundary yet: keep the rest for the next write
         }
+        cut = max;
       }
-      int n = Math.min(length, Math.min(buffer.length - filled, max - (filled - start)));
-      System.arraycopy(data, offset, buffer, filled, n);
-      filled += n;
-      offset += n;
-      length -= n;
-      if (filled - start == max) {
-        emit(cutPoint(max));
+      int taken = cut - held;
+      emit(data, at, taken);
+      at += taken;
+    }
+    int rest = end - at;
+    if (rest > 0) {
+      if (pending.length < 1 + held + rest) {
+        pending = Arrays.copyOf(pending, (int) Math.min(1L + max, Math.max(2L * pending.length, 1L + held + rest)));
       }
+      System.arraycopy(data, at, pending, 1 + held, rest);
+      held += rest;
     }
   }
 
-  /** Emits what is buffered, as one or more chunks. */
+  /** Emits what is buffered: the tail, in which the scan found no boundary. */
   void finish() {
-    while (filled > start) {
-      int available = filled - start;
-      emit(available <= chunking.min() ? available : cutPoint(available));
+    if (held > 0) {
+      emit(pending, 0, 0);
     }
   }
 
-  private void emit(int length) {
-    byte[] chunk = Arrays.copyOfRange(buffer, start, start + length);
-    start += length;
-    if (start == filled) {
-      start = 0;
-      filled = 0;
-    }
-    sink.accept(chunk);
+  /** Emits the held bytes followed by {@code data[from, from + taken)} as one chunk, and starts the next. */
+  private void emit(byte[] data, int from, int taken) {
+    byte[] framed = new byte[1 + held + taken];
+    System.arraycopy(pending, 1, framed, 1, held);
+    System.arraycopy(data, from, framed, 1 + held, taken);
+    held = 0;
+    scanned = 0;
+    hash = 0;
+    sink.accept(framed);
   }
 
-  /** The length of the first chunk in buffer[start, start + available): a content boundary, or max/available. */
-  private int cutPoint(int available) {
-    if (chunking.kind() == Chunking.Kind.FIXED) {
-      return Math.min(available, chunking.max());
-    }
-    int end = Math.min(available, chunking.max());
-    if (end <= chunking.min()) {
-      return end;
-    }
-    byte[] b = buffer;
-    int base = start;
-    int normal = Math.min(end, chunking.average());
-    long hash = 0;
-    int i = chunking.min();
+  /**
+   * Scans the current chunk's bytes [scanned, limit), the byte at offset i being {@code b[base + i]}: returns the
+   * chunk's length when a boundary is among them, else -1 with the hash kept for the next write.
+   */
+  private int scan(byte[] b, int base, int limit) {
+    int i = Math.max(scanned, min);
+    long h = hash;
+    int normal = Math.min(limit, average);
     for (; i < normal; i++) {
-      hash = (hash << 1) + GEAR[b[base + i] & 0xff];
-      if ((hash & maskSmall) == 0) {
+      h = (h << 1) + GEAR[b[base + i] & 0xff];
+      if ((h & maskSmall) == 0) {
         return i + 1;
       }
     }
-    for (; i < end; i++) {
-      hash = (hash << 1) + GEAR[b[base + i] & 0xff];
-      if ((hash & maskLarge) == 0) {
+    for (; i < limit; i++) {
+      h = (h << 1) + GEAR[b[base + i] & 0xff];
+      if ((h & maskLarge) == 0) {
         return i + 1;
       }
     }
-    return end;
+    hash = h;
+    scanned = Math.max(scanned, limit);
+    return -1;
   }
 
   private static long mask(int bits) {

@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -35,6 +36,14 @@ final class LocalBackend implements BlobBackend {
   private final Path root;
   private final Set<Path> dirtyDirectories = ConcurrentHashMap.newKeySet();
   private final Set<Path> dirtyFiles = ConcurrentHashMap.newKeySet();
+  /** Directories this backend made or found: a chunk's write need not create its directory again. */
+  private final Set<Path> directories = ConcurrentHashMap.newKeySet();
+  /**
+   * Temporary files are named by this backend's random id and a counter: unique across processes and hosts
+   * sharing the store without a {@code UUID.randomUUID()} (a read of the system's random source) per object.
+   */
+  private final String tempPrefix = UUID.randomUUID().toString();
+  private final AtomicLong temps = new AtomicLong();
   private volatile boolean syncfs = true;
 
   LocalBackend(Path root) throws IOException {
@@ -214,9 +223,14 @@ final class LocalBackend implements BlobBackend {
   }
 
   private Path writeTemp(Path target, byte[] data) throws IOException {
-    Files.createDirectories(target.getParent());
-    Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + "." + PID + TEMP_SUFFIX);
-    try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    Path dir = target.getParent();
+    if (!directories.contains(dir)) {
+      Files.createDirectories(dir);
+      directories.add(dir);
+    }
+    Path temp = target.resolveSibling(target.getFileName() + "." + tempPrefix + "-" + temps.incrementAndGet() + "."
+        + PID + TEMP_SUFFIX);
+    try (FileChannel ch = create(temp)) {
       ByteBuffer buf = ByteBuffer.wrap(data);
       while (buf.hasRemaining()) {
         ch.write(buf);
@@ -226,6 +240,15 @@ final class LocalBackend implements BlobBackend {
       throw e;
     }
     return temp;
+  }
+
+  private FileChannel create(Path temp) throws IOException {
+    try {
+      return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    } catch (NoSuchFileException e) { // its directory was removed since this backend saw it
+      Files.createDirectories(temp.getParent());
+      return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
   }
 
   private Path resolve(String key) {

@@ -243,9 +243,11 @@ final class StateWriter implements StateSink {
       moved(chunk.length());
     }
 
-    private void store(byte[] raw) {
+    /** A chunk from the chunker: its bytes are {@code framed[1, ...)}. */
+    private void store(byte[] framed) {
+      int length = framed.length - 1;
       long offset = emitted;
-      emitted += raw.length;
+      emitted += length;
       try {
         inFlight.acquire();
       } catch (InterruptedException e) {
@@ -253,15 +255,19 @@ final class StateWriter implements StateSink {
         throw new CompletionException(new InterruptedIOException("interrupted while storing " + path));
       }
       ChunkRef there = bases.get(offset);
-      ChunkRef before = there != null && there.length() == raw.length ? there : null;
-      chunks.add(CompletableFuture.supplyAsync(() -> store.codec().id(raw, 0, raw.length), chunkPool)
-          .thenCompose(id -> store(new ChunkRef(id, offset, raw.length), raw, before))
+      ChunkRef before = there != null && there.length() == length ? there : null;
+      chunks.add(CompletableFuture.supplyAsync(() -> store.codec().id(framed, 1, length), chunkPool)
+          .thenCompose(id -> store(new ChunkRef(id, offset, length), framed, before))
           .whenComplete((ref, e) -> inFlight.release()));
     }
 
-    /** On the chunk pool: stores a hashed chunk whole, as a delta against {@code before}, or not at all. */
-    private CompletableFuture<ChunkRef> store(ChunkRef ref, byte[] raw, ChunkRef before) {
+    /**
+     * On the chunk pool: stores a hashed chunk ({@code framed[1, ...)}) whole, as a delta against {@code before},
+     * or not at all.
+     */
+    private CompletableFuture<ChunkRef> store(ChunkRef ref, byte[] framed, ChunkRef before) {
       String id = ref.id();
+      int length = ref.length();
       if (store.chunks().knownWhole(id)) {
         return CompletableFuture.completedFuture(ref);
       }
@@ -270,24 +276,25 @@ final class StateWriter implements StateSink {
         existing = store.chunks().knownDelta(id).orElse(null);
       }
       if (existing != null && (store.chunks().damaged(id) || store.chunks().damaged(existing))) {
-        return whole(ref, raw); // that delta or its base failed a read: store the content whole (read first)
+        return whole(ref, framed); // that delta or its base failed a read: store the content whole (read first)
       }
       if (existing != null) { // stored as a delta already: name it, prove it and its base at commit
-        referenced.put(id, raw.length);
-        deltaUsed(id, existing, raw.length);
+        referenced.put(id, length);
+        deltaUsed(id, existing, length);
         return CompletableFuture.completedFuture(ref);
       }
       if (before == null || before.id().equals(id)) {
-        return whole(ref, raw);
+        return whole(ref, framed);
       }
       String baseId = parent.deltas().getOrDefault(before.id(), before.id()); // bases are whole chunks
       return CompletableFuture.supplyAsync(() -> {
         try {
-          return store.chunks().readWhole(baseId, raw.length);
+          return store.chunks().readWhole(baseId, length);
         } catch (IOException e) {
           throw new CompletionException(e);
         }
-      }, storePool).thenComposeAsync(base -> base.flatMap(b -> ChunkDelta.encode(baseId, b, raw))
+      }, storePool).thenComposeAsync(base -> base.flatMap(
+              b -> ChunkDelta.encode(baseId, b, java.util.Arrays.copyOfRange(framed, 1, framed.length)))
           .map(delta -> CompletableFuture.supplyAsync(() -> {
             try {
               long added = store.chunks().storeDelta(id, baseId, delta);
@@ -295,18 +302,21 @@ final class StateWriter implements StateSink {
                 return null; // a delta of it exists on another base: store it whole
               }
               storedBytes.addAndGet(added);
-              deltaUsed(id, baseId, raw.length);
+              deltaUsed(id, baseId, length);
               return ref;
             } catch (IOException e) {
               throw new CompletionException(e);
             }
-          }, storePool).thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : whole(ref, raw)))
-          .orElseGet(() -> whole(ref, raw)), chunkPool);
+          }, storePool).thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : whole(ref, framed)))
+          .orElseGet(() -> whole(ref, framed)), chunkPool);
     }
 
-    /** Encodes a chunk whole on the calling thread and writes it on the store pool. */
-    private CompletableFuture<ChunkRef> whole(ChunkRef ref, byte[] raw) {
-      ChunkStore.Encoded encoded = store.chunks().encode(ref.id(), raw);
+    /**
+     * Encodes a chunk ({@code framed[1, ...)}) whole on the calling thread and writes it on the store pool: a chunk
+     * that stays raw is written from {@code framed} itself.
+     */
+    private CompletableFuture<ChunkRef> whole(ChunkRef ref, byte[] framed) {
+      ChunkStore.Encoded encoded = store.chunks().encodeFramed(ref.id(), framed);
       return CompletableFuture.supplyAsync(() -> {
         try {
           storedBytes.addAndGet(store.chunks().store(encoded));

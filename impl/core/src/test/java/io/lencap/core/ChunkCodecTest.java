@@ -3,6 +3,7 @@ package io.lencap.core;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import com.github.luben.zstd.Zstd;
 import io.lencap.api.Secret;
@@ -28,6 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class ChunkCodecTest {
   private static final ChunkCodec CODEC = ChunkCodec.plain();
+  private static final ChunkCodec SEALED =
+      ChunkCodec.of(Optional.of(Secret.of(Base64.getEncoder().encodeToString(new byte[32]))));
 
   private static byte[] text(int size) {
     byte[] p = "lencap repetitive payload 0123456789 ".getBytes(StandardCharsets.US_ASCII);
@@ -68,6 +71,31 @@ class ChunkCodecTest {
     assertEquals(ChunkCodec.RAW, encoded[0]);
     assertEquals(size + 1, encoded.length);
     assertArrayEquals(raw, CODEC.decode("k", encoded, size));
+  }
+
+  /**
+   * A chunk as the chunker emits it, behind a free byte, encodes to the same bytes as the chunk alone; one that
+   * stays raw is encoded in its own array (no copy). Sealed, it decodes to the chunk under its key.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 100, 65536, 262144, 1 << 20, (1 << 20) + 1})
+  void aFramedChunkEncodesAsTheChunkAlone(int size) throws Exception {
+    byte[] random = new byte[size];
+    new SplittableRandom(size).nextBytes(random);
+    for (byte[] raw : List.of(text(size), random)) {
+      byte[] framed = new byte[size + 1];
+      System.arraycopy(raw, 0, framed, 1, size);
+      byte[] encoded = CODEC.encodeFramed("k", framed);
+      assertArrayEquals(CODEC.encode("k", raw), encoded);
+      if (encoded[0] == ChunkCodec.RAW) {
+        assertSame(framed, encoded, "a raw chunk is written from its own array");
+      }
+      framed[0] = 0;
+      byte[] sealed = SEALED.encodeFramed("k", framed);
+      assertEquals(ChunkCodec.SEALED, sealed[0]);
+      assertArrayEquals(raw, SEALED.decode("k", sealed, size));
+      assertEquals(0, framed[0], "sealing leaves the chunk's array alone");
+    }
   }
 
   @ParameterizedTest

@@ -1,9 +1,17 @@
 package io.lencap.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.tck.BlobBackendContract;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LocalBackendTest extends BlobBackendContract {
@@ -13,5 +21,24 @@ class LocalBackendTest extends BlobBackendContract {
   @Override
   protected BlobBackend newBackend() throws Exception {
     return new LocalBackend(Files.createDirectories(root.resolve("store")));
+  }
+
+  /** The backend remembers the directories it made; one removed behind its back is made again, not an error. */
+  @Test
+  void aDirectoryRemovedBehindTheBackendIsMadeAgain() throws Exception {
+    Path store = Files.createDirectories(root.resolve("removed"));
+    LocalBackend backend = new LocalBackend(store);
+    byte[] one = "one".getBytes(StandardCharsets.UTF_8);
+    assertTrue(backend.putIfAbsent("chunks/ab/ab01", one));
+    Files.delete(store.resolve("chunks/ab/ab01"));
+    Files.delete(store.resolve("chunks/ab"));
+    assertTrue(backend.putIfAbsent("chunks/ab/ab02", one));
+    backend.put("chunks/ab/ab03", one);
+    assertArrayEquals(one, backend.get("chunks/ab/ab02").orElseThrow());
+    assertArrayEquals(one, backend.get("chunks/ab/ab03").orElseThrow());
+    try (Stream<Path> files = Files.list(store.resolve("chunks/ab"))) {
+      assertEquals(List.of("ab02", "ab03"), files.map(p -> p.getFileName().toString()).sorted().toList(),
+          "no temporary file left behind");
+    }
   }
 }
