@@ -26,12 +26,15 @@ import io.lencap.spi.tck.FaultInjectingProvider.Fault;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,6 +81,7 @@ class DrillTest {
 
   @AfterEach
   void close() {
+    memory.release();
     lencap.close();
   }
 
@@ -158,6 +162,61 @@ class DrillTest {
     assertEquals("job did not answer", r.check().orElseThrow().detail());
     assertTrue(r.removed());
     assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"));
+  }
+
+  /** The group with a short phase timeout: the deadline of each phase of its drills. */
+  private Encapsulation withPhaseTimeout(Duration timeout) {
+    return Encapsulation.builder(group.name()).resources(group.resources())
+        .policy(ResiliencyPolicy.builder().phaseTimeout(timeout).build()).build();
+  }
+
+  private DrillReport drillWithin(Encapsulation g, DrillPlan plan) throws Exception {
+    return lencap.drill(g, cp.id(), plan).get(30, TimeUnit.SECONDS); // a drill without deadlines hangs here
+  }
+
+  @Test
+  void aHungProbeFailsItsMemberByTheDeadlineNamingMemberAndPhase() throws Exception {
+    memory.hangs.add("s0:probe");
+    DrillReport r = drillWithin(withPhaseTimeout(Duration.ofSeconds(1)), DrillPlan.builder().sandbox(sandbox())
+        .check(s -> "ran").build());
+    assertFalse(r.passed());
+    DrillReport.Member vm = r.members().get(0);
+    assertFalse(vm.passed());
+    assertTrue(vm.detail().contains("member vm in probe took longer than PT1S"), vm.detail());
+    assertTrue(r.members().get(1).passed(), r.toString());
+    assertEquals(Optional.empty(), r.check(), "the check runs only on a sandbox that probed healthy");
+    assertTrue(r.removed(), r.toString());
+    assertEquals(List.of("s0:probe"), memory.interrupted, "the hung probe's thread was not interrupted");
+  }
+
+  @Test
+  void aHungCheckFailsTheDrillByTheDeadlineAndTheSandboxIsStillRemoved() throws Exception {
+    CountDownLatch never = new CountDownLatch(1);
+    DrillReport r = drillWithin(withPhaseTimeout(Duration.ofSeconds(1)), DrillPlan.builder().sandbox(sandbox())
+        .check(s -> {
+          never.await();
+          return "never";
+        }).build());
+    assertFalse(r.passed());
+    assertTrue(r.members().stream().allMatch(DrillReport.Member::passed), r.toString());
+    DrillReport.CheckResult check = r.check().orElseThrow();
+    assertFalse(check.passed());
+    assertTrue(check.detail().contains("the check of the sandbox took longer than PT1S"), check.detail());
+    assertTrue(r.removed(), r.toString());
+    assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"));
+  }
+
+  @Test
+  void aHungRemovalIsNamedAndTheOtherMembersAreStillRemoved() throws Exception {
+    memory.hangs.add("s0:discard");
+    DrillReport r = drillWithin(withPhaseTimeout(Duration.ofSeconds(1)), DrillPlan.builder().sandbox(sandbox()).build());
+    assertFalse(r.passed());
+    assertEquals(1, r.left().size(), r.toString());
+    assertTrue(r.left().get(0).startsWith("vm at mem://s0: member vm in discard took longer than PT1S"),
+        r.left().get(0));
+    assertEquals(List.of("s1"), memory.discarded, "the storage after the hung writer was not removed");
+    assertEquals(List.of("s0:discard"), memory.interrupted);
+    assertArrayEquals(d1, memory.devices.get("d1"));
   }
 
   @Test
