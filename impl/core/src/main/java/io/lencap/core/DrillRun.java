@@ -10,6 +10,7 @@ import io.lencap.api.LencapEvent;
 import io.lencap.api.LencapListener;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
+import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.spi.Discarder;
 import io.lencap.spi.Health;
@@ -45,8 +46,17 @@ final class DrillRun {
   /** How long a restored member's probe may take before it counts as failed (less when the policy's phase timeout is). */
   static final Duration PROBE_LIMIT = Duration.ofMinutes(1);
 
+  /** A drill's restore into its sandbox under its operation id, beside the group's own operations. */
+  @FunctionalInterface
+  interface SandboxRestore {
+    CompletableFuture<Checkpoint> restore(Encapsulation group, String checkpointId, Placement sandbox,
+        String operationId);
+  }
+
   private final Lencap lencap;
   private final RunContext run;
+  private final SandboxRestore restorer;
+  private final String operationId;
   private final Encapsulation group;
   private final String checkpointId;
   private final DrillPlan plan;
@@ -55,13 +65,21 @@ final class DrillRun {
   /** The drill's own calls into providers and the plan's check, each with a time limit. */
   private final Tasks tasks;
 
-  DrillRun(Lencap lencap, RunContext run, Encapsulation group, String checkpointId, DrillPlan plan) {
+  DrillRun(Lencap lencap, RunContext run, SandboxRestore restorer, String operationId, Encapsulation group,
+      String checkpointId, DrillPlan plan) {
     this.lencap = lencap;
     this.run = run;
+    this.restorer = restorer;
+    this.operationId = operationId;
     this.group = group;
     this.checkpointId = checkpointId;
     this.plan = plan;
     this.tasks = new Tasks(run.executor(), run.timer());
+  }
+
+  /** The lease scope of a group's drills: one drill of a group at a time, apart from its captures and restores. */
+  static String scope(String encapsulation) {
+    return "_drill." + encapsulation;
   }
 
   CompletableFuture<DrillReport> start() {
@@ -78,8 +96,27 @@ final class DrillRun {
         throw new NotFoundException("no checkpoint " + checkpointId + " of " + group.name()
             + "; list them with lencap list " + group.name());
       }
-      return restore(sandbox, discarders);
+      return CompletableFuture.supplyAsync(this::lease, run.executor()).thenCompose(lease -> {
+        CompletableFuture<DrillReport> drilled = restore(sandbox, discarders);
+        drilled.whenComplete((r, e) -> lease.close());
+        return drilled;
+      });
     });
+  }
+
+  /**
+   * The group's drill lease, held until the sandbox is removed: one drill of a group at a time (in any process), since
+   * a second would restore into, or remove, the first one's sandbox. Its captures and restores do not take it.
+   */
+  private Leases.Lease lease() {
+    try {
+      return run.store().leases().acquire(scope(group.name()), operationId, "drill");
+    } catch (Leases.HeldException e) {
+      throw new io.lencap.api.LencapException("cannot drill " + group.name() + " now: " + e.getMessage()
+          + " is running on it; drill when it has completed");
+    } catch (IOException e) {
+      throw CheckpointStore.unavailable("cannot drill " + group.name(), e);
+    }
   }
 
   /** Each sandbox member's discarder, asked before anything is restored so that a drill never leaves what it made. */
@@ -99,7 +136,7 @@ final class DrillRun {
     run.events().add(timings);
     Instant started = run.clock().instant();
     long t0 = run.ticker().read();
-    return lencap.restore(group, checkpointId, plan.sandbox())
+    return restorer.restore(group, checkpointId, plan.sandbox(), operationId)
         .handle((cp, e) -> {
           run.events().remove(timings);
           return e == null ? Optional.<String>empty() : Optional.of(line(Failures.unwrap(e)));
@@ -221,17 +258,17 @@ final class DrillRun {
   }
 
   /**
-   * Forgets the journal record a failed restore into the sandbox keeps for repair: it names the group's members by
-   * id, and repair would take the sandbox's torn state for the group's and hold the group's writers paused.
+   * Forgets the journal record a failed restore into the sandbox keeps for repair once the sandbox is removed: it
+   * would only pin the checkpoint until a repair of the group forgets it.
    */
   private void forgetSandboxRecords(Instant started) {
     try {
       for (JournalRecord r : run.store().journal()) {
-        if (r.kind() == JournalRecord.Kind.RESTORE && r.encapsulation().equals(group.name())
+        if (r.kind() == JournalRecord.Kind.DRILL && r.encapsulation().equals(group.name())
             && r.checkpointId().equals(checkpointId) && r.owner().equals(run.owner())
-            && !r.startedAt().isBefore(started) && !run.store().leases().isLive(r.encapsulation(), r.operationId())) {
+            && !r.startedAt().isBefore(started) && !CheckpointCopy.running(run.store().leases(), r)) {
           run.store().forget(r.operationId());
-          run.store().leases().forget(r.encapsulation(), r.operationId());
+          CheckpointCopy.forgetLease(run.store().leases(), r);
         }
       }
     } catch (IOException e) {

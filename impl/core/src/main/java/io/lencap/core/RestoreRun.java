@@ -33,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * One restore of an encapsulation to a checkpoint: check every target before touching any; quiesce
  * the writers that exist (so that nothing writes to storage being restored); restore by levels, storage
  * first; resume by levels. On failure, members that were quiesced or restored are resumed.
+ *
+ * <p>A drill's restore into its sandbox ({@link #intoSandbox}) runs apart from the group's operations: under the
+ * drill's lease ({@link DrillRun#scope}, held by the drill) and a {@link JournalRecord.Kind#DRILL} record, without
+ * repairing the group first, so that a capture or restore of the group neither waits for it nor takes it for the
+ * group's.
  */
 final class RestoreRun {
   private static final Logger log = LoggerFactory.getLogger(RestoreRun.class);
@@ -42,6 +47,7 @@ final class RestoreRun {
   private final String operationId;
   private final String checkpointId;
   private final Placement placement;
+  private final boolean sandbox;
   /** By type until set-up knows the providers. */
   private volatile Order order;
   private final Map<String, Member> members = new LinkedHashMap<>();
@@ -62,6 +68,12 @@ final class RestoreRun {
 
   RestoreRun(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
       Placement placement) {
+    this(run, encapsulation, operationId, checkpointId, placement, false);
+  }
+
+  private RestoreRun(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
+      Placement placement, boolean sandbox) {
+    this.sandbox = sandbox;
     this.run = run;
     this.encapsulation = encapsulation;
     this.operationId = operationId;
@@ -71,6 +83,12 @@ final class RestoreRun {
     this.work = new Tasks(run.executor(), run.timer());
     this.calls = new MemberCalls(run.events(), work, new Tasks(run.resumePool(), run.timer()), encapsulation.name(),
         checkpointId, encapsulation.policy().phaseTimeout());
+  }
+
+  /** A drill's restore into the sandbox {@code placement} (already checked apart from the group, {@link DrillSandbox}). */
+  static RestoreRun intoSandbox(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
+      Placement placement) {
+    return new RestoreRun(run, encapsulation, operationId, checkpointId, placement, true);
   }
 
   CompletableFuture<Checkpoint> start() {
@@ -100,8 +118,10 @@ final class RestoreRun {
 
   private void setUp() {
     try {
-      lease = run.store().leases().acquire(encapsulation.name(), operationId, "restore");
-      new Repair(run).run(encapsulation, true);
+      if (!sandbox) { // a drill holds its own lease for the whole drill (DrillRun)
+        lease = run.store().leases().acquire(encapsulation.name(), operationId, "restore");
+        new Repair(run).run(encapsulation, true);
+      }
       manifest = run.store().manifest(encapsulation.name(), checkpointId);
     } catch (Leases.HeldException e) {
       throw new io.lencap.api.LencapException("cannot restore " + encapsulation.name() + " now: " + e.getMessage()
@@ -145,9 +165,12 @@ final class RestoreRun {
 
   /** The journal record, before any member is touched: pins the checkpoint, and lets a repair finish. */
   private void record() {
-    journal = JournalRecord.restore(operationId, encapsulation.name(), checkpointId, run.owner(),
-        run.clock().instant(), all().stream()
-            .map(m -> new JournalRecord.Member(m.captured.id(), m.captured.type(), Map.of(), false)).toList());
+    List<JournalRecord.Member> recorded = all().stream()
+        .map(m -> new JournalRecord.Member(m.captured.id(), m.captured.type(), Map.of(), false)).toList();
+    journal = sandbox
+        ? JournalRecord.drill(operationId, encapsulation.name(), checkpointId, run.owner(), run.clock().instant(), recorded)
+        : JournalRecord.restore(operationId, encapsulation.name(), checkpointId, run.owner(), run.clock().instant(),
+            recorded);
     try {
       run.store().record(journal);
     } catch (IOException e) {

@@ -31,9 +31,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -217,6 +219,38 @@ class DrillTest {
     assertEquals(List.of("s1"), memory.discarded, "the storage after the hung writer was not removed");
     assertEquals(List.of("s0:discard"), memory.interrupted);
     assertArrayEquals(d1, memory.devices.get("d1"));
+  }
+
+  @Test
+  void theGroupCapturesAndRestoresWhileADrillRestoresItsSandbox() throws Exception {
+    faulty.inject("disk", Phase.RESTORE, Fault.HANG); // the sandbox's restore hangs until its phase timeout
+    Encapsulation g = withPhaseTimeout(Duration.ofSeconds(10));
+    CompletableFuture<DrillReport> drill = lencap.drill(g, cp.id(), DrillPlan.builder().sandbox(sandbox()).build());
+    faulty.awaitFault();
+    Checkpoint next = lencap.capture(g).get(30, TimeUnit.SECONDS);
+    lencap.restore(g, next.id(), Placement.inPlace()).get(30, TimeUnit.SECONDS);
+    assertFalse(drill.isDone(), "the drill's restore was meant to still run");
+    assertArrayEquals(d1, memory.devices.get("d1"), "the group's own restore went wrong");
+
+    DrillReport r = drill.get(30, TimeUnit.SECONDS);
+    assertTrue(r.restoreError().orElseThrow().contains("took longer than PT10S"), r.toString());
+    assertTrue(r.removed(), r.toString());
+    assertArrayEquals(d1, memory.devices.get("d1"), "the drill touched the group");
+    assertEquals(List.of(cp.id(), next.id()), lencap.checkpoints("g").join().stream().map(Checkpoint::id).toList());
+  }
+
+  @Test
+  void oneDrillOfAGroupAtATime() throws Exception {
+    faulty.inject("disk", Phase.RESTORE, Fault.HANG);
+    Encapsulation g = withPhaseTimeout(Duration.ofSeconds(10));
+    CompletableFuture<DrillReport> first = lencap.drill(g, cp.id(), DrillPlan.builder().sandbox(sandbox()).build());
+    faulty.awaitFault();
+    ExecutionException second = assertThrows(ExecutionException.class, () -> lencap.drill(g, cp.id(),
+        DrillPlan.builder().sandbox(sandbox()).build()).get(30, TimeUnit.SECONDS));
+    assertTrue(second.getCause().getMessage().startsWith("cannot drill g now: drill "), second.getCause().toString());
+    assertFalse(first.isDone());
+    assertEquals(List.of(), memory.discarded, "the second drill removed the first one's sandbox");
+    assertTrue(first.get(30, TimeUnit.SECONDS).removed());
   }
 
   @Test
