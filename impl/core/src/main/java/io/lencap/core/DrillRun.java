@@ -153,9 +153,6 @@ final class DrillRun {
                     : CompletableFuture.completedFuture(Optional.empty());
             return checked.thenCompose(check -> (plan.keep() ? CompletableFuture.completedFuture(List.<String>of())
                 : discard(sandbox, discarders)).thenApplyAsync(left -> {
-                  if (error.isPresent()) {
-                    forgetSandboxRecords(started);
-                  }
                   DrillReport report = new DrillReport(group.name(), checkpointId, started,
                       Duration.ofNanos(run.ticker().read() - t0), restore, error, ms, check, plan.keep(), left);
                   run.events().publish(new LencapEvent.Drilled(group.name(), checkpointId, report,
@@ -255,26 +252,6 @@ final class DrillRun {
         return List.copyOf(left);
       }
     });
-  }
-
-  /**
-   * Forgets the journal record a failed restore into the sandbox keeps for repair once the sandbox is removed: it
-   * would only pin the checkpoint until a repair of the group forgets it.
-   */
-  private void forgetSandboxRecords(Instant started) {
-    try {
-      for (JournalRecord r : run.store().journal()) {
-        if (r.kind() == JournalRecord.Kind.DRILL && r.encapsulation().equals(group.name())
-            && r.checkpointId().equals(checkpointId) && r.owner().equals(run.owner())
-            && !r.startedAt().isBefore(started) && !CheckpointCopy.running(run.store().leases(), r)) {
-          run.store().forget(r.operationId());
-          CheckpointCopy.forgetLease(run.store().leases(), r);
-        }
-      }
-    } catch (IOException e) {
-      log.warn("drill of {}: could not forget the record of its failed restore into the sandbox: {}", group.name(),
-          e.toString());
-    }
   }
 
   private static String line(Throwable e) {

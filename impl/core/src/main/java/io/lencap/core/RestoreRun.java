@@ -221,9 +221,10 @@ final class RestoreRun {
     List<String> torn = all().stream().filter(m -> m.restoreStarted && !m.restored).map(m -> m.captured.id()).toList();
     log.warn("restore of {} to {} failed: {}", encapsulation.name(), checkpointId, failure.toString());
     if (!torn.isEmpty()) {
-      // Never resume a writer on storage left half-written: the group waits, paused, for a new restore.
+      // Never resume a writer on storage left half-written: the group waits, paused, for a new restore. A sandbox's
+      // torn state needs no repair (its drill removes it): its record goes, by this operation's id only.
       closeDrivers();
-      finishRecord(false);
+      finishRecord(sandbox);
       RuntimeException translated = Failures.translate(failure, "restore of " + encapsulation.name() + " to "
           + checkpointId);
       String paused = torn + " were not restored whole, so the group's writers stay paused: restore it again";

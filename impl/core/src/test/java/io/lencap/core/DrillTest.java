@@ -27,6 +27,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -267,6 +268,20 @@ class DrillTest {
     lencap.repair(group).join();
     assertEquals(2, lencap.capture(group).thenCompose(c -> lencap.checkpoints("g")).join().size());
     assertTrue(memory.quiesced.isEmpty());
+  }
+
+  @Test
+  void aFailedRestoreForgetsOnlyItsOwnRecord() throws Exception {
+    Engine engine = (Engine) lencap;
+    // Another operation's record of the same group, checkpoint and process, its lease gone: not the drill's to forget.
+    JournalRecord other = JournalRecord.drill("other-drill", "g", cp.id(), engine.owner(),
+        Instant.now().plusSeconds(3600), List.of());
+    engine.store().record(other);
+    faulty.inject("disk", Phase.RESTORE, Fault.FAIL);
+    DrillReport r = lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(sandbox()).build()).join();
+    assertTrue(r.restoreError().isPresent(), r.toString());
+    assertEquals(List.of("other-drill"), engine.store().journal().stream().map(JournalRecord::operationId).toList(),
+        "the drill forgot another operation's record, or kept its own");
   }
 
   @Test
