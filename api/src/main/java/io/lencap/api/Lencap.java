@@ -310,8 +310,9 @@ public interface Lencap extends AutoCloseable {
       if (durableStore == null && (!durableOptions.isEmpty() || !durableSecrets.isEmpty() || durableRetention != null)) {
         throw new InvalidSpecException("durableStore", "is required when durable options, secrets or retention are set");
       }
-      if (storeUri.equals(durableStore)) {
-        throw new InvalidSpecException("durableStore", "must be another store than the local one (" + storeUri + ")");
+      if (durableStore != null && StoreLocation.same(storeUri, durableStore)) {
+        throw new InvalidSpecException("durableStore", "must be another store than the local one: '" + durableStore
+            + "' is '" + storeUri + "' spelled another way");
       }
       Optional<EngineSettings.Tier> durable = durableStore == null ? Optional.empty()
           : Optional.of(new EngineSettings.Tier(durableStore, durableOptions, durableSecrets,
