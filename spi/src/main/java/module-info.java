@@ -7,4 +7,5 @@ module io.lencap.spi {
   requires transitive io.lencap.api;
 
   exports io.lencap.spi;
+  exports io.lencap.spi.locator to io.lencap.core;
 }

@@ -31,7 +31,7 @@ class ModuleExportsTest {
   @Test
   void apiAndSpiExportOnePackageEach() throws Exception {
     assertEquals(Set.of("io.lencap.api", "io.lencap.api.spi to [io.lencap.core]"), exports(Lencap.class));
-    assertEquals(Set.of("io.lencap.spi"), exports(ResourceProvider.class));
+    assertEquals(Set.of("io.lencap.spi", "io.lencap.spi.locator to [io.lencap.core]"), exports(ResourceProvider.class));
   }
 
   @Test

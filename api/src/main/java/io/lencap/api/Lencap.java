@@ -67,10 +67,13 @@ public interface Lencap extends AutoCloseable {
    * group), probes each restored member with its provider's health check, runs the plan's check, and removes the
    * sandbox (each provider's {@code discarder}). The group itself is never touched: a sandbox target on any member's
    * own locator (for a VM, its connection and domain name), or a directory nested in or around one, is refused
-   * before anything is restored. Emits a {@link LencapEvent.Drilled} with the report. Completes with the report,
-   * whose {@link DrillReport#passed()} is false when the restore, a probe, the check or the removal failed; or
-   * exceptionally with {@link InvalidSpecException} naming the placement field (a member not moved, or moved onto
-   * the group, or a provider that cannot remove what it restores), {@link NotFoundException} (no such checkpoint),
+   * before anything is restored. A drill runs beside the group's captures and restores (neither waits for the
+   * other); one drill of a group runs at a time. Each probe, the check and each removal has a deadline (the policy's
+   * {@code phaseTimeout}; a probe at most a minute). Emits a {@link LencapEvent.Drilled} with the report. Completes
+   * with the report, whose {@link DrillReport#passed()} is false when the restore, a probe, the check or the removal
+   * failed or passed its deadline; or exceptionally with {@link InvalidSpecException} naming the placement field (a
+   * member not moved, or moved onto the group, or a provider that cannot remove what it restores),
+   * {@link NotFoundException} (no such checkpoint), {@link LencapException} (another drill of the group is running),
    * or {@link UnavailableException} (the store cannot be read).
    */
   CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan);
@@ -307,8 +310,9 @@ public interface Lencap extends AutoCloseable {
       if (durableStore == null && (!durableOptions.isEmpty() || !durableSecrets.isEmpty() || durableRetention != null)) {
         throw new InvalidSpecException("durableStore", "is required when durable options, secrets or retention are set");
       }
-      if (storeUri.equals(durableStore)) {
-        throw new InvalidSpecException("durableStore", "must be another store than the local one (" + storeUri + ")");
+      if (durableStore != null && StoreLocation.same(storeUri, durableStore)) {
+        throw new InvalidSpecException("durableStore", "must be another store than the local one: '" + durableStore
+            + "' is '" + storeUri + "' spelled another way");
       }
       Optional<EngineSettings.Tier> durable = durableStore == null ? Optional.empty()
           : Optional.of(new EngineSettings.Tier(durableStore, durableOptions, durableSecrets,

@@ -73,10 +73,10 @@ final class DrillCommand implements Callable<Integer> {
       plan.check(checked::run);
     }
     Files.createDirectories(dir);
-    DrillReport report;
+    DrillOutput report;
     try (Lencap lencap = c.open()) {
       Checkpoint cp = Checkpoints.inGroup(lencap, group.name(), checkpoint);
-      report = new DrillReport(lencap.drill(group, cp.id(), plan.build()).join(), dir, checked);
+      report = new DrillOutput(lencap.drill(group, cp.id(), plan.build()).join(), dir, checked);
     } finally {
       if (!keep) {
         removeEmptyDirectories(dir);

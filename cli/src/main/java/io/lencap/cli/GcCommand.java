@@ -2,6 +2,7 @@ package io.lencap.cli;
 
 import io.lencap.api.CollectReport;
 import io.lencap.api.Lencap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
@@ -22,8 +23,12 @@ final class GcCommand implements Callable<Integer> {
       report = lencap.collect().join();
     }
     if (c.json) {
-      c.print(Map.of("ran", report.ran(), "chunksDeleted", report.deleted(), "chunksLocked", report.skippedLocked(),
-          "lockedUntil", report.lockedUntil().map(Object::toString).orElse("")));
+      Map<String, @Nullable Object> m = new LinkedHashMap<>();
+      m.put("ran", report.ran());
+      m.put("chunksDeleted", report.deleted());
+      m.put("chunksKeptLocked", report.skippedLocked());
+      m.put("lockedUntil", report.lockedUntil().map(Object::toString).orElse(null));
+      c.print(m);
     } else if (!report.ran()) {
       c.out.println("another collection is running on the store; nothing done");
     } else {

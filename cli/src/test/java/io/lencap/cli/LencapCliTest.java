@@ -168,6 +168,22 @@ class LencapCliTest {
     assertTrue(text.startsWith("<svg") && text.contains("data"), text);
   }
 
+  private static List<String> fieldNames(JsonNode node) {
+    List<String> names = new ArrayList<>();
+    node.fieldNames().forEachRemaining(names::add);
+    return names;
+  }
+
+  @Test
+  void gcSaysWhatItDeletedAndKeptInFieldsNamedSo() throws IOException {
+    runJson("capture", dir.resolve("g.yaml").toString(), "--json");
+    JsonNode gc = runJson("gc", "--json");
+    assertEquals(List.of("ran", "chunksDeleted", "chunksKeptLocked", "lockedUntil"), fieldNames(gc), out);
+    assertTrue(gc.get("ran").asBoolean());
+    assertEquals(0, gc.get("chunksKeptLocked").asInt());
+    assertTrue(gc.get("lockedUntil").isNull(), "no locked chunk: lockedUntil is null, as other absent values are");
+  }
+
   @Test
   void aDrillRestoresIntoTheSandboxChecksAndRemovesIt() throws IOException {
     runJson("capture", dir.resolve("g.yaml").toString(), "--json");
@@ -177,6 +193,8 @@ class LencapCliTest {
     assertTrue(report.get("passed").asBoolean(), out);
     assertEquals(0, report.get("check").get("status").asInt(), out);
     assertTrue(report.get("removed").asBoolean());
+    JsonNode member = report.get("members").get(0);
+    assertEquals(List.of("id", "passed", "restoreMillis", "probeMillis", "detail"), fieldNames(member), out);
     assertFalse(Files.exists(sandbox));
     assertEquals(ExitStatus.DRILL_FAILED.code, run("drill", dir.resolve("g.yaml").toString(), "--sandbox",
         sandbox.toString(), "--check", "exit 3"));

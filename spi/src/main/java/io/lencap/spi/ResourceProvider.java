@@ -2,9 +2,9 @@ package io.lencap.spi;
 
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
+import io.lencap.spi.locator.LocatorPath;
 import java.net.URI;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -68,23 +68,7 @@ public interface ResourceProvider extends AutoCloseable {
       return a.locator().normalize().equals(b.locator().normalize())
           && Objects.equals(a.property("domain").orElse(null), b.property("domain").orElse(null));
     }
-    URI ua = a.locator();
-    URI ub = b.locator();
-    return lower(ua.getScheme()).equals(lower(ub.getScheme()))
-        && lower(ua.getRawAuthority()).equals(lower(ub.getRawAuthority()))
-        && path(ua).equals(path(ub));
-  }
-
-  private static String path(URI u) {
-    String p = u.isOpaque() ? u.getRawSchemeSpecificPart() : Objects.requireNonNullElse(u.normalize().getRawPath(), "");
-    while (p.endsWith("/")) {
-      p = p.substring(0, p.length() - 1);
-    }
-    return p;
-  }
-
-  private static String lower(String s) {
-    return s == null ? "" : s.toLowerCase(Locale.ROOT);
+    return LocatorPath.of(a.locator()).same(LocatorPath.of(b.locator()));
   }
 
   /** The properties and secrets this provider reads from its resources, for users and their tools. */

@@ -1,5 +1,6 @@
 package io.lencap.api.spi;
 
+import io.lencap.api.InvalidSpecException;
 import io.lencap.api.LencapListener;
 import io.lencap.api.Retention;
 import io.lencap.api.Secret;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a {@link io.lencap.api.Lencap.Builder} collected, handed to the engine.
@@ -47,8 +49,17 @@ public record EngineSettings(URI store, Map<String, String> storeOptions, Map<St
   public record Tier(URI store, Map<String, String> storeOptions, Map<String, Secret> storeSecrets,
       Retention retention) {
     public Tier {
-      storeOptions = Map.copyOf(storeOptions);
-      storeSecrets = Map.copyOf(storeSecrets);
+      required("durableStore", store);
+      storeOptions = Map.copyOf(required("durableStoreOptions", storeOptions));
+      storeSecrets = Map.copyOf(required("durableStoreSecrets", storeSecrets));
+      required("durableRetention", retention);
     }
+  }
+
+  private static <T> T required(String field, @Nullable T value) {
+    if (value == null) {
+      throw new InvalidSpecException(field, "is required");
+    }
+    return value;
   }
 }

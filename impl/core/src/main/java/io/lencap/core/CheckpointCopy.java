@@ -84,16 +84,19 @@ final class CheckpointCopy {
 
   /** Whether the operation that wrote a journal record still runs (a sync's record: whether a sync of its group does). */
   static boolean running(Leases leases, JournalRecord r) throws IOException {
-    return r.kind() == JournalRecord.Kind.COPY ? leases.isLive(scope(r.encapsulation()), "copy-" + r.encapsulation())
-        : leases.isLive(r.encapsulation(), r.operationId());
+    return switch (r.kind()) {
+      case COPY -> leases.isLive(scope(r.encapsulation()), "copy-" + r.encapsulation());
+      case DRILL -> leases.isLive(DrillRun.scope(r.encapsulation()), r.operationId());
+      case CAPTURE, RESTORE -> leases.isLive(r.encapsulation(), r.operationId());
+    };
   }
 
   /** Removes the lease of a record's operation, which has ended. */
   static void forgetLease(Leases leases, JournalRecord r) throws IOException {
-    if (r.kind() == JournalRecord.Kind.COPY) {
-      leases.forget(scope(r.encapsulation()), "copy-" + r.encapsulation());
-    } else {
-      leases.forget(r.encapsulation(), r.operationId());
+    switch (r.kind()) {
+      case COPY -> leases.forget(scope(r.encapsulation()), "copy-" + r.encapsulation());
+      case DRILL -> leases.forget(DrillRun.scope(r.encapsulation()), r.operationId());
+      case CAPTURE, RESTORE -> leases.forget(r.encapsulation(), r.operationId());
     }
   }
 

@@ -10,6 +10,7 @@ import io.lencap.api.LencapEvent;
 import io.lencap.api.LencapListener;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
+import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.spi.Discarder;
 import io.lencap.spi.Health;
@@ -27,8 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,27 +35,51 @@ import org.slf4j.LoggerFactory;
  * One restore drill ({@link Lencap#drill}): checks the sandbox is apart from the group and that every member's
  * provider can remove what it restores, restores the checkpoint into the sandbox, probes each restored member with its
  * provider's watcher, runs the plan's check, removes the sandbox (writers before their storage) and publishes the
- * report as a {@link LencapEvent.Drilled}. Failures after the checks are the report's, not the future's.
+ * report as a {@link LencapEvent.Drilled}. Failures after the checks are the report's, not the future's. Every call
+ * after the restore has a deadline, as a capture's calls do: a member's probe {@link #PROBE_LIMIT} (or the policy's
+ * {@code phaseTimeout} when shorter), the check and each member's removal the policy's {@code phaseTimeout}; a call
+ * past it is interrupted and fails the drill naming the member and phase ("member vm in discard took longer than
+ * PT10M"), and the drill goes on with the next phase.
  */
 final class DrillRun {
   private static final Logger log = LoggerFactory.getLogger(DrillRun.class);
-  /** How long a restored member's probe may take before it counts as failed. */
+  /** How long a restored member's probe may take before it counts as failed (less when the policy's phase timeout is). */
   static final Duration PROBE_LIMIT = Duration.ofMinutes(1);
+
+  /** A drill's restore into its sandbox under its operation id, beside the group's own operations. */
+  @FunctionalInterface
+  interface SandboxRestore {
+    CompletableFuture<Checkpoint> restore(Encapsulation group, String checkpointId, Placement sandbox,
+        String operationId);
+  }
 
   private final Lencap lencap;
   private final RunContext run;
+  private final SandboxRestore restorer;
+  private final String operationId;
   private final Encapsulation group;
   private final String checkpointId;
   private final DrillPlan plan;
   private final Map<String, Instant> restoreStarted = new ConcurrentHashMap<>();
   private final Map<String, Duration> restoreTook = new ConcurrentHashMap<>();
+  /** The drill's own calls into providers and the plan's check, each with a time limit. */
+  private final Tasks tasks;
 
-  DrillRun(Lencap lencap, RunContext run, Encapsulation group, String checkpointId, DrillPlan plan) {
+  DrillRun(Lencap lencap, RunContext run, SandboxRestore restorer, String operationId, Encapsulation group,
+      String checkpointId, DrillPlan plan) {
     this.lencap = lencap;
     this.run = run;
+    this.restorer = restorer;
+    this.operationId = operationId;
     this.group = group;
     this.checkpointId = checkpointId;
     this.plan = plan;
+    this.tasks = new Tasks(run.executor(), run.timer());
+  }
+
+  /** The lease scope of a group's drills: one drill of a group at a time, apart from its captures and restores. */
+  static String scope(String encapsulation) {
+    return "_drill." + encapsulation;
   }
 
   CompletableFuture<DrillReport> start() {
@@ -73,8 +96,27 @@ final class DrillRun {
         throw new NotFoundException("no checkpoint " + checkpointId + " of " + group.name()
             + "; list them with lencap list " + group.name());
       }
-      return restore(sandbox, discarders);
+      return CompletableFuture.supplyAsync(this::lease, run.executor()).thenCompose(lease -> {
+        CompletableFuture<DrillReport> drilled = restore(sandbox, discarders);
+        drilled.whenComplete((r, e) -> lease.close());
+        return drilled;
+      });
     });
+  }
+
+  /**
+   * The group's drill lease, held until the sandbox is removed: one drill of a group at a time (in any process), since
+   * a second would restore into, or remove, the first one's sandbox. Its captures and restores do not take it.
+   */
+  private Leases.Lease lease() {
+    try {
+      return run.store().leases().acquire(scope(group.name()), operationId, "drill");
+    } catch (Leases.HeldException e) {
+      throw new io.lencap.api.LencapException("cannot drill " + group.name() + " now: " + e.getMessage()
+          + " is running on it; drill when it has completed");
+    } catch (IOException e) {
+      throw CheckpointStore.unavailable("cannot drill " + group.name(), e);
+    }
   }
 
   /** Each sandbox member's discarder, asked before anything is restored so that a drill never leaves what it made. */
@@ -94,30 +136,32 @@ final class DrillRun {
     run.events().add(timings);
     Instant started = run.clock().instant();
     long t0 = run.ticker().read();
-    return lencap.restore(group, checkpointId, plan.sandbox())
+    return restorer.restore(group, checkpointId, plan.sandbox(), operationId)
         .handle((cp, e) -> {
           run.events().remove(timings);
           return e == null ? Optional.<String>empty() : Optional.of(line(Failures.unwrap(e)));
         })
         .thenCompose(error -> {
           Duration restore = Duration.ofNanos(run.ticker().read() - t0);
-          CompletableFuture<List<DrillReport.Member>> members = error.isPresent()
+          CompletableFuture<List<DrillReport.Member>> probed = error.isPresent()
               ? CompletableFuture.completedFuture(notRestored(sandbox))
               : probeAll(sandbox);
-          return members.thenApplyAsync(ms -> {
-            Optional<DrillReport.CheckResult> check = error.isEmpty() && ms.stream().allMatch(DrillReport.Member::passed)
-                ? plan.check().map(c -> check(c, sandbox)) : Optional.empty();
-            List<String> left = plan.keep() ? List.of() : discard(sandbox, discarders);
-            if (error.isPresent()) {
-              forgetSandboxRecords(started);
-            }
-            DrillReport report = new DrillReport(group.name(), checkpointId, started, Duration.ofNanos(run.ticker().read() - t0), restore, error, ms, check,
-                plan.keep(), left);
-            run.events().publish(new LencapEvent.Drilled(group.name(), checkpointId, report, run.clock().instant()));
-            log.info("drill of {} at {}: {} (restore {} ms{})", group.name(), checkpointId,
-                report.passed() ? "passed" : "FAILED", restore.toMillis(), left.isEmpty() ? "" : ", left " + left);
-            return report;
-          }, run.executor());
+          return probed.thenCompose(ms -> {
+            CompletableFuture<Optional<DrillReport.CheckResult>> checked =
+                error.isEmpty() && ms.stream().allMatch(DrillReport.Member::passed) && plan.check().isPresent()
+                    ? check(plan.check().get(), sandbox).thenApply(Optional::of)
+                    : CompletableFuture.completedFuture(Optional.empty());
+            return checked.thenCompose(check -> (plan.keep() ? CompletableFuture.completedFuture(List.<String>of())
+                : discard(sandbox, discarders)).thenApplyAsync(left -> {
+                  DrillReport report = new DrillReport(group.name(), checkpointId, started,
+                      Duration.ofNanos(run.ticker().read() - t0), restore, error, ms, check, plan.keep(), left);
+                  run.events().publish(new LencapEvent.Drilled(group.name(), checkpointId, report,
+                      run.clock().instant()));
+                  log.info("drill of {} at {}: {} (restore {} ms{})", group.name(), checkpointId,
+                      report.passed() ? "passed" : "FAILED", restore.toMillis(), left.isEmpty() ? "" : ", left " + left);
+                  return report;
+                }, run.executor()));
+          });
         });
   }
 
@@ -137,7 +181,7 @@ final class DrillRun {
         "not probed: the restore failed")).toList();
   }
 
-  /** Every member's probe at once (one never holds up another), each within {@link #PROBE_LIMIT}. */
+  /** Every member's probe at once (one never holds up another), each within {@link #probeLimit}. */
   private CompletableFuture<List<DrillReport.Member>> probeAll(Map<String, Resource> sandbox) {
     List<CompletableFuture<DrillReport.Member>> probes = new ArrayList<>();
     for (Resource r : sandbox.values()) {
@@ -147,81 +191,67 @@ final class DrillRun {
         .thenApply(v -> probes.stream().map(CompletableFuture::join).toList());
   }
 
+  /** A restored member's probe may take {@link #PROBE_LIMIT}, or the policy's phase timeout when that is shorter. */
+  private Duration probeLimit() {
+    Duration phase = group.policy().phaseTimeout();
+    return phase.compareTo(PROBE_LIMIT) < 0 ? phase : PROBE_LIMIT;
+  }
+
+  /** The member's probe; a probe that does not answer in time has its thread interrupted and fails the member. */
   private CompletableFuture<DrillReport.Member> probe(Resource r) {
     long t0 = run.ticker().read();
-    CompletableFuture<Health> call = CompletableFuture.supplyAsync(() -> {
+    return tasks.call("member " + r.id() + " in probe", probeLimit(), () -> {
       try (Watcher w = run.providers().providerFor(r).watch(r, run.providerContext())) {
         return w.probe();
-      } catch (Exception e) {
-        return Health.failed(line(e));
       }
-    }, run.executor());
-    CompletableFuture<Health> answer = new CompletableFuture<>();
-    call.thenAccept(answer::complete);
-    ScheduledFuture<?> deadline = run.timer().schedule(() -> {
-      answer.complete(Health.failed("no answer to its probe within " + PROBE_LIMIT.toSeconds() + " s"));
-      call.cancel(true);
-    }, PROBE_LIMIT.toNanos(), TimeUnit.NANOSECONDS);
-    return answer.thenApply(h -> {
-      deadline.cancel(false);
-      return new DrillReport.Member(r.id(), h.status() == Health.Status.HEALTHY,
+    }).result().handle((h, e) -> {
+      Health health = e == null ? h : Health.failed(line(Failures.unwrap(e)));
+      return new DrillReport.Member(r.id(), health.status() == Health.Status.HEALTHY,
           restoreTook.getOrDefault(r.id(), Duration.ZERO), Duration.ofNanos(run.ticker().read() - t0),
-          h.status().name().toLowerCase(java.util.Locale.ROOT) + ": " + h.detail());
+          health.status().name().toLowerCase(java.util.Locale.ROOT) + ": " + health.detail());
     });
   }
 
-  private DrillReport.CheckResult check(DrillPlan.SandboxCheck check, Map<String, Resource> sandbox) {
+  /** The plan's check, within the policy's phase timeout (then its thread is interrupted and the check fails). */
+  private CompletableFuture<DrillReport.CheckResult> check(DrillPlan.SandboxCheck check, Map<String, Resource> sandbox) {
     long t0 = run.ticker().read();
     Encapsulation.Builder b = Encapsulation.builder(group.name());
     sandbox.values().forEach(b::resource);
     b.policy(group.policy());
-    try {
-      String seen = check.check(b.build());
-      return new DrillReport.CheckResult(true, Duration.ofNanos(run.ticker().read() - t0), seen);
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      return new DrillReport.CheckResult(false, Duration.ofNanos(run.ticker().read() - t0), line(e));
-    }
-  }
-
-  /** Removes the sandbox, writers (VMs) before the storage they write to; returns what could not be removed. */
-  private List<String> discard(Map<String, Resource> sandbox, Map<String, Discarder> discarders) {
-    List<Resource> order = new ArrayList<>(sandbox.values());
-    order.sort(Comparator.comparing((Resource r) -> run.providers().role(r) == MemberRole.WRITER ? 0 : 1));
-    List<String> left = new ArrayList<>();
-    for (Resource r : order) {
-      try {
-        discarders.get(r.id()).discard();
-      } catch (Exception e) {
-        if (e instanceof InterruptedException) {
-          Thread.currentThread().interrupt();
-        }
-        left.add(r.id() + " at " + r.redactedLocator() + ": " + line(e));
-      }
-    }
-    return left;
+    Encapsulation restored = b.build();
+    return tasks.call("the check of the sandbox", group.policy().phaseTimeout(), () -> check.check(restored))
+        .result().handle((seen, e) -> new DrillReport.CheckResult(e == null,
+            Duration.ofNanos(run.ticker().read() - t0), e == null ? seen : line(Failures.unwrap(e))));
   }
 
   /**
-   * Forgets the journal record a failed restore into the sandbox keeps for repair: it names the group's members by
-   * id, and repair would take the sandbox's torn state for the group's and hold the group's writers paused.
+   * Removes the sandbox, writers (VMs) before the storage they write to, each removal within the policy's phase
+   * timeout; completes with what could not be removed (a removal that timed out is named with its member).
    */
-  private void forgetSandboxRecords(Instant started) {
-    try {
-      for (JournalRecord r : run.store().journal()) {
-        if (r.kind() == JournalRecord.Kind.RESTORE && r.encapsulation().equals(group.name())
-            && r.checkpointId().equals(checkpointId) && r.owner().equals(run.owner())
-            && !r.startedAt().isBefore(started) && !run.store().leases().isLive(r.encapsulation(), r.operationId())) {
-          run.store().forget(r.operationId());
-          run.store().leases().forget(r.encapsulation(), r.operationId());
-        }
-      }
-    } catch (IOException e) {
-      log.warn("drill of {}: could not forget the record of its failed restore into the sandbox: {}", group.name(),
-          e.toString());
+  private CompletableFuture<List<String>> discard(Map<String, Resource> sandbox, Map<String, Discarder> discarders) {
+    List<Resource> order = new ArrayList<>(sandbox.values());
+    order.sort(Comparator.comparing((Resource r) -> run.providers().role(r) == MemberRole.WRITER ? 0 : 1));
+    List<String> left = new ArrayList<>();
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (Resource r : order) {
+      chain = chain.thenCompose(v -> tasks.call("member " + r.id() + " in discard", group.policy().phaseTimeout(),
+          () -> {
+            discarders.get(r.id()).discard();
+            return null;
+          }).result().handle((x, e) -> {
+            if (e != null) {
+              synchronized (left) {
+                left.add(r.id() + " at " + r.redactedLocator() + ": " + line(Failures.unwrap(e)));
+              }
+            }
+            return null;
+          }));
     }
+    return chain.thenApply(v -> {
+      synchronized (left) {
+        return List.copyOf(left);
+      }
+    });
   }
 
   private static String line(Throwable e) {

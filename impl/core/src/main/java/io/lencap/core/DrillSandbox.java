@@ -5,11 +5,9 @@ import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
-import java.net.URI;
+import io.lencap.spi.locator.LocatorPath;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The resources a drill restores into, checked to be apart from the group before anything is written: every member
@@ -47,30 +45,7 @@ final class DrillSandbox {
   /** Nested locators, unless both are VMs (whose locator is their host's connection, shared by every domain there). */
   private static boolean nestedTrees(Resource placed, Resource member) {
     return (placed.type() != ResourceType.VIRTUAL_MACHINE || member.type() != ResourceType.VIRTUAL_MACHINE)
-        && nested(placed.locator(), member.locator());
-  }
-
-  /** The same scheme and authority, and one path equal to or below the other. */
-  static boolean nested(URI a, URI b) {
-    if (!lower(a.getScheme()).equals(lower(b.getScheme()))
-        || !lower(a.getRawAuthority()).equals(lower(b.getRawAuthority()))) {
-      return false;
-    }
-    String pa = path(a);
-    String pb = path(b);
-    return pa.equals(pb) || pa.startsWith(pb + "/") || pb.startsWith(pa + "/") || pa.isEmpty() || pb.isEmpty();
-  }
-
-  private static String path(URI u) {
-    String p = u.isOpaque() ? u.getRawSchemeSpecificPart() : Objects.requireNonNullElse(u.normalize().getRawPath(), "");
-    while (p.endsWith("/")) {
-      p = p.substring(0, p.length() - 1);
-    }
-    return p;
-  }
-
-  private static String lower(String s) {
-    return s == null ? "" : s.toLowerCase(Locale.ROOT);
+        && LocatorPath.of(placed.locator()).nested(LocatorPath.of(member.locator()));
   }
 
   private static String describe(Resource r) {

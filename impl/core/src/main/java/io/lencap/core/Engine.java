@@ -66,6 +66,8 @@ final class Engine implements Lencap {
   private final Map<String, CompletableFuture<?>> operations = new ConcurrentHashMap<>();
   private final RunContext context;
   private final Map<String, Protector> protectors = new ConcurrentHashMap<>();
+  /** Drills' restores into their sandboxes, which run beside the group's operations: closing cancels them. */
+  private final java.util.Set<CompletableFuture<Checkpoint>> sandboxRestores = ConcurrentHashMap.newKeySet();
   /** Captures still undoing after their result completed (a member's call hung): closing waits for them. */
   private final java.util.Set<CompletableFuture<Void>> settling = ConcurrentHashMap.newKeySet();
 
@@ -165,7 +167,7 @@ final class Engine implements Lencap {
 
   // ---- Lencap ----
 
-  private String newOperationId() {
+  String newOperationId() {
     return ID_TIME.format(settings.clock().instant()) + "-"
         + String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
   }
@@ -229,7 +231,21 @@ final class Engine implements Lencap {
 
   @Override
   public CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan) {
-    return new DrillRun(this, context, encapsulation, checkpointId, plan).start();
+    return new DrillRun(this, context, this::restoreSandbox, newOperationId(), encapsulation, checkpointId, plan)
+        .start();
+  }
+
+  /**
+   * A drill's restore into its sandbox: starts at once, beside any capture or restore of the group (it touches none
+   * of the group's members), and excludes only another drill of the group ({@link DrillRun#scope}).
+   */
+  CompletableFuture<Checkpoint> restoreSandbox(Encapsulation encapsulation, String checkpointId, Placement sandbox,
+      String operationId) {
+    CompletableFuture<Checkpoint> running =
+        RestoreRun.intoSandbox(context, encapsulation, operationId, checkpointId, sandbox).start();
+    sandboxRestores.add(running);
+    running.whenComplete((cp, e) -> sandboxRestores.remove(running));
+    return running;
   }
 
   @Override
@@ -354,6 +370,7 @@ final class Engine implements Lencap {
   public void close() {
     protectors.values().forEach(Protector::stop);
     List<CompletableFuture<?>> running = new ArrayList<>(operations.values());
+    running.addAll(sandboxRestores);
     running.forEach(f -> f.cancel(true));
     running.addAll(settling);
     try {

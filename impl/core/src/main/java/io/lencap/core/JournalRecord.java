@@ -21,8 +21,11 @@ import java.util.Set;
 record JournalRecord(String operationId, Kind kind, String encapsulation, String checkpointId, Owner owner,
     Instant startedAt, List<Member> members, Set<String> chunks) {
 
-  /** COPY: a sync copies the checkpoint (on the source: pins it; on the target: names its chunks). */
-  enum Kind { CAPTURE, RESTORE, COPY }
+  /**
+   * COPY: a sync copies the checkpoint (on the source: pins it; on the target: names its chunks). DRILL: a drill's
+   * restore into its sandbox (pins the checkpoint; its members are the sandbox's, never the group's: nothing to repair).
+   */
+  enum Kind { CAPTURE, RESTORE, COPY, DRILL }
 
   /** The process that runs the operation. */
   record Owner(String host, long pid, Instant processStart) {}
@@ -51,6 +54,13 @@ record JournalRecord(String operationId, Kind kind, String encapsulation, String
   static JournalRecord restore(String operationId, String encapsulation, String checkpointId, Owner owner,
       Instant startedAt, List<Member> members) {
     return new JournalRecord(operationId, Kind.RESTORE, encapsulation, checkpointId, owner, startedAt, members,
+        Set.of());
+  }
+
+  /** A drill's restore into its sandbox ({@link DrillRun}): the group's name, and the sandbox's members. */
+  static JournalRecord drill(String operationId, String encapsulation, String checkpointId, Owner owner,
+      Instant startedAt, List<Member> members) {
+    return new JournalRecord(operationId, Kind.DRILL, encapsulation, checkpointId, owner, startedAt, members,
         Set.of());
   }
 

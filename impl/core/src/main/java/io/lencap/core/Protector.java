@@ -109,20 +109,19 @@ final class Protector implements Protection {
       if (cp != null) {
         last = cp;
         schedule.measured(cp.pause());
+        // A drill restores into its sandbox beside the group's operations: the next capture never waits for it.
+        drills.ifPresent(d -> d.afterCapture(encapsulation, cp));
       } else {
         log.warn("scheduled capture of {} failed: {}", encapsulation.name(), Failures.unwrap(e).toString());
       }
     });
-    // A drill due after this capture runs before the next capture: both need the group's one operation slot.
-    CompletableFuture<Checkpoint> withDrill = drills.isEmpty() ? f
-        : f.thenCompose(cp -> drills.get().afterCapture(encapsulation, cp).thenApply(v -> cp));
-    capturing = withDrill;
-    withDrill.whenComplete((cp, e) -> {
+    capturing = f;
+    f.whenComplete((cp, e) -> {
       if (state == State.WATCHING) {
         scheduleCapture(started);
       }
     });
-    return withDrill;
+    return f;
   }
 
   private void scheduleCapture(Instant lastStart) {

@@ -49,9 +49,11 @@ final class Repair {
       }
       log.warn("repairing {} {} of {} left by process {} on {}", r.kind(), r.operationId(), r.encapsulation(),
           r.owner().pid(), r.owner().host());
-      // An interrupted sync left nothing to undo: its record only pinned a checkpoint or named chunks.
+      // An interrupted sync left nothing to undo: its record only pinned a checkpoint or named chunks. An interrupted
+      // drill touched only its sandbox, whose members share the group's ids: never re-bind them to the group's.
       Optional<String> problem = r.kind() == JournalRecord.Kind.CAPTURE ? repairCapture(r, encapsulation)
-          : beforeRestore || r.kind() == JournalRecord.Kind.COPY ? Optional.empty() : repairRestore(r, encapsulation);
+          : beforeRestore || r.kind() == JournalRecord.Kind.COPY || r.kind() == JournalRecord.Kind.DRILL
+              ? Optional.empty() : repairRestore(r, encapsulation);
       if (problem.isPresent()) {
         problems.add(problem.get());
         continue;

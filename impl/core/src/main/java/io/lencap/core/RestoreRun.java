@@ -35,6 +35,11 @@ import org.slf4j.LoggerFactory;
  * One restore of an encapsulation to a checkpoint: check every target before touching any; quiesce
  * the writers that exist (so that nothing writes to storage being restored); restore by levels, storage
  * first; resume by levels. On failure, members that were quiesced or restored are resumed.
+ *
+ * <p>A drill's restore into its sandbox ({@link #intoSandbox}) runs apart from the group's operations: under the
+ * drill's lease ({@link DrillRun#scope}, held by the drill) and a {@link JournalRecord.Kind#DRILL} record, without
+ * repairing the group first, so that a capture or restore of the group neither waits for it nor takes it for the
+ * group's.
  */
 final class RestoreRun {
   private static final Logger log = LoggerFactory.getLogger(RestoreRun.class);
@@ -46,6 +51,7 @@ final class RestoreRun {
   private final String operationId;
   private final String checkpointId;
   private final Placement placement;
+  private final boolean sandbox;
   /** By type until set-up knows the providers. */
   private volatile Order order;
   private final Map<String, Member> members = new LinkedHashMap<>();
@@ -66,6 +72,12 @@ final class RestoreRun {
 
   RestoreRun(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
       Placement placement) {
+    this(run, encapsulation, operationId, checkpointId, placement, false);
+  }
+
+  private RestoreRun(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
+      Placement placement, boolean sandbox) {
+    this.sandbox = sandbox;
     this.run = run;
     this.encapsulation = encapsulation;
     this.operationId = operationId;
@@ -75,6 +87,12 @@ final class RestoreRun {
     this.work = new Tasks(run.executor(), run.timer());
     this.calls = new MemberCalls(run.events(), work, new Tasks(run.resumePool(), run.timer()), encapsulation.name(),
         checkpointId, encapsulation.policy().phaseTimeout());
+  }
+
+  /** A drill's restore into the sandbox {@code placement} (already checked apart from the group, {@link DrillSandbox}). */
+  static RestoreRun intoSandbox(RunContext run, Encapsulation encapsulation, String operationId, String checkpointId,
+      Placement placement) {
+    return new RestoreRun(run, encapsulation, operationId, checkpointId, placement, true);
   }
 
   CompletableFuture<Checkpoint> start() {
@@ -104,8 +122,10 @@ final class RestoreRun {
 
   private void setUp() {
     try {
-      lease = run.store().leases().acquire(encapsulation.name(), operationId, "restore");
-      new Repair(run).run(encapsulation, true);
+      if (!sandbox) { // a drill holds its own lease for the whole drill (DrillRun)
+        lease = run.store().leases().acquire(encapsulation.name(), operationId, "restore");
+        new Repair(run).run(encapsulation, true);
+      }
       manifest = run.store().manifest(encapsulation.name(), checkpointId);
     } catch (Leases.HeldException e) {
       throw new io.lencap.api.LencapException("cannot restore " + encapsulation.name() + " now: " + e.getMessage()
@@ -149,9 +169,12 @@ final class RestoreRun {
 
   /** The journal record, before any member is touched: pins the checkpoint, and lets a repair finish. */
   private void record() {
-    journal = JournalRecord.restore(operationId, encapsulation.name(), checkpointId, run.owner(),
-        run.clock().instant(), all().stream()
-            .map(m -> new JournalRecord.Member(m.captured.id(), m.captured.type(), Map.of(), false)).toList());
+    List<JournalRecord.Member> recorded = all().stream()
+        .map(m -> new JournalRecord.Member(m.captured.id(), m.captured.type(), Map.of(), false)).toList();
+    journal = sandbox
+        ? JournalRecord.drill(operationId, encapsulation.name(), checkpointId, run.owner(), run.clock().instant(), recorded)
+        : JournalRecord.restore(operationId, encapsulation.name(), checkpointId, run.owner(), run.clock().instant(),
+            recorded);
     try {
       run.store().record(journal);
     } catch (IOException e) {
@@ -202,9 +225,10 @@ final class RestoreRun {
     List<String> torn = all().stream().filter(m -> m.restoreStarted && !m.restored).map(m -> m.captured.id()).toList();
     log.warn("restore of {} to {} failed: {}", encapsulation.name(), checkpointId, failure.toString());
     if (!torn.isEmpty()) {
-      // Never resume a writer on storage left half-written: the group waits, paused, for a new restore.
+      // Never resume a writer on storage left half-written: the group waits, paused, for a new restore. A sandbox's
+      // torn state needs no repair (its drill removes it): its record goes, by this operation's id only.
       closeDrivers();
-      finishRecord(false);
+      finishRecord(sandbox);
       RuntimeException translated = Failures.translate(failure, "restore of " + encapsulation.name() + " to "
           + checkpointId);
       String paused = torn + " were not restored whole, so the group's writers stay paused: restore it again";

@@ -127,12 +127,16 @@ final class TieredEngine implements Lencap {
    */
   @Override
   public CompletableFuture<Checkpoint> restore(Encapsulation encapsulation, String checkpointId, Placement placement) {
-    String name = encapsulation.name();
+    return fromNearest(encapsulation.name(), checkpointId, e -> e.restore(encapsulation, checkpointId, placement));
+  }
+
+  /** Runs {@code restore} on the tier {@link #restore} would read, and on the durable one if the local copy is damaged. */
+  private CompletableFuture<Checkpoint> fromNearest(String name, String checkpointId,
+      java.util.function.Function<Engine, CompletableFuture<Checkpoint>> restore) {
     CompletableFuture<Checkpoint> result = new CompletableFuture<>();
     storeCall(() -> where(name, checkpointId)).thenAccept(tiers -> {
       Durability durability = tiers.durable() ? Durability.REPLICATED : Durability.LOCAL;
-      CompletableFuture<Checkpoint> first = (tiers.local() || !tiers.durable() ? local : durable)
-          .restore(encapsulation, checkpointId, placement);
+      CompletableFuture<Checkpoint> first = restore.apply(tiers.local() || !tiers.durable() ? local : durable);
       result.whenComplete((v, e) -> {
         if (result.isCancelled()) {
           first.cancel(true);
@@ -144,7 +148,7 @@ final class TieredEngine implements Lencap {
         } else if (tiers.local() && tiers.durable() && Failures.unwrap(e) instanceof CorruptCheckpointException c) {
           log.warn("restoring {} of {} from the durable store: the local copy is damaged ({})", checkpointId, name,
               c.getMessage());
-          forward(durable.restore(encapsulation, checkpointId, placement), result, durability);
+          forward(restore.apply(durable), result, durability);
         } else {
           result.completeExceptionally(Failures.unwrap(e));
         }
@@ -195,7 +199,9 @@ final class TieredEngine implements Lencap {
   /** Restores from the nearest tier, as {@link #restore} does. */
   @Override
   public CompletableFuture<DrillReport> drill(Encapsulation encapsulation, String checkpointId, DrillPlan plan) {
-    return new DrillRun(this, local.context(), encapsulation, checkpointId, plan).start();
+    return new DrillRun(this, local.context(), (group, id, sandbox, operationId) -> fromNearest(group.name(), id,
+        e -> e.restoreSandbox(group, id, sandbox, operationId)), local.newOperationId(), encapsulation, checkpointId,
+        plan).start();
   }
 
   @Override

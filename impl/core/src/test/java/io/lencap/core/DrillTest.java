@@ -26,12 +26,18 @@ import io.lencap.spi.tck.FaultInjectingProvider.Fault;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,6 +84,7 @@ class DrillTest {
 
   @AfterEach
   void close() {
+    memory.release();
     lencap.close();
   }
 
@@ -160,6 +167,93 @@ class DrillTest {
     assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"));
   }
 
+  /** The group with a short phase timeout: the deadline of each phase of its drills. */
+  private Encapsulation withPhaseTimeout(Duration timeout) {
+    return Encapsulation.builder(group.name()).resources(group.resources())
+        .policy(ResiliencyPolicy.builder().phaseTimeout(timeout).build()).build();
+  }
+
+  private DrillReport drillWithin(Encapsulation g, DrillPlan plan) throws Exception {
+    return lencap.drill(g, cp.id(), plan).get(30, TimeUnit.SECONDS); // a drill without deadlines hangs here
+  }
+
+  @Test
+  void aHungProbeFailsItsMemberByTheDeadlineNamingMemberAndPhase() throws Exception {
+    memory.hangs.add("s0:probe");
+    DrillReport r = drillWithin(withPhaseTimeout(Duration.ofSeconds(1)), DrillPlan.builder().sandbox(sandbox())
+        .check(s -> "ran").build());
+    assertFalse(r.passed());
+    DrillReport.Member vm = r.members().get(0);
+    assertFalse(vm.passed());
+    assertTrue(vm.detail().contains("member vm in probe took longer than PT1S"), vm.detail());
+    assertTrue(r.members().get(1).passed(), r.toString());
+    assertEquals(Optional.empty(), r.check(), "the check runs only on a sandbox that probed healthy");
+    assertTrue(r.removed(), r.toString());
+    assertEquals(List.of("s0:probe"), memory.interrupted, "the hung probe's thread was not interrupted");
+  }
+
+  @Test
+  void aHungCheckFailsTheDrillByTheDeadlineAndTheSandboxIsStillRemoved() throws Exception {
+    CountDownLatch never = new CountDownLatch(1);
+    DrillReport r = drillWithin(withPhaseTimeout(Duration.ofSeconds(1)), DrillPlan.builder().sandbox(sandbox())
+        .check(s -> {
+          never.await();
+          return "never";
+        }).build());
+    assertFalse(r.passed());
+    assertTrue(r.members().stream().allMatch(DrillReport.Member::passed), r.toString());
+    DrillReport.CheckResult check = r.check().orElseThrow();
+    assertFalse(check.passed());
+    assertTrue(check.detail().contains("the check of the sandbox took longer than PT1S"), check.detail());
+    assertTrue(r.removed(), r.toString());
+    assertFalse(memory.devices.containsKey("s0") || memory.devices.containsKey("s1"));
+  }
+
+  @Test
+  void aHungRemovalIsNamedAndTheOtherMembersAreStillRemoved() throws Exception {
+    memory.hangs.add("s0:discard");
+    DrillReport r = drillWithin(withPhaseTimeout(Duration.ofSeconds(1)), DrillPlan.builder().sandbox(sandbox()).build());
+    assertFalse(r.passed());
+    assertEquals(1, r.left().size(), r.toString());
+    assertTrue(r.left().get(0).startsWith("vm at mem://s0: member vm in discard took longer than PT1S"),
+        r.left().get(0));
+    assertEquals(List.of("s1"), memory.discarded, "the storage after the hung writer was not removed");
+    assertEquals(List.of("s0:discard"), memory.interrupted);
+    assertArrayEquals(d1, memory.devices.get("d1"));
+  }
+
+  @Test
+  void theGroupCapturesAndRestoresWhileADrillRestoresItsSandbox() throws Exception {
+    faulty.inject("disk", Phase.RESTORE, Fault.HANG); // the sandbox's restore hangs until its phase timeout
+    Encapsulation g = withPhaseTimeout(Duration.ofSeconds(10));
+    CompletableFuture<DrillReport> drill = lencap.drill(g, cp.id(), DrillPlan.builder().sandbox(sandbox()).build());
+    faulty.awaitFault();
+    Checkpoint next = lencap.capture(g).get(30, TimeUnit.SECONDS);
+    lencap.restore(g, next.id(), Placement.inPlace()).get(30, TimeUnit.SECONDS);
+    assertFalse(drill.isDone(), "the drill's restore was meant to still run");
+    assertArrayEquals(d1, memory.devices.get("d1"), "the group's own restore went wrong");
+
+    DrillReport r = drill.get(30, TimeUnit.SECONDS);
+    assertTrue(r.restoreError().orElseThrow().contains("took longer than PT10S"), r.toString());
+    assertTrue(r.removed(), r.toString());
+    assertArrayEquals(d1, memory.devices.get("d1"), "the drill touched the group");
+    assertEquals(List.of(cp.id(), next.id()), lencap.checkpoints("g").join().stream().map(Checkpoint::id).toList());
+  }
+
+  @Test
+  void oneDrillOfAGroupAtATime() throws Exception {
+    faulty.inject("disk", Phase.RESTORE, Fault.HANG);
+    Encapsulation g = withPhaseTimeout(Duration.ofSeconds(10));
+    CompletableFuture<DrillReport> first = lencap.drill(g, cp.id(), DrillPlan.builder().sandbox(sandbox()).build());
+    faulty.awaitFault();
+    ExecutionException second = assertThrows(ExecutionException.class, () -> lencap.drill(g, cp.id(),
+        DrillPlan.builder().sandbox(sandbox()).build()).get(30, TimeUnit.SECONDS));
+    assertTrue(second.getCause().getMessage().startsWith("cannot drill g now: drill "), second.getCause().toString());
+    assertFalse(first.isDone());
+    assertEquals(List.of(), memory.discarded, "the second drill removed the first one's sandbox");
+    assertTrue(first.get(30, TimeUnit.SECONDS).removed());
+  }
+
   @Test
   void aFailedRestoreIsReportedAndWhatItMadeRemoved() {
     faulty.inject("disk", Phase.RESTORE, Fault.FAIL);
@@ -174,6 +268,20 @@ class DrillTest {
     lencap.repair(group).join();
     assertEquals(2, lencap.capture(group).thenCompose(c -> lencap.checkpoints("g")).join().size());
     assertTrue(memory.quiesced.isEmpty());
+  }
+
+  @Test
+  void aFailedRestoreForgetsOnlyItsOwnRecord() throws Exception {
+    Engine engine = (Engine) lencap;
+    // Another operation's record of the same group, checkpoint and process, its lease gone: not the drill's to forget.
+    JournalRecord other = JournalRecord.drill("other-drill", "g", cp.id(), engine.owner(),
+        Instant.now().plusSeconds(3600), List.of());
+    engine.store().record(other);
+    faulty.inject("disk", Phase.RESTORE, Fault.FAIL);
+    DrillReport r = lencap.drill(group, cp.id(), DrillPlan.builder().sandbox(sandbox()).build()).join();
+    assertTrue(r.restoreError().isPresent(), r.toString());
+    assertEquals(List.of("other-drill"), engine.store().journal().stream().map(JournalRecord::operationId).toList(),
+        "the drill forgot another operation's record, or kept its own");
   }
 
   @Test

@@ -137,6 +137,28 @@ final class MemoryProvider implements ResourceProvider {
     };
   }
 
+  /** "device:probe" or "device:discard": that call blocks until {@link #release} (or its thread is interrupted). */
+  final Set<String> hangs = ConcurrentHashMap.newKeySet();
+  /** The calls of {@link #hangs} that were interrupted, as "device:call". */
+  final java.util.List<String> interrupted = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+  private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+
+  /** Lets every hanging call go on. */
+  void release() {
+    released.countDown();
+  }
+
+  private void hangIfAsked(String call) throws InterruptedException {
+    if (hangs.contains(call)) {
+      try {
+        released.await();
+      } catch (InterruptedException e) {
+        interrupted.add(call);
+        throw e;
+      }
+    }
+  }
+
   /** Whether {@link #discarder} offers to remove a restored device. */
   volatile boolean discards = true;
   /** Devices discarded, in order. */
@@ -146,6 +168,7 @@ final class MemoryProvider implements ResourceProvider {
   public java.util.Optional<io.lencap.spi.Discarder> discarder(Resource r, ProviderContext context) {
     String key = r.locator().getHost();
     return discards ? java.util.Optional.of(() -> {
+      hangIfAsked(key + ":discard");
       discarded.add(key);
       devices.remove(key);
     }) : java.util.Optional.empty();
@@ -155,6 +178,7 @@ final class MemoryProvider implements ResourceProvider {
   public Watcher watch(Resource r, ProviderContext context) {
     String key = r.locator().getHost();
     return () -> {
+      hangIfAsked(key + ":probe");
       probes.incrementAndGet();
       if (devices.containsKey(key)) {
         return Health.healthy();

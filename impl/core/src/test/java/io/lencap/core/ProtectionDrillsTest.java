@@ -28,7 +28,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -98,30 +101,69 @@ class ProtectionDrillsTest {
         DrillSchedule.everyCaptures(1, onTheGroup), NO_PROVIDERS, Clock.systemUTC())).field());
   }
 
-  @Test
-  void aProtectionDrillsOnItsScheduleAndPublishesEachReport() {
-    MemoryProvider memory = new MemoryProvider();
-    memory.devices.put("d0", new byte[8192]);
-    List<DrillReport> drilled = new CopyOnWriteArrayList<>();
-    Encapsulation group = Encapsulation.builder("g").resources(GROUP.resources()).policy(ResiliencyPolicy.builder()
-        .drills(DrillSchedule.everyCaptures(2, PLAN)).build()).build();
-    try (Lencap lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
+  private Lencap open(MemoryProvider memory, BlockingQueue<DrillReport> drilled) {
+    return Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(),
         List.of(e -> {
           if (e instanceof LencapEvent.Drilled d) {
             drilled.add(d.report());
           }
-        }), Clock.systemUTC()), new ProviderRegistry(List.of(memory)))) {
+        }), Clock.systemUTC()), new ProviderRegistry(List.of(memory)));
+  }
+
+  @Test
+  void aProtectionDrillsOnItsScheduleAndPublishesEachReport() throws Exception {
+    MemoryProvider memory = new MemoryProvider();
+    memory.devices.put("d0", new byte[8192]);
+    BlockingQueue<DrillReport> drilled = new LinkedBlockingQueue<>();
+    Encapsulation group = Encapsulation.builder("g").resources(GROUP.resources()).policy(ResiliencyPolicy.builder()
+        .drills(DrillSchedule.everyCaptures(2, PLAN)).build()).build();
+    try (Lencap lencap = open(memory, drilled)) {
       Protection p = lencap.protect(group);
       List<String> ids = new ArrayList<>();
+      List<DrillReport> reports = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
         memory.devices.get("d0")[i] = 1;
-        ids.add(p.captureNow().join().id()); // completes once the drill it made due is done
+        ids.add(p.captureNow().join().id());
+        if (i % 2 == 1) {
+          reports.add(drilled.poll(30, TimeUnit.SECONDS)); // the drill runs on after the capture completed
+        }
       }
       p.close();
-      assertEquals(List.of(ids.get(1), ids.get(3)), drilled.stream().map(DrillReport::checkpointId).toList());
-      assertTrue(drilled.stream().allMatch(DrillReport::passed), drilled.toString());
+      assertEquals(List.of(ids.get(1), ids.get(3)), reports.stream().map(DrillReport::checkpointId).toList());
+      assertTrue(reports.stream().allMatch(DrillReport::passed), reports.toString());
       assertEquals(List.of("sandbox", "sandbox"), memory.discarded);
       assertEquals(List.of("d0"), List.copyOf(memory.devices.keySet()));
+    }
+  }
+
+  @Test
+  void aRunningDrillNeverHoldsUpTheNextCaptureAndNoSecondDrillStartsMeanwhile() throws Exception {
+    MemoryProvider memory = new MemoryProvider();
+    memory.devices.put("d0", new byte[8192]);
+    BlockingQueue<DrillReport> drilled = new LinkedBlockingQueue<>();
+    CountDownLatch checking = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    DrillPlan slow = DrillPlan.builder().sandbox(PLAN.sandbox()).check(s -> {
+      checking.countDown();
+      release.await();
+      return "released";
+    }).build();
+    Encapsulation group = Encapsulation.builder("g").resources(GROUP.resources()).policy(ResiliencyPolicy.builder()
+        .drills(DrillSchedule.everyCaptures(1, slow)).build()).build();
+    try (Lencap lencap = open(memory, drilled)) {
+      Protection p = lencap.protect(group);
+      String first = p.captureNow().get(30, TimeUnit.SECONDS).id();
+      assertTrue(checking.await(30, TimeUnit.SECONDS), "the drill did not reach its check");
+      memory.devices.get("d0")[0] = 1;
+      String second = p.captureNow().get(30, TimeUnit.SECONDS).id(); // while the drill's check still runs
+      assertTrue(drilled.isEmpty());
+      release.countDown();
+      DrillReport r = drilled.poll(30, TimeUnit.SECONDS);
+      p.close();
+      assertEquals(first, r.checkpointId());
+      assertTrue(r.passed(), r.toString());
+      assertEquals(2, lencap.checkpoints("g").join().size(), second);
+      assertEquals(List.of("sandbox"), memory.discarded, "a second drill ran into the first one's sandbox");
     }
   }
 }

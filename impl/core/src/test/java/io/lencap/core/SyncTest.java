@@ -17,12 +17,6 @@ import io.lencap.api.Secret;
 import io.lencap.api.SyncReport;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.spi.EngineSettings;
-import io.lencap.spi.BlobBackend;
-import io.lencap.spi.BlobBackendProvider;
-import io.lencap.spi.CaptureContext;
-import io.lencap.spi.Cut;
-import io.lencap.spi.tck.ForwardingBackend;
-import io.lencap.spi.tck.ForwardingDriver;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -38,7 +32,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -60,11 +53,8 @@ class SyncTest {
 
   final MemoryProvider memory = new MemoryProvider();
   final List<Lencap> open = new ArrayList<>();
-  /** Fails chunk writes to the target once armed, after {@code allowed} of them. */
-  final AtomicInteger allowed = new AtomicInteger(Integer.MAX_VALUE);
-  /** Holds the first chunk write to the target until counted down, once armed. */
-  volatile CountDownLatch hold;
-  final CountDownLatch held = new CountDownLatch(1);
+  /** The target store: its chunk writes can be failed or held. */
+  GatedBackendProvider gate;
 
   @AfterEach
   void close() {
@@ -77,38 +67,10 @@ class SyncTest {
 
   /** The target store through a backend the test can fail or hold ({@code test:} URIs). */
   Engine target(Map<String, Secret> secrets) {
-    BlobBackendProvider gated = new BlobBackendProvider() {
-      @Override
-      public String name() {
-        return "test";
-      }
-
-      @Override
-      public boolean supports(URI store) {
-        return "test".equals(store.getScheme());
-      }
-
-      @Override
-      public BlobBackend open(URI store, Map<String, String> options, Map<String, Secret> s) throws IOException {
-        return new ForwardingBackend(new LocalBackend(targetDir)) {
-          @Override
-          public boolean putIfAbsent(String key, byte[] data) throws IOException {
-            if (key.startsWith(ChunkStore.PREFIX)) {
-              if (allowed.getAndDecrement() <= 0) {
-                throw new IOException("injected: the target went away");
-              }
-              CountDownLatch h = hold;
-              if (h != null) {
-                held.countDown();
-                await(h);
-              }
-            }
-            return super.putIfAbsent(key, data);
-          }
-        };
-      }
-    };
-    return open(URI.create("test:/target"), secrets, ProviderRegistry.withBackends(List.of(memory), List.of(gated)));
+    if (gate == null) { // one gate per test, however often the target is opened
+      gate = new GatedBackendProvider(targetDir, "the target");
+    }
+    return open(URI.create("test:/target"), secrets, ProviderRegistry.withBackends(List.of(memory), List.of(gate)));
   }
 
   Engine open(URI store, Map<String, Secret> secrets, ProviderRegistry registry) {
@@ -116,14 +78,6 @@ class SyncTest {
         secrets, Optional.empty(), List.of(), Clock.systemUTC()), registry);
     open.add(e);
     return e;
-  }
-
-  static void await(CountDownLatch l) {
-    try {
-      assertTrue(l.await(60, TimeUnit.SECONDS));
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
   }
 
   Encapsulation group() {
@@ -182,13 +136,13 @@ class SyncTest {
     Engine target = target(Map.of());
     byte[] data = device(2);
     Checkpoint cp = source.capture(group()).join();
-    allowed.set(300);
+    gate.allowed.set(300);
 
     CompletionException failed = assertThrows(CompletionException.class, () -> source.sync("g", target).join());
     assertInstanceOf(UnavailableException.class, failed.getCause());
     assertTrue(target.checkpoints("g").join().isEmpty(), "a partial copy was committed");
 
-    allowed.set(Integer.MAX_VALUE);
+    gate.allowed.set(Integer.MAX_VALUE);
     SyncReport rerun = source.sync("g", target).join();
     assertEquals(List.of(cp.id()), rerun.copied());
     assertTrue(rerun.chunksPresent() >= 290, "the rerun sent again what had arrived: " + rerun);
@@ -210,16 +164,16 @@ class SyncTest {
     Engine target = target(Map.of());
     device(3);
     Checkpoint copied = source.capture(group()).join();
-    hold = new CountDownLatch(1);
+    gate.hold = new CountDownLatch(1);
     CompletableFuture<SyncReport> sync = source.sync("g", target);
-    await(held);
+    GatedBackendProvider.await(gate.held);
 
     device(4);
     Checkpoint newer = source.capture(group()).join();
     RetentionPlan plan = source.prune("g", Retention.builder().keepLast(1).build(), false).join();
     assertEquals(List.of("read by a restore or sync"), plan.decisions().get(0).reasons());
     source.store().collect();
-    hold.countDown();
+    gate.hold.countDown();
 
     SyncReport report = sync.get(60, TimeUnit.SECONDS);
     assertEquals(List.of(copied.id()), report.copied());

@@ -16,12 +16,8 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.Retention;
 import io.lencap.api.RetentionPlan;
-import io.lencap.api.Secret;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.spi.EngineSettings;
-import io.lencap.spi.BlobBackend;
-import io.lencap.spi.BlobBackendProvider;
-import io.lencap.spi.tck.ForwardingBackend;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -38,7 +34,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,13 +59,8 @@ class TiersTest {
   final MemoryProvider memory = new MemoryProvider();
   final List<AutoCloseable> open = new ArrayList<>();
   final BlockingQueue<LencapEvent> events = new LinkedBlockingQueue<>();
-  /** Holds the first chunk write to the durable store until counted down, once armed. */
-  volatile CountDownLatch hold;
-  final CountDownLatch held = new CountDownLatch(1);
-  /** Chunk writes to the durable store allowed before each fails. */
-  final AtomicInteger allowed = new AtomicInteger(Integer.MAX_VALUE);
-  /** When set, the durable store cannot be asked whether it has a checkpoint. */
-  volatile boolean durableDown;
+  /** The durable store: its chunk writes can be failed or held, and it can stop answering. */
+  GatedBackendProvider gate;
 
   @AfterEach
   void close() throws Exception {
@@ -80,50 +70,14 @@ class TiersTest {
   }
 
   TieredEngine tiered(Retention durableRetention) {
-    BlobBackendProvider gated = new BlobBackendProvider() {
-      @Override
-      public String name() {
-        return "test";
-      }
-
-      @Override
-      public boolean supports(URI store) {
-        return "test".equals(store.getScheme());
-      }
-
-      @Override
-      public BlobBackend open(URI store, Map<String, String> options, Map<String, Secret> s) throws IOException {
-        return new ForwardingBackend(new LocalBackend(durableDir)) {
-          @Override
-          public boolean putIfAbsent(String key, byte[] data) throws IOException {
-            if (key.startsWith(ChunkStore.PREFIX)) {
-              if (allowed.getAndDecrement() <= 0) {
-                throw new IOException("injected: the durable store went away");
-              }
-              CountDownLatch h = hold;
-              if (h != null) {
-                held.countDown();
-                SyncTest.await(h);
-              }
-            }
-            return super.putIfAbsent(key, data);
-          }
-
-          @Override
-          public boolean exists(String key) throws IOException {
-            if (durableDown) {
-              throw new IOException("injected: the durable store is unreachable");
-            }
-            return super.exists(key);
-          }
-        };
-      }
-    };
+    if (gate == null) { // one gate per test, however often the tiers are opened
+      gate = new GatedBackendProvider(durableDir, "the durable store");
+    }
     EngineSettings settings = new EngineSettings(localDir.toUri(), Map.of(), Map.of(), Optional.empty(),
         List.of(events::add), Clock.systemUTC(), Optional.of(new EngineSettings.Tier(URI.create("test:/durable"),
             Map.of("workDirectory", work.toString()), Map.of(), durableRetention)));
     TieredEngine e = TieredEngine.open(settings, ProviderRegistry.withBackends(List.of(memory), List.of()),
-        ProviderRegistry.withBackends(List.of(memory), List.of(gated)));
+        ProviderRegistry.withBackends(List.of(memory), List.of(gate)));
     open.add(e);
     return e;
   }
@@ -165,16 +119,16 @@ class TiersTest {
   void aCaptureReturnsAtTheLocalCommitAndTheCopyFollows() throws Exception {
     TieredEngine tiers = tiered();
     device(1);
-    hold = new CountDownLatch(1);
+    gate.hold = new CountDownLatch(1);
 
     Checkpoint cp = tiers.capture(group(0)).get(60, TimeUnit.SECONDS);
     assertEquals(Durability.LOCAL, cp.durability());
-    SyncTest.await(held); // the copy has started and is held at its first chunk
+    GatedBackendProvider.await(gate.held); // the copy has started and is held at its first chunk
     assertEquals(Map.of(cp.id(), Durability.LOCAL), durability(tiers));
     assertTrue(tiers.durable().checkpoints("g").join().isEmpty(), "the durable copy arrived while held");
     assertEquals(cp.id(), next(LencapEvent.Committed.class).checkpointId());
 
-    hold.countDown();
+    gate.hold.countDown();
     assertEquals(cp.id(), next(LencapEvent.Replicated.class).checkpointId());
     assertEquals(Map.of(cp.id(), Durability.REPLICATED), durability(tiers));
     assertTrue(tiers.durable().verify("g").join().ok());
@@ -202,7 +156,7 @@ class TiersTest {
   @Test
   void aFailingDurableTierLeavesLocalCheckpointsAndLosesNothing() throws Exception {
     TieredEngine tiers = tiered();
-    allowed.set(0);
+    gate.allowed.set(0);
     List<byte[]> contents = new ArrayList<>();
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -221,7 +175,7 @@ class TiersTest {
     RetentionPlan plan = tiers.prune("g", Retention.builder().keepLast(1).build(), true).join();
     assertEquals(List.of(Replication.AWAITING), plan.decisions().get(0).reasons());
 
-    allowed.set(Integer.MAX_VALUE);
+    gate.allowed.set(Integer.MAX_VALUE);
     tiers.repair(group(1)).get(60, TimeUnit.SECONDS);
     assertTrue(durability(tiers).values().stream().allMatch(d -> d == Durability.REPLICATED), durability(tiers)
         .toString());
@@ -241,14 +195,14 @@ class TiersTest {
   void aCopyLeftUndoneIsCompletedByTheNextCapture() throws Exception {
     TieredEngine first = tiered();
     device(3);
-    allowed.set(100);
+    gate.allowed.set(100);
     Checkpoint a = first.capture(group(0)).join();
     next(LencapEvent.ReplicationFailed.class);
     first.close();
     open.remove(first);
     assertTrue(Files.list(durableDir.resolve("chunks")).findAny().isPresent(), "no chunk had arrived");
 
-    allowed.set(Integer.MAX_VALUE);
+    gate.allowed.set(Integer.MAX_VALUE);
     TieredEngine second = tiered();
     assertEquals(Map.of(a.id(), Durability.LOCAL), durability(second));
     device(4);
@@ -283,14 +237,14 @@ class TiersTest {
   @Test
   void aLocalCheckpointOlderThanTheDurableNewestStillAwaitsItsCopy() throws Exception {
     TieredEngine tiers = tiered();
-    allowed.set(0);
+    gate.allowed.set(0);
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       device(20 + i);
       ids.add(tiers.capture(group(0)).join().id());
       next(LencapEvent.ReplicationFailed.class);
     }
-    allowed.set(Integer.MAX_VALUE);
+    gate.allowed.set(Integer.MAX_VALUE);
     device(22);
     String newer = tiers.durable().capture(group(0)).join().id(); // as another node's, on the same durable store
     assertTrue(newer.compareTo(ids.get(1)) > 0, newer + " does not sort after " + ids);
@@ -329,7 +283,7 @@ class TiersTest {
     byte[] data = device(40);
     Checkpoint cp = tiers.capture(group(0)).join();
     next(LencapEvent.Replicated.class);
-    durableDown = true;
+    gate.down = true;
     memory.devices.put("d0", new byte[0]);
     Checkpoint restored = tiers.restore(group(0), cp.id()).get(60, TimeUnit.SECONDS);
     assertEquals(Durability.LOCAL, restored.durability());
@@ -344,11 +298,11 @@ class TiersTest {
   void aDeleteDuringTheCopyLeavesNothingOnEitherTier() throws Exception {
     TieredEngine tiers = tiered();
     device(50);
-    hold = new CountDownLatch(1);
+    gate.hold = new CountDownLatch(1);
     Checkpoint cp = tiers.capture(group(0)).get(60, TimeUnit.SECONDS);
-    SyncTest.await(held);
+    GatedBackendProvider.await(gate.held);
     java.util.concurrent.CompletableFuture<Void> deleted = tiers.delete("g", cp.id());
-    hold.countDown();
+    gate.hold.countDown();
     deleted.get(60, TimeUnit.SECONDS);
     tiers.repair(group(0)).get(60, TimeUnit.SECONDS); // after anything the replication thread had queued
     assertEquals(Map.of(), durability(tiers));

@@ -13,7 +13,9 @@ import java.util.Optional;
 /**
  * A client of one NBD export through libnbd: its size, the extents a metadata context flags (a
  * {@code qemu:dirty-bitmap:NAME}), and reads. Over a Unix socket here; {@link #tcp} reaches an export on another
- * host (a libvirt backup job's), the same way. One thread at a time.
+ * host (a libvirt backup job's), the same way. One thread at a time. A read that passes its deadline leaves its
+ * command in flight and the connection in an unknown state: the export is then broken, and every later call fails at
+ * once naming it (a connection that passes its deadline is closed before it is handed out).
  */
 final class NbdExport implements AutoCloseable {
   /** Block status is asked for at most this much at once (the protocol's lengths are 32-bit). */
@@ -25,6 +27,8 @@ final class NbdExport implements AutoCloseable {
   private final Optional<String> context;
   /** How long a remote read may go unanswered; empty for a local export (a Unix socket of this host's QEMU). */
   private volatile Optional<Duration> timeout = Optional.empty();
+  /** Why the handle must not be used any more (a read passed its deadline), once it is so. */
+  private volatile Optional<String> broken = Optional.empty();
 
   private NbdExport(Libnbd nbd, Pointer h, String what, Optional<String> context) {
     this.nbd = nbd;
@@ -128,6 +132,7 @@ final class NbdExport implements AutoCloseable {
   }
 
   long size() throws IOException {
+    usable();
     long n = nbd.nbd_get_size(h);
     if (n < 0) {
       throw error();
@@ -141,6 +146,7 @@ final class NbdExport implements AutoCloseable {
    */
   List<long[]> flagged(long offset, long length, int flag) throws IOException {
     String name = context.orElseThrow(() -> new IllegalStateException("no metadata context negotiated"));
+    usable();
     List<long[]> out = new ArrayList<>();
     long[] pos = {offset};
     long end = offset + length;
@@ -179,6 +185,7 @@ final class NbdExport implements AutoCloseable {
 
   /** Fills the direct buffer's remaining bytes from the export at {@code offset}. */
   void read(ByteBuffer direct, long offset) throws IOException {
+    usable();
     Pointer p = Native.getDirectBufferPointer(direct).share(direct.position());
     Optional<Duration> limit = timeout;
     if (limit.isEmpty()) {
@@ -225,12 +232,25 @@ final class NbdExport implements AutoCloseable {
       }
       long left = deadline - System.nanoTime();
       if (left <= 0) {
-        throw new IOException(what + ": no answer from the NBD server within " + seconds(limit) + " (a read of "
-            + count + " bytes at offset " + offset + "): the host or the link to it is gone");
+        String why = "no answer from the NBD server within " + seconds(limit) + " (a read of " + count
+            + " bytes at offset " + offset + "): the host or the link to it is gone";
+        broken = Optional.of(why);
+        throw new IOException(what + ": " + why);
       }
       if (nbd.nbd_poll(h, (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
-        throw error();
+        IOException e = error();
+        broken = Optional.of(e.getMessage());
+        throw e;
       }
+    }
+  }
+
+  /** Fails at once when an earlier call left the connection in an unknown state. */
+  private void usable() throws IOException {
+    Optional<String> why = broken;
+    if (why.isPresent()) {
+      throw new IOException(what + ": the NBD connection is broken, an earlier read failed (" + why.get()
+          + "); open the export again");
     }
   }
 

@@ -153,6 +153,18 @@ class NbdExportIT {
         assertTrue(x.getMessage().startsWith("reading vdb: no answer from the NBD server within 1 s (a read of 65536 "
             + "bytes at offset 0)"), x.getMessage());
         assertTrue(proxy.heldFromClient() > 0, "libnbd never sent the read: the deadline was not of an unanswered one");
+
+        // The handle is broken now: a later call fails at once naming the export, and sends nothing.
+        long held = proxy.heldFromClient();
+        long again = System.nanoTime();
+        IOException later = assertThrows(IOException.class, () -> e.read(ByteBuffer.allocateDirect(4096), 65536));
+        assertThrows(IOException.class, e::size);
+        assertThrows(IOException.class, () -> e.flagged(0, 65536, 1));
+        long laterTook = (System.nanoTime() - again) / 1_000_000;
+        assertTrue(later.getMessage().startsWith("reading vdb: the NBD connection is broken, an earlier read failed "
+            + "(no answer from the NBD server within 1 s"), later.getMessage());
+        assertTrue(laterTook < deadline.toMillis() / 2, "the calls after the broken read took " + laterTook + " ms");
+        assertEquals(held, proxy.heldFromClient(), "a call after the broken read sent a request");
       } finally {
         if (read != null && !read.isDone()) { // the deadline did not fire: cut the link so that the reader ends
           proxy.close();

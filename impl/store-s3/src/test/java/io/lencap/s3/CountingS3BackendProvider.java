@@ -1,12 +1,8 @@
 package io.lencap.s3;
 
-import io.lencap.api.Secret;
 import io.lencap.spi.BlobBackend;
-import io.lencap.spi.BlobBackendProvider;
 import io.lencap.spi.tck.ForwardingBackend;
 import java.io.IOException;
-import java.net.URI;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -15,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the first call started and the last ended ({@link System#nanoTime}): the engine's store limits wrap the
  * backend a provider opens, so this sees exactly what the limits let through.
  */
-public final class CountingS3BackendProvider implements BlobBackendProvider {
+public final class CountingS3BackendProvider extends S3UnderTestScheme {
   static final String SCHEME = "s3counted";
   static final AtomicLong bytes = new AtomicLong();
   static final AtomicLong firstStart = new AtomicLong(Long.MAX_VALUE);
@@ -27,20 +23,12 @@ public final class CountingS3BackendProvider implements BlobBackendProvider {
     lastEnd.set(Long.MIN_VALUE);
   }
 
-  @Override
-  public String name() {
-    return SCHEME;
+  public CountingS3BackendProvider() {
+    super(SCHEME);
   }
 
   @Override
-  public boolean supports(URI store) {
-    return SCHEME.equals(store.getScheme());
-  }
-
-  @Override
-  public BlobBackend open(URI store, Map<String, String> options, Map<String, Secret> secrets) throws IOException {
-    BlobBackend s3 = new S3BackendProvider().open(URI.create("s3" + store.toString().substring(SCHEME.length())),
-        options, secrets);
+  BlobBackend wrap(BlobBackend s3) {
     return new ForwardingBackend(s3) {
       @Override
       public void put(String key, byte[] data) throws IOException {

@@ -1,12 +1,8 @@
 package io.lencap.s3;
 
-import io.lencap.api.Secret;
 import io.lencap.spi.BlobBackend;
-import io.lencap.spi.BlobBackendProvider;
 import io.lencap.spi.tck.ForwardingBackend;
 import java.io.IOException;
-import java.net.URI;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -16,26 +12,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * write until the process is killed, so that the kill lands at a known point, not after a guessed delay.
  * A test in this JVM can instead hold chunk writes on a latch ({@link #gate}).
  */
-public final class HeldS3BackendProvider implements BlobBackendProvider {
+public final class HeldS3BackendProvider extends S3UnderTestScheme {
   static final String SCHEME = "s3held";
   /** When set, each chunk write waits for it to be counted down; {@link #gated} counts down at the first. */
   static volatile CountDownLatch gate;
   static volatile CountDownLatch gated = new CountDownLatch(1);
 
-  @Override
-  public String name() {
-    return SCHEME;
+  public HeldS3BackendProvider() {
+    super(SCHEME);
   }
 
   @Override
-  public boolean supports(URI store) {
-    return SCHEME.equals(store.getScheme());
-  }
-
-  @Override
-  public BlobBackend open(URI store, Map<String, String> options, Map<String, Secret> secrets) throws IOException {
-    BlobBackend s3 = new S3BackendProvider().open(URI.create("s3" + store.toString().substring(SCHEME.length())),
-        options, secrets);
+  BlobBackend wrap(BlobBackend s3) {
     int after = Integer.getInteger("lencap.test.holdAfter", Integer.MAX_VALUE);
     AtomicInteger written = new AtomicInteger();
     CountDownLatch never = new CountDownLatch(1);

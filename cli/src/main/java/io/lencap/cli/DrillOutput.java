@@ -1,5 +1,6 @@
 package io.lencap.cli;
 
+import io.lencap.api.DrillReport;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -7,15 +8,18 @@ import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
-/** A drill's report ({@code io.lencap.api.DrillReport}) as the command prints it: human lines or the JSON shape. */
-final class DrillReport {
-  private final io.lencap.api.DrillReport report;
+/**
+ * What {@code lencap drill} prints of a drill's {@link DrillReport}: human lines or the JSON shape (docs/CLI.md), with
+ * the command's own check run and what of the sandbox directory was left.
+ */
+final class DrillOutput {
+  private final DrillReport report;
   private final Path sandbox;
   private final SandboxMember.@Nullable CheckRun check;
   /** What was left: the providers' list, and the sandbox directory if it still holds anything. */
   final List<String> left;
 
-  DrillReport(io.lencap.api.DrillReport report, Path sandbox, SandboxMember.@Nullable CheckRun check) {
+  DrillOutput(DrillReport report, Path sandbox, SandboxMember.@Nullable CheckRun check) {
     this.report = report;
     this.sandbox = sandbox;
     this.check = check;
@@ -42,12 +46,12 @@ final class DrillReport {
       m.put("restoreMillis", report.restore().toMillis());
       m.put("restoreError", restoreError);
       List<Object> ms = new ArrayList<>();
-      for (io.lencap.api.DrillReport.Member x : report.members()) {
+      for (DrillReport.Member x : report.members()) {
         Map<String, Object> y = new LinkedHashMap<>();
         y.put("id", x.id());
         y.put("passed", x.passed());
         y.put("restoreMillis", x.restore().toMillis());
-        y.put("checkMillis", x.probe().toMillis());
+        y.put("probeMillis", x.probe().toMillis());
         y.put("detail", x.detail());
         ms.add(y);
       }
@@ -69,7 +73,7 @@ final class DrillReport {
     c.out.printf("drill of %s at %s in %s: %s%n", report.encapsulation(), report.checkpointId(), sandbox,
         passed() ? "PASSED" : "FAILED");
     c.out.printf("  restore %d ms%s%n", report.restore().toMillis(), restoreError == null ? "" : ": " + restoreError);
-    for (io.lencap.api.DrillReport.Member x : report.members()) {
+    for (DrillReport.Member x : report.members()) {
       c.out.printf("  %-4s %-16s restore %6d ms, probe %5d ms  %s%n", x.passed() ? "ok" : "FAIL", x.id(),
           x.restore().toMillis(), x.probe().toMillis(), x.detail());
     }
