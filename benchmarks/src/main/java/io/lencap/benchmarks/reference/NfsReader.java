@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class NfsReader {
   private static final int READ = 1 << 20;
+  private static final int JUKEBOX = 10008;
   private final Nfs3 nfs;
   private final int threads;
 
@@ -92,11 +93,33 @@ public final class NfsReader {
     }
   }
 
+  /**
+   * One READ; NFS3ERR_JUKEBOX ("try again later", which Ganesha answers when its open files run short) is
+   * retried after a pause, as NFS clients do, up to 50 times.
+   */
+  private com.emc.ecs.nfsclient.nfs.NfsReadResponse readOnce(byte[] fh, long off, byte[] buf) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return nfs.wrapped_getRead(nfs.makeReadRequest(fh, off, buf.length), buf, 0);
+      } catch (com.emc.ecs.nfsclient.nfs.NfsException e) {
+        if (attempt == 50 || e.getStatus() == null || e.getStatus().getValue() != JUKEBOX) {
+          throw e;
+        }
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while the server asked to wait");
+        }
+      }
+    }
+  }
+
   private long read(byte[] fh, long size) throws IOException {
     byte[] buf = new byte[(int) Math.min(READ, Math.max(4096, size))];
     long off = 0;
     while (true) {
-      var r = nfs.wrapped_getRead(nfs.makeReadRequest(fh, off, buf.length), buf, 0);
+      var r = readOnce(fh, off, buf);
       off += r.getBytesRead();
       if (r.isEof() || r.getBytesRead() == 0) {
         return off;
