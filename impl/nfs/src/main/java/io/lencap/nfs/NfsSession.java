@@ -7,6 +7,7 @@ import com.emc.ecs.nfsclient.nfs.NfsException;
 import com.emc.ecs.nfsclient.nfs.NfsSetAttributes;
 import com.emc.ecs.nfsclient.nfs.NfsTime;
 import com.emc.ecs.nfsclient.nfs.NfsWriteRequest;
+import com.emc.ecs.nfsclient.nfs.NfsWriteResponse;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3ReadResponse;
 import com.emc.ecs.nfsclient.nfs.nfs3.Nfs3ReaddirplusResponse;
@@ -198,6 +199,36 @@ final class NfsSession implements TreeFiles<byte[]> {
       }
       d.position(d.position() + written);
       off += written;
+    }
+  }
+
+  /**
+   * One WRITE the server makes stable before it answers (FILE_SYNC) instead of an unstable WRITE and a
+   * COMMIT; a server that wrote less, or less stably, than asked gets the rest and a COMMIT.
+   */
+  @Override
+  public void writeDurably(byte[] fh, ByteBuffer data, String path) throws IOException {
+    int n = data.remaining();
+    if (n == 0 || n > WRITE_SIZE) {
+      TreeFiles.super.writeDurably(fh, data, path);
+      return;
+    }
+    NfsWriteResponse r = call(path, () -> {
+      List<ByteBuffer> payload = new ArrayList<>(1); // mutable: nfs-client appends to it
+      payload.add(data.duplicate());
+      return nfs.wrapped_sendWrite(nfs.makeWriteRequest(fh, 0, payload, NfsWriteRequest.FILE_SYNC));
+    });
+    int written = r.getCount();
+    if (written <= 0) {
+      throw new IOException(where + ": " + path + ": the server wrote nothing at offset 0");
+    }
+    if (written < n) {
+      ByteBuffer rest = data.duplicate();
+      rest.position(rest.position() + written);
+      write(fh, written, rest, path);
+      commit(fh, path);
+    } else if (r.getCommitted() != NfsWriteRequest.FILE_SYNC) {
+      commit(fh, path);
     }
   }
 

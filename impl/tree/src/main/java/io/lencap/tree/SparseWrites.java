@@ -40,6 +40,18 @@ final class SparseWrites {
     return end;
   }
 
+  /** Whether {@code data} (its remaining bytes) holds a whole block of zeros that {@link #writeNonZero} skips. */
+  static boolean hasZeroBlock(ByteBuffer data) {
+    int base = data.position();
+    int limit = data.limit();
+    for (int at = base; at < limit; at += BLOCK) {
+      if (allZero(data, at, Math.min(limit, at + BLOCK))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static boolean allZero(ByteBuffer b, int from, int to) {
     for (int i = from; i < to; i++) {
       if (b.get(i) != 0) {

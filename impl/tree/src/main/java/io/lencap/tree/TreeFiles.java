@@ -45,6 +45,16 @@ public interface TreeFiles<H> {
   void commit(H file, String path) throws IOException;
 
   /**
+   * Writes all of {@code data} at offset 0 of a new, empty file and makes it durable: {@link #write} then
+   * {@link #commit}, which a tree may do in one call (NFS: one WRITE the server makes stable before it answers,
+   * instead of a WRITE and a COMMIT; a restore of small files pays one round trip less per file).
+   */
+  default void writeDurably(H file, ByteBuffer data, String path) throws IOException {
+    write(file, 0, data, path);
+    commit(file, path);
+  }
+
+  /**
    * Creates a regular file that did not exist, empty, with its mode and owner: fails with
    * {@link TreeFileException.Reason#EXISTS} rather than open what is there.
    */
