@@ -22,7 +22,9 @@ import io.lencap.tree.TreeFiles;
 import io.lencap.tree.TreeNode;
 import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -346,6 +348,9 @@ final class NfsSession implements TreeFiles<byte[]> {
   static final int NOENT = 2;
   static final int EXIST = 17;
   static final int STALE = 70;
+  static final int JUKEBOX = 10008;
+  /** How long a call is sent again while the server answers that it is busy. */
+  static final Duration BUSY_LIMIT = Duration.ofSeconds(60);
 
   /** An NFS error status on one path, said in words. */
   static final class NfsError extends TreeFileException {
@@ -384,16 +389,47 @@ final class NfsSession implements TreeFiles<byte[]> {
       case 69 -> "quota exceeded (NFS3ERR_DQUOT)";
       case STALE -> "stale file handle (NFS3ERR_STALE)";
       case 10004 -> "not supported by the server (NFS3ERR_NOTSUPP)";
+      case JUKEBOX -> "the server stayed busy (NFS3ERR_JUKEBOX) for " + BUSY_LIMIT.toSeconds() + " s";
       default -> "NFS error " + status;
     };
   }
 
-  private interface IoCall<T> {
+  interface IoCall<T> {
     T run() throws IOException;
   }
 
-  /** Runs one NFS call, naming the path in errors and turning lost connections into UnavailableException. */
+  /**
+   * Runs one NFS call, naming the path in errors and turning lost connections into UnavailableException; a call
+   * the server answers with "busy, try again later" (NFS3ERR_JUKEBOX) is sent again, as NFS clients do.
+   */
   private <T> T call(String path, IoCall<T> c) throws IOException {
+    return whileBusy(() -> once(path, c), BUSY_LIMIT);
+  }
+
+  /**
+   * Runs {@code c} again while it fails with NFS3ERR_JUKEBOX, pausing 20 ms and doubling up to 1 s, for at most
+   * {@code limit}; then its last failure stands.
+   */
+  static <T> T whileBusy(IoCall<T> c, Duration limit) throws IOException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    for (long pause = 20; ; pause = Math.min(1000, 2 * pause)) {
+      try {
+        return c.run();
+      } catch (NfsError e) {
+        if (e.status != JUKEBOX || System.nanoTime() + pause * 1_000_000 - deadline > 0) {
+          throw e;
+        }
+      }
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while the NFS server was busy");
+      }
+    }
+  }
+
+  private <T> T once(String path, IoCall<T> c) throws IOException {
     try {
       return c.run();
     } catch (NfsError e) {
