@@ -65,9 +65,9 @@ class ChangedBlocksIT {
     return b;
   }
 
-  /** The data disk as the guest sees it, read without QEMU's lock. */
-  byte[] guestView(Path image) throws Exception {
-    Path raw = tmp.resolve("view-" + System.nanoTime() + ".raw");
+  /** The data disk as the guest sees it, read without QEMU's lock (through a raw copy in {@code scratch}). */
+  static byte[] guestView(Path image, Path scratch) throws Exception {
+    Path raw = scratch.resolve("view-" + System.nanoTime() + ".raw");
     HostCommand.run("qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
     try {
       return Files.readAllBytes(raw);
@@ -124,7 +124,7 @@ class ChangedBlocksIT {
         rewrite(g, expected.clone(), 0xcd); // after the cut: the restore must undo it
         QemuSystem.domain(g).destroy();
         CounterGuestIT.await(lencap.restore(job, second.id()));
-        assertArrayEquals(expected, guestView(g.dataImage()), "vdb restored as it was at the second cut");
+        assertArrayEquals(expected, guestView(g.dataImage(), tmp), "vdb restored as it was at the second cut");
       }
     }
   }
@@ -174,7 +174,7 @@ class ChangedBlocksIT {
         g.writeThroughQemu("vdb", 0, EXTENT, 0x11); // after the cut: the restore must undo it
         QemuSystem.domain(g).destroy();
         CounterGuestIT.await(lencap.restore(job, second.id()));
-        assertArrayEquals(expected, guestView(g.dataImage()), "vdb restored as it was at the second cut");
+        assertArrayEquals(expected, guestView(g.dataImage(), tmp), "vdb restored as it was at the second cut");
       }
     }
   }

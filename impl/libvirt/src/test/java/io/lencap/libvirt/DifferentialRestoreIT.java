@@ -13,7 +13,6 @@ import io.lencap.api.LencapListener;
 import io.lencap.api.Phase;
 import io.lencap.testing.CounterGuest;
 import io.lencap.testing.HostCommand;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -70,17 +69,6 @@ class DifferentialRestoreIT {
     return m.group(group);
   }
 
-  /** The data disk as the guest sees it, read without QEMU's lock. */
-  byte[] guestView(Path image) throws Exception {
-    Path raw = tmp.resolve("view-" + System.nanoTime() + ".raw");
-    HostCommand.run("qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
-    try {
-      return Files.readAllBytes(raw);
-    } finally {
-      Files.delete(raw);
-    }
-  }
-
   @Test
   void restoreInPlaceWritesOnlyTheBlocksThatCanDifferThenAWholeOneSaysWhy() throws Exception {
     String name = "lencap-it-diffrestore";
@@ -117,7 +105,7 @@ class DifferentialRestoreIT {
         assertTrue(written <= DATA * 3L / 100, "wrote " + written + " bytes, more than 3% of " + DATA);
         assertTrue(diffNotes.contains("disk vda: wrote "), "the counter disk went differentially too: " + diffNotes);
         assertEquals(counterAtFirst, probe.atRestore.get("vm"), "the counter disk is as it was at the first cut");
-        assertArrayEquals(atFirst, guestView(g.dataImage()), "every byte of vdb as it was at the first cut");
+        assertArrayEquals(atFirst, ChangedBlocksIT.guestView(g.dataImage(), tmp), "every byte of vdb as it was at the first cut");
         assertEquals(List.of(), bitmaps(g.dataImage()), "Lencap's bitmaps removed after writing into the image");
         CounterGuestIT.assertContinues(counterAtFirst, g.awaitCounter(mark, n -> true, CounterGuestIT.WAIT));
         CounterGuestIT.assertNoLeftovers(g.directory());
@@ -134,7 +122,7 @@ class DifferentialRestoreIT {
         assertEquals(first.id(), find(WROTE, diffNotes, 4), "the restored checkpoint's own bitmap served");
         assertEquals("0", find(WROTE, diffNotes, 5), diffNotes);
         assertEquals(counterAtSecond, probe.atRestore.get("vm"), "the counter disk is as it was at the second cut");
-        assertArrayEquals(atSecond, guestView(g.dataImage()), "every byte of vdb as it was at the second cut");
+        assertArrayEquals(atSecond, ChangedBlocksIT.guestView(g.dataImage(), tmp), "every byte of vdb as it was at the second cut");
         CounterGuestIT.assertContinues(counterAtSecond, g.awaitCounter(mark, n -> true, CounterGuestIT.WAIT));
         CounterGuestIT.assertNoLeftovers(g.directory());
 
@@ -182,7 +170,7 @@ class DifferentialRestoreIT {
         assertEquals("2", find(WROTE, diffNotes, 5), "blocks 3 and 4 differ between the two: " + diffNotes);
         long written = Long.parseLong(find(WROTE, diffNotes, 1));
         assertTrue(written >= 3L * BLOCK && written <= 4L * BLOCK, "wrote " + written + ": " + diffNotes);
-        assertArrayEquals(atFirst, guestView(g.dataImage()), "every byte of vdb as it was at the first cut");
+        assertArrayEquals(atFirst, ChangedBlocksIT.guestView(g.dataImage(), tmp), "every byte of vdb as it was at the first cut");
 
         // A third checkpoint's bitmap, the checkpoint then deleted from the store (as retention may): whole.
         Checkpoint third = CounterGuestIT.await(lencap.capture(job));
@@ -193,7 +181,7 @@ class DifferentialRestoreIT {
         String wholeNotes = notes.last();
         assertTrue(find(WHOLE, wholeNotes, 3).contains("checkpoint " + third.id() + " is no longer in the store"),
             wholeNotes);
-        assertArrayEquals(atSecond, guestView(g.dataImage()), "every byte of vdb as it was at the second cut");
+        assertArrayEquals(atSecond, ChangedBlocksIT.guestView(g.dataImage(), tmp), "every byte of vdb as it was at the second cut");
       }
     } finally {
       System.clearProperty(DifferentialRestore.MIN_BYTES);
