@@ -1,14 +1,11 @@
 package io.lencap.api;
 
+import io.lencap.api.spi.Names;
 import java.time.Duration;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /** Builder validation that names the offending field. */
 final class Check {
-  /** Ids and names end up in store paths and logs: keep them to a safe alphabet. */
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-
   private Check() {}
 
   static <T> T present(String field, @Nullable T value) {
@@ -26,9 +23,8 @@ final class Check {
 
   static String name(String field, String value) {
     present(field, value);
-    if (!NAME.matcher(value).matches()) {
-      throw new InvalidSpecException(field, "'" + value
-          + "' must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
+    if (!Names.valid(value)) { // names end up in store keys and logs
+      throw new InvalidSpecException(field, "'" + value + "' must be " + Names.RULE);
     }
     return value;
   }

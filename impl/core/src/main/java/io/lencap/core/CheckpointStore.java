@@ -2,11 +2,13 @@ package io.lencap.core;
 
 import io.lencap.api.CaptureAbortedException;
 import io.lencap.api.Durability;
+import io.lencap.api.InvalidSpecException;
 import io.lencap.api.LencapException;
 import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
 import io.lencap.api.UnavailableException;
 import io.lencap.api.VerifyReport;
+import io.lencap.api.spi.Names;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
 import io.lencap.spi.ObjectLock;
@@ -133,8 +135,16 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   // ---- manifests ----
 
+  /** The key of a checkpoint's manifest; ids come from callers and targets, so neither part may be a path. */
   static String manifestKey(String encapsulation, String id) {
-    return CHECKPOINTS + encapsulation + "/" + id;
+    return CHECKPOINTS + safe("encapsulation", encapsulation) + "/" + safe("checkpointId", id);
+  }
+
+  private static String safe(String field, String value) {
+    if (!Names.valid(value)) {
+      throw new InvalidSpecException(field, "'" + value + "' must be " + Names.RULE);
+    }
+    return value;
   }
 
   /**

@@ -7,6 +7,7 @@ import io.lencap.api.NotFoundException;
 import io.lencap.api.Phase;
 import io.lencap.api.Placement;
 import io.lencap.api.Resource;
+import io.lencap.api.spi.Names;
 import io.lencap.spi.Capability;
 import io.lencap.spi.MemberRole;
 import io.lencap.spi.ResourceDriver;
@@ -26,7 +27,6 @@ import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +44,6 @@ import org.slf4j.LoggerFactory;
 final class RestoreRun {
   private static final Logger log = LoggerFactory.getLogger(RestoreRun.class);
   /** What a checkpoint id looks like: another checkpoint asked for by id is looked up only if its id is one. */
-  private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private final RunContext run;
   private final Encapsulation encapsulation;
@@ -328,7 +327,7 @@ final class RestoreRun {
           if (otherId.equals(checkpointId)) {
             return Optional.of(state);
           }
-          if (!SAFE_ID.matcher(otherId).matches()) { // drivers may take ids from their targets: never a path
+          if (!Names.valid(otherId)) { // drivers may take ids from their targets: never a path
             return Optional.empty();
           }
           try {

@@ -3,6 +3,7 @@ package io.lencap.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.util.concurrent.Uninterruptibles;
@@ -10,6 +11,7 @@ import io.lencap.api.CaptureAbortedException;
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
+import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Lencap;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
@@ -29,6 +31,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -153,5 +156,21 @@ class StoreSafetyTest {
     assertNotEquals(0, Files.size(chunk), "the damaged chunk was kept because it exists");
     assertTrue(lencap.verify("g").join().problems().stream().noneMatch(p -> p.checkpointId().equals(second.id())),
         "the new checkpoint was born corrupt");
+  }
+
+  /** An id or name that would be a path in the store is refused, naming the field, before any key is made. */
+  @Test
+  void idsThatAreNotNamesNeverReachAStoreKey() throws Exception {
+    open(wrapped(d -> d), Clock.systemUTC());
+    Encapsulation g = group(64 * 1024, ResiliencyPolicy.defaults());
+    lencap.capture(g).join();
+    for (String id : List.of("../../etc/passwd", "a/b", "", ".hidden")) {
+      CompletionException e = assertThrows(CompletionException.class, () -> lencap.restore(g, id).join(), id);
+      InvalidSpecException cause = assertInstanceOf(InvalidSpecException.class, e.getCause(), id);
+      assertEquals("checkpointId", cause.field(), id);
+    }
+    CompletionException e = assertThrows(CompletionException.class, () -> lencap.delete("../g", "x").join());
+    assertEquals("encapsulation", assertInstanceOf(InvalidSpecException.class, e.getCause()).field());
+    assertEquals(1, lencap.checkpoints("g").join().size());
   }
 }
