@@ -4,6 +4,8 @@ import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
+import io.lencap.api.LencapListener;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
@@ -13,6 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,6 +37,36 @@ public final class ChangedBlocksBench {
   private static final Pattern WHOLE = Pattern.compile("disk vdb: read whole \\((\\d+) bytes\\) as the guest sees it(?: but for (\\d+) bytes)?");
 
   private ChangedBlocksBench() {}
+
+  /** How long the member and the group spent in each phase of the last capture: where its fixed cost goes. */
+  static final class PhaseTimes implements LencapListener {
+    private final Map<String, Instant> started = new LinkedHashMap<>();
+    private final Map<String, Duration> took = new LinkedHashMap<>();
+
+    @Override
+    public synchronized void onEvent(LencapEvent event) {
+      if (event instanceof LencapEvent.PhaseChanged p) {
+        String what = (p.memberId() == null ? "group " : "") + p.phase();
+        if (p.status() == LencapEvent.Status.STARTED) {
+          started.put(what, p.at());
+        } else if (started.containsKey(what)) {
+          took.put(what, Duration.between(started.get(what), p.at()));
+        }
+      }
+    }
+
+    synchronized void clear() {
+      started.clear();
+      took.clear();
+    }
+
+    @Override
+    public synchronized String toString() {
+      StringBuilder s = new StringBuilder();
+      took.forEach((phase, d) -> s.append(phase).append(' ').append(d.toMillis()).append(" ms, "));
+      return s.length() == 0 ? "none" : s.substring(0, s.length() - 2);
+    }
+  }
 
   /** One capture's figures. */
   record Figures(long wallMs, long read, long stored, long pauseMs) {}
@@ -73,8 +108,9 @@ public final class ChangedBlocksBench {
           .build()).build();
       long size = (long) mib << 20;
       Figures[] out = new Figures[3];
-      try (Lencap lencap = Lencap.builder().store(store).build()) {
-        out[0] = capture(lencap, job, g);
+      PhaseTimes phases = new PhaseTimes();
+      try (Lencap lencap = Lencap.builder().store(store).listener(phases).build()) {
+        out[0] = capture(lencap, job, g, phases);
         // What the writes write: random bytes (QEMU reads them from this file), which neither compress nor dedup.
         Path source = g.directory().resolve("writes.bin");
         byte[] random = new byte[256 << 10];
@@ -87,14 +123,14 @@ public final class ChangedBlocksBench {
           extents[i] = (i * 7919L * (256L << 10) + 100 * 1024) % (size - (256 << 10));
         }
         g.writesThroughQemu("vdb", extents, 256 << 10, source);
-        out[1] = capture(lencap, job, g);
+        out[1] = capture(lencap, job, g, phases);
         Random r = new Random(1);
         long[] blocks = new long[(int) (onePercent / 4096)];
         for (int i = 0; i < blocks.length; i++) {
           blocks[i] = (r.nextLong() & Long.MAX_VALUE) % (size / 4096) * 4096;
         }
         g.writesThroughQemu("vdb", blocks, 4096, source);
-        out[2] = capture(lencap, job, g);
+        out[2] = capture(lencap, job, g, phases);
       }
       return out;
     } finally {
@@ -104,11 +140,14 @@ public final class ChangedBlocksBench {
     }
   }
 
-  private static Figures capture(Lencap lencap, Encapsulation job, CounterGuest g) throws Exception {
+  private static Figures capture(Lencap lencap, Encapsulation job, CounterGuest g, PhaseTimes phases)
+      throws Exception {
+    phases.clear();
     long start = System.nanoTime();
     Checkpoint cp = lencap.capture(job).join();
     long wall = (System.nanoTime() - start) / 1_000_000;
     MemberCheckpoint m = cp.member("vm").orElseThrow();
+    System.out.printf("  %s: %d ms; phases: %s%n", cp.id(), wall, phases);
     long read = Files.size(g.dataImage()); // untracked: the whole image file is read and hashed
     for (String note : m.notes()) {
       Matcher a = READ.matcher(note);

@@ -268,7 +268,7 @@ final class CaptureRun {
   }
 
   private void finish(Checkpoint checkpoint) {
-    MemberCalls.forAll(all(), m -> calls.undo(m.id(), Phase.RELEASE, () -> m.driver.release(m.cut)))
+    MemberCalls.forAll(all(), this::release)
         .handle((v, e) -> e)
         .thenCombine(journal.cutsRecorded().exceptionally(x -> null), (e, x) -> e)
         .thenApplyAsync(e -> {
@@ -295,6 +295,14 @@ final class CaptureRun {
           settled.complete(null);
           return null;
         }, run.executor());
+  }
+
+  /** Releases a committed member's cut (a VM's overlays merged back, a LUN's snapshot deleted), in the timeline. */
+  private CompletableFuture<Void> release(CaptureMember m) {
+    run.events().phase(encapsulation.name(), checkpointId, m.id(), Phase.RELEASE, Status.STARTED, null);
+    return calls.undo(m.id(), Phase.RELEASE, () -> m.driver.release(m.cut)).whenComplete((v, e) -> run.events()
+        .phase(encapsulation.name(), checkpointId, m.id(), Phase.RELEASE, e == null ? Status.COMPLETED : Status.FAILED,
+            e == null ? null : Failures.unwrap(e).toString()));
   }
 
   // ---- abort ----
