@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -111,14 +112,23 @@ class BoundedResourcesTest {
   void theWatchdogResumesAMemberWhileItsCallHoldsEveryThreadOfTheExecutor() throws Exception {
     CountDownLatch hang = new CountDownLatch(1);
     CountDownLatch stuckInThePause = new CountDownLatch(1);
+    CountDownLatch resumed = new CountDownLatch(1);
+    java.util.Set<String> quiescedInThePause = ConcurrentHashMap.newKeySet();
     pool = Executors.newSingleThreadExecutor();
     memory.inPlace.add("d0"); // not a live cut: copied in the pause
     ResourceProvider stuck = new WrappedProvider(memory, d -> new ForwardingDriver(d) {
       @Override
       public void transfer(Cut cut, CaptureContext c) throws Exception {
+        quiescedInThePause.addAll(memory.quiesced);
         stuckInThePause.countDown();
         Uninterruptibles.awaitUninterruptibly(hang); // ignores interrupts, holds the only thread
         delegate.transfer(cut, c);
+      }
+
+      @Override
+      public void resume() throws Exception {
+        delegate.resume();
+        resumed.countDown();
       }
     });
     open(stuck, Optional.of(pool));
@@ -126,12 +136,10 @@ class BoundedResourcesTest {
         .pauseGrace(Duration.ofMillis(200)).build()));
     try {
       assertTrue(stuckInThePause.await(20, TimeUnit.SECONDS));
-      assertEquals(java.util.Set.of("d0"), memory.quiesced);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (!memory.quiesced.isEmpty() && System.nanoTime() < deadline) {
-        Thread.onSpinWait(); // the watchdog runs on Lencap's timer; we watch its effect
-      }
-      assertTrue(memory.quiesced.isEmpty(), "the member stayed quiesced behind its own stuck call");
+      assertEquals(java.util.Set.of("d0"), quiescedInThePause);
+      // The watchdog runs on Lencap's timer while the stuck call holds the executor's only thread.
+      assertTrue(resumed.await(20, TimeUnit.SECONDS), "the member stayed quiesced behind its own stuck call");
+      assertTrue(memory.quiesced.isEmpty());
     } finally {
       hang.countDown();
     }
