@@ -37,6 +37,8 @@ final class Launcher {
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().remove("LENCAP_STORE");
+    // the class-data archive goes to the build's directory, not the user's cache, unless a test names one
+    pb.environment().put("LENCAP_CDS_DIR", Path.of("target", "cds").toAbsolutePath().toString());
     pb.environment().putAll(environment);
     Process p = pb.start();
     p.getOutputStream().close();

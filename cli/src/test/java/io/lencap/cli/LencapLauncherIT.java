@@ -142,6 +142,32 @@ class LencapLauncherIT {
   }
 
   @Test
+  void theFirstRunArchivesTheClassesItLoadedAndLaterRunsMapThem() throws Exception {
+    Path cds = dir.resolve("cds");
+    Path loads = dir.resolve("loads.txt");
+    env.put("LENCAP_CDS_DIR", cds.toString());
+    Launcher lencap = new Launcher(env);
+    Launcher.Result first = lencap.run("--help");
+    assertEquals(0, first.status(), first.toString());
+    try (Stream<Path> files = Files.list(cds)) {
+      assertEquals(java.util.List.of("jsa"), files.map(f -> f.getFileName().toString())
+          .map(n -> n.substring(n.lastIndexOf('.') + 1)).toList(), "one archive, no half-written one left");
+    }
+    env.put("LENCAP_JAVA_OPTS", "-Xlog:class+load=info:file=" + loads);
+    Launcher.Result second = new Launcher(env).run("--help");
+    assertEquals(first.out(), second.out());
+    assertEquals("", second.err());
+    String loaded = Files.readString(loads);
+    assertTrue(loaded.contains("io.lencap.cli.LencapCli source: shared objects file (top)"),
+        "the command's own classes come from the archive");
+
+    env.put("LENCAP_CDS", "off");
+    Files.delete(loads);
+    assertEquals(first.out(), new Launcher(env).run("--help").out());
+    assertFalse(Files.readString(loads).contains("shared objects file (top)"), "LENCAP_CDS=off maps no archive");
+  }
+
+  @Test
   void eachErrorExitsWithItsStatusAndOneLine() throws Exception {
     Launcher lencap = new Launcher(env);
     expect(lencap.run("list"), 3, "lencap: not-found: no store at ");

@@ -10,12 +10,15 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.libvirt.Domain;
 import org.libvirt.LibvirtException;
 import org.libvirt.event.DomainEventType;
@@ -49,28 +52,42 @@ final class DomainTransfer {
     ctx.state().expectBytes(total);
     AtomicReference<String> stopped = new AtomicReference<>();
     try (AutoCloseable watch = cut.live() ? watchStop(stopped) : null) {
-      if (memory.isPresent()) {
-        StateFiles.capture(memory.get(), withoutSecrets(memory.get(), ctx), DomainDriver.MEMORY,
-            Map.of("format", "libvirt-save-image"), DomainDriver.MEMORY_CHUNKING, ctx, () -> checkAlive(stopped));
-      } else {
+      if (memory.isEmpty()) {
         storeDefinition(domain, ctx);
       }
-      List<String> devs = new ArrayList<>();
-      for (DomainXml.Disk d : captured) {
-        Path file = d.source().orElseThrow();
-        Map<String, String> attrs = new TreeMap<>();
-        attrs.put("dev", d.dev());
-        attrs.put("path", file.toString());
-        attrs.put("format", d.format().orElse("raw"));
-        String entry = DomainDriver.DISKS + d.dev();
-        if (tracking.isPresent() && tracking.get().tracks(d.dev())) {
-          tracking.get().capture(d, entry, attrs, ctx, () -> checkAlive(stopped));
-        } else if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
-          StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, () -> checkAlive(stopped));
+      // The memory image and the disks are independent entries: the image is chunked on a second core while the
+      // disks are read, and a failure on either side stops the other before the transfer fails.
+      AtomicReference<Throwable> failed = new AtomicReference<>();
+      Runnable check = () -> {
+        checkAlive(stopped);
+        if (failed.get() != null) {
+          throw new CancellationException("stopped: the transfer failed (" + failed.get() + ")");
         }
-        devs.add(d.dev());
+      };
+      FutureTask<Void> image = memory.isEmpty() ? null : new FutureTask<>(() -> {
+        try {
+          StateFiles.capture(memory.get(), withoutSecrets(memory.get(), ctx), DomainDriver.MEMORY,
+              Map.of("format", "libvirt-save-image"), DomainDriver.MEMORY_CHUNKING, ctx, check);
+          return null;
+        } catch (Exception | Error e) {
+          failed.compareAndSet(null, e);
+          throw e;
+        }
+      });
+      if (image != null) {
+        Thread t = new Thread(image, "lencap-memory-" + domain.name());
+        t.setDaemon(true);
+        t.start();
       }
-      ctx.state().attribute("disks", String.join(",", devs));
+      try {
+        transferDisks(captured, ctx, check);
+      } catch (Exception | Error e) {
+        failed.compareAndSet(null, e);
+        awaitQuietly(image);
+        throw e;
+      }
+      awaitImage(image, failed);
+      ctx.state().attribute("disks", captured.stream().map(DomainXml.Disk::dev).collect(Collectors.joining(",")));
       if (tracking.isPresent()) {
         tracking.get().record(ctx);
       }
@@ -82,6 +99,52 @@ final class DomainTransfer {
           throw new UnavailableException(domain.where() + " stopped during the transfer; its checkpoint is not committed");
         }
       }
+    }
+  }
+
+  private void transferDisks(List<DomainXml.Disk> captured, CaptureContext ctx, Runnable check) throws Exception {
+    for (DomainXml.Disk d : captured) {
+      Path file = d.source().orElseThrow();
+      Map<String, String> attrs = new TreeMap<>();
+      attrs.put("dev", d.dev());
+      attrs.put("path", file.toString());
+      attrs.put("format", d.format().orElse("raw"));
+      String entry = DomainDriver.DISKS + d.dev();
+      if (tracking.isPresent() && tracking.get().tracks(d.dev())) {
+        tracking.get().capture(d, entry, attrs, ctx, check);
+      } else if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
+        StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, check);
+      }
+    }
+  }
+
+  /** Waits for the memory image's transfer; its failure is thrown as it was, not wrapped. */
+  private static void awaitImage(FutureTask<Void> image, AtomicReference<Throwable> failed) throws Exception {
+    if (image == null) {
+      return;
+    }
+    try {
+      image.get();
+    } catch (InterruptedException e) {
+      failed.compareAndSet(null, e); // the image stops at its next buffer
+      throw e;
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Exception x) {
+        throw x;
+      }
+      throw (Error) e.getCause();
+    }
+  }
+
+  /** After the disks failed, waits until the memory image's transfer has stopped: nothing writes after a failure. */
+  private static void awaitQuietly(FutureTask<Void> image) throws InterruptedException {
+    if (image == null) {
+      return;
+    }
+    try {
+      image.get();
+    } catch (ExecutionException | CancellationException stopped) {
+      // the disks' failure is the one reported
     }
   }
 

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -162,16 +163,33 @@ final class ExternalSnapshot {
           DomainXml.parse(domain.call("reading its definition", () -> d.getXMLDesc(Domain.XMLFlags.INACTIVE))));
     }
     Overlays overlays = new Overlays(domain.member(), domain.where());
+    if (active) { // LUN or file, a running domain merges every overlay the same way, all at once
+      Map<String, Path> live = new LinkedHashMap<>();
+      for (String dev : checked.overlayDevices()) {
+        // libvirt commits into the chain it knows, but a base the chain does not show means a planted journal
+        if (checked.lun(dev).isEmpty()) {
+          checked.base(dev);
+        }
+        live.put(dev, checked.overlay(dev));
+      }
+      overlays.mergeBackLive(d, live);
+    } else {
+      mergeBackOffline(domain, d, checked, overlays);
+    }
+    Files.deleteIfExists(checked.workFile("memory", ".mem"));
+  }
+
+  private static void mergeBackOffline(MemberDomain domain, Domain d, CutArtefacts checked, Overlays overlays)
+      throws IOException {
     for (String dev : checked.overlayDevices()) {
       if (d == null) {
         log.warn("{}: the domain is gone; leaving the overlay of {} in place", domain.where(), dev);
       } else if (checked.lun(dev).isPresent()) {
-        overlays.mergeBack(d, active, dev, checked.overlay(dev), checked.lun(dev).get());
+        overlays.mergeBack(d, false, dev, checked.overlay(dev), checked.lun(dev).get());
       } else {
-        overlays.mergeBack(d, active, dev, checked.overlay(dev), checked.base(dev));
+        overlays.mergeBack(d, false, dev, checked.overlay(dev), checked.base(dev));
       }
     }
-    Files.deleteIfExists(checked.workFile("memory", ".mem"));
   }
 
   /** Waits (bounded) until the domain runs no job: a snapshot libvirtd was slow to finish, a block job. */

@@ -11,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -76,16 +77,14 @@ final class Overlays {
       return;
     }
     if (active) {
-      if (source(xml(domain, 0), dev).filter(overlay::equals).isPresent()) {
-        commitActive(domain, dev);
-      }
-    } else {
-      DomainXml inactive = xml(domain, Domain.XMLFlags.SECURE | Domain.XMLFlags.INACTIVE);
-      if (source(inactive, dev).filter(overlay::equals).isPresent()) {
-        String fixed = offline.apply(inactive).xml();
-        LibvirtErrors.run(member, where + ": pointing disk " + dev + " back at " + base,
-            () -> domain.getConnect().domainDefineXML(fixed));
-      }
+      mergeBackLive(domain, Map.of(dev, overlay));
+      return;
+    }
+    DomainXml inactive = xml(domain, Domain.XMLFlags.SECURE | Domain.XMLFlags.INACTIVE);
+    if (source(inactive, dev).filter(overlay::equals).isPresent()) {
+      String fixed = offline.apply(inactive).xml();
+      LibvirtErrors.run(member, where + ": pointing disk " + dev + " back at " + base,
+          () -> domain.getConnect().domainDefineXML(fixed));
     }
     Files.deleteIfExists(overlay);
   }
@@ -98,37 +97,87 @@ final class Overlays {
     return xml.disks().stream().filter(d -> d.dev().equals(dev)).findFirst().flatMap(DomainXml.Disk::source);
   }
 
-  private void commitActive(Domain domain, String dev) {
-    String what = where + ": merging the overlay of " + dev + " back (block commit)";
-    LibvirtErrors.run(member, what, () -> domain.blockCommit(dev, null, null, 0, Domain.BlockCommitFlags.ACTIVE));
-    long deadline = System.nanoTime() + COMMIT_LIMIT.toNanos();
-    // An active commit never ends by itself: once it has caught up (cur == end) we pivot to the base.
-    while (true) {
-      DomainBlockJobInfo info = LibvirtErrors.call(member, what, () -> domain.getBlockJobInfo(dev, 0));
-      if (info.type == 0) {
-        throw new LencapException(what + ": the block job disappeared before it was ready");
-      }
-      if (info.cur == info.end) {
-        try {
-          LibvirtErrors.run(member, what, () -> domain.blockJobAbort(dev, Domain.BlockJobAbortFlags.PIVOT));
-          return;
-        } catch (LencapException notReadyYet) {
-          if (LibvirtErrors.code(notReadyYet) != org.libvirt.Error.ErrorNumber.VIR_ERR_BLOCK_COPY_ACTIVE
-              && LibvirtErrors.code(notReadyYet) != org.libvirt.Error.ErrorNumber.VIR_ERR_OPERATION_INVALID) {
-            throw notReadyYet;
-          }
+  /**
+   * Merges the overlays of a running domain, device to overlay: the block commits of all its disks run at once, and
+   * each pivots to its base as soon as it has caught up. On a failure the commits still running are cancelled (the
+   * overlays they leave stay in use, and the next release merges them).
+   */
+  void mergeBackLive(Domain domain, Map<String, Path> overlays) throws IOException {
+    DomainXml now = xml(domain, 0);
+    Map<String, String> running = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Path> o : overlays.entrySet()) {
+        if (Files.exists(o.getValue())
+            && source(now, o.getKey()).filter(o.getValue()::equals).isPresent()) {
+          String what = where + ": merging the overlay of " + o.getKey() + " back (block commit)";
+          LibvirtErrors.run(member, what,
+              () -> domain.blockCommit(o.getKey(), null, null, 0, Domain.BlockCommitFlags.ACTIVE));
+          running.put(o.getKey(), what);
         }
       }
+      awaitPivots(domain, running);
+    } catch (RuntimeException e) {
+      running.forEach((dev, what) -> cancelQuietly(domain, dev, what));
+      throw e;
+    }
+    for (Path overlay : overlays.values()) {
+      Files.deleteIfExists(overlay);
+    }
+  }
+
+  /** Pivots each device's active commit to its base once it has caught up; removes each from {@code running}. */
+  private void awaitPivots(Domain domain, Map<String, String> running) {
+    long deadline = System.nanoTime() + COMMIT_LIMIT.toNanos();
+    while (!running.isEmpty()) {
+      for (var it = running.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<String, String> job = it.next();
+        String dev = job.getKey();
+        String what = job.getValue();
+        DomainBlockJobInfo info = LibvirtErrors.call(member, what, () -> domain.getBlockJobInfo(dev, 0));
+        if (info.type == 0) {
+          it.remove();
+          throw new LencapException(what + ": the block job disappeared before it was ready");
+        }
+        // An active commit never ends by itself: once it has caught up (cur == end) it pivots to the base.
+        if (info.cur == info.end && pivoted(domain, dev, what)) {
+          it.remove();
+        }
+      }
+      if (running.isEmpty()) {
+        return;
+      }
       if (System.nanoTime() > deadline) {
-        throw new LencapTimeoutException(what + ": not ready after " + COMMIT_LIMIT);
+        throw new LencapTimeoutException(where + ": merging the overlays of " + running.keySet()
+            + " back: not ready after " + COMMIT_LIMIT);
       }
       try {
-        TimeUnit.MILLISECONDS.sleep(10); // polling libvirt's job; it has no blocking wait
+        TimeUnit.MILLISECONDS.sleep(10); // polling libvirt's jobs; it has no blocking wait
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        LibvirtErrors.run(member, what, () -> domain.blockJobAbort(dev, 0));
-        throw new LencapException(what + ": interrupted; the block job was cancelled");
+        throw new LencapException(where + ": interrupted while merging the overlays of " + running.keySet()
+            + " back; the block jobs were cancelled");
       }
+    }
+  }
+
+  private boolean pivoted(Domain domain, String dev, String what) {
+    try {
+      LibvirtErrors.run(member, what, () -> domain.blockJobAbort(dev, Domain.BlockJobAbortFlags.PIVOT));
+      return true;
+    } catch (LencapException notReadyYet) {
+      if (LibvirtErrors.code(notReadyYet) != org.libvirt.Error.ErrorNumber.VIR_ERR_BLOCK_COPY_ACTIVE
+          && LibvirtErrors.code(notReadyYet) != org.libvirt.Error.ErrorNumber.VIR_ERR_OPERATION_INVALID) {
+        throw notReadyYet;
+      }
+      return false;
+    }
+  }
+
+  private void cancelQuietly(Domain domain, String dev, String what) {
+    try {
+      LibvirtErrors.run(member, what, () -> domain.blockJobAbort(dev, 0));
+    } catch (LencapException e) {
+      log.warn("{}: cancelling it failed: {}", what, e.getMessage());
     }
   }
 
