@@ -55,7 +55,9 @@ final class Chunker {
     int bits = 31 - Integer.numberOfLeadingZeros(chunking.average());
     this.maskSmall = mask(bits + 2);
     this.maskLarge = mask(bits - 2);
-    this.pending = new byte[1 + Math.min(max, 1 << 16)];
+    // Grown on demand (once per writer, doubling): most entries of a tree are a few KiB, and a window of the
+    // largest chunk for each was a third of a small-file capture's allocation.
+    this.pending = new byte[1];
   }
 
   /** True when nothing is buffered: the next byte starts a chunk. */

@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +58,8 @@ final class StateWriter implements StateSink {
   private final Map<String, String> deltas = new ConcurrentHashMap<>();
   /** The parent's state of this member (null without one): bases for deltas. */
   private final Manifest.Member parent;
+  /** The parent's entries by path, indexed on first use: a tree of many entries must not scan it per entry. */
+  private volatile Map<String, StoredEntry> parentEntries;
   private final boolean deltasOn = !"false".equals(System.getProperty("lencap.store.deltas"));
   private final AtomicLong storedBytes = new AtomicLong();
   private final AtomicLong bytesDone = new AtomicLong();
@@ -71,6 +74,16 @@ final class StateWriter implements StateSink {
     this.storePool = storePool;
     this.cancelCheck = cancelCheck;
     this.progress = progress;
+  }
+
+  private StoredEntry parentEntry(String path) {
+    Map<String, StoredEntry> index = parentEntries;
+    if (index == null) {
+      Map<String, StoredEntry> built = new HashMap<>();
+      parent.entries().forEach(e -> built.putIfAbsent(e.path(), e)); // the first, as the scan found it
+      parentEntries = index = built;
+    }
+    return index.get(path);
   }
 
   @Override
@@ -120,7 +133,7 @@ final class StateWriter implements StateSink {
 
   /** Of the chunks stored as deltas, those the entries name: id to base id. */
   Map<String, String> deltas() {
-    Map<String, String> out = new java.util.HashMap<>();
+    Map<String, String> out = new HashMap<>();
     for (StoredEntry e : entries()) {
       for (ChunkRef c : e.chunks()) {
         String base = deltas.get(c.id());
@@ -188,11 +201,13 @@ final class StateWriter implements StateSink {
       this.kind = kind;
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
-      this.bases = new java.util.HashMap<>();
+      this.bases = new HashMap<>();
       if (deltasOn && parent != null && chunking.kind() == Chunking.Kind.FIXED
           && ChunkDelta.worthTrying(chunking.max())) {
-        parent.entries().stream().filter(e -> e.path().equals(path)).findFirst()
-            .ifPresent(e -> e.chunks().forEach(c -> bases.put(c.offset(), c)));
+        StoredEntry e = parentEntry(path);
+        if (e != null) {
+          e.chunks().forEach(c -> bases.put(c.offset(), c));
+        }
       }
       // Enough chunks that every hasher and every store thread has one while the driver reads the next:
       // with only the backend's concurrency (4) in flight, JFR showed the driver parked on the semaphore while
