@@ -30,9 +30,10 @@ import java.util.Map;
  * scripted baseline of what users do today; then again after 1% of the LUN and of the files changed;
  * then restored by each. Starts and stops istgt, Ganesha and the guests itself. Writes a markdown table
  * and each Lencap capture's timeline (SVG and PNG) to {@code out}; then a scale run of test-driver
- * domains in one encapsulation.
+ * domains in one encapsulation. Last, {@code rounds} more rounds of non-blocking against the baseline only (a fresh
+ * store each), which give issue 19's three ratios as min / median / max: capture wall, restore, second capture.
  *
- * <p>Run: {@code scripts/bench.sh [lun=512] [files=20000] [domains=200] [out=docs/bench] [work=DIR]}.
+ * <p>Run: {@code scripts/bench.sh [lun=512] [files=20000] [domains=200] [rounds=3] [out=docs/bench] [work=DIR]}.
  */
 public final class ReferenceBench {
   private static final String URI = "qemu:///system";
@@ -57,7 +58,7 @@ public final class ReferenceBench {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = new LinkedHashMap<>(Map.of("lun", "512", "files", "20000", "domains", "200",
-        "out", "docs/bench", "work", "/var/tmp/lencap-bench"));
+        "rounds", "3", "out", "docs/bench", "work", "/var/tmp/lencap-bench"));
     for (String a : args) {
       int eq = a.indexOf('=');
       if (eq < 0 || !opt.containsKey(a.substring(0, eq))) {
@@ -68,6 +69,7 @@ public final class ReferenceBench {
     long lunBytes = Long.parseLong(opt.get("lun")) << 20;
     int files = Integer.parseInt(opt.get("files"));
     int domains = Integer.parseInt(opt.get("domains"));
+    int rounds = Integer.parseInt(opt.get("rounds"));
     Path out = Files.createDirectories(Path.of(opt.get("out")).toAbsolutePath());
     Path work = Path.of(opt.get("work")).toAbsolutePath();
     prepareWork(work);
@@ -89,6 +91,9 @@ public final class ReferenceBench {
       log("guests %s counting", VMS);
       try {
         run(guests, istgt, nfs, out, work, report, lunBytes, files, treeBytes);
+        if (rounds > 0) {
+          goalRounds(rounds, guests, istgt, nfs, work, report);
+        }
       } finally {
         for (String vm : VMS) {
           guests.remove(vm);
@@ -212,6 +217,62 @@ public final class ReferenceBench {
       report.append("\nProvider notes:\n\n");
       notes.forEach((k, v) -> report.append("- ").append(k).append(": ").append(v).append('\n'));
     }
+  }
+
+  /**
+   * Issue 19's ratios, each round on a fresh store with a warm JVM: non-blocking capture wall over the scripted
+   * baseline's, second capture (after 1% changed) over the first, and restore over the baseline's restore.
+   */
+  private static void goalRounds(int rounds, CounterGuests guests, Istgt istgt, Ganesha nfs, Path work,
+      StringBuilder report) throws Exception {
+    Encapsulation group = group("reference-round", CaptureMode.NON_BLOCKING, guests, istgt, nfs);
+    ScriptedBaseline baseline = new ScriptedBaseline(URI, VMS, istgt.locator(), nfs.dir());
+    List<Double> capture = new ArrayList<>();
+    List<Double> second = new ArrayList<>();
+    List<Double> restore = new ArrayList<>();
+    StringBuilder each = new StringBuilder();
+    for (int r = 1; r <= rounds; r++) {
+      Path store = work.resolve("store-round-" + r);
+      Path copy = work.resolve("baseline-round-" + r);
+      try (Lencap lencap = Lencap.builder().store(store).build()) {
+        long t0 = System.nanoTime();
+        lencap.capture(group).join();
+        long first = System.nanoTime() - t0;
+        ScriptedBaseline.Result script = baseline.capture(copy);
+        Workload.mutateLun(istgt.image(), 0.01, 100 + r);
+        Workload.mutateTree(nfs.dir(), 0.01, 100 + r);
+        long t1 = System.nanoTime();
+        Checkpoint again = lencap.capture(group).join();
+        long next = System.nanoTime() - t1;
+        long restored = restore(guests, istgt, nfs, 200 + r, () -> lencap.restore(group, again.id()).join());
+        checkCounting(guests);
+        long scripted = restore(guests, istgt, nfs, 300 + r, () -> baseline.restore(script));
+        checkCounting(guests);
+        capture.add(ratio(first, script.pauseNanos()));
+        second.add(ratio(next, first));
+        restore.add(ratio(restored, scripted));
+        each.append(String.format("- round %d: capture %s (baseline %s), second capture %s, restore %s (baseline %s)%n",
+            r, ms(first), ms(script.pauseNanos()), ms(next), ms(restored), ms(scripted)));
+        log("round %d: capture %s / baseline %s, second %s, restore %s / baseline %s", r, ms(first),
+            ms(script.pauseNanos()), ms(next), ms(restored), ms(scripted));
+      } finally {
+        Workload.deleteTree(store);
+        Workload.deleteTree(copy);
+      }
+    }
+    report.append(String.format("%nIssue 19's ratios over %d more rounds (non-blocking against the baseline in turn, a "
+        + "fresh store each round, warm JVM):%n%n| ratio | min | median | max | goal |%n|---|---:|---:|---:|---:|%n",
+        rounds));
+    goal(report, "capture wall / baseline's", capture, "≤ 0.70");
+    goal(report, "restore / baseline's restore", restore, "≤ 0.70");
+    goal(report, "second capture (after 1% changed) / first", second, "≤ 0.25");
+    report.append('\n').append(each);
+  }
+
+  private static void goal(StringBuilder report, String name, List<Double> values, String goal) {
+    List<Double> sorted = values.stream().sorted().toList();
+    report.append(String.format("| %s | %.2f | %.2f | %.2f | %s |%n", name, sorted.get(0),
+        sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), goal));
   }
 
   private static Encapsulation group(String name, CaptureMode mode, CounterGuests guests, Istgt istgt, Ganesha nfs) {

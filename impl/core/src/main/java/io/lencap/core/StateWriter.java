@@ -40,6 +40,11 @@ final class StateWriter implements StateSink {
   private static final int HASHERS = Runtime.getRuntime().availableProcessors() + 1;
   /** Bytes of one entry in flight at most, whatever the backend's concurrency: bounds memory per entry. */
   private static final long IN_FLIGHT_BYTES = 64L << 20;
+  /**
+   * Bytes of all the member's entries in flight at most: a driver may write many entries at once (an NFS member
+   * works on 16 files by default), and memory must not grow with that.
+   */
+  private static final int MEMBER_IN_FLIGHT_BYTES = 64 << 20;
 
   interface Progress {
     void report(long bytesDone, long totalBytes);
@@ -62,6 +67,7 @@ final class StateWriter implements StateSink {
   private volatile Map<String, StoredEntry> parentEntries;
   private final boolean deltasOn = !"false".equals(System.getProperty("lencap.store.deltas"));
   private final AtomicLong storedBytes = new AtomicLong();
+  private final Semaphore memberInFlight = new Semaphore(MEMBER_IN_FLIGHT_BYTES, true);
   private final AtomicLong bytesDone = new AtomicLong();
   private volatile long expected = -1;
   private volatile long lastReport;
@@ -263,8 +269,15 @@ final class StateWriter implements StateSink {
       int length = framed.length - 1;
       long offset = emitted;
       emitted += length;
+      int weight = Math.min(framed.length, MEMBER_IN_FLIGHT_BYTES);
       try {
         inFlight.acquire();
+        try {
+          memberInFlight.acquire(weight);
+        } catch (InterruptedException e) {
+          inFlight.release();
+          throw e;
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new CompletionException(new InterruptedIOException("interrupted while storing " + path));
@@ -273,7 +286,10 @@ final class StateWriter implements StateSink {
       ChunkRef before = there != null && there.length() == length ? there : null;
       chunks.add(CompletableFuture.supplyAsync(() -> store.codec().id(framed, 1, length), chunkPool)
           .thenCompose(id -> store(new ChunkRef(id, offset, length), framed, before))
-          .whenComplete((ref, e) -> inFlight.release()));
+          .whenComplete((ref, e) -> {
+            memberInFlight.release(weight);
+            inFlight.release();
+          }));
     }
 
     /**

@@ -50,6 +50,13 @@ final class NfsDriver implements ResourceDriver {
   private final Resource resource;
   private final NfsLocator locator;
   private final StorageSnapshot snapshots;
+  /**
+   * Files and directories worked on at once: each small file costs a few round trips, so calls in flight, not the
+   * cores, bound a tree of them (20,000 files of 1-8 KiB on loopback: capture 14.6, 14.9, 18.9, 18.1 MiB/s and
+   * restore 5.9, 6.7, 7.8, 9.2 MiB/s with 4, 8, 16, 32). The store bounds the bytes in flight whatever this is.
+   */
+  static final String DEFAULT_THREADS = "16";
+
   private final int threads;
   private final Clock clock;
   private ExecutorService pool;
@@ -64,7 +71,7 @@ final class NfsDriver implements ResourceDriver {
     this.resource = resource;
     this.locator = locator;
     this.snapshots = snapshots;
-    String t = resource.property("threads").orElse("4");
+    String t = resource.property("threads").orElse(DEFAULT_THREADS);
     try {
       this.threads = Integer.parseInt(t);
       if (threads < 1 || threads > 64) {

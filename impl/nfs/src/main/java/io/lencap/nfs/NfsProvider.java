@@ -67,6 +67,6 @@ public final class NfsProvider implements ResourceProvider {
             + "mount, a prefix of the locator's path"),
         PropertySpec.property("uid", "0", "the user id of the AUTH_SYS credential every call carries"),
         PropertySpec.property("gid", "0", "its group id"),
-        PropertySpec.property("threads", "4", "files and directories worked on at once, 1 to 64"));
+        PropertySpec.property("threads", NfsDriver.DEFAULT_THREADS, "files and directories worked on at once, 1 to 64"));
   }
 }

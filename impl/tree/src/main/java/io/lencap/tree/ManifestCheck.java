@@ -5,6 +5,7 @@ import io.lencap.spi.Chunking;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
+import java.nio.charset.CharacterCodingException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -101,31 +102,38 @@ public final class ManifestCheck {
     if (path == null || path.isEmpty()) {
       throw refuse(cp, member, "an entry has an empty path");
     }
-    String p = "entry '" + printable(path) + "'";
     if (path.startsWith("/")) {
-      throw refuse(cp, member, p + ": absolute paths are not allowed");
+      throw refuse(cp, member, entry(path) + ": absolute paths are not allowed");
     }
     if (path.indexOf('\0') >= 0) {
-      throw refuse(cp, member, p + ": NUL in a name");
+      throw refuse(cp, member, entry(path) + ": NUL in a name");
     }
     for (String name : path.split("/", -1)) {
-      if (!StoredNames.canonical(name)) {
-        throw refuse(cp, member, p + ": a name is not in canonical stored form (see StoredNames): it could "
-            + "alias another name");
+      byte[] bytes;
+      try {
+        bytes = StoredNames.bytes(name);
+      } catch (CharacterCodingException e) {
+        throw refuse(cp, member, entry(path) + ": a name is not in canonical stored form (see StoredNames): it "
+            + "could alias another name");
       }
       if (name.isEmpty()) {
-        throw refuse(cp, member, p + ": empty name (a '/' too many)");
+        throw refuse(cp, member, entry(path) + ": empty name (a '/' too many)");
       }
       if (name.equals(".") || name.equals("..")) {
-        throw refuse(cp, member, p + ": name '" + name + "' would leave or alias its directory");
+        throw refuse(cp, member, entry(path) + ": name '" + name + "' would leave or alias its directory");
       }
-      if (StoredNames.bytesOf(name).length > MAX_NAME_BYTES) {
-        throw refuse(cp, member, p + ": a name is longer than " + MAX_NAME_BYTES + " bytes");
+      if (bytes.length > MAX_NAME_BYTES) {
+        throw refuse(cp, member, entry(path) + ": a name is longer than " + MAX_NAME_BYTES + " bytes");
       }
     }
     if (StoredNames.bytesOf(path).length > MAX_PATH_BYTES) {
-      throw refuse(cp, member, p + ": path longer than " + MAX_PATH_BYTES + " bytes");
+      throw refuse(cp, member, entry(path) + ": path longer than " + MAX_PATH_BYTES + " bytes");
     }
+  }
+
+  /** How a message names an entry; made only for a refusal (the check runs on every entry of every capture). */
+  private static String entry(String path) {
+    return "entry '" + printable(path) + "'";
   }
 
   private static void checkChunks(String cp, String member, StoredEntry e, String where) {

@@ -53,6 +53,9 @@ public final class StoredNames {
    * (see the class comment), so that two stored names never map to the same bytes.
    */
   public static byte[] bytes(String stored) throws CharacterCodingException {
+    if (ascii(stored)) {
+      return stored.getBytes(StandardCharsets.US_ASCII); // its own UTF-8, no escapes: canonical (most names)
+    }
     ByteArrayOutputStream out = new ByteArrayOutputStream(stored.length() + 8);
     int i = 0;
     while (i < stored.length()) {
@@ -75,6 +78,15 @@ public final class StoredNames {
       throw new CharacterCodingException(); // escapes of valid UTF-8 would alias the real name
     }
     return bytes;
+  }
+
+  private static boolean ascii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) >= 0x80) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Whether a stored name is canonical. */
