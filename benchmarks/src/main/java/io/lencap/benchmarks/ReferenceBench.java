@@ -231,13 +231,18 @@ public final class ReferenceBench {
     List<Double> second = new ArrayList<>();
     List<Double> restore = new ArrayList<>();
     StringBuilder each = new StringBuilder();
+    List<String> memory = new ArrayList<>();
     for (int r = 1; r <= rounds; r++) {
       Path store = work.resolve("store-round-" + r);
       Path copy = work.resolve("baseline-round-" + r);
       try (Lencap lencap = Lencap.builder().store(store).build()) {
         long t0 = System.nanoTime();
-        lencap.capture(group).join();
-        long first = System.nanoTime() - t0;
+        long first;
+        try (MemoryPeaks peaks = MemoryPeaks.watch()) {
+          lencap.capture(group).join();
+          first = System.nanoTime() - t0;
+          memory.add(peaks.describe());
+        }
         ScriptedBaseline.Result script = baseline.capture(copy);
         Workload.mutateLun(istgt.image(), 0.01, 100 + r);
         Workload.mutateTree(nfs.dir(), 0.01, 100 + r);
@@ -251,8 +256,9 @@ public final class ReferenceBench {
         capture.add(ratio(first, script.pauseNanos()));
         second.add(ratio(next, first));
         restore.add(ratio(restored, scripted));
-        each.append(String.format("- round %d: capture %s (baseline %s), second capture %s, restore %s (baseline %s)%n",
-            r, ms(first), ms(script.pauseNanos()), ms(next), ms(restored), ms(scripted)));
+        each.append(String.format("- round %d: capture %s (baseline %s; %s), second capture %s, restore %s "
+            + "(baseline %s)%n", r, ms(first), ms(script.pauseNanos()), memory.get(r - 1), ms(next), ms(restored),
+            ms(scripted)));
         log("round %d: capture %s / baseline %s, second %s, restore %s / baseline %s", r, ms(first),
             ms(script.pauseNanos()), ms(next), ms(restored), ms(scripted));
       } finally {

@@ -8,10 +8,7 @@ import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.io.IOException;
-import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -51,7 +48,7 @@ public final class StoreIngestBench {
     Path work = Files.createTempDirectory("lencap-ingest-bench");
     Path tree = Files.createDirectories(work.resolve("tree"));
     Path file = tree.resolve("data.bin");
-    try {
+    try (MemoryPeaks peaks = MemoryPeaks.watch()) {
       writeMixed(file, mib << 20);
       jdkSha256(file); // page cache warm for every contender alike
       Encapsulation group = Encapsulation.builder("ingest")
@@ -106,8 +103,7 @@ public final class StoreIngestBench {
         System.out.printf("second capture after 1 %% change: stored %,d bytes of %,d changed (first stored %,d)%n",
             second.storedBytes(), changed, first.storedBytes());
       }
-      System.out.printf("peak heap %d MiB, peak direct %d MiB (max heap %d MiB)%n", peakHeap() >> 20,
-          direct() >> 20, Runtime.getRuntime().maxMemory() >> 20);
+      System.out.println(peaks.describe() + ", over the whole run (the references' buffers included)");
     } finally {
       try (Stream<Path> s = Files.walk(work)) {
         s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -242,21 +238,5 @@ public final class StoreIngestBench {
   private static long cpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
         .getProcessCpuTime();
-  }
-
-  private static long peakHeap() {
-    long sum = 0;
-    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (p.getType() == MemoryType.HEAP && p.getPeakUsage() != null) {
-        sum += p.getPeakUsage().getUsed();
-      }
-    }
-    return sum;
-  }
-
-  /** Direct buffers in use now (the JDK keeps no peak of it). */
-  private static long direct() {
-    return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
-        .filter(b -> b.getName().equals("direct")).mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
   }
 }
