@@ -43,7 +43,6 @@ import org.slf4j.LoggerFactory;
  */
 final class RestoreRun {
   private static final Logger log = LoggerFactory.getLogger(RestoreRun.class);
-  /** What a checkpoint id looks like: another checkpoint asked for by id is looked up only if its id is one. */
 
   private final RunContext run;
   private final Encapsulation encapsulation;

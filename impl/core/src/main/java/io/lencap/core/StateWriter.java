@@ -44,7 +44,7 @@ final class StateWriter implements StateSink {
    * Bytes of all the member's entries in flight at most: a driver may write many entries at once (an NFS member
    * works on 16 files by default), and memory must not grow with that.
    */
-  private static final int MEMBER_IN_FLIGHT_BYTES = 64 << 20;
+  static final int MEMBER_IN_FLIGHT_BYTES = 64 << 20;
 
   interface Progress {
     void report(long bytesDone, long totalBytes);
@@ -167,6 +167,11 @@ final class StateWriter implements StateSink {
 
   long storedBytes() {
     return storedBytes.get();
+  }
+
+  /** How many of this member's writers wait for room under {@link #MEMBER_IN_FLIGHT_BYTES}. */
+  int waitingForRoom() {
+    return memberInFlight.getQueueLength();
   }
 
   /** Chunks this member names by reference, without having written or found them (id to raw length). */
