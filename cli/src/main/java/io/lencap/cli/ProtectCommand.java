@@ -52,7 +52,7 @@ final class ProtectCommand implements java.util.concurrent.Callable<Integer> {
       } else {
         stop.await();
       }
-      line(c, "stopping", group.name(), "");
+      line(c, "stopping", group.name(), ""); // a capture in flight is cancelled: its phases may fail after this
     } finally {
       stopped.countDown();
       try {
@@ -61,6 +61,7 @@ final class ProtectCommand implements java.util.concurrent.Callable<Integer> {
         // shutting down already: the hook is running and waits for us
       }
     }
+    line(c, "stopped", group.name(), "");
     return 0;
   }
 
@@ -75,7 +76,8 @@ final class ProtectCommand implements java.util.concurrent.Callable<Integer> {
       } else if (e instanceof LencapEvent.Recovered x) {
         line(c, "recovered", x.encapsulation(), "to " + x.checkpointId() + " after " + x.attempts() + " attempts");
       } else if (e instanceof LencapEvent.PhaseChanged x && x.status() == LencapEvent.Status.FAILED) {
-        line(c, "phase-failed", x.encapsulation(), x.memberId() + " " + Shapes.word(x.phase().name()) + ": "
+        line(c, "phase-failed", x.encapsulation(), (x.memberId() == null ? "group" : x.memberId()) + " "
+            + Shapes.word(x.phase().name()) + ": "
             + ExitStatus.oneLine(x.detail()));
       }
     };
