@@ -84,7 +84,7 @@ final class DomainTransfer {
       } catch (Exception | Error e) {
         failed.compareAndSet(null, e);
         awaitQuietly(image);
-        throw e;
+        throw first(failed.get()); // the image's own failure when it stopped the disks, not the stop
       }
       awaitImage(image, failed);
       ctx.state().attribute("disks", captured.stream().map(DomainXml.Disk::dev).collect(Collectors.joining(",")));
@@ -134,6 +134,13 @@ final class DomainTransfer {
       }
       throw (Error) e.getCause();
     }
+  }
+
+  private static Exception first(Throwable failure) {
+    if (failure instanceof Error e) {
+      throw e;
+    }
+    return (Exception) failure;
   }
 
   /** After the disks failed, waits until the memory image's transfer has stopped: nothing writes after a failure. */
