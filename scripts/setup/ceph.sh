@@ -44,18 +44,19 @@ our_pid() {
   [ -d /proc/$pid ] && tr '\0' ' ' </proc/$pid/cmdline | grep -q -- "$CONF" && echo "$pid"
 }
 
+# SIGKILL at once: the OSDs are memstore and the cluster is recreated from scratch, so there is nothing to save,
+# and a daemon whose peers are gone can take 30 s to honour SIGTERM (measured on 2026-12-03).
 stop_all() {
   local name pid pids=()
   for name in rgw $(for i in $(seq 0 $((OSDS - 1))); do echo osd.$i; done) mon.a; do
     if pid=$(our_pid "$name"); then
-      kill "$pid" 2>/dev/null || true
+      kill -9 "$pid" 2>/dev/null || true
       pids+=("$pid")
     fi
     rm -f "$RUN/$name.pid"
   done
   for pid in "${pids[@]}"; do
-    for _ in $(seq 1 60); do [ -d /proc/$pid ] || break; sleep 0.5; done
-    [ -d /proc/$pid ] && kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do [ -d /proc/$pid ] || break; sleep 0.1; done
   done
   [ ${#pids[@]} -eq 0 ] || say "stopped ${#pids[@]} daemons"
 }

@@ -357,8 +357,12 @@ class EngineTest {
     byte[] captured = memory.devices.get("d" + member).clone();
     memory.devices.get("d" + member)[1] ^= 1;
     faulty.inject("m" + member, phase, fault);
+    // A hang lasts until a timeout or the pause budget: shorter ones than group()'s, so 30 hangs take seconds.
+    Encapsulation faulted = fault == Fault.HANG ? Encapsulation.builder("g").resources(g.resources())
+        .policy(ResiliencyPolicy.builder().mode(mode).pauseBudget(Duration.ofMillis(500))
+            .pauseGrace(Duration.ofMillis(200)).phaseTimeout(Duration.ofMillis(400)).build()).build() : g;
     CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
-        () -> l.capture(g).join());
+        () -> l.capture(faulted).join());
     CaptureAbortedException aborted = assertInstanceOf(CaptureAbortedException.class, e.getCause());
     assertEquals("m" + member, aborted.memberId(), aborted.getMessage());
     assertTrue(memory.quiesced.isEmpty(), "still quiesced: " + memory.quiesced);

@@ -22,13 +22,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Measures capture throughput into HDFS against HDFS's own raw write of the same bytes (one file,
- * replication 3, hsync at the end), and prints both with their ratio. Alternates the two, keeps the
- * best of each (the machine is shared). Incompressible data, a fresh store per capture (no dedup), with
+ * replication 3, hsync at the end), and prints both with their ratio. Alternates the two for
+ * {@code -Dlencap.bench.rounds} rounds (1 in CI, which needs only that it works) and keeps the best of each
+ * (the machine is shared). Incompressible data, a fresh store per capture (no dedup), with
  * block devices' default 256 KiB chunks and with 4 MiB chunks: each chunk is one HDFS file.
  */
 class HdfsThroughputIT {
   private static final int BYTES = Integer.getInteger("lencap.bench.mib", 64) << 20;
-  private static final int ROUNDS = 2;
+  private static final int ROUNDS = Integer.getInteger("lencap.bench.rounds", 1);
   private static MiniHdfs hdfs;
 
   @TempDir

@@ -36,12 +36,13 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
 /**
  * Measures capture throughput into S3 against the same server's multipart put of the same bytes (the
  * SDK's multipart client, 8 MiB parts), on Ceph RGW and on s3proxy, and prints both with their ratio.
- * Alternates the two, keeps the best of each (the machine is shared); incompressible data, a fresh
+ * Alternates the two for {@code -Dlencap.bench.rounds} rounds (1 in CI, which needs only that it works) and keeps
+ * the best of each (the machine is shared); incompressible data, a fresh
  * store per capture (no dedup), with 256 KiB and with 4 MiB chunks (one object per chunk).
  */
 class S3ThroughputIT {
   private static final int BYTES = Integer.getInteger("lencap.bench.mib", 64) << 20;
-  private static final int ROUNDS = 2;
+  private static final int ROUNDS = Integer.getInteger("lencap.bench.rounds", 1);
   private static byte[] data;
 
   @TempDir
