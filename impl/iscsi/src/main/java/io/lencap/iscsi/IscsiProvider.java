@@ -21,6 +21,8 @@ import java.util.Optional;
  * through {@link io.lencap.spi.StorageSnapshot}.
  */
 public final class IscsiProvider implements ResourceProvider {
+  /** Sessions kept from one capture or restore of a LUN to the next. */
+  private final SessionPool sessions = new SessionPool();
 
   @Override
   public String name() {
@@ -40,7 +42,8 @@ public final class IscsiProvider implements ResourceProvider {
 
   @Override
   public ResourceDriver open(Resource resource, ProviderContext context) {
-    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource), context.workDirectory());
+    return new LunDriver(resource, LunSpec.of(resource), context.storageSnapshot(resource), context.workDirectory(),
+        sessions);
   }
 
   /** Healthy while the target accepts a login and serves the LUN; a session is opened for each probe. */
@@ -107,5 +110,11 @@ public final class IscsiProvider implements ResourceProvider {
             + "per session, 1..128"),
         PropertySpec.property(LunSpec.TIMEOUT_SECONDS, String.valueOf(defaults.timeout().toSeconds()), "seconds a "
             + "target may take to answer before the session fails, 1..3600"));
+  }
+
+  /** Logs out of the sessions kept idle. */
+  @Override
+  public void close() {
+    sessions.close();
   }
 }

@@ -65,6 +65,8 @@ final class IscsiSession implements AutoCloseable {
   /** Held by each call; close() uses the connection only when it can take it. */
   private final ReentrantLock io = new ReentrantLock();
   private List<Integer> reportedLuns = List.of();
+  /** Set when a call ended in an exception: commands may still be in flight, so the session is never reused. */
+  private volatile boolean faulted;
   private long blockCount;
   private int blockSize;
 
@@ -214,35 +216,24 @@ final class IscsiSession implements AutoCloseable {
 
   /** Reads {@code dst.remaining()} bytes (whole blocks) from {@code lba} into {@code dst}. */
   void read(long lba, ByteBuffer dst) throws IOException {
-    io.lock();
-    try {
+    locked(() -> {
       checkRange(lba, dst.remaining());
       run(Cdb.read(lba, dst.remaining() / blockSize), address.lunField(), dst, false, true);
-    } finally {
-      io.unlock();
-    }
+    });
   }
 
   /** Writes {@code src.remaining()} bytes (whole blocks) at {@code lba}. */
   void write(long lba, ByteBuffer src) throws IOException {
-    io.lock();
-    try {
+    locked(() -> {
       checkRange(lba, src.remaining());
       run(Cdb.write(lba, src.remaining() / blockSize), address.lunField(), src, true, true);
       channel.flush();
-    } finally {
-      io.unlock();
-    }
+    });
   }
 
   /** Flushes the target's write cache (SYNCHRONIZE CACHE). */
   void synchronizeCache() throws IOException {
-    io.lock();
-    try {
-      synchronizeCacheLocked();
-    } finally {
-      io.unlock();
-    }
+    locked(this::synchronizeCacheLocked);
   }
 
   private void synchronizeCacheLocked() throws IOException {
@@ -269,9 +260,39 @@ final class IscsiSession implements AutoCloseable {
 
   /** As above for ranges {offset, length}, ascending and apart, read with commands in flight across them. */
   void stream(List<long[]> ranges, int pieceBytes, BlockSink sink) throws IOException {
+    locked(() -> streamLocked(ranges, pieceBytes, sink));
+  }
+
+  /**
+   * Makes a session taken again from a pool fit for a new capture: reads the LUN's capacity afresh (it may have
+   * grown meanwhile), which also proves that the connection still works, within {@code limit}.
+   */
+  void revalidate(Duration limit) throws IOException {
+    locked(() -> {
+      channel.timeout(limit);
+      readCapacity();
+      channel.timeout(options.timeout());
+    });
+  }
+
+  /** Whether every call so far ended normally and the connection is open: the session may serve another capture. */
+  boolean reusable() {
+    return !faulted && channel.usable();
+  }
+
+  @FunctionalInterface
+  private interface Call {
+    void run() throws IOException;
+  }
+
+  /** Runs a call holding the session; one that throws leaves the session faulted for good. */
+  private void locked(Call call) throws IOException {
     io.lock();
     try {
-      streamLocked(ranges, pieceBytes, sink);
+      call.run();
+    } catch (IOException | RuntimeException | Error e) {
+      faulted = true;
+      throw e;
     } finally {
       io.unlock();
     }

@@ -57,6 +57,7 @@ final class LunDriver implements ResourceDriver {
   private final Optional<StorageSnapshot> snapshots;
   private final boolean tracking;
   private final Path workDirectory;
+  private final SessionPool sessions;
   private IscsiSession session;
   /** The capture whose transfer completed: if its release is not an abort's, it committed. */
   private volatile CaptureContext transferred;
@@ -64,7 +65,13 @@ final class LunDriver implements ResourceDriver {
   private volatile boolean keep;
 
   LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots, Path workDirectory) {
+    this(resource, spec, snapshots, workDirectory, SessionPool.none());
+  }
+
+  LunDriver(Resource resource, LunSpec spec, Optional<StorageSnapshot> snapshots, Path workDirectory,
+      SessionPool sessions) {
     this.resource = resource;
+    this.sessions = sessions;
     this.spec = spec;
     this.snapshots = snapshots;
     this.tracking = LunTracking.enabled(resource);
@@ -83,7 +90,7 @@ final class LunDriver implements ResourceDriver {
   private IscsiSession session() {
     if (session == null) {
       try {
-        session = spec.connect();
+        session = sessions.take(spec);
       } catch (IscsiException e) {
         throw translate(e);
       }
@@ -343,7 +350,7 @@ final class LunDriver implements ResourceDriver {
   @Override
   public void close() {
     if (session != null) {
-      session.close();
+      sessions.give(spec, session);
       session = null;
     }
   }

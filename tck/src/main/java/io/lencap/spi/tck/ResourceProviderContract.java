@@ -32,6 +32,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,7 +48,29 @@ public abstract class ResourceProviderContract {
   @TempDir
   protected Path workDirectory;
 
+  /** A new instance of the provider under test. */
   protected abstract ResourceProvider provider();
+
+  private @Nullable ResourceProvider underTest;
+
+  /** The provider this test drives: one instance per test, closed after it, as the engine closes its own. */
+  private ResourceProvider underTest() {
+    ResourceProvider p = underTest;
+    if (p == null) {
+      p = provider();
+      underTest = p;
+    }
+    return p;
+  }
+
+  @AfterEach
+  void closeProvider() {
+    ResourceProvider p = underTest;
+    underTest = null;
+    if (p != null) {
+      p.close();
+    }
+  }
 
   /** A resource the provider supports, in a known state; called once per test. */
   protected abstract Resource resource() throws Exception;
@@ -104,14 +127,14 @@ public abstract class ResourceProviderContract {
 
   @Test
   void namesItself() {
-    assertNotNull(provider().name());
-    assertFalse(provider().name().isBlank());
+    assertNotNull(underTest().name());
+    assertFalse(underTest().name().isBlank());
   }
 
   @Test
   void supportsItsResource() throws Exception {
     Resource r = resource();
-    Support s = provider().supports(r);
+    Support s = underTest().supports(r);
     assertTrue(s.supported(), () -> "declined its own resource: " + s.reason());
   }
 
@@ -120,11 +143,11 @@ public abstract class ResourceProviderContract {
     Resource mine = resource();
     for (ResourceType type : ResourceType.values()) {
       Resource foreign = Resource.builder("foreign").type(type).locator("lencap-tck-unknown://nowhere/x").build();
-      Support s = provider().supports(foreign);
+      Support s = underTest().supports(foreign);
       assertFalse(s.supported(), "accepted " + foreign);
       assertFalse(s.reason() == null || s.reason().isBlank(), "declined without a reason");
     }
-    assertTrue(provider().supports(mine).supported());
+    assertTrue(underTest().supports(mine).supported());
   }
 
   @ParameterizedTest
@@ -155,7 +178,7 @@ public abstract class ResourceProviderContract {
   @Test
   void resumeAndReleaseAreIdempotent() throws Exception {
     Resource r = resource();
-    try (ResourceDriver d = provider().open(r, context())) {
+    try (ResourceDriver d = underTest().open(r, context())) {
       d.resume();
       CaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(),
           new MemoryState(new MemoryState.Chunks(), "cp1"));
@@ -174,7 +197,7 @@ public abstract class ResourceProviderContract {
   void anAbortAfterTheCutLeavesTheResourceWorking() throws Exception {
     Resource r = resource();
     String before = fingerprint(r);
-    try (ResourceDriver d = provider().open(r, context())) {
+    try (ResourceDriver d = underTest().open(r, context())) {
       CaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp1", Optional.empty(),
           new MemoryState(new MemoryState.Chunks(), "cp1"));
       d.prepare(ctx);
@@ -211,7 +234,7 @@ public abstract class ResourceProviderContract {
     Resource r = resource();
     Optional<Resource> sandbox = sandbox(r);
     if (sandbox.isEmpty()) {
-      assertTrue(provider().discarder(r, context()).isEmpty(), provider().name()
+      assertTrue(underTest().discarder(r, context()).isEmpty(), underTest().name()
           + " offers a discarder: give sandbox() so that the contract proves it");
       return;
     }
@@ -221,10 +244,10 @@ public abstract class ResourceProviderContract {
     restore(r, s, first.state);
     settle(s);
     assertNotEquals(Health.Status.FAILED, probe(s).status(), "the restored sandbox does not probe healthy");
-    Discarder d = provider().discarder(s, context()).orElseThrow(() -> new AssertionError("no discarder for " + s));
+    Discarder d = underTest().discarder(s, context()).orElseThrow(() -> new AssertionError("no discarder for " + s));
     d.discard();
     assertDiscarded(s);
-    provider().discarder(s, context()).orElseThrow().discard(); // gone already: still succeeds
+    underTest().discarder(s, context()).orElseThrow().discard(); // gone already: still succeeds
     assertEquals(original, fingerprint(r), "discarding the sandbox changed the original");
     assertEquals(Health.Status.HEALTHY, probe(r).status(), "discarding the sandbox hurt the original");
   }
@@ -236,12 +259,12 @@ public abstract class ResourceProviderContract {
   @Test
   void aResourceIsItsOwnTargetAndItsSandboxIsNot() throws Exception {
     Resource r = resource();
-    assertTrue(provider().sameTarget(r, r), provider().name() + " does not take " + r + " for itself");
+    assertTrue(underTest().sameTarget(r, r), underTest().name() + " does not take " + r + " for itself");
     Optional<Resource> sandbox = sandbox(r);
     if (sandbox.isPresent()) {
       Resource s = sandbox.get();
-      assertFalse(provider().sameTarget(s, r), provider().name() + " takes the sandbox " + s + " for " + r);
-      assertFalse(provider().sameTarget(r, s), provider().name() + " takes " + r + " for the sandbox " + s);
+      assertFalse(underTest().sameTarget(s, r), underTest().name() + " takes the sandbox " + s + " for " + r);
+      assertFalse(underTest().sameTarget(r, s), underTest().name() + " takes " + r + " for the sandbox " + s);
     }
   }
 
@@ -260,7 +283,7 @@ public abstract class ResourceProviderContract {
     MemoryState sink = new MemoryState(chunks, id);
     TckCaptureContext ctx = new TckCaptureContext(r, mode, id, parent, sink);
     String atCut;
-    try (ResourceDriver d = provider().open(r, context())) {
+    try (ResourceDriver d = underTest().open(r, context())) {
       d.prepare(ctx);
       d.quiesce();
       Cut cut;
@@ -293,7 +316,7 @@ public abstract class ResourceProviderContract {
   }
 
   protected void restore(Resource captured, Resource target, StoredState state) throws Exception {
-    try (ResourceDriver d = provider().open(target, context())) {
+    try (ResourceDriver d = underTest().open(target, context())) {
       RestoreContext ctx = new TckRestoreContext(captured, target, state);
       d.prepareRestore(ctx);
       d.restore(ctx);
@@ -302,7 +325,7 @@ public abstract class ResourceProviderContract {
   }
 
   protected Health probe(Resource r) throws Exception {
-    try (Watcher w = provider().watch(r, context())) {
+    try (Watcher w = underTest().watch(r, context())) {
       return w.probe();
     }
   }
