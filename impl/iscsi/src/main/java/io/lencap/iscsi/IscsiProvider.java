@@ -46,12 +46,16 @@ public final class IscsiProvider implements ResourceProvider {
         sessions);
   }
 
-  /** Healthy while the target accepts a login and serves the LUN; a session is opened for each probe. */
+  /**
+   * Healthy while the target serves the LUN: a probe asks its capacity on a kept session, or logs in when none
+   * answers (so a dead target is still noticed), and keeps that session for the next probe or capture.
+   */
   @Override
   public Watcher watch(Resource resource, ProviderContext context) {
     LunSpec spec = LunSpec.of(resource);
     return () -> {
-      try (IscsiSession s = spec.connect()) {
+      try {
+        sessions.give(spec, sessions.take(spec));
         return Health.healthy();
       } catch (IscsiException e) {
         return Health.failed(e.getMessage());

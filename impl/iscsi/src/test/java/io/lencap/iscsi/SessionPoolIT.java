@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Resource;
 import io.lencap.api.Secret;
+import io.lencap.spi.Health;
+import io.lencap.spi.Watcher;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -139,6 +141,25 @@ class SessionPoolIT {
       }
       assertFalse(s.reusable(), "still open 20 s after its 200 ms idle limit");
       assertEquals(0, pool.idleCount());
+    }
+  }
+
+  @Test
+  void theWatcherProbesOnAKeptSessionAndStillSeesTheTargetDieAndComeBack() throws Exception {
+    Resource lun = Resource.builder("lun").type("block").locator(istgt.locator("plain", 0)).build();
+    try (IscsiProvider provider = new IscsiProvider(); Watcher w = provider.watch(lun, IscsiLunIT.context())) {
+      assertEquals(Health.Status.HEALTHY, w.probe().status());
+      long t0 = System.nanoTime();
+      assertEquals(Health.Status.HEALTHY, w.probe().status());
+      System.out.printf("istgt: a probe on the kept session took %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+      istgt.kill();
+      try {
+        Health dead = w.probe();
+        assertEquals(Health.Status.FAILED, dead.status(), dead.detail());
+      } finally {
+        istgt.start();
+      }
+      assertEquals(Health.Status.HEALTHY, w.probe().status());
     }
   }
 
