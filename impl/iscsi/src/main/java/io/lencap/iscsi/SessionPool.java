@@ -24,16 +24,20 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A session comes back only when every call on it ended normally ({@link IscsiSession#reusable}): one that failed
  * may still have commands in flight. One taken again is first asked the LUN's capacity, which refreshes its size and
- * proves the connection still works; one that fails that, or that waited longer than {@link #MAX_IDLE} (a target
- * drops a connection that leaves its NOP-Ins unanswered), is closed and a new session logs in. Sessions are matched on
- * everything the login used: address, both CHAP credentials (the secrets compared, never shown) and the options. A
- * session idle for {@link #MAX_IDLE} is logged out by a daemon thread, and every idle one when the provider closes.
+ * proves the connection still works; one that fails that is closed and a new session logs in. While idle, each session
+ * is asked the same every {@link #PING} by a daemon thread, which also answers the target's NOP-Ins (RFC 7143 lets a
+ * target drop a connection that leaves them unanswered; istgt kept a silent one for 75 s here), and logged out after
+ * {@link #KEEP} idle or when the provider closes.
+ * Sessions are matched on everything the login used: address, both CHAP credentials (the secrets compared, never
+ * shown) and the options.
  */
 final class SessionPool implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SessionPool.class);
-  /** How long a session may wait for its next capture. */
-  static final Duration MAX_IDLE = Duration.ofSeconds(30);
-  /** How long the check of a session taken again may take before a new one logs in. */
+  /** How long an idle session is kept for the next capture: checkpoint intervals of a few minutes reuse it. */
+  static final Duration KEEP = Duration.ofMinutes(10);
+  /** How often an idle session is checked: well within istgt's NOP-In interval of 20 s. */
+  static final Duration PING = Duration.ofSeconds(10);
+  /** How long the check of a session may take before it is closed (and a new one logs in when one is needed). */
   static final Duration CHECK_LIMIT = Duration.ofSeconds(5);
 
   private record Key(LunAddress address, Optional<Chap> chap, Optional<Chap> targetChap,
@@ -48,21 +52,24 @@ final class SessionPool implements AutoCloseable {
     }
   }
 
-  private record Idle(IscsiSession session, long since) {}
+  private record Idle(Key key, IscsiSession session, long since) {}
 
   private final Map<Key, ArrayDeque<Idle>> idle = new HashMap<>();
   private final LongSupplier nanoTime;
-  private final Duration maxIdle;
-  private @Nullable ScheduledExecutorService sweeper;
+  private final Duration keep;
+  private final Duration ping;
+  private @Nullable ScheduledExecutorService pinger;
   private boolean closed;
+  private long pings;
 
   SessionPool() {
-    this(System::nanoTime, MAX_IDLE);
+    this(System::nanoTime, KEEP, PING);
   }
 
-  SessionPool(LongSupplier nanoTime, Duration maxIdle) {
+  SessionPool(LongSupplier nanoTime, Duration keep, Duration ping) {
     this.nanoTime = nanoTime;
-    this.maxIdle = maxIdle;
+    this.keep = keep;
+    this.ping = ping;
   }
 
   /** A pool that keeps nothing: each driver logs in and out (what a driver made on its own uses). */
@@ -87,54 +94,72 @@ final class SessionPool implements AutoCloseable {
       if (found == null) {
         return spec.connect();
       }
-      try {
-        found.session().revalidate(CHECK_LIMIT);
+      if (works(found)) {
         return found.session();
-      } catch (IOException | RuntimeException e) {
-        LOG.debug("an idle session to {} no longer works ({}): logging in again", key, e.toString());
-        found.session().close();
       }
     }
   }
 
   /** Takes {@code session} back for a later capture, or closes it when it cannot serve one. */
   void give(LunSpec spec, IscsiSession session) {
-    List<IscsiSession> expired;
-    synchronized (this) {
-      expired = removeExpired();
-      if (!closed && session.reusable()) {
-        idle.computeIfAbsent(Key.of(spec), k -> new ArrayDeque<>()).addFirst(new Idle(session, nanoTime.getAsLong()));
-        session = null;
-        sweepLater();
-      }
-    }
-    expired.forEach(IscsiSession::close);
-    if (session != null) {
+    if (!keep(new Idle(Key.of(spec), session, nanoTime.getAsLong()))) {
       session.close();
     }
   }
 
-  /** How many sessions wait, for tests. */
-  synchronized int idleCount() {
-    return idle.values().stream().mapToInt(ArrayDeque::size).sum();
+  /** How many sessions wait, and how many checks of idle ones were made, for tests. */
+  synchronized long[] counts() {
+    return new long[] {idle.values().stream().mapToInt(ArrayDeque::size).sum(), pings};
   }
 
-  /** Logs out, once the idle limit has passed, of the sessions nobody took meanwhile. */
-  private void sweepLater() {
-    if (sweeper == null) {
-      sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+  private boolean works(Idle i) {
+    try {
+      i.session().revalidate(CHECK_LIMIT);
+      return true;
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("an idle session to {} no longer works ({}): closed", i.key(), e.toString());
+      i.session().close();
+      return false;
+    }
+  }
+
+  private synchronized boolean keep(Idle i) {
+    if (closed || !i.session().reusable()) {
+      return false;
+    }
+    idle.computeIfAbsent(i.key(), k -> new ArrayDeque<>()).addFirst(i);
+    if (pinger == null) {
+      ScheduledExecutorService p = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "lencap-iscsi-idle-sessions");
         t.setDaemon(true);
         return t;
       });
+      p.scheduleWithFixedDelay(this::tend, ping.toMillis(), ping.toMillis(), TimeUnit.MILLISECONDS);
+      pinger = p;
     }
-    sweeper.schedule(() -> {
-      List<IscsiSession> expired;
-      synchronized (this) {
-        expired = removeExpired();
+    return true;
+  }
+
+  /** Logs out of the sessions idle too long and checks the others, each out of the pool while it is checked. */
+  private void tend() {
+    List<IscsiSession> expired;
+    List<Idle> due = new ArrayList<>();
+    synchronized (this) {
+      expired = removeExpired();
+      idle.values().forEach(due::addAll);
+      idle.clear();
+    }
+    expired.forEach(IscsiSession::close);
+    for (Idle i : due) {
+      if (works(i)) {
+        synchronized (this) {
+          pings++;
+        }
+        if (!keep(i)) {
+          i.session().close();
+        }
       }
-      expired.forEach(IscsiSession::close);
-    }, maxIdle.toMillis() + 1, TimeUnit.MILLISECONDS);
+    }
   }
 
   private List<IscsiSession> removeExpired() {
@@ -143,7 +168,7 @@ final class SessionPool implements AutoCloseable {
     for (Iterator<ArrayDeque<Idle>> queues = idle.values().iterator(); queues.hasNext(); ) {
       ArrayDeque<Idle> sessions = queues.next();
       sessions.removeIf(i -> {
-        boolean old = now - i.since() > maxIdle.toNanos();
+        boolean old = now - i.since() > keep.toNanos();
         if (old) {
           expired.add(i.session());
         }
@@ -163,8 +188,8 @@ final class SessionPool implements AutoCloseable {
       closed = true;
       idle.values().forEach(q -> q.forEach(i -> all.add(i.session())));
       idle.clear();
-      if (sweeper != null) {
-        sweeper.shutdownNow();
+      if (pinger != null) {
+        pinger.shutdownNow();
       }
     }
     all.forEach(IscsiSession::close);

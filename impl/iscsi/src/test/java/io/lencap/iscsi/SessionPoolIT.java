@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -70,13 +72,13 @@ class SessionPoolIT {
       new Random(1).nextBytes(data);
       first.write(0, ByteBuffer.wrap(data));
       pool.give(plain(), first);
-      assertEquals(1, pool.idleCount());
+      assertEquals(1, pool.counts()[0]);
 
       long t1 = System.nanoTime();
       IscsiSession again = pool.take(plain());
       long reuse = System.nanoTime() - t1;
       assertSame(first, again);
-      assertEquals(0, pool.idleCount());
+      assertEquals(0, pool.counts()[0]);
       assertEquals(SIZE, again.sizeBytes());
       assertArrayEquals(data, firstBlocks(again));
       System.out.printf("istgt: a login took %d ms, a session taken again %d ms%n", login / 1_000_000,
@@ -92,7 +94,7 @@ class SessionPoolIT {
       assertThrows(RuntimeException.class, () -> s.read(SIZE / s.blockSize(), ByteBuffer.allocate(s.blockSize())));
       assertFalse(s.reusable());
       pool.give(plain(), s);
-      assertEquals(0, pool.idleCount());
+      assertEquals(0, pool.counts()[0]);
       IscsiSession next = pool.take(plain());
       assertNotSame(s, next);
       assertEquals(SIZE, next.sizeBytes());
@@ -117,12 +119,12 @@ class SessionPoolIT {
   }
 
   @Test
-  void aSessionIdleLongerThanTheLimitIsLoggedOutAndReplaced() throws Exception {
+  void aSessionIdleLongerThanItsKeepIsLoggedOutAndReplaced() throws Exception {
     AtomicLong now = new AtomicLong();
-    try (SessionPool pool = new SessionPool(now::get, SessionPool.MAX_IDLE)) {
+    try (SessionPool pool = new SessionPool(now::get, SessionPool.KEEP, SessionPool.PING)) {
       IscsiSession s = pool.take(plain());
       pool.give(plain(), s);
-      now.addAndGet(SessionPool.MAX_IDLE.toNanos() + 1);
+      now.addAndGet(SessionPool.KEEP.toNanos() + 1);
       IscsiSession next = pool.take(plain());
       assertNotSame(s, next);
       assertFalse(s.reusable(), "the expired session was closed");
@@ -130,17 +132,37 @@ class SessionPoolIT {
     }
   }
 
+  /** Waits for what the pool's own thread does, whose only trace is the state it leaves. */
+  static void await(BooleanSupplier done, String what) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within 20 s: " + what);
+      }
+      LockSupport.parkNanos(5_000_000);
+    }
+  }
+
   @Test
-  void aSessionNobodyTakesIsLoggedOutOnceItsIdleLimitHasPassed() throws Exception {
-    try (SessionPool pool = new SessionPool(System::nanoTime, Duration.ofMillis(200))) {
+  void anIdleSessionIsCheckedWhileItWaitsAndStillServesTheNextCapture() throws Exception {
+    try (SessionPool pool = new SessionPool(System::nanoTime, SessionPool.KEEP, Duration.ofMillis(100))) {
       IscsiSession s = pool.take(plain());
       pool.give(plain(), s);
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (s.reusable() && System.nanoTime() < deadline) {
-        Thread.onSpinWait(); // waiting for the pool's own thread, whose only trace is the closed session
-      }
-      assertFalse(s.reusable(), "still open 20 s after its 200 ms idle limit");
-      assertEquals(0, pool.idleCount());
+      await(() -> pool.counts()[1] >= 3, "three checks of the idle session");
+      IscsiSession again = pool.take(plain());
+      assertSame(s, again);
+      firstBlocks(again);
+      pool.give(plain(), again);
+    }
+  }
+
+  @Test
+  void aSessionNobodyTakesIsLoggedOutOnceItsKeepHasPassed() throws Exception {
+    try (SessionPool pool = new SessionPool(System::nanoTime, Duration.ofMillis(200), Duration.ofMillis(100))) {
+      IscsiSession s = pool.take(plain());
+      pool.give(plain(), s);
+      await(() -> !s.reusable(), "the session logged out after 200 ms idle");
+      assertEquals(0, pool.counts()[0]);
     }
   }
 
@@ -170,7 +192,7 @@ class SessionPoolIT {
       pool.give(secure(SECRET), s);
       IscsiException e = assertThrows(IscsiException.class, () -> pool.take(secure("not-the-secret")));
       assertFalse(e.getMessage().contains("not-the-secret"), e.getMessage());
-      assertEquals(1, pool.idleCount(), "the other credentials' session stays where it was");
+      assertEquals(1, pool.counts()[0], "the other credentials' session stays where it was");
       assertSame(s, pool.take(secure(SECRET)));
       pool.give(secure(SECRET), s);
     }
@@ -187,6 +209,6 @@ class SessionPoolIT {
     assertTrue(late.reusable());
     pool.give(plain(), late);
     assertFalse(late.reusable());
-    assertEquals(0, pool.idleCount());
+    assertEquals(0, pool.counts()[0]);
   }
 }
