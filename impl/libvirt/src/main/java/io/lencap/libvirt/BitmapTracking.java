@@ -21,10 +21,11 @@ import java.util.TreeMap;
 
 /**
  * Changed-block tracking of a snapshot cut's qcow2 disks. Each capture leaves a libvirt checkpoint
- * ({@code lencap-TAG}, a persistent dirty bitmap per disk) made in its prepare, before the group pauses, so the
- * bitmap marks at least every write since the cut; the next capture reads, from the disk's frozen base after its own cut, only the 256 KiB
- * blocks that bitmap marks and takes every other block from the parent's chunks. The disk is stored as the guest
- * sees it (its virtual bytes, attribute {@code view=guest}), where bitmap offsets mean something.
+ * ({@code lencap-TAG}, a persistent dirty bitmap per disk) made in its prepare, before the group is quiesced, so
+ * the bitmap marks at least every write since the cut; the next capture reads, from the disk's frozen base after its
+ * own cut, only the 256 KiB blocks that bitmap marks and takes every other block from the parent's chunks. The disk
+ * is stored as the guest sees it (its virtual bytes, attribute {@code view=guest}), where bitmap offsets mean
+ * something.
  *
  * <p>The bitmap is used only when it provably covers the interval since the parent: the parent records the
  * checkpoint's name, the disk file is the same file (device and inode: a restore writes a new one), QEMU has run
@@ -158,9 +159,9 @@ final class BitmapTracking {
   }
 
   /**
-   * Called in prepare, before the group pauses: the checkpoint whose bitmaps the next capture reads. Made before the
-   * cut, its bitmaps also mark what the guest writes until the cut (read again next time, never missed), and the
-   * libvirt call stays out of the pause. When libvirt refuses it, this capture still stores the disks as the guest
+   * Called in prepare, before the group is quiesced: the checkpoint whose bitmaps the next capture reads. Made before
+   * the cut, its bitmaps also mark what the guest writes until the cut (read again next time, never missed), and the
+   * libvirt call stays out of the window in which the other members wait. When libvirt refuses it, this capture still stores the disks as the guest
    * sees them and the next reads them whole.
    */
   void begin(String tag, CaptureContext ctx) {
