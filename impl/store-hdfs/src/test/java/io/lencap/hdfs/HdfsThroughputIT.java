@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * block devices' default 256 KiB chunks and with 4 MiB chunks: each chunk is one HDFS file.
  */
 class HdfsThroughputIT {
-  private static final int BYTES = Integer.getInteger("lencap.bench.mib", 64) << 20;
+  private static final int BYTES = Integer.getInteger("lencap.bench.mib", 32) << 20; // -Dlencap.bench.mib=256 for a figure to quote
   private static final int ROUNDS = Integer.getInteger("lencap.bench.rounds", 1);
   private static MiniHdfs hdfs;
 

@@ -41,7 +41,7 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
  * store per capture (no dedup), with 256 KiB and with 4 MiB chunks (one object per chunk).
  */
 class S3ThroughputIT {
-  private static final int BYTES = Integer.getInteger("lencap.bench.mib", 64) << 20;
+  private static final int BYTES = Integer.getInteger("lencap.bench.mib", 32) << 20; // -Dlencap.bench.mib=256 for a figure to quote
   private static final int ROUNDS = Integer.getInteger("lencap.bench.rounds", 1);
   private static byte[] data;
 
