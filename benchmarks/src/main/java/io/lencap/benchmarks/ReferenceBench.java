@@ -5,6 +5,7 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.MemberCheckpoint;
+import io.lencap.api.Phase;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
@@ -19,10 +20,14 @@ import io.lencap.timeline.TimelineImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The reference group — two 128 MiB counter guests on QEMU, one LUN on istgt, one NFS export on
@@ -58,7 +63,7 @@ public final class ReferenceBench {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = new LinkedHashMap<>(Map.of("lun", "512", "files", "20000", "domains", "200",
-        "rounds", "3", "out", "docs/bench", "work", "/var/tmp/lencap-bench"));
+        "rounds", "3", "out", "docs/bench", "work", "/var/tmp/lencap-bench", "table", "yes"));
     for (String a : args) {
       int eq = a.indexOf('=');
       if (eq < 0 || !opt.containsKey(a.substring(0, eq))) {
@@ -70,6 +75,7 @@ public final class ReferenceBench {
     int files = Integer.parseInt(opt.get("files"));
     int domains = Integer.parseInt(opt.get("domains"));
     int rounds = Integer.parseInt(opt.get("rounds"));
+    boolean table = !opt.get("table").equals("no"); // no: the goal rounds alone, for a quick look
     Path out = Files.createDirectories(Path.of(opt.get("out")).toAbsolutePath());
     Path work = Path.of(opt.get("work")).toAbsolutePath();
     prepareWork(work);
@@ -90,7 +96,9 @@ public final class ReferenceBench {
       }
       log("guests %s counting", VMS);
       try {
-        run(guests, istgt, nfs, out, work, report, lunBytes, files, treeBytes);
+        if (table) {
+          run(guests, istgt, nfs, out, work, report, lunBytes, files, treeBytes);
+        }
         if (rounds > 0) {
           goalRounds(rounds, guests, istgt, nfs, work, report);
         }
@@ -103,7 +111,9 @@ public final class ReferenceBench {
     if (domains > 0) {
       scale(domains, work, report);
     }
-    Files.writeString(out.resolve("results.md"), report);
+    if (table) { // a quick look does not replace the recorded run
+      Files.writeString(out.resolve("results.md"), report);
+    }
     System.out.println();
     System.out.print(report);
     Workload.deleteTree(work); // stores and copies take gigabytes; on failure they stay for a look
@@ -235,20 +245,25 @@ public final class ReferenceBench {
     for (int r = 1; r <= rounds; r++) {
       Path store = work.resolve("store-round-" + r);
       Path copy = work.resolve("baseline-round-" + r);
-      try (Lencap lencap = Lencap.builder().store(store).build()) {
+      Timeline timeline = new Timeline();
+      try (Lencap lencap = Lencap.builder().store(store).listener(timeline).build()) {
+        Instant called = Instant.now();
         long t0 = System.nanoTime();
         long first;
         try (MemoryPeaks peaks = MemoryPeaks.watch()) {
-          lencap.capture(group).join();
+          Checkpoint cp = lencap.capture(group).join();
           first = System.nanoTime() - t0;
+          log("round %d, first capture's phases: %s", r, spans(timeline.bars(cp.id()), called, Instant.now()));
           memory.add(peaks.describe());
         }
         ScriptedBaseline.Result script = baseline.capture(copy);
         Workload.mutateLun(istgt.image(), 0.01, 100 + r);
         Workload.mutateTree(nfs.dir(), 0.01, 100 + r);
+        Instant calledAgain = Instant.now();
         long t1 = System.nanoTime();
         Checkpoint again = lencap.capture(group).join();
         long next = System.nanoTime() - t1;
+        log("round %d, second capture's phases: %s", r, spans(timeline.bars(again.id()), calledAgain, Instant.now()));
         long restored = restore(guests, istgt, nfs, 200 + r, () -> lencap.restore(group, again.id()).join());
         checkCounting(guests);
         long scripted = restore(guests, istgt, nfs, 300 + r, () -> baseline.restore(script));
@@ -273,6 +288,28 @@ public final class ReferenceBench {
     goal(report, "restore / baseline's restore", restore, "≤ 0.70");
     goal(report, "second capture (after 1% changed) / first", second, "≤ 0.25");
     report.append('\n').append(each);
+  }
+
+  /**
+   * Where a capture's wall went, on the group's critical path: until every member was prepared, the group's pause,
+   * the transfers after it, the commit (from the last transfer to the first release) and the releases.
+   */
+  private static String spans(List<Timeline.Bar> bars, Instant called, Instant returned) {
+    Instant start = bars.stream().map(Timeline.Bar::start).min(Comparator.naturalOrder()).orElseThrow();
+    Function<Phase, Optional<Instant>> end = phase -> bars.stream()
+        .filter(b -> b.phase() == phase).map(Timeline.Bar::end).max(Comparator.naturalOrder());
+    Instant prepared = end.apply(Phase.PREPARE).orElse(start);
+    Instant resumed = end.apply(Phase.RESUME).orElse(prepared);
+    Instant transferred = end.apply(Phase.TRANSFER).orElse(resumed);
+    Instant released = bars.stream().filter(b -> b.phase() == Phase.RELEASE).map(Timeline.Bar::start)
+        .min(Comparator.naturalOrder()).orElse(transferred);
+    Instant done = end.apply(Phase.RELEASE).orElse(released);
+    return String.format("before the first phase %d ms, prepare %d ms, pause %d ms, transfer after it %d ms, "
+        + "commit %d ms, release %d ms, after it %d ms", Duration.between(called, start).toMillis(),
+        Duration.between(start, prepared).toMillis(), Duration.between(prepared, resumed).toMillis(),
+        Math.max(0, Duration.between(resumed, transferred).toMillis()),
+        Math.max(0, Duration.between(transferred, released).toMillis()), Duration.between(released, done).toMillis(),
+        Duration.between(done, returned).toMillis());
   }
 
   private static void goal(StringBuilder report, String name, List<Double> values, String goal) {

@@ -2,12 +2,14 @@ package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.tck.BlobBackendContract;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
@@ -40,5 +42,22 @@ class LocalBackendTest extends BlobBackendContract {
       assertEquals(List.of("ab02", "ab03"), files.map(p -> p.getFileName().toString()).sorted().toList(),
           "no temporary file left behind");
     }
+  }
+
+  /** A flush that fails leaves what it did not sync for the next flush, which the commit then retries. */
+  @Test
+  void aFailedFlushKeepsItsFilesForTheNext() throws Exception {
+    Path store = Files.createDirectories(root.resolve("failed"));
+    LocalBackend backend = new LocalBackend(store);
+    byte[] one = "one".getBytes(StandardCharsets.UTF_8);
+    backend.put("manifests/m1", one);
+    backend.put("chunks/cd/cd01", one);
+    Files.delete(store.resolve("chunks/cd/cd01"));
+    Files.delete(store.resolve("chunks/cd"));
+    assertThrows(NoSuchFileException.class, backend::flush, "a directory that vanished cannot be made durable");
+    assertEquals(4, backend.unflushed(), "two files and their two directories still wait");
+    Files.createDirectories(store.resolve("chunks/cd"));
+    backend.flush();
+    assertEquals(0, backend.unflushed());
   }
 }
