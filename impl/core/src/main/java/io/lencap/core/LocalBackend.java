@@ -8,46 +8,65 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.FileVisitor;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Objects as files under a root directory. A write goes to a temporary file, then is renamed (or
  * linked) into place, atomic on POSIX. Durability is batched: {@link #flush()}, which the store calls
- * before it commits a manifest, syncs the file system once ({@code syncfs} through coreutils'
- * {@code sync -f}; fsync of each new file where that is missing) when more than {@value #FSYNC_LIMIT} files wait,
- * else fsyncs each of them and the directories that gained entries. Per-object fsync cost about 0.5 ms per chunk
- * here: most of a capture of small files. Every {@value #WRITEBACK_BYTES} bytes written, a flush starts in the
- * background, so that the disk writes while a capture reads and the commit's flush finds little left.
+ * before it commits a manifest, forces the new files and the directories that gained entries,
+ * {@value #SYNC_THREADS} at a time, or syncs the whole file system once ({@code syncfs} through coreutils'
+ * {@code sync -f}) when more than {@value #FSYNC_LIMIT} files wait. An fsync of each chunk in turn cost about
+ * 0.5 ms: most of a capture of small files. Every {@value #WRITEBACK_BYTES} bytes or {@value #FSYNC_LIMIT} files
+ * written, a flush starts in the background, so that the disk writes while a capture reads and the commit's flush
+ * finds little left.
  */
 final class LocalBackend implements BlobBackend {
   private static final String TEMP_SUFFIX = ".tmp";
   private static final long PID = ProcessHandle.current().pid();
   private static final Logger LOG = LoggerFactory.getLogger(LocalBackend.class);
-  /** Bytes written after which a sync starts in the background (one at a time per store). */
+  /** Bytes written after which a sync starts in the background (one at a time per store; see FSYNC_LIMIT too). */
   static final long WRITEBACK_BYTES = 64L << 20;
-  /** Up to this many files, a flush syncs them one by one rather than the whole file system. */
-  static final int FSYNC_LIMIT = 32;
-  private static final Executor WRITEBACK = Executors.newCachedThreadPool(
-      new ThreadFactoryBuilder().setNameFormat("lencap-store-writeback-%d").setDaemon(true).build());
+  /**
+   * Up to this many files, a flush forces each rather than the whole file system; as many files written start a
+   * background sync.
+   */
+  static final int FSYNC_LIMIT = 1024;
+  /** Files and directories a flush forces at once. */
+  static final int SYNC_THREADS = 16;
+  /** Threads that list directories at once. */
+  static final int LIST_THREADS = 4;
+  /** Background syncs and the shares of a flush or listing run here. */
+  private static final Executor IO = Executors.newCachedThreadPool(
+      new ThreadFactoryBuilder().setNameFormat("lencap-store-io-%d").setDaemon(true).build());
   private final Path root;
   private final Set<Path> dirtyDirectories = ConcurrentHashMap.newKeySet();
   private final Set<Path> dirtyFiles = ConcurrentHashMap.newKeySet();
@@ -60,14 +79,15 @@ final class LocalBackend implements BlobBackend {
   private final String tempPrefix = UUID.randomUUID().toString();
   private final AtomicLong temps = new AtomicLong();
   private volatile boolean syncfs = true;
-  private final AtomicLong unsynced = new AtomicLong();
+  private final AtomicLong unsyncedBytes = new AtomicLong();
+  private final AtomicLong unsyncedFiles = new AtomicLong();
   private final AtomicBoolean syncing = new AtomicBoolean();
   private final Object flushLock = new Object();
 
   LocalBackend(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
     if (Files.exists(this.root) && !Files.isDirectory(this.root)) {
-      throw new java.nio.file.NotDirectoryException(this.root + " is not a directory: a local store is a directory"
+      throw new NotDirectoryException(this.root + " is not a directory: a local store is a directory"
           + " (give a directory path, or one that does not exist yet)");
     }
     Files.createDirectories(this.root);
@@ -151,35 +171,59 @@ final class LocalBackend implements BlobBackend {
     return Files.exists(resolve(key));
   }
 
+  /**
+   * Walks the directory's children in parallel ({@link #LIST_THREADS} at a time; a store's chunks sit in 256
+   * directories), taking each file's size from the walk's own stat: 25,000 chunks listed in 55 ms here, against
+   * 160 ms walked in turn with a second stat of each. Symbolic links are not objects and are not followed.
+   */
   @Override
   public List<BlobInfo> list(String prefix) throws IOException {
     int slash = prefix.lastIndexOf('/');
     Path dir = slash < 0 ? root : resolve(prefix.substring(0, slash));
-    if (!Files.isDirectory(dir)) {
+    List<Path> children = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path child : entries) {
+        String key = keyOf(child);
+        if (key.startsWith(prefix) || prefix.startsWith(key + "/")) {
+          children.add(child);
+        }
+      }
+    } catch (NoSuchFileException | NotDirectoryException e) {
       return List.of();
     }
-    List<BlobInfo> out = new ArrayList<>();
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.forEach(p -> {
-        String key = root.relativize(p).toString().replace('\\', '/');
-        if (!key.startsWith(prefix) || key.endsWith(TEMP_SUFFIX)) {
-          return;
+    Queue<BlobInfo> out = new ConcurrentLinkedQueue<>();
+    FileVisitor<Path> visitor = new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes a) {
+        String key = keyOf(file);
+        if (a.isRegularFile() && key.startsWith(prefix) && !key.endsWith(TEMP_SUFFIX)) {
+          out.add(new BlobInfo(key, a.size(), a.lastModifiedTime().toInstant()));
         }
-        try {
-          BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-          if (a.isRegularFile()) {
-            out.add(new BlobInfo(key, a.size(), a.lastModifiedTime().toInstant()));
-          }
-        } catch (NoSuchFileException gone) {
-          // deleted while listing
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE; // deleted while listing
         }
-      });
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
-    return out;
+        throw e;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path d, @Nullable IOException e) throws IOException {
+        if (e != null && !(e instanceof NoSuchFileException)) {
+          throw e;
+        }
+        return FileVisitResult.CONTINUE;
+      }
+    };
+    inParallel(children, LIST_THREADS, child -> Files.walkFileTree(child, visitor));
+    return new ArrayList<>(out);
+  }
+
+  private String keyOf(Path path) {
+    return root.relativize(path).toString().replace('\\', '/');
   }
 
   @Override
@@ -215,29 +259,72 @@ final class LocalBackend implements BlobBackend {
     dirs.forEach(dirtyDirectories::remove);
     try {
       // Many files: one syncfs(2), which also writes the file system's metadata, so the entries these directories
-      // gained before it ran are durable (an fsync of each, up to 256 chunk directories, was most of a flush's
-      // samples). A few files (a journal record, a lease, a manifest): an fsync of each and of its directory,
-      // because syncfs also waits for every other writer's dirty data on the file system (it cost a capture's
-      // set-up half a second after a copy of 750 MB elsewhere on the disk).
+      // gained before it ran are durable. Up to FSYNC_LIMIT files: an fsync of each and of its directory, several
+      // at once (the file system commits their journal entries together; 300 files of 6 KB: 60 ms, one at a time
+      // 150 ms), because syncfs also waits for every other writer's dirty data on the file system (the same 300
+      // files: 20 ms alone, 400 ms after a 700 MB write elsewhere on the disk).
       if (files.size() > FSYNC_LIMIT && syncfs && syncFileSystem()) {
         return;
       }
-      for (Path f : files) {
-        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
-          ch.force(false);
-        } catch (NoSuchFileException gone) {
-          // collected meanwhile
-        }
-      }
-      for (Path dir : dirs) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-          ch.force(true);
-        }
-      }
+      forceAll(files, dirs);
     } catch (IOException | RuntimeException e) {
       dirtyFiles.addAll(files);
       dirtyDirectories.addAll(dirs);
       throw e;
+    }
+  }
+
+  /**
+   * Forces the files (a file collected meanwhile is skipped) and the directories (one removed is an error) to disk,
+   * {@link #SYNC_THREADS} at a time.
+   */
+  private static void forceAll(List<Path> files, List<Path> dirs) throws IOException {
+    List<Path> all = new ArrayList<>(files);
+    all.addAll(dirs);
+    Set<Path> directories = Set.copyOf(dirs);
+    inParallel(all, SYNC_THREADS, p -> force(p, directories.contains(p)));
+  }
+
+  /** Calls {@code each} on every item, in {@code tasks} shares at once; throws the first failure. */
+  private static <T> void inParallel(List<T> items, int tasks, IoConsumer<T> each) throws IOException {
+    int shares = Math.min(tasks, items.size());
+    List<CompletableFuture<Void>> running = new ArrayList<>(shares);
+    for (int t = 0; t < shares; t++) {
+      List<T> share = items.subList(items.size() * t / shares, items.size() * (t + 1) / shares);
+      running.add(CompletableFuture.runAsync(() -> {
+        for (T item : share) {
+          try {
+            each.accept(item);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      }, IO));
+    }
+    try {
+      CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof UncheckedIOException io) {
+        throw io.getCause();
+      }
+      throw new IOException("store " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while the store listed or synced");
+    }
+  }
+
+  private interface IoConsumer<T> {
+    void accept(T item) throws IOException;
+  }
+
+  private static void force(Path path, boolean directory) throws IOException {
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      ch.force(directory);
+    } catch (NoSuchFileException gone) {
+      if (directory) {
+        throw gone;
+      }
     }
   }
 
@@ -247,14 +334,18 @@ final class LocalBackend implements BlobBackend {
   }
 
   /**
-   * Counts bytes written; past {@link #WRITEBACK_BYTES} since the last sync began, starts one in the background.
-   * The kernel holds back writeback until gigabytes are dirty, so without this a capture's whole store write
-   * would wait for the commit's flush; with it, the disk writes while the capture still reads and hashes.
+   * Counts what was written; past {@link #WRITEBACK_BYTES} or {@link #FSYNC_LIMIT} files since the last sync began,
+   * starts one in the background. The kernel holds back writeback until gigabytes are dirty, so without this a
+   * capture's whole store write would wait for the commit's flush; with it, the disk writes while the capture still
+   * reads and hashes, and the commit syncs what came last.
    */
   private void written(int bytes) {
-    if (unsynced.addAndGet(bytes) >= WRITEBACK_BYTES && syncing.compareAndSet(false, true)) {
-      unsynced.set(0);
-      WRITEBACK.execute(() -> {
+    long files = unsyncedFiles.incrementAndGet();
+    if ((unsyncedBytes.addAndGet(bytes) >= WRITEBACK_BYTES || files >= FSYNC_LIMIT)
+        && syncing.compareAndSet(false, true)) {
+      unsyncedBytes.set(0);
+      unsyncedFiles.set(0);
+      IO.execute(() -> {
         try {
           flush();
         } catch (IOException | RuntimeException e) {

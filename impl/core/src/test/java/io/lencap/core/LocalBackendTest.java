@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.spi.BlobBackend;
+import io.lencap.spi.BlobInfo;
 import io.lencap.spi.tck.BlobBackendContract;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,5 +60,25 @@ class LocalBackendTest extends BlobBackendContract {
     Files.createDirectories(store.resolve("chunks/cd"));
     backend.flush();
     assertEquals(0, backend.unflushed());
+  }
+
+  /** A listing walks the directories in parallel: it keeps to the prefix, and skips temporary files and links. */
+  @Test
+  void aListingKeepsToThePrefixAndSkipsTempsAndLinks() throws Exception {
+    Path store = Files.createDirectories(root.resolve("listed"));
+    LocalBackend backend = new LocalBackend(store);
+    byte[] one = "one".getBytes(StandardCharsets.UTF_8);
+    for (String key : List.of("chunks/ab/ab01", "chunks/ab/ab02", "chunks/ac/ac01", "chunks/cd/cd01", "deltas/ab/ab03")) {
+      backend.put(key, one);
+    }
+    Files.write(store.resolve("chunks/ab/ab04.1234.tmp"), one);
+    Files.createSymbolicLink(store.resolve("chunks/ab/ab05"), store.resolve("chunks/ab/ab01"));
+    Files.createSymbolicLink(store.resolve("chunks/ae"), store.resolve("chunks/ab"));
+    assertEquals(List.of("chunks/ab/ab01", "chunks/ab/ab02", "chunks/ac/ac01"),
+        backend.list("chunks/a").stream().map(BlobInfo::key).sorted().toList());
+    assertEquals(4, backend.list("chunks/").size());
+    assertEquals(5, backend.list("").size());
+    assertEquals(List.of(), backend.list("none/"));
+    assertEquals(3, backend.list("chunks/ab/ab01").get(0).size());
   }
 }
