@@ -7,6 +7,8 @@
 #   scripts/bench.sh                                  full sizes: LUN 512 MiB, 20,000 files, 200 domains
 #   scripts/bench.sh lun=64 files=2000 domains=50     smaller, for a quick look
 #   scripts/bench.sh rounds=5                         issue 19's ratios over 5 rounds instead of 3 (0: none)
+#   scripts/bench.sh table=no domains=0               those rounds alone, each capture's phases logged; the
+#                                                     recorded results.md is left as it is
 #   (also out=DIR for the table and pictures, work=DIR for the daemons' files and stores)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,6 +12,7 @@ import io.lencap.api.spi.Names;
 import io.lencap.spi.BlobBackend;
 import io.lencap.spi.BlobInfo;
 import io.lencap.spi.ObjectLock;
+import io.lencap.spi.StoredEntry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,9 +59,15 @@ final class CheckpointStore implements AutoCloseable, Journal {
   private final Leases leases;
   private final ChunkStore chunks;
   private final ChunkCollection collection;
-  /** Manifests are immutable once committed; the cache is bounded, and a deleted one is not served. */
+  static final int MANIFEST_CACHE_REFERENCES = 1_000_000;
+  /**
+   * Manifests are immutable once committed; a deleted one is not served. The cache is bounded by the entries and
+   * chunk references it holds ({@value #MANIFEST_CACHE_REFERENCES}, about 100 MB of heap), not by manifests: one
+   * of a tree of 20,000 files weighs as much as a thousand of a single VM.
+   */
   private final com.google.common.cache.Cache<String, Manifest> manifestCache =
-      com.google.common.cache.CacheBuilder.newBuilder().maximumSize(256).build();
+      com.google.common.cache.CacheBuilder.newBuilder().maximumWeight(MANIFEST_CACHE_REFERENCES)
+          .<String, Manifest>weigher((key, m) -> weight(m)).build();
 
   /**
    * @param clockSkew how far apart the clocks of the storage's own servers may be (S3 gateways, HDFS
@@ -203,6 +210,17 @@ final class CheckpointStore implements AutoCloseable, Journal {
         "no checkpoint '" + id + "' of encapsulation '" + encapsulation + "' in " + describe()));
   }
 
+  /** A manifest's weight in the cache: its entries and chunk references. */
+  static int weight(Manifest m) {
+    long refs = 1;
+    for (Manifest.Member member : m.members()) {
+      for (StoredEntry e : member.entries()) {
+        refs += 1 + e.chunks().size();
+      }
+    }
+    return (int) Math.min(Integer.MAX_VALUE, refs);
+  }
+
   private Optional<Manifest> readManifest(String key) throws IOException {
     Manifest cached = manifestCache.getIfPresent(key);
     if (cached != null) {
@@ -307,6 +325,8 @@ final class CheckpointStore implements AutoCloseable, Journal {
       lock.get().retain(List.of(key));
     }
     backend.flush();
+    // The next capture's parent, most often: read back, a manifest of 20,000 entries cost it 60-130 ms to parse.
+    manifestCache.put(key, manifest);
   }
 
   private void awaitNoCollection(Manifest manifest, Duration wait) throws IOException {
