@@ -52,6 +52,8 @@ final class CheckpointStore implements AutoCloseable, Journal {
   static final String CHECKPOINTS = "checkpoints/";
   static final String JOURNAL = "journal/";
   static final String PROTECTED = "protected/";
+  /** The manifest cache's bound, in entries and chunk references. */
+  static final int MANIFEST_CACHE_REFERENCES = 1_000_000;
 
   private final BlobBackend backend;
   private final ChunkCodec codec;
@@ -59,11 +61,10 @@ final class CheckpointStore implements AutoCloseable, Journal {
   private final Leases leases;
   private final ChunkStore chunks;
   private final ChunkCollection collection;
-  static final int MANIFEST_CACHE_REFERENCES = 1_000_000;
   /**
    * Manifests are immutable once committed; a deleted one is not served. The cache is bounded by the entries and
-   * chunk references it holds ({@value #MANIFEST_CACHE_REFERENCES}, about 100 MB of heap), not by manifests: one
-   * of a tree of 20,000 files weighs as much as a thousand of a single VM.
+   * chunk references it holds ({@value #MANIFEST_CACHE_REFERENCES}), not by manifests: the reference group's (a tree
+   * of 20,000 files, a LUN, two VMs) weighs about 45,000, a single small VM's a few dozen.
    */
   private final com.google.common.cache.Cache<String, Manifest> manifestCache =
       com.google.common.cache.CacheBuilder.newBuilder().maximumWeight(MANIFEST_CACHE_REFERENCES)
