@@ -173,4 +173,21 @@ class StoreSafetyTest {
     assertEquals("encapsulation", assertInstanceOf(InvalidSpecException.class, e.getCause()).field());
     assertEquals(1, lencap.checkpoints("g").join().size());
   }
+
+  /**
+   * A committed manifest is cached for the next capture; deleted behind the engine's back (another process's
+   * retention), it is neither listed nor restored, and the next capture does not take it as its parent.
+   */
+  @Test
+  void aCachedManifestDeletedElsewhereIsNotServed() throws Exception {
+    open(wrapped(d -> d), Clock.systemUTC());
+    Encapsulation g = group(64 * 1024, ResiliencyPolicy.defaults());
+    Checkpoint first = lencap.capture(g).join();
+    Files.delete(store.resolve("checkpoints/g/" + first.id()));
+    assertEquals(List.of(), lencap.checkpoints("g").join());
+    CompletionException e = assertThrows(CompletionException.class, () -> lencap.restore(g, first.id()).join());
+    assertInstanceOf(io.lencap.api.NotFoundException.class, e.getCause());
+    Checkpoint second = lencap.capture(g).join();
+    assertEquals(Optional.empty(), second.parent(), "the deleted checkpoint was taken as the parent");
+  }
 }
