@@ -24,8 +24,9 @@ import java.util.Map;
  * directory of the export, interleaved in each round with its limits on the same bytes: {@code tar} of the
  * exported directory on the server's own disk into a file (no NFS), the fastest NFS client we can run here
  * ({@link NfsReader}: READDIRPLUS + READ, many calls in flight, bytes discarded), and {@code tar -x} of that
- * archive into an empty directory for the restore. Each ratio is a rate over a rate within its round; the
- * figures are min / median / max over the rounds. The first capture in the JVM is reported apart (cold).
+ * archive into an empty directory for the restore. Each round also captures and restores with the store option
+ * {@code packs=false} (each chunk an object of its own, as before packs). Each ratio is a rate over a rate within its
+ * round; the figures are min / median / max over the rounds. The first capture in the JVM is reported apart (cold).
  *
  * <p>Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.NfsTreeBench
  * -Dexec.args="20000 3"} (files, rounds of at least 3; a third argument sets the member's {@code threads}).
@@ -62,15 +63,18 @@ public final class NfsTreeBench {
         double nfsS = time(() -> reader.readAll("tree"));
         Captured c = capture(work.resolve("store-" + r), group);
         Path restored = Files.createDirectories(nfs.dir().resolve("restore-" + r));
-        Placement elsewhere = Placement.builder().move("export", URI.create(nfs.locator() + "/restore-" + r)).build();
-        double restoreS;
-        try (Lencap lencap = Lencap.builder().store(work.resolve("store-" + r)).build()) {
-          restoreS = time(() -> lencap.restore(group, c.checkpoint.id(), elsewhere).join());
-        }
+        double restoreS = restore(work.resolve("store-" + r), group, c, nfs.locator() + "/restore-" + r, "true");
+        Captured apart = capture(work.resolve("store-apart-" + r), group, "false");
+        Path restoredApart = Files.createDirectories(nfs.dir().resolve("restore-apart-" + r));
+        double restoreApartS = restore(work.resolve("store-apart-" + r), group, apart,
+            nfs.locator() + "/restore-apart-" + r, "false");
         Path untarred = Files.createDirectories(nfs.dir().resolve("untar-" + r));
         double untarS = time(() -> Sh.run("tar", "-C", untarred.toString(), "-xf", tar.toString()));
         Sh.run("diff", "-r", "-q", tree.toString(), restored.toString()); // the restore is whole
+        Sh.run("diff", "-r", "-q", tree.toString(), restoredApart.toString());
         Workload.deleteTree(restored);
+        Workload.deleteTree(restoredApart);
+        Workload.deleteTree(work.resolve("store-apart-" + r));
         Workload.deleteTree(untarred);
         Workload.deleteTree(work.resolve("store-" + r));
         add(rates, "tar of the export on the server, into a file", mib / tarS);
@@ -78,12 +82,17 @@ public final class NfsTreeBench {
         add(rates, "Lencap capture (warm, local store)", mib / c.seconds);
         add(rates, "tar -x on the server, into an empty directory", mib / untarS);
         add(rates, "Lencap restore into an empty directory", mib / restoreS);
+        add(rates, "Lencap capture, a chunk per object (packs=false)", mib / apart.seconds);
+        add(rates, "Lencap restore, a chunk per object (packs=false)", mib / restoreApartS);
         add(ratios, "capture / tar", tarS / c.seconds);
         add(ratios, "capture / NFS client", nfsS / c.seconds);
         add(ratios, "capture / min(tar, NFS client)", Math.max(tarS, nfsS) / c.seconds);
         add(ratios, "restore / tar -x", untarS / restoreS);
-        System.err.printf("round %d: tar %.2f s, NFS client %.2f s, capture %.2f s, restore %.2f s, untar %.2f s%n",
-            r + 1, tarS, nfsS, c.seconds, restoreS, untarS);
+        add(ratios, "capture: packs / a chunk per object", apart.seconds / c.seconds);
+        add(ratios, "restore: packs / a chunk per object", restoreApartS / restoreS);
+        System.err.printf("round %d: tar %.2f s, NFS client %.2f s, capture %.2f s, restore %.2f s, untar %.2f s,"
+            + " a chunk per object: capture %.2f s, restore %.2f s%n", r + 1, tarS, nfsS, c.seconds, restoreS, untarS,
+            apart.seconds, restoreApartS);
       }
       System.out.printf("NFS tree of %,d files, %.1f MiB (1-8 KiB in 100 directories), Ganesha on loopback, %d cores, "
           + "%d interleaved rounds, member threads %s%n", files, mib, Runtime.getRuntime().availableProcessors(),
@@ -102,10 +111,22 @@ public final class NfsTreeBench {
   private record Captured(Checkpoint checkpoint, double seconds) {}
 
   private static Captured capture(Path store, Encapsulation group) throws Exception {
-    try (Lencap lencap = Lencap.builder().store(store).build()) {
+    return capture(store, group, "true");
+  }
+
+  private static Captured capture(Path store, Encapsulation group, String packs) throws Exception {
+    try (Lencap lencap = Lencap.builder().store(store).storeOption("packs", packs).build()) {
       long t0 = System.nanoTime();
       Checkpoint cp = lencap.capture(group).join();
       return new Captured(cp, (System.nanoTime() - t0) / 1e9);
+    }
+  }
+
+  private static double restore(Path store, Encapsulation group, Captured c, String into, String packs)
+      throws Exception {
+    Placement elsewhere = Placement.builder().move("export", URI.create(into)).build();
+    try (Lencap lencap = Lencap.builder().store(store).storeOption("packs", packs).build()) {
+      return time(() -> lencap.restore(group, c.checkpoint.id(), elsewhere).join());
     }
   }
 

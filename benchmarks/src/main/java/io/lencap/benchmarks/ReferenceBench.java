@@ -61,9 +61,13 @@ public final class ReferenceBench {
     }
   }
 
+  /** The store option {@code packs} of every Lencap store the bench opens. */
+  private static String packs = "true";
+
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = new LinkedHashMap<>(Map.of("lun", "512", "files", "20000", "domains", "200",
-        "rounds", "3", "out", "docs/bench", "work", "/var/tmp/lencap-bench", "table", "yes"));
+        "rounds", "3", "out", "docs/bench", "work", "/var/tmp/lencap-bench", "table", "yes",
+        "packs", "true"));
     for (String a : args) {
       int eq = a.indexOf('=');
       if (eq < 0 || !opt.containsKey(a.substring(0, eq))) {
@@ -76,6 +80,7 @@ public final class ReferenceBench {
     int domains = Integer.parseInt(opt.get("domains"));
     int rounds = Integer.parseInt(opt.get("rounds"));
     boolean table = !opt.get("table").equals("no"); // no: the goal rounds alone, for a quick look
+    packs = opt.get("packs"); // false: each chunk an object of its own, as before packs
     Path out = Files.createDirectories(Path.of(opt.get("out")).toAbsolutePath());
     Path work = Path.of(opt.get("work")).toAbsolutePath();
     prepareWork(work);
@@ -151,9 +156,9 @@ public final class ReferenceBench {
     Timeline liveTimeline = new Timeline();
     ScriptedBaseline baseline = new ScriptedBaseline(URI, VMS, istgt.locator(), nfs.dir());
     Map<String, String> notes = new LinkedHashMap<>();
-    try (Lencap nbLencap = Lencap.builder().store(work.resolve("store-nb")).listener(nbTimeline).build();
-        Lencap blLencap = Lencap.builder().store(work.resolve("store-b")).listener(blTimeline).build();
-        Lencap liveLencap = Lencap.builder().store(work.resolve("store-nolun")).listener(liveTimeline).build()) {
+    try (Lencap nbLencap = Lencap.builder().store(work.resolve("store-nb")).storeOption("packs", packs).listener(nbTimeline).build();
+        Lencap blLencap = Lencap.builder().store(work.resolve("store-b")).storeOption("packs", packs).listener(blTimeline).build();
+        Lencap liveLencap = Lencap.builder().store(work.resolve("store-nolun")).storeOption("packs", packs).listener(liveTimeline).build()) {
       // First capture, each method in turn on the same group.
       Checkpoint nb1 = capture(nbLencap, nbGroup, nb, 1, nbTimeline, out, "", notes);
       Checkpoint bl1 = capture(blLencap, blGroup, bl, 1, blTimeline, out, "", notes);
@@ -246,7 +251,7 @@ public final class ReferenceBench {
       Path store = work.resolve("store-round-" + r);
       Path copy = work.resolve("baseline-round-" + r);
       Timeline timeline = new Timeline();
-      try (Lencap lencap = Lencap.builder().store(store).listener(timeline).build()) {
+      try (Lencap lencap = Lencap.builder().store(store).storeOption("packs", packs).listener(timeline).build()) {
         Instant called = Instant.now();
         long t0 = System.nanoTime();
         long first;
@@ -416,7 +421,7 @@ public final class ReferenceBench {
     report.append(String.format("%nScale: %d libvirt test-driver domains (test://%s) in one encapsulation, "
         + "second capture timed (the first warms up):%n%n| mode | capture wall | per member | group pause | restore | per member |%n"
         + "|---|---:|---:|---:|---:|---:|%n", domains, node));
-    try (Lencap lencap = Lencap.builder().store(work.resolve("store-scale")).build()) {
+    try (Lencap lencap = Lencap.builder().store(work.resolve("store-scale")).storeOption("packs", packs).build()) {
       for (CaptureMode mode : CaptureMode.values()) {
         Encapsulation.Builder b = Encapsulation.builder("scale-" + mode.name().toLowerCase())
             .policy(ResiliencyPolicy.builder().mode(mode).pauseBudget(Duration.ofMinutes(10)).build());

@@ -25,6 +25,19 @@ public interface BlobBackend extends AutoCloseable {
 
   Optional<byte[]> get(String key) throws IOException;
 
+  /**
+   * {@code length} bytes of an object from {@code offset}, or empty when the object is absent. Fewer bytes come
+   * back when the object ends first (a caller that expects a whole range checks the length). The store reads one
+   * chunk of a pack this way. The default reads the whole object; backends with ranged reads override it.
+   */
+  default Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("range " + offset + "+" + length + " of " + key);
+    }
+    return get(key).map(all -> java.util.Arrays.copyOfRange(all, (int) Math.min(offset, all.length),
+        (int) Math.min(offset + length, all.length)));
+  }
+
   boolean exists(String key) throws IOException;
 
   /** Objects whose key starts with the prefix, in no particular order. */

@@ -47,14 +47,16 @@ final class CaptureCommit {
     List<Manifest.Member> stored = new ArrayList<>();
     Map<String, Integer> referenced = new HashMap<>();
     Map<String, String> deltas = new HashMap<>();
+    Map<String, ChunkPacks.Slot> packed = new HashMap<>();
     for (CaptureMember m : members) {
       referenced.putAll(m.writer.referencedChunks());
       deltas.putAll(m.writer.deltas());
+      packed.putAll(ChunkPacks.slots(m.writer.packs()));
       long pauseNanos = m.pauseNanos(); // first: it notes a pause the provider measured
       stored.add(new Manifest.Member(m.id(), m.resource.type(), m.resource.locator().toString(),
           m.resource.properties(), m.provider.name(), pauseNanos, m.writer.logicalBytes(),
           m.writer.storedBytes(), m.context.method, List.copyOf(m.context.notes), m.writer.attributes(),
-          m.writer.entries(), m.writer.deltas()));
+          m.writer.entries(), m.writer.deltas(), m.writer.packs()));
     }
     Manifest manifest = new Manifest(Manifest.formatOf(stored), checkpointId, encapsulation.name(),
         parent == null ? null : parent.id(), encapsulation.policy().mode(), startedAt, recoveryLine,
@@ -66,8 +68,8 @@ final class CaptureCommit {
     writing.run();
     try {
       // Name the manifest's chunks in the journal first, so that a collection from now on spares them.
-      journal.nameChunks(CheckpointStore.chunksOf(manifest).keySet());
-      Set<String> damaged = run.store().chunks().unproven(referenced, deltas, false);
+      journal.nameChunks(CheckpointStore.namedObjects(manifest));
+      Set<String> damaged = run.store().chunks().unproven(referenced, deltas, packed, false);
       if (!damaged.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "chunk " + damaged.iterator().next() + " ("
             + damaged.size() + " in all) that this capture reuses from " + (parent == null ? "the store" : "checkpoint "

@@ -57,15 +57,23 @@ final class CaptureMember {
     }
   }
 
-  /** The parent's state less the entries that name a chunk found damaged: those are read again. */
+  /**
+   * The parent's state less the entries that name a chunk found damaged: those are read again. The parent's packs
+   * are looked up first (a few objects): chunks past the end of a truncated or missing pack are damaged.
+   */
   private Manifest.Member withoutDamaged(Manifest.Member pm) {
+    try {
+      run.store().chunks().checkPacks(pm.packs());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     List<StoredEntry> intact = pm.entries().stream()
         .filter(e -> e.chunks().stream().noneMatch(c -> run.store().chunks().damaged(c.id()))).toList();
     if (intact.size() == pm.entries().size()) {
       return pm;
     }
     return new Manifest.Member(pm.id(), pm.type(), pm.locator(), pm.properties(), pm.provider(), pm.pauseNanos(),
-        pm.logicalBytes(), pm.storedBytes(), pm.method(), pm.notes(), pm.attributes(), intact, pm.deltas());
+        pm.logicalBytes(), pm.storedBytes(), pm.method(), pm.notes(), pm.attributes(), intact, pm.deltas(), pm.packs());
   }
 
   String id() {

@@ -258,6 +258,7 @@ final class CaptureRun {
 
   private void transferBody(CaptureMember m) throws Exception {
     m.driver.transfer(m.cut, m.context);
+    m.writer.finishPacks();
     m.transferred = true;
     m.writer.reportDone();
   }

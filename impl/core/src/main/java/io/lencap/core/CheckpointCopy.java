@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +41,8 @@ import org.slf4j.LoggerFactory;
  *   <li>on the target, a COPY record names the chunks before any is written, so that a collection there
  *       spares them;
  *   <li>each chunk the target lacks (one listing; present means present with a size its length allows) is
- *       read from the source, verified against its hash, written, and read back;
+ *       read from the source, verified against its hash, written, and read back; a pack likewise, whole, with
+ *       each of the checkpoint's chunks in it verified;
  *   <li>the manifest last, once no collection is live on the target, after checking again that every chunk
  *       is there if a collection ran since the sync started (as {@link CheckpointStore#commit} does);
  *   <li>both records forgotten.
@@ -54,6 +56,8 @@ final class CheckpointCopy {
   private static final int COMMIT_ATTEMPTS = 3;
   /** Marks a delta's id in {@link #targetChunks}. */
   private static final String DELTA = "delta:";
+  /** Marks a pack's id in {@link #targetChunks}. */
+  private static final String PACK = "pack:";
 
   private final CheckpointStore source;
   private final CheckpointStore target;
@@ -133,6 +137,9 @@ final class CheckpointCopy {
         for (BlobInfo info : target.backend().list(ChunkStore.DELTAS)) {
           targetChunks.put(DELTA + ChunkStore.idOf(info.key()), info.size());
         }
+        for (BlobInfo info : target.backend().list(ChunkPacks.PREFIX)) {
+          targetChunks.put(PACK + ChunkStore.idOf(info.key()), info.size());
+        }
         for (Manifest m : todo) {
           if (copyOne(m, generation)) {
             copied.add(m.id());
@@ -171,7 +178,8 @@ final class CheckpointCopy {
   private boolean copyOne(Manifest m, String generationAtStart) throws IOException {
     String op = "copy-" + m.encapsulation() + "-" + m.id();
     Map<String, Integer> chunks = CheckpointStore.chunksOf(m);
-    JournalRecord record = JournalRecord.copy(op, m.encapsulation(), m.id(), owner, clock.instant(), chunks.keySet());
+    JournalRecord record = JournalRecord.copy(op, m.encapsulation(), m.id(), owner, clock.instant(),
+        CheckpointStore.namedObjects(m));
     source.record(record);
     try {
       String key = CheckpointStore.CHECKPOINTS + m.encapsulation() + "/" + m.id();
@@ -220,9 +228,27 @@ final class CheckpointCopy {
    * {@code look}, asks the target about each chunk again instead of trusting the listing (a collection ran).
    */
   private int send(Manifest m, Map<String, Integer> chunks, boolean look) throws IOException {
-    List<Chunk> missing = new ArrayList<>();
+    List<IoTask> missing = new ArrayList<>();
     Map<String, String> deltas = CheckpointStore.deltasOf(m);
+    Map<String, ChunkPacks.Slot> slots = CheckpointStore.slotsOf(m);
+    Map<String, Map<String, ChunkPacks.Slot>> packs = new HashMap<>();
+    slots.forEach((id, slot) -> packs.computeIfAbsent(slot.pack(), p -> new HashMap<>()).put(id, slot));
+    for (Map.Entry<String, Map<String, ChunkPacks.Slot>> p : packs.entrySet()) {
+      long end = p.getValue().values().stream().mapToLong(s -> s.offset() + s.size()).max().orElse(0);
+      Long size = look ? target.backend().stat(ChunkPacks.key(p.getKey())).map(BlobInfo::size).orElse(null)
+          : targetChunks.get(PACK + p.getKey());
+      if (size != null && size >= end) {
+        if (!look) {
+          chunksPresent.addAndGet(p.getValue().size());
+        }
+      } else {
+        missing.add(() -> sendPack(m, p.getKey(), p.getValue(), chunks));
+      }
+    }
     for (Map.Entry<String, Integer> c : chunks.entrySet()) {
+      if (slots.containsKey(c.getKey())) {
+        continue; // sent with its pack
+      }
       boolean delta = deltas.containsKey(c.getKey());
       Long size = look ? target.backend().stat(delta ? ChunkStore.deltaKey(c.getKey()) : ChunkStore.key(c.getKey()))
           .map(BlobInfo::size).orElse(null) : targetChunks.get(delta ? DELTA + c.getKey() : c.getKey());
@@ -231,13 +257,15 @@ final class CheckpointCopy {
         // The target's delta names another base than this manifest records (another source wrote it, or it
         // is unreadable): a collection there would keep the recorded base and delete the real one. Send the
         // chunk whole instead: reads try the whole chunk first, and the recorded base is among the chunks sent.
-        missing.add(new Chunk(c.getKey(), c.getValue(), false));
+        Chunk whole = new Chunk(c.getKey(), c.getValue(), false);
+        missing.add(() -> sendOne(m, whole));
       } else if (size != null && (delta ? size > 0 : source.codec().plausibleSize(c.getValue(), size))) {
         if (!look) {
           chunksPresent.incrementAndGet();
         }
       } else {
-        missing.add(new Chunk(c.getKey(), c.getValue(), delta));
+        Chunk chunk = new Chunk(c.getKey(), c.getValue(), delta);
+        missing.add(() -> sendOne(m, chunk));
       }
     }
     // A sliding window: a chunk starts as soon as one ends, never more than the target's concurrency in
@@ -246,7 +274,7 @@ final class CheckpointCopy {
     AtomicReference<Throwable> failed = new AtomicReference<>();
     List<CompletableFuture<Void>> sent = new ArrayList<>(missing.size());
     try {
-      for (Chunk ref : missing) {
+      for (IoTask task : missing) {
         window.acquire();
         if (failed.get() != null) {
           window.release();
@@ -254,7 +282,7 @@ final class CheckpointCopy {
         }
         CompletableFuture<Void> one = CompletableFuture.runAsync(() -> {
           try {
-            sendOne(m, ref);
+            task.run();
           } catch (IOException e) {
             throw new CompletionException(e);
           }
@@ -330,6 +358,57 @@ final class CheckpointCopy {
     targetChunks.put(key.startsWith(ChunkStore.DELTAS) ? DELTA + ref.id() : ref.id(), (long) stored.length);
     chunksSent.incrementAndGet();
     bytesSent.addAndGet(stored.length);
+  }
+
+  /**
+   * Reads a pack from the source, verifies each of the checkpoint's chunks in it (by its hash, as a read does),
+   * writes it to the target and reads it back.
+   */
+  private void sendPack(Manifest m, String pack, Map<String, ChunkPacks.Slot> in, Map<String, Integer> lengths)
+      throws IOException {
+    String key = ChunkPacks.key(pack);
+    Optional<byte[]> read = source.backend().get(key);
+    if (read.isEmpty()) {
+      String first = in.keySet().iterator().next();
+      throw new CorruptCheckpointException(m.id(), memberOf(m, first), first, "its pack " + pack
+          + " is missing from the source " + source.describe());
+    }
+    byte[] stored = read.get();
+    for (Map.Entry<String, ChunkPacks.Slot> c : in.entrySet()) {
+      ChunkPacks.Slot slot = c.getValue();
+      if (slot.offset() + slot.size() > stored.length) {
+        throw new CorruptCheckpointException(m.id(), memberOf(m, c.getKey()), c.getKey(), "its pack " + pack + " is too short in"
+            + " the source " + source.describe());
+      }
+      int length = lengths.get(c.getKey());
+      try {
+        byte[] raw = source.codec().decode(ChunkStore.key(c.getKey()),
+            Arrays.copyOfRange(stored, (int) slot.offset(), (int) slot.offset() + slot.size()), length);
+        if (raw.length != length || !source.codec().id(raw, 0, raw.length).equals(c.getKey())) {
+          throw new CorruptCheckpointException(m.id(), memberOf(m, c.getKey()), c.getKey(), "content in pack " + pack
+              + " does not match its hash in " + source.describe());
+        }
+      } catch (ChunkCodec.UnreadableException e) {
+        throw new CorruptCheckpointException(m.id(), memberOf(m, c.getKey()), c.getKey(), "in pack " + pack + ": " + e.getMessage());
+      }
+    }
+    BlobBackend to = target.backend();
+    if (!to.putIfAbsent(key, stored)) {
+      to.put(key, stored); // written meanwhile (the same bytes: names are hashes) or too short in the listing
+    }
+    byte[] back = to.get(key).orElse(null);
+    if (!Arrays.equals(stored, back)) {
+      throw new LencapException("pack " + pack + " of checkpoint " + m.id() + " arrived damaged in "
+          + target.describe() + " (" + (back == null ? "absent" : back.length + " bytes") + " where "
+          + stored.length + " were sent); run the sync again");
+    }
+    targetChunks.put(PACK + pack, (long) stored.length);
+    chunksSent.addAndGet(in.size());
+    bytesSent.addAndGet(stored.length);
+  }
+
+  private interface IoTask {
+    void run() throws IOException;
   }
 
   private record Chunk(String id, int length, boolean delta) {}

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -245,10 +246,10 @@ final class CheckpointStore implements AutoCloseable, Journal {
           + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
     }
     ManifestLimits.check(key, m);
-    if (m.format() > Manifest.FORMAT_DELTAS) { // restore, sync and collection (which then stops) all read here
+    if (m.format() > Manifest.FORMAT_PACKS) { // restore, sync and collection (which then stops) all read here
       throw new LencapException("store " + describe() + ", checkpoint " + m.id() + " of " + m.encapsulation()
           + " is in manifest format " + m.format() + ", newer than this version reads (up to "
-          + Manifest.FORMAT_DELTAS + "): restore, sync or collect it with a newer Lencap");
+          + Manifest.FORMAT_PACKS + "): restore, sync or collect it with a newer Lencap");
     }
     manifestCache.put(key, m);
     return Optional.of(m);
@@ -291,11 +292,36 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return out;
   }
 
-  /** The keys of the objects a manifest's chunks are stored in: deltas and whole chunks. */
+  /** Where a manifest's packed chunks are: id to slot. */
+  static Map<String, ChunkPacks.Slot> slotsOf(Manifest manifest) {
+    Map<String, ChunkPacks.Slot> out = new HashMap<>();
+    manifest.members().forEach(m -> out.putAll(m.slots()));
+    return out;
+  }
+
+  /** The ids of the packs a manifest's chunks are in. */
+  static Set<String> packsOf(Manifest manifest) {
+    Set<String> out = new HashSet<>();
+    manifest.members().forEach(m -> out.addAll(m.packs().keySet()));
+    return out;
+  }
+
+  /** What a journal record names so that a collection spares a manifest's objects: its chunks and its packs. */
+  static Set<String> namedObjects(Manifest manifest) {
+    Set<String> out = new HashSet<>(chunksOf(manifest).keySet());
+    out.addAll(packsOf(manifest));
+    return out;
+  }
+
+  /** The keys of the objects a manifest's chunks are stored in: deltas, whole chunks and packs. */
   static List<String> objectKeys(Manifest manifest) {
     Map<String, String> deltas = deltasOf(manifest);
-    return chunksOf(manifest).keySet().stream()
-        .map(id -> deltas.containsKey(id) ? ChunkStore.deltaKey(id) : ChunkStore.key(id)).toList();
+    Map<String, ChunkPacks.Slot> slots = slotsOf(manifest);
+    List<String> keys = new ArrayList<>();
+    chunksOf(manifest).keySet().stream().filter(id -> !slots.containsKey(id))
+        .map(id -> deltas.containsKey(id) ? ChunkStore.deltaKey(id) : ChunkStore.key(id)).forEach(keys::add);
+    packsOf(manifest).stream().map(ChunkPacks::key).forEach(keys::add);
+    return keys;
   }
 
   /**
@@ -307,7 +333,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
     backend.flush();
     awaitNoCollection(manifest, wait);
     if (!generation().equals(generationAtStart)) {
-      Set<String> missing = chunks.unproven(chunksOf(manifest), deltasOf(manifest), false);
+      Set<String> missing = chunks.unproven(chunksOf(manifest), deltasOf(manifest), slotsOf(manifest), false);
       if (!missing.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "a concurrent collection removed chunk "
             + missing.iterator().next() + " that this capture uses (" + missing.size() + " in all); capture again",

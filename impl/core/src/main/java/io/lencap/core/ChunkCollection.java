@@ -97,11 +97,14 @@ final class ChunkCollection {
           e.getMessage());
       return new CollectReport(true, 0, 0, Optional.empty());
     }
-    // A delta is live when a manifest names it as one (which also makes its base live) or a record names it.
+    // A delta is live when a manifest names it as one (which also makes its base live) or a record names it; a
+    // pack when a manifest names a chunk in it or a record names it.
     Set<String> liveDeltas = new HashSet<>(live);
+    Set<String> livePacks = new HashSet<>(live);
     for (Manifest m : manifests) {
       live.addAll(CheckpointStore.chunksOf(m).keySet());
       liveDeltas.addAll(CheckpointStore.deltasOf(m).keySet());
+      livePacks.addAll(CheckpointStore.packsOf(m));
     }
     int deleted = 0;
     int locked = 0;
@@ -109,15 +112,22 @@ final class ChunkCollection {
     List<BlobInfo> objects = new java.util.ArrayList<>(backend.list(ChunkStore.PREFIX));
     int wholeChunks = objects.size();
     objects.addAll(backend.list(ChunkStore.DELTAS));
+    int deltas = objects.size();
+    objects.addAll(backend.list(ChunkPacks.PREFIX));
     for (int i = 0; i < objects.size(); i++) {
       BlobInfo info = objects.get(i);
       String id = ChunkStore.idOf(info.key());
-      if (!(i < wholeChunks ? live : liveDeltas).contains(id) && info.lastModified().isBefore(cutoff)) {
+      if (!(i < wholeChunks ? live : i < deltas ? liveDeltas : livePacks).contains(id)
+          && info.lastModified().isBefore(cutoff)) {
         if (!lease.fresh()) {
           log.warn("collection of {} stopped: its lease could not be renewed in time", backend.describe());
           break;
         }
-        chunks.deleted(id);
+        if (i < deltas) {
+          chunks.deleted(id);
+        } else {
+          chunks.packDeleted(id);
+        }
         try {
           backend.delete(info.key());
           deleted++;

@@ -8,10 +8,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +28,9 @@ import org.slf4j.LoggerFactory;
  * 2): its id stays the hash of its full content, the manifests that name it record its base (so that a collection
  * keeps the base without reading the delta), and a base is always a full chunk, so a read costs two objects at
  * most. Reads try the full chunk first, then the delta, whatever the manifest says.
+ *
+ * <p>A small chunk may instead be stored in a {@link ChunkPacks pack} (format 3): a read is then a ranged read of
+ * the pack at the slot its manifest gives, verified by the chunk's hash as any read is.
  */
 final class ChunkStore {
   private static final Logger log = LoggerFactory.getLogger(ChunkStore.class);
@@ -40,10 +45,15 @@ final class ChunkStore {
   /** Chunks this process wrote or proved since the collection generation {@link #generation}. */
   private final Set<String> known = ConcurrentHashMap.newKeySet();
   private volatile String generation = "";
+  private volatile boolean packing = true;
   /** Chunks found damaged and not written again since. */
   private final Set<String> damaged = ConcurrentHashMap.newKeySet();
   /** Chunks this process stored or proved as deltas since {@link #generation}: id to its base's id. */
   private final Map<String, String> knownDeltas = new ConcurrentHashMap<>();
+  /** Chunks this process wrote or proved in packs since {@link #generation}: id to its slot. */
+  private final Map<String, ChunkPacks.Slot> knownPacked = new ConcurrentHashMap<>();
+  /** The sizes of packs this process wrote or looked up since {@link #generation}. */
+  private final Map<String, Long> packSizes = new ConcurrentHashMap<>();
 
   ChunkStore(BlobBackend backend, ChunkCodec codec) {
     this.backend = backend;
@@ -65,6 +75,18 @@ final class ChunkStore {
 
   ChunkCodec codec() {
     return codec;
+  }
+
+  /**
+   * Whether captures put small chunks into packs (the store option {@code packs}, on by default). Off, each chunk
+   * is an object of its own and manifests stay in a format that versions before packs read.
+   */
+  boolean packing() {
+    return packing;
+  }
+
+  void packing(boolean on) {
+    packing = on;
   }
 
   /** Stores a chunk unless present; returns the bytes it added to the store (0 when deduplicated). */
@@ -112,6 +134,51 @@ final class ChunkStore {
     known.add(chunk.id());
     damaged.remove(chunk.id());
     return created ? chunk.bytes().length : 0;
+  }
+
+  /**
+   * Writes a pack of chunks unless present (a present one of another size is damaged: it is replaced), then knows
+   * its chunks as packed there.
+   */
+  void storePack(String packId, byte[] bytes, List<Manifest.Packed> in) throws IOException {
+    String key = ChunkPacks.key(packId);
+    if (!backend.putIfAbsent(key, bytes)) {
+      Optional<BlobInfo> present = backend.stat(key);
+      if (present.isEmpty() || present.get().size() != bytes.length) {
+        log.warn("pack {} in {} is damaged ({} bytes where {} were expected): replacing it", packId,
+            backend.describe(), present.map(i -> Long.toString(i.size())).orElse("no"), bytes.length);
+        backend.put(key, bytes);
+      }
+    }
+    packSizes.put(packId, (long) bytes.length);
+    for (Manifest.Packed p : in) {
+      knownPacked.put(p.id(), new ChunkPacks.Slot(packId, p.offset(), p.size()));
+      damaged.remove(p.id());
+    }
+  }
+
+  /**
+   * Looks up each of these packs (pack id to the chunks in it) and marks damaged the chunks that end past the end
+   * of theirs: a truncated or missing pack's. Once per pack and collection generation.
+   */
+  void checkPacks(Map<String, List<Manifest.Packed>> packs) throws IOException {
+    for (Map.Entry<String, List<Manifest.Packed>> p : packs.entrySet()) {
+      Long size = packSizes.get(p.getKey());
+      if (size == null) {
+        size = backend.stat(ChunkPacks.key(p.getKey())).map(BlobInfo::size).orElse(0L);
+        packSizes.put(p.getKey(), size);
+      }
+      for (Manifest.Packed c : p.getValue()) {
+        if (c.offset() + c.size() > size) {
+          damagedPacked(c.id());
+        }
+      }
+    }
+  }
+
+  /** Where this process stored or proved a chunk in a pack in this collection generation. */
+  Optional<ChunkPacks.Slot> knownPacked(String id) {
+    return Optional.ofNullable(knownPacked.get(id));
   }
 
   /** Whether this process stored or proved the chunk whole in this collection generation. */
@@ -181,12 +248,27 @@ final class ChunkStore {
    */
   Set<String> unproven(Map<String, Integer> chunks, Map<String, String> deltas, boolean trustKnown)
       throws IOException {
+    return unproven(chunks, deltas, Map.of(), trustKnown);
+  }
+
+  /**
+   * As {@link #unproven(Map, Map, boolean)}, where the chunks in {@code packed} are stored in packs: those count as
+   * proven when their pack exists and is long enough to hold them (a restore verifies each by its hash).
+   */
+  Set<String> unproven(Map<String, Integer> chunks, Map<String, String> deltas, Map<String, ChunkPacks.Slot> packed,
+      boolean trustKnown) throws IOException {
     Map<String, Integer> todo = new HashMap<>();
     Map<String, Integer> deltaTodo = new HashMap<>();
+    Map<String, Long> packEnds = new HashMap<>();
     for (Map.Entry<String, Integer> c : chunks.entrySet()) {
       String id = c.getKey();
       String base = deltas.get(id);
-      if (base != null) {
+      ChunkPacks.Slot slot = packed.get(id);
+      if (slot != null) {
+        if (!(trustKnown && slot.equals(knownPacked.get(id)))) {
+          packEnds.merge(slot.pack(), slot.offset() + slot.size(), Math::max);
+        }
+      } else if (base != null) {
         if (!(trustKnown && base.equals(knownDeltas.get(id)))) {
           deltaTodo.put(id, c.getValue());
         }
@@ -195,6 +277,25 @@ final class ChunkStore {
       }
     }
     Set<String> bad = new HashSet<>();
+    Set<String> shortPacks = new HashSet<>();
+    for (Map.Entry<String, Long> p : packEnds.entrySet()) { // a few packs: one look-up each
+      long size = backend.stat(ChunkPacks.key(p.getKey())).map(BlobInfo::size).orElse(-1L);
+      if (size < p.getValue()) {
+        shortPacks.add(p.getKey());
+      }
+    }
+    packed.forEach((id, slot) -> {
+      if (!chunks.containsKey(id) || !packEnds.containsKey(slot.pack())) {
+        return;
+      }
+      if (shortPacks.contains(slot.pack())) {
+        bad.add(id);
+        knownPacked.remove(id);
+        damaged.add(id);
+      } else {
+        knownPacked.put(id, slot);
+      }
+    });
     Set<String> deltasPresent = new HashSet<>();
     if (deltaTodo.size() > STAT_LIMIT) {
       for (BlobInfo info : backend.list(DELTAS)) {
@@ -247,6 +348,15 @@ final class ChunkStore {
 
   /** A chunk's raw bytes after verifying its hash; errors name the checkpoint, member and chunk. */
   ByteBuffer read(ChunkRef ref, String checkpointId, String memberId) throws IOException {
+    return read(ref, null, checkpointId, memberId);
+  }
+
+  /** As {@link #read(ChunkRef, String, String)}, from the pack at {@code slot} when it is not null. */
+  ByteBuffer read(ChunkRef ref, ChunkPacks.@Nullable Slot slot, String checkpointId, String memberId)
+      throws IOException {
+    if (slot != null) {
+      return fromPack(ref, slot, checkpointId, memberId);
+    }
     Optional<byte[]> stored = backend.get(key(ref.id()));
     if (stored.isEmpty()) {
       Optional<byte[]> delta = backend.get(deltaKey(ref.id()));
@@ -268,6 +378,37 @@ final class ChunkStore {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash");
     }
     return raw.asReadOnlyBuffer();
+  }
+
+  private ByteBuffer fromPack(ChunkRef ref, ChunkPacks.Slot slot, String checkpointId, String memberId)
+      throws IOException {
+    byte[] stored = backend.getRange(ChunkPacks.key(slot.pack()), slot.offset(), slot.size()).orElse(null);
+    if (stored == null || stored.length != slot.size()) {
+      damagedPacked(ref.id());
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "its pack " + slot.pack()
+          + (stored == null ? " is missing from the store" : " ends before the chunk does"));
+    }
+    ByteBuffer raw;
+    try {
+      raw = codec.decodeChunk(key(ref.id()), stored, ref.length());
+    } catch (ChunkCodec.UnreadableException e) {
+      damagedPacked(ref.id());
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "in pack " + slot.pack() + ": "
+          + e.getMessage());
+    }
+    if (raw.remaining() != ref.length()
+        || !codec.id(raw.array(), raw.arrayOffset(), raw.remaining()).equals(ref.id())) {
+      damagedPacked(ref.id());
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content in pack " + slot.pack()
+          + " does not match its hash");
+    }
+    return raw.asReadOnlyBuffer();
+  }
+
+  /** Marks a packed chunk damaged: a capture that holds its content writes it again. */
+  private void damagedPacked(String id) {
+    damaged.add(id);
+    knownPacked.remove(id);
   }
 
   /**
@@ -355,6 +496,8 @@ final class ChunkStore {
     if (!now.equals(generation)) {
       known.clear();
       knownDeltas.clear();
+      knownPacked.clear();
+      packSizes.clear();
       generation = now;
     }
   }
@@ -363,6 +506,12 @@ final class ChunkStore {
   void deleted(String id) {
     known.remove(id);
     knownDeltas.remove(id);
+  }
+
+  /** A collection deleted the pack. */
+  void packDeleted(String packId) {
+    knownPacked.values().removeIf(s -> s.pack().equals(packId));
+    packSizes.remove(packId);
   }
 
   /** {@code bytes} is null when the store already holds the chunk. */

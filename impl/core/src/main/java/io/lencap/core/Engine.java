@@ -84,6 +84,7 @@ final class Engine implements Lencap {
     Leases leases = new Leases(backend, seal, owner, lease, threads.timer);
     this.store = new CheckpointStore(backend,
         ChunkCodec.of(Optional.ofNullable(settings.storeSecrets().get("encryption.key"))), seal, leases, skew);
+    store.chunks().packing(EngineOptions.flag(settings, "packs", true));
     this.workDirectory = EngineOptions.workDirectory(settings);
     Files.createDirectories(workDirectory);
     ProviderContext providerContext = new ProviderContext() {

@@ -27,6 +27,18 @@ final class EngineOptions {
     }
   }
 
+  /** The store option {@code key} as {@code true} or {@code false}, or {@code otherwise} when it is not set. */
+  static boolean flag(EngineSettings settings, String key, boolean otherwise) {
+    String value = settings.storeOptions().get(key);
+    if (value == null) {
+      return otherwise;
+    }
+    if (!value.equals("true") && !value.equals("false")) {
+      throw new InvalidSpecException("storeOptions." + key, "must be true or false, was " + value);
+    }
+    return Boolean.parseBoolean(value);
+  }
+
   /** Where cut artefacts and restore staging go: the {@code workDirectory} option, else beside a local store. */
   static Path workDirectory(EngineSettings settings) {
     String configured = settings.storeOptions().get("workDirectory");

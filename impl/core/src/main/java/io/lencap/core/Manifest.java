@@ -21,22 +21,39 @@ record Manifest(int format, String id, String encapsulation, String parent, Capt
   static final int FORMAT = 1;
   /** Format 2: some chunks stored as deltas ({@link Member#deltas}); readers of format 1 cannot restore those. */
   static final int FORMAT_DELTAS = 2;
+  /** Format 3: some chunks stored in packs ({@link Member#packs}); readers of formats 1 and 2 cannot restore those. */
+  static final int FORMAT_PACKS = 3;
 
   /**
    * One member's stored state and figures. Locator and properties, never secrets. {@code deltas} maps each of
    * its chunks that is stored as a {@link ChunkDelta} to the full chunk it applies to (absent before format 2):
-   * what keeps the bases alive in a collection, and what a sync copies with them.
+   * what keeps the bases alive in a collection, and what a sync copies with them. {@code packs} maps each
+   * {@link ChunkPacks pack} that holds some of its chunks to where they are in it (absent before format 3): every
+   * chunk the member names that is stored in a pack is listed there.
    */
   record Member(String id, ResourceType type, String locator, Map<String, String> properties,
       String provider, long pauseNanos, long logicalBytes, long storedBytes, String method,
-      List<String> notes, Map<String, String> attributes, List<StoredEntry> entries, Map<String, String> deltas) {
+      List<String> notes, Map<String, String> attributes, List<StoredEntry> entries, Map<String, String> deltas,
+      Map<String, List<Packed>> packs) {
     Member {
       deltas = deltas == null ? Map.of() : deltas;
+      packs = packs == null ? Map.of() : packs;
+    }
+
+    /** Where each of its packed chunks is: chunk id to its slot. */
+    Map<String, ChunkPacks.Slot> slots() {
+      return ChunkPacks.slots(packs);
     }
   }
 
+  /** A chunk in a pack: its id, and its encoded bytes' offset and size in the pack. */
+  record Packed(String id, long offset, int size) {}
+
   /** The format a manifest of these members is written in: the oldest that can restore it. */
   static int formatOf(List<Member> members) {
+    if (members.stream().anyMatch(m -> !m.packs().isEmpty())) {
+      return FORMAT_PACKS;
+    }
     return members.stream().anyMatch(m -> !m.deltas().isEmpty()) ? FORMAT_DELTAS : FORMAT;
   }
 

@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  */
 final class ManifestLimits {
   private static final Pattern CHUNK_ID = Pattern.compile("[0-9a-f]{64}");
+  /** What an encoding adds to a chunk's bytes at most (its header, a seal's nonce and tag), with room to spare. */
+  private static final int PACK_SLACK = 1024;
 
   private ManifestLimits() {}
 
@@ -37,6 +39,18 @@ final class ManifestLimits {
             || !named.contains(d.getKey())) {
           throw refused(key, "member " + member.id() + " names a delta of a chunk it does not name, or on a base"
               + " that is not a content address");
+        }
+      }
+      for (Map.Entry<String, java.util.List<Manifest.Packed>> p : member.packs().entrySet()) {
+        if (p.getKey() == null || !CHUNK_ID.matcher(p.getKey()).matches() || p.getValue() == null) {
+          throw refused(key, "member " + member.id() + " names a pack that is not a content address");
+        }
+        for (Manifest.Packed c : p.getValue()) {
+          if (c == null || !named.contains(c.id()) || c.offset() < 0 || c.size() <= 0
+              || c.size() > Chunking.MAX_CHUNK + PACK_SLACK) {
+            throw refused(key, "member " + member.id() + " places a chunk it does not name in pack " + p.getKey()
+                + ", or at a negative offset, or with an impossible size");
+          }
         }
       }
       for (StoredEntry e : member.entries()) {

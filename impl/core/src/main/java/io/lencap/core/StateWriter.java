@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One member's {@link StateSink} during a capture: chunks each entry, hashes and encodes the chunks on the
@@ -32,6 +33,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * is stored as a {@link ChunkDelta} against that chunk (or against the full chunk the parent's is a delta of),
  * read back from the store and verified, when a quarter of its blocks or less changed. Set the system property
  * {@code lencap.store.deltas} to {@code false} to store every chunk whole.
+ *
+ * <p>A chunk of fewer than {@link ChunkPacks#CHUNK_BELOW} bytes goes into one of the member's {@link ChunkPacks
+ * packs}, unless it could be a delta base (a fixed-size chunk of an entry that takes deltas): bases stay whole.
+ * The store option {@code packs=false} stores each chunk in its own object.
  */
 final class StateWriter implements StateSink {
   /** Chunks of one entry in flight at least (hashing, encoding or writing). */
@@ -66,6 +71,12 @@ final class StateWriter implements StateSink {
   /** The parent's entries by path, indexed on first use: a tree of many entries must not scan it per entry. */
   private volatile Map<String, StoredEntry> parentEntries;
   private final boolean deltasOn = !"false".equals(System.getProperty("lencap.store.deltas"));
+  private final ChunkPacks packs;
+  /** The parent's packed chunks by id, indexed on first use. */
+  private volatile Map<String, ChunkPacks.Slot> parentSlots;
+  private volatile Map<String, List<Manifest.Packed>> packed;
+  /** The chunks the parent names stored whole (not in a pack, not as a delta), indexed on first use. */
+  private volatile java.util.Set<String> parentWhole;
   private final AtomicLong storedBytes = new AtomicLong();
   private final Semaphore memberInFlight = new Semaphore(MEMBER_IN_FLIGHT_BYTES, true);
   private final AtomicLong bytesDone = new AtomicLong();
@@ -80,6 +91,38 @@ final class StateWriter implements StateSink {
     this.storePool = storePool;
     this.cancelCheck = cancelCheck;
     this.progress = progress;
+    this.packs = new ChunkPacks(store.chunks(), storePool);
+  }
+
+  /**
+   * Whether the parent names the chunk stored whole: a small chunk is then named, not packed again (a store written
+   * before packs keeps its chunks whole, and the commit proves them).
+   */
+  private boolean parentNamesWhole(String id) {
+    if (parent == null) {
+      return false;
+    }
+    java.util.Set<String> index = parentWhole;
+    if (index == null) {
+      java.util.Set<String> built = new java.util.HashSet<>();
+      parent.entries().forEach(e -> e.chunks().forEach(c -> built.add(c.id())));
+      built.removeAll(parent.deltas().keySet());
+      built.removeAll(parent.slots().keySet());
+      parentWhole = index = built;
+    }
+    return index.contains(id);
+  }
+
+  /** Where the parent stored a chunk in a pack, if it did. */
+  private ChunkPacks.@Nullable Slot parentSlot(String id) {
+    if (parent == null || parent.packs().isEmpty()) {
+      return null;
+    }
+    Map<String, ChunkPacks.Slot> index = parentSlots;
+    if (index == null) {
+      parentSlots = index = parent.slots();
+    }
+    return index.get(id);
   }
 
   private StoredEntry parentEntry(String path) {
@@ -126,6 +169,10 @@ final class StateWriter implements StateSink {
   /** Names a stored chunk by reference: it and, when it is a delta, its base are proven before commit. */
   private void referencing(ChunkRef c) {
     referenced.put(c.id(), c.length());
+    ChunkPacks.Slot slot = parentSlot(c.id());
+    if (slot != null) {
+      packs.reuse(c.id(), slot);
+    }
     String base = parent == null ? null : parent.deltas().get(c.id());
     if (base != null) {
       deltaUsed(c.id(), base, c.length());
@@ -155,6 +202,23 @@ final class StateWriter implements StateSink {
     synchronized (entries) {
       return List.copyOf(entries.values());
     }
+  }
+
+  /**
+   * Writes the member's last pack and waits for all of its packs: call it once the member's transfer ends, before
+   * {@link #packs}.
+   */
+  void finishPacks() throws IOException {
+    packed = packs.finish();
+  }
+
+  /** The member's packs (see {@link Manifest.Member#packs}), once {@link #finishPacks} returned. */
+  Map<String, List<Manifest.Packed>> packs() {
+    Map<String, List<Manifest.Packed>> out = packed;
+    if (out == null) {
+      throw new IllegalStateException("the member's packs are not finished");
+    }
+    return out;
   }
 
   Map<String, String> attributes() {
@@ -200,6 +264,8 @@ final class StateWriter implements StateSink {
     private final Chunker chunker;
     /** The parent's chunks of this entry by offset, when its chunks are fixed-size: delta bases. */
     private final Map<Long, ChunkRef> bases;
+    /** Whether this entry's small chunks go into packs: not when they may serve as delta bases. */
+    private final boolean packable;
     private final List<CompletableFuture<ChunkRef>> chunks = new ArrayList<>();
     private final Semaphore inFlight;
     private final int permits;
@@ -213,8 +279,9 @@ final class StateWriter implements StateSink {
       this.attrs = Map.copyOf(attrs);
       this.chunker = new Chunker(chunking, this::store);
       this.bases = new HashMap<>();
-      if (deltasOn && parent != null && chunking.kind() == Chunking.Kind.FIXED
-          && ChunkDelta.worthTrying(chunking.max())) {
+      boolean deltaBases = chunking.kind() == Chunking.Kind.FIXED && ChunkDelta.worthTrying(chunking.max());
+      this.packable = store.chunks().packing() && !(deltasOn && deltaBases);
+      if (deltasOn && parent != null && deltaBases) {
         StoredEntry e = parentEntry(path);
         if (e != null) {
           e.chunks().forEach(c -> bases.put(c.offset(), c));
@@ -307,6 +374,15 @@ final class StateWriter implements StateSink {
       if (store.chunks().knownWhole(id)) {
         return CompletableFuture.completedFuture(ref);
       }
+      ChunkPacks.Slot slot = parentSlot(id);
+      if (slot == null) {
+        slot = store.chunks().knownPacked(id).orElse(null);
+      }
+      if (slot != null && !store.chunks().damaged(id)) { // in a pack already: name it, prove its pack at commit
+        referenced.put(id, length);
+        packs.reuse(id, slot);
+        return CompletableFuture.completedFuture(ref);
+      }
       String existing = parent == null ? null : parent.deltas().get(id);
       if (existing == null) {
         existing = store.chunks().knownDelta(id).orElse(null);
@@ -352,7 +428,22 @@ final class StateWriter implements StateSink {
      * that stays raw is written from {@code framed} itself.
      */
     private CompletableFuture<ChunkRef> whole(ChunkRef ref, byte[] framed) {
+      boolean small = packable && ref.length() < ChunkPacks.CHUNK_BELOW;
+      if (small && parentNamesWhole(ref.id()) && !store.chunks().damaged(ref.id())) {
+        referenced.put(ref.id(), ref.length());
+        return CompletableFuture.completedFuture(ref);
+      }
       ChunkStore.Encoded encoded = store.chunks().encodeFramed(ref.id(), framed);
+      if (small && encoded.bytes() != null) {
+        return CompletableFuture.supplyAsync(() -> {
+          try {
+            storedBytes.addAndGet(packs.add(ref.id(), encoded.bytes()));
+            return ref;
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        }, storePool);
+      }
       return CompletableFuture.supplyAsync(() -> {
         try {
           storedBytes.addAndGet(store.chunks().store(encoded));

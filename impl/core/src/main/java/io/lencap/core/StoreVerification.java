@@ -6,11 +6,13 @@ import io.lencap.spi.ChunkRef;
 import io.lencap.spi.StoredEntry;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads every chunk the checkpoints of a group name, once each, and verifies its hash; a bad chunk is
@@ -21,37 +23,52 @@ final class StoreVerification {
   private StoreVerification() {}
 
   static VerifyReport verify(List<Manifest> manifests, ChunkStore chunks) throws IOException {
-    Map<String, String> firstUse = new LinkedHashMap<>(); // chunk -> "checkpoint\0member"
+    // A chunk is read once where it is stored: whole (or as a delta), or in each pack that holds it.
+    Map<String, String> firstUse = new LinkedHashMap<>(); // where -> "checkpoint\0member"
     Map<String, ChunkRef> refs = new LinkedHashMap<>();
+    Map<String, ChunkPacks.Slot> slots = new HashMap<>();
     for (Manifest m : manifests) {
       for (Manifest.Member member : m.members()) {
+        Map<String, ChunkPacks.Slot> packed = member.slots();
         for (StoredEntry e : member.entries()) {
           for (ChunkRef c : e.chunks()) {
-            firstUse.putIfAbsent(c.id(), m.id() + "\0" + member.id());
-            refs.putIfAbsent(c.id(), c);
+            String where = where(c.id(), packed.get(c.id()));
+            if (firstUse.putIfAbsent(where, m.id() + "\0" + member.id()) == null) {
+              refs.put(where, c);
+              if (packed.containsKey(c.id())) {
+                slots.put(where, packed.get(c.id()));
+              }
+            }
           }
         }
       }
     }
     Set<String> bad = new HashSet<>();
     List<VerifyReport.Problem> problems = new ArrayList<>();
-    for (ChunkRef ref : refs.values()) {
-      String[] use = firstUse.get(ref.id()).split("\0", 2);
+    for (Map.Entry<String, ChunkRef> r : refs.entrySet()) {
+      String[] use = firstUse.get(r.getKey()).split("\0", 2);
       try {
-        chunks.read(ref, use[0], use[1]);
+        chunks.read(r.getValue(), slots.get(r.getKey()), use[0], use[1]);
       } catch (CorruptCheckpointException e) {
-        bad.add(ref.id());
-        problems.add(new VerifyReport.Problem(use[0], use[1], ref.id(), e.getMessage()));
+        bad.add(r.getKey());
+        problems.add(new VerifyReport.Problem(use[0], use[1], r.getValue().id(), e.getMessage()));
       }
     }
     // Name every other checkpoint and member that uses a bad chunk too.
     for (Manifest m : manifests) {
       for (Manifest.Member member : m.members()) {
-        member.entries().stream().flatMap(e -> e.chunks().stream()).map(ChunkRef::id).filter(bad::contains)
-            .distinct().filter(id -> !firstUse.get(id).equals(m.id() + "\0" + member.id()))
-            .forEach(id -> problems.add(new VerifyReport.Problem(m.id(), member.id(), id, "uses a bad chunk")));
+        Map<String, ChunkPacks.Slot> packed = member.slots();
+        member.entries().stream().flatMap(e -> e.chunks().stream()).map(c -> where(c.id(), packed.get(c.id())))
+            .filter(bad::contains).distinct().filter(w -> !firstUse.get(w).equals(m.id() + "\0" + member.id()))
+            .forEach(w -> problems.add(new VerifyReport.Problem(m.id(), member.id(), refs.get(w).id(),
+                "uses a bad chunk")));
       }
     }
-    return new VerifyReport(manifests.stream().map(Manifest::id).toList(), refs.size(), problems);
+    return new VerifyReport(manifests.stream().map(Manifest::id).toList(),
+        refs.values().stream().map(ChunkRef::id).distinct().count(), problems);
+  }
+
+  private static String where(String id, ChunkPacks.@Nullable Slot slot) {
+    return slot == null ? id : id + "@" + slot.pack() + ":" + slot.offset();
   }
 }

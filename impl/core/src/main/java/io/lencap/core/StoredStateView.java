@@ -28,12 +28,14 @@ final class StoredStateView implements StoredState {
   private final Executor storePool;
   private final String checkpointId;
   private final Manifest.Member member;
+  private final Map<String, ChunkPacks.Slot> slots;
 
   StoredStateView(CheckpointStore store, Executor storePool, String checkpointId, Manifest.Member member) {
     this.store = store;
     this.storePool = storePool;
     this.checkpointId = checkpointId;
     this.member = member;
+    this.slots = member.slots();
   }
 
   @Override
@@ -58,7 +60,7 @@ final class StoredStateView implements StoredState {
 
   @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
-    return store.chunks().read(chunk, checkpointId, member.id());
+    return store.chunks().read(chunk, slots.get(chunk.id()), checkpointId, member.id());
   }
 
   @Override

@@ -109,7 +109,7 @@ class CollectionRaceTest {
   Manifest manifest(String cp) {
     StoredEntry e = new StoredEntry("data", EntryKind.FILE, data.length, Map.of(), List.of(new ChunkRef(id, 0, data.length)));
     Manifest.Member m = new Manifest.Member("m", ResourceType.BLOCK_VOLUME, "mem://d", Map.of(), "memory", 0, data.length, 0,
-        "x", List.of(), Map.of(), List.of(e), Map.of());
+        "x", List.of(), Map.of(), List.of(e), Map.of(), Map.of());
     Instant now = Instant.now();
     return new Manifest(Manifest.FORMAT, cp, "g", null, CaptureMode.NON_BLOCKING, now, now, now, List.of(m));
   }

@@ -75,7 +75,11 @@ class EngineTest {
   }
 
   Lencap open() {
-    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    return open(Map.of());
+  }
+
+  Lencap open(Map<String, String> storeOptions) {
+    EngineSettings settings = new EngineSettings(store.toUri(), storeOptions, Map.of(), Optional.empty(), List.of(),
         Clock.systemUTC());
     lencap = Engine.open(settings, new ProviderRegistry(List.of(faulty)));
     return lencap;
@@ -313,7 +317,7 @@ class EngineTest {
 
   @Test
   void aFlippedByteFailsTheRestoreAndVerifyNamesIt() throws IOException {
-    Lencap l = open();
+    Lencap l = open(Map.of("packs", "false")); // a chunk per object (packs: PackTest)
     Encapsulation g = group(CaptureMode.NON_BLOCKING, 1);
     Checkpoint cp = l.capture(g).join();
     Path chunk;

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A store for tests that copy to it (a sync's target, a durable tier): a local directory behind {@code test:} URIs,
- * whose chunk writes the test can fail ({@link #allowed}) or hold ({@link #hold}), and which can stop answering
+ * whose chunk and pack writes the test can fail ({@link #allowed}) or hold ({@link #hold}), and which can stop answering
  * whether it has an object ({@link #down}).
  */
 final class GatedBackendProvider implements BlobBackendProvider {
@@ -59,7 +59,7 @@ final class GatedBackendProvider implements BlobBackendProvider {
     return new ForwardingBackend(new LocalBackend(dir)) {
       @Override
       public boolean putIfAbsent(String key, byte[] data) throws IOException {
-        if (key.startsWith(ChunkStore.PREFIX)) {
+        if (key.startsWith(ChunkStore.PREFIX) || key.startsWith(ChunkPacks.PREFIX)) {
           if (allowed.getAndDecrement() <= 0) {
             throw new IOException("injected: " + what + " went away");
           }

@@ -113,7 +113,7 @@ class ObjectLockTest {
     StoredEntry e = new StoredEntry("data", EntryKind.FILE, data.length, Map.of(),
         List.of(new ChunkRef(id, 0, data.length)));
     Manifest.Member m = new Manifest.Member("m", ResourceType.BLOCK_VOLUME, "mem://d", Map.of(), "memory", 0,
-        data.length, 0, "x", List.of(), Map.of(), List.of(e), Map.of());
+        data.length, 0, "x", List.of(), Map.of(), List.of(e), Map.of(), Map.of());
     store.commit(new Manifest(Manifest.FORMAT, cp, "g", null, CaptureMode.NON_BLOCKING, time, time, time,
         List.of(m)), store.generation(), Duration.ofSeconds(30));
     return ChunkStore.key(id);

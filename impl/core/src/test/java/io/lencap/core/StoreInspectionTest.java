@@ -1,6 +1,7 @@
 package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,14 +121,19 @@ class StoreInspectionTest {
     Checkpoint cp = l.capture(group("g", "d0")).join();
     assertEquals(0, l.collect().join().deleted());
     Files.delete(store.resolve("checkpoints/g/" + cp.id()));
-    try (Stream<Path> files = Files.walk(store.resolve("chunks"))) {
-      for (Path f : files.filter(Files::isRegularFile).toList()) {
-        Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600)));
+    List<Path> objects = new java.util.ArrayList<>();
+    for (String dir : List.of("chunks", "deltas", "packs")) {
+      if (Files.isDirectory(store.resolve(dir))) {
+        try (Stream<Path> files = Files.walk(store.resolve(dir))) {
+          files.filter(Files::isRegularFile).forEach(objects::add);
+        }
       }
     }
-    assertTrue(l.collect().join().deleted() > 0);
-    try (Stream<Path> files = Files.walk(store.resolve("chunks"))) {
-      assertEquals(0, files.filter(Files::isRegularFile).count());
+    assertFalse(objects.isEmpty());
+    for (Path f : objects) {
+      Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusSeconds(3600)));
     }
+    assertEquals(objects.size(), l.collect().join().deleted());
+    assertTrue(objects.stream().noneMatch(Files::exists));
   }
 }

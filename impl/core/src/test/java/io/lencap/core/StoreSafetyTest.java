@@ -1,5 +1,6 @@
 package io.lencap.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -53,8 +54,11 @@ class StoreSafetyTest {
     return new WrappedProvider(memory, wrap);
   }
 
+  /** The store's options. */
+  Map<String, String> options = Map.of();
+
   Engine open(ResourceProvider provider, Clock clock) {
-    EngineSettings settings = new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+    EngineSettings settings = new EngineSettings(store.toUri(), options, Map.of(), Optional.empty(), List.of(),
         clock);
     Engine engine = Engine.open(settings, new ProviderRegistry(List.of(provider)));
     lencap = engine;
@@ -142,6 +146,7 @@ class StoreSafetyTest {
   /** An emptied chunk file is not reused by later captures because it exists: it is written again. */
   @Test
   void aTruncatedChunkIsReplacedNotReused() throws Exception {
+    options = Map.of("packs", "false"); // a chunk per object
     open(wrapped(d -> d), Clock.systemUTC());
     Encapsulation g = group(64 * 1024, ResiliencyPolicy.defaults());
     lencap.capture(g).join();
@@ -156,6 +161,33 @@ class StoreSafetyTest {
     assertNotEquals(0, Files.size(chunk), "the damaged chunk was kept because it exists");
     assertTrue(lencap.verify("g").join().problems().stream().noneMatch(p -> p.checkpointId().equals(second.id())),
         "the new checkpoint was born corrupt");
+  }
+
+  /**
+   * A pack cut short is not reused by later captures because it exists: the chunks past its end are read and
+   * stored again, and the new checkpoint restores whole.
+   */
+  @Test
+  void aTruncatedPackIsNotReused() throws Exception {
+    open(wrapped(d -> d), Clock.systemUTC());
+    Encapsulation g = group(64 * 1024, ResiliencyPolicy.defaults());
+    byte[] data = memory.devices.get("d0").clone();
+    lencap.capture(g).join();
+    Path pack;
+    try (Stream<Path> s = Files.walk(store.resolve("packs"))) {
+      pack = s.filter(Files::isRegularFile).findFirst().orElseThrow();
+    }
+    byte[] whole = Files.readAllBytes(pack);
+    Files.write(pack, java.util.Arrays.copyOf(whole, whole.length / 2));
+    lencap.close();
+    open(wrapped(d -> d), Clock.systemUTC()); // a new process: nothing known about the store
+    Checkpoint second = lencap.capture(g).join();
+    assertTrue(second.members().get(0).storedBytes() > 0, "nothing was stored again");
+    assertTrue(lencap.verify("g").join().problems().stream().noneMatch(p -> p.checkpointId().equals(second.id())),
+        "the new checkpoint was born corrupt");
+    memory.devices.put("d0", new byte[0]);
+    lencap.restore(g, second.id()).join();
+    assertArrayEquals(data, memory.devices.get("d0"));
   }
 
   /** An id or name that would be a path in the store is refused, naming the field, before any key is made. */
