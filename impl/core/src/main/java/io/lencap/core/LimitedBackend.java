@@ -127,6 +127,11 @@ final class LimitedBackend implements BlobBackend {
   }
 
   @Override
+  public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+    return paid(limited(0, () -> delegate.getRange(key, offset, length)));
+  }
+
+  @Override
   public boolean exists(String key) throws IOException {
     return limited(0, () -> delegate.exists(key));
   }

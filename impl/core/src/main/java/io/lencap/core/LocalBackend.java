@@ -166,6 +166,26 @@ final class LocalBackend implements BlobBackend {
     }
   }
 
+  /** A positional read: a chunk out of a pack costs its own bytes, not the pack's. */
+  @Override
+  public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("range " + offset + "+" + length + " of " + key);
+    }
+    try (FileChannel in = FileChannel.open(resolve(key), StandardOpenOption.READ)) {
+      ByteBuffer buffer = ByteBuffer.allocate((int) Math.max(0, Math.min(length, in.size() - offset)));
+      while (buffer.hasRemaining()) {
+        if (in.read(buffer, offset + buffer.position()) < 0) {
+          break; // cut short meanwhile
+        }
+      }
+      return Optional.of(buffer.position() == buffer.capacity() ? buffer.array()
+          : java.util.Arrays.copyOf(buffer.array(), buffer.position()));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
   @Override
   public boolean exists(String key) {
     return Files.exists(resolve(key));

@@ -39,6 +39,11 @@ public class ForwardingBackend implements BlobBackend {
   }
 
   @Override
+  public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+    return delegate.getRange(key, offset, length);
+  }
+
+  @Override
   public boolean exists(String key) throws IOException {
     return delegate.exists(key);
   }
