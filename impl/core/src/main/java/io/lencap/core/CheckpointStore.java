@@ -212,12 +212,15 @@ final class CheckpointStore implements AutoCloseable, Journal {
         "no checkpoint '" + id + "' of encapsulation '" + encapsulation + "' in " + describe()));
   }
 
-  /** A manifest's weight in the cache: its entries and chunk references. */
+  /** A manifest's weight in the cache: its entries, chunk references and packed chunks. */
   static int weight(Manifest m) {
     long refs = 1;
     for (Manifest.Member member : m.members()) {
       for (StoredEntry e : member.entries()) {
         refs += 1 + e.chunks().size();
+      }
+      for (List<Manifest.Packed> in : member.packs().values()) {
+        refs += in.size();
       }
     }
     return (int) Math.min(Integer.MAX_VALUE, refs);

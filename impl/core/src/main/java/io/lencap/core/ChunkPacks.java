@@ -26,7 +26,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A chunk is added once per member; the member's manifest entry lists the chunks it wrote into packs and those
  * it names from packs written before (its parent's, or this process's). At most {@link #WRITING} packs are written
- * at once: adding waits for room, which bounds memory per member.
+ * at once: adding waits for room, which bounds a member's packs to about 12 MiB of memory.
  */
 final class ChunkPacks {
   static final String PREFIX = "packs/";
@@ -105,6 +105,7 @@ final class ChunkPacks {
       if (used > 0) {
         write();
       }
+      open = new byte[0];
       all = List.copyOf(writes);
     }
     try {
