@@ -25,12 +25,15 @@ final class CaptureCommit {
   private final Encapsulation encapsulation;
   private final String checkpointId;
   private final CaptureJournal journal;
+  private final ChunkPacks packs;
 
-  CaptureCommit(RunContext run, Encapsulation encapsulation, String checkpointId, CaptureJournal journal) {
+  CaptureCommit(RunContext run, Encapsulation encapsulation, String checkpointId, CaptureJournal journal,
+      ChunkPacks packs) {
     this.run = run;
     this.encapsulation = encapsulation;
     this.checkpointId = checkpointId;
     this.journal = journal;
+    this.packs = packs;
   }
 
   /**
@@ -44,14 +47,22 @@ final class CaptureCommit {
   Checkpoint commit(List<CaptureMember> members, Manifest parent, String generation, Instant startedAt,
       Instant recoveryLine, BooleanSupplier aborted, Runnable writing, Runnable written) {
     run.events().phase(encapsulation.name(), checkpointId, null, Phase.COMMIT, Status.STARTED, null);
+    try {
+      packs.finish(); // the last pack: every member's transfer has ended
+    } catch (IOException e) {
+      throw new MemberFailure(null, Phase.COMMIT, e);
+    }
     List<Manifest.Member> stored = new ArrayList<>();
-    Map<String, Integer> referenced = new HashMap<>();
+    Map<String, Integer> referenced = new HashMap<>(); // stored whole or as deltas
+    Map<String, Integer> referencedPacked = new HashMap<>();
     Map<String, String> deltas = new HashMap<>();
     Map<String, ChunkPacks.Slot> packed = new HashMap<>();
     for (CaptureMember m : members) {
-      referenced.putAll(m.writer.referencedChunks());
+      Map<String, ChunkPacks.Slot> slots = ChunkPacks.slots(m.writer.packs());
+      m.writer.referencedChunks().forEach((id, length) -> (slots.containsKey(id) ? referencedPacked : referenced)
+          .put(id, length)); // each as the member that names it will read it
       deltas.putAll(m.writer.deltas());
-      packed.putAll(ChunkPacks.slots(m.writer.packs()));
+      packed.putAll(slots);
       long pauseNanos = m.pauseNanos(); // first: it notes a pause the provider measured
       stored.add(new Manifest.Member(m.id(), m.resource.type(), m.resource.locator().toString(),
           m.resource.properties(), m.provider.name(), pauseNanos, m.writer.logicalBytes(),
@@ -69,7 +80,8 @@ final class CaptureCommit {
     try {
       // Name the manifest's chunks in the journal first, so that a collection from now on spares them.
       journal.nameChunks(CheckpointStore.namedObjects(manifest));
-      Set<String> damaged = run.store().chunks().unproven(referenced, deltas, packed, false);
+      Set<String> damaged = new java.util.HashSet<>(run.store().chunks().unproven(referenced, deltas, false));
+      damaged.addAll(run.store().chunks().unproven(referencedPacked, Map.of(), packed, false));
       if (!damaged.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "chunk " + damaged.iterator().next() + " ("
             + damaged.size() + " in all) that this capture reuses from " + (parent == null ? "the store" : "checkpoint "

@@ -35,7 +35,7 @@ final class CaptureMember {
   private volatile long pauseNanos;
 
   CaptureMember(RunContext run, Encapsulation encapsulation, String checkpointId, Resource resource,
-      ResourceProvider provider, Manifest parent) {
+      ResourceProvider provider, Manifest parent, ChunkPacks packs) {
     this.run = run;
     this.policy = encapsulation.policy();
     this.resource = resource;
@@ -46,7 +46,7 @@ final class CaptureMember {
     Optional<Manifest.Member> intact = stored.map(this::withoutDamaged);
     this.writer = new StateWriter(run.store(), run.chunkPool(), run.storePool(), this::checkCancelled,
         (done, total) -> run.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total),
-        intact.orElse(null));
+        intact.orElse(null), packs);
     Optional<StoredState> parentState = intact.map(pm -> new StoredStateView(run.store(), run.storePool(),
         parent.id(), pm));
     this.context = new MemberCaptureContext(encapsulation.name(), checkpointId, policy.mode(), resource, writer,

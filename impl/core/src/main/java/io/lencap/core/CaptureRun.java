@@ -52,6 +52,8 @@ final class CaptureRun {
   private final MemberCalls calls;
   private final PauseBudget budget;
   private final CaptureJournal journal;
+  /** Small chunks of every member, packed together: written out before the commit. */
+  private final ChunkPacks packs;
   private final AtomicBoolean aborted = new AtomicBoolean();
   private final Result result = new Result();
   private final CompletableFuture<Void> settled = new CompletableFuture<>();
@@ -83,6 +85,7 @@ final class CaptureRun {
         policy.phaseTimeout());
     this.budget = new PauseBudget(policy.pauseBudget(), policy.pauseGrace(), run.ticker(), run.scheduler());
     this.journal = new CaptureJournal(run.store());
+    this.packs = new ChunkPacks(run.store().chunks(), run.storePool());
   }
 
   /** The capture's future: cancelling it aborts the capture, and it completes once all is undone. */
@@ -164,7 +167,7 @@ final class CaptureRun {
     }
     for (Resource r : encapsulation.resources()) {
       members.put(r.id(), new CaptureMember(run, encapsulation, checkpointId, r, run.providers().providerFor(r),
-          parent));
+          parent, packs));
     }
     order = new Order(encapsulation, r -> members.get(r.id()).provider.role(r));
     try {
@@ -258,13 +261,12 @@ final class CaptureRun {
 
   private void transferBody(CaptureMember m) throws Exception {
     m.driver.transfer(m.cut, m.context);
-    m.writer.finishPacks();
     m.transferred = true;
     m.writer.reportDone();
   }
 
   private Checkpoint commit() {
-    return new CaptureCommit(run, encapsulation, checkpointId, journal).commit(all(), parent, generation, startedAt,
+    return new CaptureCommit(run, encapsulation, checkpointId, journal, packs).commit(all(), parent, generation, startedAt,
         recoveryLine, aborted::get, () -> commitStarted = true, () -> committed = true);
   }
 

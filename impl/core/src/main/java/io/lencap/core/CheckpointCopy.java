@@ -245,10 +245,7 @@ final class CheckpointCopy {
         missing.add(() -> sendPack(m, p.getKey(), p.getValue(), chunks));
       }
     }
-    for (Map.Entry<String, Integer> c : chunks.entrySet()) {
-      if (slots.containsKey(c.getKey())) {
-        continue; // sent with its pack
-      }
+    for (Map.Entry<String, Integer> c : CheckpointStore.unpackedChunksOf(m).entrySet()) { // packed: sent above
       boolean delta = deltas.containsKey(c.getKey());
       Long size = look ? target.backend().stat(delta ? ChunkStore.deltaKey(c.getKey()) : ChunkStore.key(c.getKey()))
           .map(BlobInfo::size).orElse(null) : targetChunks.get(delta ? DELTA + c.getKey() : c.getKey());

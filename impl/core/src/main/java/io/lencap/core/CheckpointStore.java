@@ -295,6 +295,40 @@ final class CheckpointStore implements AutoCloseable, Journal {
     return out;
   }
 
+  /**
+   * The chunks a manifest's members read whole or as deltas, not from a pack, with their raw lengths and the full
+   * chunks their deltas apply to. (A chunk one member has in a pack may be named whole by another.)
+   */
+  static Map<String, Integer> unpackedChunksOf(Manifest manifest) {
+    Map<String, Integer> out = new HashMap<>();
+    for (Manifest.Member m : manifest.members()) {
+      Map<String, ChunkPacks.Slot> slots = m.packs().isEmpty() ? Map.of() : m.slots();
+      m.entries().forEach(e -> e.chunks().stream().filter(c -> !slots.containsKey(c.id()))
+          .forEach(c -> out.put(c.id(), c.length())));
+    }
+    manifest.members().forEach(m -> m.deltas().forEach((id, base) -> {
+      Integer length = out.get(id);
+      if (length != null) {
+        out.putIfAbsent(base, length);
+      }
+    }));
+    return out;
+  }
+
+  /** Of a manifest's chunks, those missing or damaged in the store, each looked up where its members read it. */
+  Set<String> unproven(Manifest manifest) throws IOException {
+    Map<String, ChunkPacks.Slot> slots = slotsOf(manifest);
+    Map<String, Integer> packed = new HashMap<>();
+    chunksOf(manifest).forEach((id, length) -> {
+      if (slots.containsKey(id)) {
+        packed.put(id, length);
+      }
+    });
+    Set<String> out = new HashSet<>(chunks.unproven(unpackedChunksOf(manifest), deltasOf(manifest), false));
+    out.addAll(chunks.unproven(packed, Map.of(), slots, false));
+    return out;
+  }
+
   /** Where a manifest's packed chunks are: id to slot. */
   static Map<String, ChunkPacks.Slot> slotsOf(Manifest manifest) {
     Map<String, ChunkPacks.Slot> out = new HashMap<>();
@@ -319,9 +353,8 @@ final class CheckpointStore implements AutoCloseable, Journal {
   /** The keys of the objects a manifest's chunks are stored in: deltas, whole chunks and packs. */
   static List<String> objectKeys(Manifest manifest) {
     Map<String, String> deltas = deltasOf(manifest);
-    Map<String, ChunkPacks.Slot> slots = slotsOf(manifest);
     List<String> keys = new ArrayList<>();
-    chunksOf(manifest).keySet().stream().filter(id -> !slots.containsKey(id))
+    unpackedChunksOf(manifest).keySet().stream()
         .map(id -> deltas.containsKey(id) ? ChunkStore.deltaKey(id) : ChunkStore.key(id)).forEach(keys::add);
     packsOf(manifest).stream().map(ChunkPacks::key).forEach(keys::add);
     return keys;
@@ -336,7 +369,7 @@ final class CheckpointStore implements AutoCloseable, Journal {
     backend.flush();
     awaitNoCollection(manifest, wait);
     if (!generation().equals(generationAtStart)) {
-      Set<String> missing = chunks.unproven(chunksOf(manifest), deltasOf(manifest), slotsOf(manifest), false);
+      Set<String> missing = unproven(manifest);
       if (!missing.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "a concurrent collection removed chunk "
             + missing.iterator().next() + " that this capture uses (" + missing.size() + " in all); capture again",

@@ -17,16 +17,18 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One member's packs during a capture: small chunks, encoded as they would be stored alone, written one after the
+ * A capture's packs: small chunks, encoded as they would be stored alone, written one after the
  * other into objects of about {@link #TARGET} bytes ({@code packs/ab/abcd...}, named by the hash of their bytes)
  * instead of one object each. A local store spent about 40% of an NFS tree's capture creating one file per chunk
  * (docs/bench/nfs-profile.md); an object store pays a request per chunk. A pack has no header or index of its own:
  * the manifest says where each chunk is ({@link Manifest.Member#packs}), and a read checks the chunk's hash, as for
  * a chunk stored alone.
  *
- * <p>A chunk is added once per member; the member's manifest entry lists the chunks it wrote into packs and those
- * it names from packs written before (its parent's, or this process's). At most {@link #WRITING} packs are written
- * at once: adding waits for room, which bounds a member's packs to about 12 MiB of memory.
+ * <p>The members of a capture share its packs, so that a chunk two of them hold (two guests' memory images) is
+ * stored once. A chunk is added once per capture; each member's manifest entry lists where the chunks it names are,
+ * whether a member wrote them or they are in packs written before (its parent's, or this process's). At most
+ * {@link #WRITING} packs are written at once: adding waits for room, which bounds a capture's packs to about 12 MiB
+ * of memory.
  */
 final class ChunkPacks {
   static final String PREFIX = "packs/";
@@ -42,8 +44,8 @@ final class ChunkPacks {
   private final ChunkStore chunks;
   private final Executor io;
   private final Semaphore writing = new Semaphore(WRITING);
-  /** The member's packs, written or named: pack id to its chunks. */
-  private final Map<String, List<Manifest.Packed>> packs = new ConcurrentHashMap<>();
+  /** Where the capture's packed chunks are, written or named. */
+  private final Map<String, Slot> slots = new ConcurrentHashMap<>();
   private final Set<String> named = ConcurrentHashMap.newKeySet();
   private final List<CompletableFuture<Void>> writes = new ArrayList<>();
   private final AtomicReference<@Nullable Throwable> failed = new AtomicReference<>();
@@ -68,7 +70,7 @@ final class ChunkPacks {
   }
 
   /**
-   * Adds a chunk's encoded bytes to the open pack, unless the member has it in a pack already; writes the pack
+   * Adds a chunk's encoded bytes to the open pack, unless the capture has it in a pack already; writes the pack
    * when it is full. Returns the bytes added.
    */
   long add(String id, byte[] encoded) throws IOException {
@@ -94,12 +96,12 @@ final class ChunkPacks {
   /** Names a chunk stored in a pack before this capture. */
   void reuse(String id, Slot slot) {
     if (named.add(id)) {
-      packed(slot.pack(), List.of(new Manifest.Packed(id, slot.offset(), slot.size())));
+      slots.put(id, slot);
     }
   }
 
-  /** Writes the open pack and waits for every write: the member's packs, each chunk in one. */
-  Map<String, List<Manifest.Packed>> finish() throws IOException {
+  /** Writes the open pack and waits for every write. The capture adds no chunk after it. */
+  void finish() throws IOException {
     List<CompletableFuture<Void>> all;
     synchronized (this) {
       if (used > 0) {
@@ -114,8 +116,19 @@ final class ChunkPacks {
       // the failure is recorded below
     }
     throwIfFailed();
+  }
+
+  /** Where these chunks are, by pack (see {@link Manifest.Member#packs}), once {@link #finish} returned. */
+  Map<String, List<Manifest.Packed>> packsOf(Set<String> ids) {
     Map<String, List<Manifest.Packed>> out = new HashMap<>();
-    packs.forEach((pack, in) -> out.put(pack, List.copyOf(in)));
+    for (String id : ids) {
+      Slot slot = slots.get(id);
+      if (slot == null) {
+        throw new IllegalStateException("chunk " + id + " is in no pack of this capture: its packs are not finished");
+      }
+      out.computeIfAbsent(slot.pack(), p -> new ArrayList<>()).add(new Manifest.Packed(id, slot.offset(),
+          slot.size()));
+    }
     return out;
   }
 
@@ -135,7 +148,7 @@ final class ChunkPacks {
       try {
         String id = chunks.codec().digest(bytes, 0, bytes.length);
         chunks.storePack(id, bytes, in);
-        packed(id, in);
+        in.forEach(p -> slots.put(p.id(), new Slot(id, p.offset(), p.size())));
       } catch (IOException | RuntimeException e) {
         failed.compareAndSet(null, e);
         throw new CompletionException(e);
@@ -143,14 +156,6 @@ final class ChunkPacks {
         writing.release();
       }
     }, io));
-  }
-
-  private void packed(String pack, List<Manifest.Packed> in) {
-    packs.compute(pack, (k, before) -> {
-      List<Manifest.Packed> all = before == null ? new ArrayList<>() : before;
-      all.addAll(in);
-      return all;
-    });
   }
 
   private void throwIfFailed() throws IOException {

@@ -71,10 +71,12 @@ final class StateWriter implements StateSink {
   /** The parent's entries by path, indexed on first use: a tree of many entries must not scan it per entry. */
   private volatile Map<String, StoredEntry> parentEntries;
   private final boolean deltasOn = !"false".equals(System.getProperty("lencap.store.deltas"));
+  /** The capture's packs, which its members share. */
   private final ChunkPacks packs;
+  /** The chunks this member names in packs. */
+  private final java.util.Set<String> packed = ConcurrentHashMap.newKeySet();
   /** The parent's packed chunks by id, indexed on first use. */
   private volatile Map<String, ChunkPacks.Slot> parentSlots;
-  private volatile Map<String, List<Manifest.Packed>> packed;
   /** The chunks the parent names stored whole (not in a pack, not as a delta), indexed on first use. */
   private volatile java.util.Set<String> parentWhole;
   private final AtomicLong storedBytes = new AtomicLong();
@@ -84,14 +86,14 @@ final class StateWriter implements StateSink {
   private volatile long lastReport;
 
   StateWriter(CheckpointStore store, Executor chunkPool, Executor storePool, Runnable cancelCheck,
-      Progress progress, Manifest.Member parent) {
+      Progress progress, Manifest.Member parent, ChunkPacks packs) {
     this.parent = parent;
     this.store = store;
     this.chunkPool = chunkPool;
     this.storePool = storePool;
     this.cancelCheck = cancelCheck;
     this.progress = progress;
-    this.packs = new ChunkPacks(store.chunks(), storePool);
+    this.packs = packs;
   }
 
   /**
@@ -172,6 +174,7 @@ final class StateWriter implements StateSink {
     ChunkPacks.Slot slot = parentSlot(c.id());
     if (slot != null) {
       packs.reuse(c.id(), slot);
+      packed.add(c.id());
     }
     String base = parent == null ? null : parent.deltas().get(c.id());
     if (base != null) {
@@ -204,21 +207,9 @@ final class StateWriter implements StateSink {
     }
   }
 
-  /**
-   * Writes the member's last pack and waits for all of its packs: call it once the member's transfer ends, before
-   * {@link #packs}.
-   */
-  void finishPacks() throws IOException {
-    packed = packs.finish();
-  }
-
-  /** The member's packs (see {@link Manifest.Member#packs}), once {@link #finishPacks} returned. */
+  /** Where the chunks this member names in packs are (see {@link Manifest.Member#packs}), once they are written. */
   Map<String, List<Manifest.Packed>> packs() {
-    Map<String, List<Manifest.Packed>> out = packed;
-    if (out == null) {
-      throw new IllegalStateException("the member's packs are not finished");
-    }
-    return out;
+    return packs.packsOf(packed);
   }
 
   Map<String, String> attributes() {
@@ -381,6 +372,7 @@ final class StateWriter implements StateSink {
       if (slot != null && !store.chunks().damaged(id)) { // in a pack already: name it, prove its pack at commit
         referenced.put(id, length);
         packs.reuse(id, slot);
+        packed.add(id);
         return CompletableFuture.completedFuture(ref);
       }
       String existing = parent == null ? null : parent.deltas().get(id);
@@ -438,6 +430,7 @@ final class StateWriter implements StateSink {
         return CompletableFuture.supplyAsync(() -> {
           try {
             storedBytes.addAndGet(packs.add(ref.id(), encoded.bytes()));
+            packed.add(ref.id());
             return ref;
           } catch (IOException e) {
             throw new CompletionException(e);

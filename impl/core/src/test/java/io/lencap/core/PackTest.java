@@ -95,6 +95,24 @@ class PackTest {
   }
 
   @Test
+  void twoMembersWithTheSameChunksStoreThemOnceAndEachRestores() throws IOException {
+    Engine e = open(Map.of());
+    byte[] data = device(5);
+    memory.devices.put("d1", data.clone());
+    Encapsulation two = Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .resource(Resource.of("m1", ResourceType.BLOCK_VOLUME, "mem://d1")).build();
+    Checkpoint cp = e.capture(two).join();
+    assertEquals((long) SIZE / 4096 * (4096 + 1), cp.members().stream().mapToLong(m -> m.storedBytes()).sum());
+    Manifest m = e.store().manifest("g", cp.id());
+    assertEquals(m.members().get(0).slots(), m.members().get(1).slots(), "each member says where its chunks are");
+    memory.devices.put("d0", new byte[0]);
+    memory.devices.put("d1", new byte[0]);
+    e.restore(two, cp.id()).join();
+    assertArrayEquals(data, memory.devices.get("d0"));
+    assertArrayEquals(data, memory.devices.get("d1"));
+  }
+
+  @Test
   void withPacksOffEachChunkIsAnObjectAndTheManifestStaysInAnOlderFormat() throws IOException {
     Engine e = open(Map.of("packs", "false"));
     device(1);

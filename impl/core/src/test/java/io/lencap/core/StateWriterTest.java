@@ -66,7 +66,9 @@ class StateWriterTest {
         return super.putIfAbsent(key, data);
       }
     };
-    StateWriter writer = new StateWriter(open(gate), chunkPool, storePool, () -> {}, (done, total) -> {}, null);
+    CheckpointStore store = open(gate);
+    StateWriter writer = new StateWriter(store, chunkPool, storePool, () -> {}, (done, total) -> {}, null,
+        new ChunkPacks(store.chunks(), storePool));
     byte[][] contents = new byte[ENTRIES][];
     List<Future<?>> writes = new ArrayList<>();
     for (int i = 0; i < ENTRIES; i++) {

@@ -173,6 +173,28 @@ final class HdfsBackend implements BlobBackend {
     }
   }
 
+  /** A positional read: a chunk out of a pack costs its own bytes, not the pack's. */
+  @Override
+  public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("range " + offset + "+" + length + " of " + key);
+    }
+    try (FSDataInputStream in = fs.open(resolve(key))) {
+      byte[] buffer = new byte[length];
+      int done = 0;
+      while (done < length) {
+        int n = in.read(offset + done, buffer, done, length - done);
+        if (n < 0) {
+          break; // the object ends first
+        }
+        done += n;
+      }
+      return Optional.of(done == length ? buffer : java.util.Arrays.copyOf(buffer, done));
+    } catch (FileNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
   @Override
   public boolean exists(String key) throws IOException {
     return fs.exists(resolve(key));

@@ -332,6 +332,40 @@ final class S3Backend implements BlobBackend {
         .versionId(newest.get().versionId()), AsyncResponseTransformer.toBytes()), "get " + name).asByteArrayUnsafe());
   }
 
+  /** A GET with a {@code Range}: a chunk out of a pack costs its own bytes, not the pack's. */
+  @Override
+  public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("range " + offset + "+" + length + " of " + key);
+    }
+    if (length == 0) {
+      return exists(key) ? Optional.of(new byte[0]) : Optional.empty();
+    }
+    String name = resolve(key);
+    String range = "bytes=" + offset + "-" + (offset + length - 1);
+    try {
+      return Optional.of(await(client.getObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+          .range(range), AsyncResponseTransformer.toBytes()), "get " + name + " " + range).asByteArrayUnsafe());
+    } catch (IOException e) {
+      if (status(e) == 416) { // the range starts at or past the object's end
+        return Optional.of(new byte[0]);
+      }
+      if (status(e) != 404) {
+        throw e;
+      }
+    }
+    if (!versioned) {
+      return Optional.empty();
+    }
+    Optional<ObjectVersion> newest = versions.versions(name).newest(); // past a delete marker, as get does
+    if (newest.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(await(client.getObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
+        .versionId(newest.get().versionId()).range(range), AsyncResponseTransformer.toBytes()), "get " + name + " "
+        + range).asByteArrayUnsafe());
+  }
+
   @Override
   public boolean exists(String key) throws IOException {
     return headNewest(key).isPresent();

@@ -57,6 +57,22 @@ public abstract class BlobBackendContract {
   }
 
   @Test
+  void getRangeReadsPartOfAnObject() throws Exception {
+    byte[] data = bytes(300_000, 3);
+    backend.put("packs/ab/abc", data);
+    assertArrayEquals(java.util.Arrays.copyOfRange(data, 0, 4096),
+        backend.getRange("packs/ab/abc", 0, 4096).orElseThrow());
+    assertArrayEquals(java.util.Arrays.copyOfRange(data, 123_457, 123_457 + 70_001),
+        backend.getRange("packs/ab/abc", 123_457, 70_001).orElseThrow());
+    assertArrayEquals(java.util.Arrays.copyOfRange(data, 299_000, 300_000),
+        backend.getRange("packs/ab/abc", 299_000, 1000).orElseThrow(), "a range that ends where the object does");
+    assertArrayEquals(java.util.Arrays.copyOfRange(data, 299_990, 300_000),
+        backend.getRange("packs/ab/abc", 299_990, 1000).orElseThrow(), "a range past the end");
+    assertEquals(0, backend.getRange("packs/ab/abc", 300_000, 10).orElseThrow().length, "a range after the end");
+    assertTrue(backend.getRange("packs/ab/none", 0, 10).isEmpty());
+  }
+
+  @Test
   void aMissingObjectIsEmptyNotAnError() throws Exception {
     assertTrue(backend.get("checkpoints/none/x").isEmpty());
     assertFalse(backend.exists("checkpoints/none/x"));
