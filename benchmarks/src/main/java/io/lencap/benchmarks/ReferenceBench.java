@@ -314,7 +314,17 @@ public final class ReferenceBench {
         Duration.between(start, prepared).toMillis(), Duration.between(prepared, resumed).toMillis(),
         Math.max(0, Duration.between(resumed, transferred).toMillis()),
         Math.max(0, Duration.between(transferred, released).toMillis()), Duration.between(released, done).toMillis(),
-        Duration.between(done, returned).toMillis());
+        Duration.between(done, returned).toMillis()) + inPause(bars, prepared, resumed);
+  }
+
+  /** Each member's calls that ended inside the pause, in ms: where a long pause went. */
+  private static String inPause(List<Timeline.Bar> bars, Instant prepared, Instant resumed) {
+    return bars.stream().filter(b -> b.memberId() != null && !b.end().isBefore(prepared) && !b.end().isAfter(resumed)
+            && b.phase() != Phase.PREPARE)
+        .sorted(Comparator.comparing(Timeline.Bar::start))
+        .map(b -> b.memberId() + " " + b.phase().name().toLowerCase(java.util.Locale.ROOT) + " "
+            + Duration.between(b.start(), b.end()).toMillis())
+        .collect(java.util.stream.Collectors.joining(", ", " (in it: ", ")"));
   }
 
   private static void goal(StringBuilder report, String name, List<Double> values, String goal) {

@@ -34,9 +34,9 @@ import org.jspecify.annotations.Nullable;
  * read back from the store and verified, when a quarter of its blocks or less changed. Set the system property
  * {@code lencap.store.deltas} to {@code false} to store every chunk whole.
  *
- * <p>A chunk of fewer than {@link ChunkPacks#CHUNK_BELOW} bytes goes into one of the member's {@link ChunkPacks
- * packs}, unless it could be a delta base (a fixed-size chunk of an entry that takes deltas): bases stay whole.
- * The store option {@code packs=false} stores each chunk in its own object.
+ * <p>A chunk of fewer than {@link ChunkPacks#CHUNK_BELOW} bytes goes into the capture's {@link ChunkPacks packs},
+ * unless it could be a delta base (a fixed-size chunk of an entry that takes deltas: bases stay whole) or the
+ * parent names it whole. The store option {@code packs=false} stores each chunk in its own object.
  */
 final class StateWriter implements StateSink {
   /** Chunks of one entry in flight at least (hashing, encoding or writing). */
