@@ -47,9 +47,9 @@ final class ManifestLimits {
         }
         for (Manifest.Packed c : p.getValue()) {
           if (c == null || !named.contains(c.id()) || c.offset() < 0 || c.size() <= 0
-              || c.size() > Chunking.MAX_CHUNK + PACK_SLACK) {
+              || c.size() > Chunking.MAX_CHUNK + PACK_SLACK || c.offset() > Integer.MAX_VALUE - c.size()) {
             throw refused(key, "member " + member.id() + " places a chunk it does not name in pack " + p.getKey()
-                + ", or at a negative offset, or with an impossible size");
+                + ", or outside 0 to 2 GiB, or with an impossible size");
           }
         }
       }

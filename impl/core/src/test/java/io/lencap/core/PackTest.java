@@ -184,6 +184,7 @@ class PackTest {
         Map.of("../../etc/passwd", List.of(new Manifest.Packed(id, 0, 11))),
         Map.of("cd".repeat(32), List.of(new Manifest.Packed(id, -1, 11))),
         Map.of("cd".repeat(32), List.of(new Manifest.Packed(id, 0, 0))),
+        Map.of("cd".repeat(32), List.of(new Manifest.Packed(id, Long.MAX_VALUE - 5, 11))),
         Map.of("cd".repeat(32), List.of(new Manifest.Packed("ef".repeat(32), 0, 11))))) {
       Manifest m = new Manifest(Manifest.FORMAT_PACKS, "1", "g", null, io.lencap.api.CaptureMode.NON_BLOCKING,
           java.time.Instant.EPOCH, java.time.Instant.EPOCH, java.time.Instant.EPOCH, List.of(new Manifest.Member("m",
