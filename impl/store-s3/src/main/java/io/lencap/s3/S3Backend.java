@@ -47,6 +47,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
@@ -332,7 +333,10 @@ final class S3Backend implements BlobBackend {
         .versionId(newest.get().versionId()), AsyncResponseTransformer.toBytes()), "get " + name).asByteArrayUnsafe());
   }
 
-  /** A GET with a {@code Range}: a chunk out of a pack costs its own bytes, not the pack's. */
+  /**
+   * A GET with a {@code Range}: a chunk out of a pack costs its own bytes, not the pack's. A server that ignores the
+   * range answers with the whole object, which is cut here.
+   */
   @Override
   public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
     if (offset < 0 || length < 0) {
@@ -344,8 +348,7 @@ final class S3Backend implements BlobBackend {
     String name = resolve(key);
     String range = "bytes=" + offset + "-" + (offset + length - 1);
     try {
-      return Optional.of(await(client.getObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
-          .range(range), AsyncResponseTransformer.toBytes()), "get " + name + " " + range).asByteArrayUnsafe());
+      return Optional.of(ranged(b -> b.key(config.prefix() + name).range(range), name, range, offset, length));
     } catch (IOException e) {
       if (status(e) == 416) { // the range starts at or past the object's end
         return Optional.of(new byte[0]);
@@ -361,9 +364,27 @@ final class S3Backend implements BlobBackend {
     if (newest.isEmpty()) {
       return Optional.empty();
     }
-    return Optional.of(await(client.getObject(b -> b.bucket(config.bucket()).key(config.prefix() + name)
-        .versionId(newest.get().versionId()).range(range), AsyncResponseTransformer.toBytes()), "get " + name + " "
-        + range).asByteArrayUnsafe());
+    try {
+      return Optional.of(ranged(b -> b.key(config.prefix() + name).versionId(newest.get().versionId()).range(range),
+          name, range, offset, length));
+    } catch (IOException e) {
+      if (status(e) == 416) {
+        return Optional.of(new byte[0]);
+      }
+      throw e;
+    }
+  }
+
+  private byte[] ranged(java.util.function.Consumer<GetObjectRequest.Builder> request, String name, String range,
+      long offset, int length) throws IOException {
+    ResponseBytes<GetObjectResponse> got = await(client.getObject(b -> request.accept(b.bucket(config.bucket())),
+        AsyncResponseTransformer.toBytes()), "get " + name + " " + range);
+    byte[] bytes = got.asByteArrayUnsafe();
+    if (got.response().contentRange() == null && bytes.length > length) { // the whole object: the range ignored
+      return java.util.Arrays.copyOfRange(bytes, (int) Math.min(offset, bytes.length),
+          (int) Math.min(offset + length, bytes.length));
+    }
+    return bytes;
   }
 
   @Override

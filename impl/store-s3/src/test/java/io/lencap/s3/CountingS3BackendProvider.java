@@ -52,6 +52,14 @@ public final class CountingS3BackendProvider extends S3UnderTestScheme {
         count(start, read.map(b -> b.length).orElse(0));
         return read;
       }
+
+      @Override
+      public Optional<byte[]> getRange(String key, long offset, int length) throws IOException {
+        long start = System.nanoTime();
+        Optional<byte[]> read = super.getRange(key, offset, length);
+        count(start, read.map(b -> b.length).orElse(0));
+        return read;
+      }
     };
   }
 
