@@ -120,16 +120,7 @@ final class ChunkStore {
       backend.put(chunk.key(), chunk.bytes());
       created = true;
     } else {
-      created = backend.putIfAbsent(chunk.key(), chunk.bytes());
-    }
-    if (!created) {
-      Optional<BlobInfo> present = backend.stat(chunk.key());
-      if (present.isEmpty() || present.get().size() != chunk.bytes().length) {
-        log.warn("chunk {} in {} is damaged ({} bytes where {} were expected): replacing it", chunk.id(),
-            backend.describe(), present.map(i -> Long.toString(i.size())).orElse("no"), chunk.bytes().length);
-        backend.put(chunk.key(), chunk.bytes());
-        created = true;
-      }
+      created = createOrReplaceDamaged("chunk", chunk.id(), chunk.key(), chunk.bytes());
     }
     known.add(chunk.id());
     damaged.remove(chunk.id());
@@ -137,19 +128,29 @@ final class ChunkStore {
   }
 
   /**
+   * Writes an object named by its content unless present; a present one of another size is damaged (encodings of
+   * one content have one size) and is replaced. Returns whether it wrote.
+   */
+  private boolean createOrReplaceDamaged(String what, String id, String key, byte[] bytes) throws IOException {
+    if (backend.putIfAbsent(key, bytes)) {
+      return true;
+    }
+    Optional<BlobInfo> present = backend.stat(key);
+    if (present.isPresent() && present.get().size() == bytes.length) {
+      return false;
+    }
+    log.warn("{} {} in {} is damaged ({} bytes where {} were expected): replacing it", what, id, backend.describe(),
+        present.map(i -> Long.toString(i.size())).orElse("no"), bytes.length);
+    backend.put(key, bytes);
+    return true;
+  }
+
+  /**
    * Writes a pack of chunks unless present (a present one of another size is damaged: it is replaced), then knows
    * its chunks as packed there.
    */
   void storePack(String packId, byte[] bytes, List<Manifest.Packed> in) throws IOException {
-    String key = ChunkPacks.key(packId);
-    if (!backend.putIfAbsent(key, bytes)) {
-      Optional<BlobInfo> present = backend.stat(key);
-      if (present.isEmpty() || present.get().size() != bytes.length) {
-        log.warn("pack {} in {} is damaged ({} bytes where {} were expected): replacing it", packId,
-            backend.describe(), present.map(i -> Long.toString(i.size())).orElse("no"), bytes.length);
-        backend.put(key, bytes);
-      }
-    }
+    createOrReplaceDamaged("pack", packId, ChunkPacks.key(packId), bytes);
     packSizes.put(packId, (long) bytes.length);
     for (Manifest.Packed p : in) {
       knownPacked.put(p.id(), new ChunkPacks.Slot(packId, p.offset(), p.size()));
@@ -365,17 +366,27 @@ final class ChunkStore {
       }
       return ByteBuffer.wrap(fromDelta(ref, delta.get(), checkpointId, memberId)).asReadOnlyBuffer();
     }
-    ByteBuffer raw; // a chunk stored raw is read in place, not copied out of what the backend returned
+    return verified(ref, stored.get(), "", () -> damagedWhole(ref.id()), checkpointId, memberId);
+  }
+
+  /**
+   * A stored chunk's raw bytes, decoded and checked against its length and hash ({@code where} it was found, for
+   * messages); {@code damage} marks it damaged when they do not match. A chunk stored raw is read in place, not
+   * copied out of what the backend returned.
+   */
+  private ByteBuffer verified(ChunkRef ref, byte[] stored, String where, Runnable damage, String checkpointId,
+      String memberId) throws CorruptCheckpointException {
+    ByteBuffer raw;
     try {
-      raw = codec.decodeChunk(key(ref.id()), stored.get(), ref.length());
+      raw = codec.decodeChunk(key(ref.id()), stored, ref.length());
     } catch (ChunkCodec.UnreadableException e) {
-      damagedWhole(ref.id());
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage());
+      damage.run();
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), e.getMessage() + where);
     }
     if (raw.remaining() != ref.length()
         || !codec.id(raw.array(), raw.arrayOffset(), raw.remaining()).equals(ref.id())) {
-      damagedWhole(ref.id());
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash");
+      damage.run();
+      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content does not match its hash" + where);
     }
     return raw.asReadOnlyBuffer();
   }
@@ -388,21 +399,8 @@ final class ChunkStore {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "its pack " + slot.pack()
           + (stored == null ? " is missing from the store" : " ends before the chunk does"));
     }
-    ByteBuffer raw;
-    try {
-      raw = codec.decodeChunk(key(ref.id()), stored, ref.length());
-    } catch (ChunkCodec.UnreadableException e) {
-      damagedPacked(ref.id());
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "in pack " + slot.pack() + ": "
-          + e.getMessage());
-    }
-    if (raw.remaining() != ref.length()
-        || !codec.id(raw.array(), raw.arrayOffset(), raw.remaining()).equals(ref.id())) {
-      damagedPacked(ref.id());
-      throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content in pack " + slot.pack()
-          + " does not match its hash");
-    }
-    return raw.asReadOnlyBuffer();
+    return verified(ref, stored, " (in pack " + slot.pack() + ")", () -> damagedPacked(ref.id()), checkpointId,
+        memberId);
   }
 
   /** Marks a packed chunk damaged: a capture that holds its content writes it again. */
