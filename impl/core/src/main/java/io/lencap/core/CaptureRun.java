@@ -23,13 +23,14 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One capture of one encapsulation, the protocol of DESIGN.md: prepare all; quiesce by levels, writers
  * first; cut all (the recovery line); resume by levels, storage first (a member whose cut is not live
- * is transferred before it resumes, and its dependents wait); transfer the rest in the background;
+ * is transferred before it resumes, from as soon as it is cut, and its dependents wait); transfer the rest in the background;
  * commit the manifest; release the cuts. Any failure, timeout, exceeded pause budget or cancellation
  * aborts: every quiesced member is resumed, every cut released, nothing committed.
  *
@@ -124,9 +125,7 @@ final class CaptureRun {
         .thenCompose(v -> MemberCalls.forAll(all(), m -> call(m, Phase.PREPARE, policy.phaseTimeout(), null,
             () -> m.driver.prepare(m.context))))
         .thenCompose(v -> MemberCalls.byLevels(order.descending(), members, this::quiesce))
-        .thenCompose(v -> MemberCalls.forAll(all(), this::cut))
-        .thenRun(() -> Redirects.check(encapsulation.name(), all()))
-        .thenCompose(v -> afterCut())
+        .thenCompose(v -> cutAndResume())
         .thenCompose(v -> transferAll(all().stream().filter(m -> !m.transferred).toList()))
         .thenCompose(v -> journal.cutsRecorded()) // the journal's cut record first: the commit's record extends it
         .thenCompose(v -> {
@@ -217,11 +216,24 @@ final class CaptureRun {
     });
   }
 
-  private CompletableFuture<Void> afterCut() {
-    recoveryLine = run.clock().instant();
-    journal.recordCutsLater(run.executor(), this::journalEntries);
+  /**
+   * Cuts every member at once, then resumes by levels, storage first. A member whose cut is not live is copied
+   * while it stays quiesced, from as soon as its own cut and its writers' cuts are done (their redirects decide
+   * whether the copy may wait until after resume), so the copy overlaps the other members' cuts. Nobody resumes
+   * before every member has cut: that instant is the recovery line.
+   */
+  private CompletableFuture<Void> cutAndResume() {
+    Map<String, CompletableFuture<Void>> cuts = new HashMap<>();
+    all().forEach(m -> cuts.put(m.id(), cut(m)));
+    CompletableFuture<Void> allCut = CompletableFuture.allOf(cuts.values().toArray(CompletableFuture[]::new))
+        .thenRun(() -> {
+          recoveryLine = run.clock().instant();
+          journal.recordCutsLater(run.executor(), this::journalEntries);
+          Redirects.check(encapsulation.name(), all());
+        });
     if (policy.mode() == CaptureMode.BLOCKING) {
-      return transferAll(all()).thenCompose(v -> MemberCalls.byLevels(order.ascending(), members, this::resume));
+      return allCut.thenCompose(v -> transferAll(all()))
+          .thenCompose(v -> MemberCalls.byLevels(order.ascending(), members, this::resume));
     }
     Map<String, CompletableFuture<Void>> resumed = new HashMap<>();
     // Members with the same dependencies (every VM depends on all storage) share one wait.
@@ -229,12 +241,14 @@ final class CaptureRun {
     for (List<String> level : order.ascending()) {
       for (String id : level) {
         CaptureMember m = members.get(id);
+        List<CaptureMember> writers = Redirects.writers(m, all());
+        CompletableFuture<Void> copied = CompletableFuture.allOf(Stream.concat(Stream.of(m), writers.stream())
+                .map(w -> cuts.get(w.id())).toArray(CompletableFuture[]::new))
+            .thenCompose(v -> m.cut.live() || Redirects.frozenByWriters(m, writers)
+                ? CompletableFuture.<Void>completedFuture(null) : transferInPause(m));
         CompletableFuture<Void> deps = depsResumed.computeIfAbsent(order.dependencies(id), ds -> CompletableFuture
             .allOf(ds.stream().map(resumed::get).toArray(CompletableFuture[]::new)));
-        resumed.put(id, deps
-            .thenCompose(v -> m.cut.live() || Redirects.frozenByWriters(m, all()) ? CompletableFuture.<Void>completedFuture(null)
-                : transferInPause(m))
-            .thenCompose(v -> resume(m)));
+        resumed.put(id, CompletableFuture.allOf(allCut, copied, deps).thenCompose(v -> resume(m)));
       }
     }
     return CompletableFuture.allOf(resumed.values().toArray(CompletableFuture[]::new));

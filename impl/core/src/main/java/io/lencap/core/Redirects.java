@@ -32,15 +32,18 @@ final class Redirects {
     }
   }
 
+  /** The members that depend on {@code storage} explicitly: the ones whose cuts may redirect its writes. */
+  static List<CaptureMember> writers(CaptureMember storage, List<CaptureMember> members) {
+    return members.stream().filter(w -> w.resource.dependsOn().contains(storage.id())).toList();
+  }
+
   /**
    * Whether a storage member whose own cut is not live stays frozen anyway, so that it may be transferred
-   * after resume: every member that depends on it has a live cut that redirects its writes away from it. Says
+   * after resume: it has {@link #writers}, and each has a live cut that redirects its writes away from it. Says
    * so in the member's method and notes when it does.
    */
-  static boolean frozenByWriters(CaptureMember storage, List<CaptureMember> members) {
+  static boolean frozenByWriters(CaptureMember storage, List<CaptureMember> writers) {
     String locator = storage.resource.locator().toString();
-    List<CaptureMember> writers = members.stream().filter(w -> w.resource.dependsOn().contains(storage.id()))
-        .toList();
     boolean frozen = !writers.isEmpty()
         && writers.stream().allMatch(w -> w.cut.live() && w.cut.redirects().contains(locator));
     if (frozen) {

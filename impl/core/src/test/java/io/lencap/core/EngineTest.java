@@ -40,6 +40,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -376,6 +378,50 @@ class EngineTest {
     l.restore(g, good.id()).join();
     assertArrayEquals(captured, memory.devices.get("d" + member));
     assertTrue(l.verify("g").join().ok());
+  }
+
+  @Test
+  void aLunCopiedInThePauseOverlapsTheOtherMembersCuts() throws Exception {
+    // The VM's cut waits for the LUN's copy: it completes only if the copy starts while the VM still cuts.
+    java.util.concurrent.CountDownLatch lunCopying = new java.util.concurrent.CountDownLatch(1);
+    AtomicBoolean overlapped = new AtomicBoolean();
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
+          @Override
+          public Cut cut(CaptureContext c) throws Exception {
+            Cut cut = delegate.cut(c);
+            if (c.resource().id().equals("vm")) {
+              overlapped.set(lunCopying.await(20, TimeUnit.SECONDS));
+              memory.calls.add("vm:cut-done");
+            }
+            return cut;
+          }
+
+          @Override
+          public void transfer(Cut cut, CaptureContext c) throws Exception {
+            if (c.resource().id().equals("lun")) {
+              lunCopying.countDown();
+            }
+            delegate.transfer(cut, c);
+          }
+        }))));
+    memory.devices.put("lun", new byte[100_000]);
+    memory.devices.put("vm", new byte[10_000]);
+    memory.inPlace.add("lun");
+    Encapsulation g = Encapsulation.builder("g")
+        .resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
+        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://vm"))
+        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofSeconds(30)).build())
+        .build();
+
+    Checkpoint cp = lencap.capture(g).join();
+
+    assertTrue(overlapped.get(), "the LUN's copy waited for the VM's cut");
+    assertEquals("copy-in-pause", cp.member("lun").orElseThrow().method());
+    List<String> calls = List.copyOf(memory.calls);
+    // Nobody resumes before every member is cut, and the VM resumes after its storage.
+    assertTrue(calls.indexOf("vm:cut-done") < calls.indexOf("lun:resume"), calls.toString());
+    assertTrue(calls.indexOf("lun:resume") < calls.indexOf("vm:resume"), calls.toString());
   }
 
   @Test
