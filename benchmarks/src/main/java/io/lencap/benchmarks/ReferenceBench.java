@@ -258,7 +258,8 @@ public final class ReferenceBench {
         try (MemoryPeaks peaks = MemoryPeaks.watch()) {
           Checkpoint cp = lencap.capture(group).join();
           first = System.nanoTime() - t0;
-          log("round %d, first capture's phases: %s", r, spans(timeline.bars(cp.id()), called, Instant.now()));
+          log("round %d, first capture's phases: %s; %s", r, spans(timeline.bars(cp.id()), called, Instant.now()),
+              finalPass(cp));
           memory.add(peaks.describe());
         }
         ScriptedBaseline.Result script = baseline.capture(copy);
@@ -268,7 +269,8 @@ public final class ReferenceBench {
         long t1 = System.nanoTime();
         Checkpoint again = lencap.capture(group).join();
         long next = System.nanoTime() - t1;
-        log("round %d, second capture's phases: %s", r, spans(timeline.bars(again.id()), calledAgain, Instant.now()));
+        log("round %d, second capture's phases: %s; %s", r, spans(timeline.bars(again.id()), calledAgain,
+            Instant.now()), finalPass(again));
         long restored = restore(guests, istgt, nfs, 200 + r, () -> lencap.restore(group, again.id()).join());
         checkCounting(guests);
         long scripted = restore(guests, istgt, nfs, 300 + r, () -> baseline.restore(script));
@@ -314,7 +316,20 @@ public final class ReferenceBench {
         Duration.between(start, prepared).toMillis(), Duration.between(prepared, resumed).toMillis(),
         Math.max(0, Duration.between(resumed, transferred).toMillis()),
         Math.max(0, Duration.between(transferred, released).toMillis()), Duration.between(released, done).toMillis(),
-        Duration.between(done, returned).toMillis()) + inPause(bars, prepared, resumed);
+        Duration.between(done, returned).toMillis()) + inPause(bars, prepared, resumed)
+        + String.format(" [epoch s: prepare %s-%s, pause -%s, return %s]", epoch(start), epoch(prepared),
+            epoch(resumed), epoch(returned));
+  }
+
+  /** An instant as the epoch seconds system-wide profilers print (perf's CLOCK_REALTIME): to match their samples. */
+  private static String epoch(Instant t) {
+    return String.format("%d.%03d", t.getEpochSecond(), t.getNano() / 1_000_000);
+  }
+
+  /** What the export's final pass did inside the pause, from its notes. */
+  private static String finalPass(Checkpoint cp) {
+    return cp.member("export").stream().flatMap(m -> m.notes().stream()).filter(n -> n.startsWith("final pass"))
+        .findFirst().orElse("no final pass");
   }
 
   /** Each member's calls that ended inside the pause, in ms: where a long pause went. */
