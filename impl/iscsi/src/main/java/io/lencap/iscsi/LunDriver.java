@@ -109,6 +109,9 @@ final class LunDriver implements ResourceDriver {
         "chunk size " + spec.chunkSize() + " is not a multiple of the LUN's block size " + s.blockSize());
     }
     context.state().expectBytes(s.sizeBytes());
+    // Flushed once while the group runs, so that the flush in the pause finds little left to write (after a bulk
+    // write, istgt's flush of a 512 MiB LUN took 245-330 ms inside the pause).
+    run(s::synchronizeCache);
   }
 
   /** Flushes the target's write cache: the writers (VMs) are already quiesced. */
