@@ -86,7 +86,7 @@ final class LocalDirectoryDriver implements ResourceDriver {
     capturing = context;
     requireReadableDirectory();
     capture = new TreeCapture<>(context.parent(), files.getattr("", "").fsid(), clock, RACY_MILLIS);
-    lastPass = capture.pass(files, context, pool());
+    lastPass = capture.precopy(files, context, pool());
     LOG.debug("{}: pre-copy {}", resource.id(), lastPass);
   }
 

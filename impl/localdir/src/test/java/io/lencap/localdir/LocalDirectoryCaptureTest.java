@@ -132,8 +132,71 @@ class LocalDirectoryCaptureTest {
       rd.restore(rctx);
     }
     assertEquals(atCut, TreeState.fingerprint(elsewhere));
-    assertEquals(List.of(), ctx.notes().stream().filter(n -> !n.startsWith("final pass in the pause")).toList(),
-        "nothing but the final pass's summary should be noted");
+    assertEquals(List.of(), ctx.notes().stream().filter(n -> !n.startsWith("final pass in the pause")
+        && !n.startsWith("pre-copy in ")).toList(), "nothing but the passes' summaries should be noted");
+  }
+
+  @Test
+  void aTreeWrittenJustBeforeThePreCopyIsReadAgainBeforeThePauseNotInIt() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("t"));
+    java.util.Random random = new java.util.Random(11);
+    for (int i = 0; i < 8; i++) { // reading them takes longer than listing them
+      byte[] data = new byte[2 << 20];
+      random.nextBytes(data);
+      Files.write(root.resolve("f" + i), data);
+    }
+    // Every reading of this clock is 10 s later, from the newest file's change: the files are racily clean when the
+    // first pass reads them, and no longer recent after it.
+    Instant start = Instant.EPOCH;
+    for (int i = 0; i < 8; i++) {
+      Instant changed = ((FileTime) Files.getAttribute(root.resolve("f" + i), "unix:ctime")).toInstant();
+      start = changed.isAfter(start) ? changed : start;
+    }
+    java.util.concurrent.atomic.AtomicInteger readings = new java.util.concurrent.atomic.AtomicInteger();
+    Instant newest = start;
+    Clock ticking = new Clock() {
+      @Override
+      public Instant instant() {
+        return newest.plusSeconds(10L * readings.getAndIncrement());
+      }
+
+      @Override
+      public java.time.ZoneId getZone() {
+        return java.time.ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+    };
+    Passes ticked = capturePasses(root, ticking);
+    assertTrue(ticked.preCopyNotes().get(0).startsWith("pre-copy in 2 passes: "), ticked.toString());
+    assertEquals(List.of(), ticked.finalPassReads());
+    // A clock that stands still: the newest files stay recent, another pre-copy could not trust them, the pause
+    // reads them.
+    Passes still = capturePasses(root, Clock.fixed(start, java.time.ZoneOffset.UTC));
+    assertEquals(List.of(), still.preCopyNotes());
+    assertFalse(still.finalPassReads().isEmpty(), still.toString());
+  }
+
+  private record Passes(List<String> preCopyNotes, List<String> finalPassReads) {}
+
+  private Passes capturePasses(Path root, Clock clock) throws Exception {
+    Resource r = tree(root);
+    CountingSink sink = new CountingSink(new MemoryState(chunks, "cp"));
+    TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", Optional.empty(), sink);
+    try (ResourceDriver d = new LocalDirectoryDriver(r, LocalDirectoryProvider.root(r), false, 4, clock)) {
+      d.prepare(ctx);
+      List<String> notes = List.copyOf(ctx.notes());
+      int read = sink.createdFiles.size();
+      d.quiesce();
+      Cut cut = d.cut(ctx);
+      d.resume();
+      d.transfer(cut, ctx);
+      d.release(cut);
+      return new Passes(notes, List.copyOf(sink.createdFiles.subList(read, sink.createdFiles.size())));
+    }
   }
 
   @Test

@@ -94,7 +94,7 @@ final class NfsDriver implements ResourceDriver {
     NfsSession s = session();
     capture = new TreeCapture<>(ctx.parent(), s.getattr(s.root(), "").fsid(), clock, RACY_MILLIS);
     if (ctx.mode() == CaptureMode.NON_BLOCKING && snapshots == null) {
-      lastPass = capture.pass(s, ctx, pool());
+      lastPass = capture.precopy(s, ctx, pool());
       log.debug("{}: pre-copy {}", s.where(), lastPass);
     }
   }

@@ -35,6 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TreeCapture<H> {
   static final Chunking CHUNKING = Chunking.contentDefined();
   private static final int READ_SIZE = 1024 * 1024;
+  static final int PRECOPY_PASSES = 3;
 
   private final Map<String, FileAttrs> written = new ConcurrentHashMap<>();
   /** Paths written as hard links, with the path they link to. */
@@ -75,6 +76,47 @@ public final class TreeCapture<H> {
         parentLinks.put(e.path(), e);
       }
     }
+  }
+
+  /**
+   * The pre-copy, while the group runs: a pass, repeated while the last one left racily clean files (changed shortly
+   * before they were read) that are no longer recent and would take longer to read again than listing the tree, at
+   * most {@value #PRECOPY_PASSES} passes. So a tree written just before the capture is read again before the pause,
+   * not in it. Returns the last pass; a note says when there was more than one.
+   */
+  public Pass precopy(TreeFiles<H> files, CaptureContext ctx, ExecutorService pool) throws Exception {
+    Pass p = pass(files, ctx, pool);
+    int passes = 1;
+    int reread = 0;
+    for (List<FileAttrs> settled = settled(); passes < PRECOPY_PASSES && readMillis(settled, p) > p.listMillis();
+        settled = settled()) {
+      reread += settled.size();
+      p = pass(files, ctx, pool);
+      passes++;
+    }
+    if (passes > 1) {
+      ctx.note("pre-copy in " + passes + " passes: " + reread + " files changed shortly before the first read them "
+          + "were read again before the pause");
+    }
+    return p;
+  }
+
+  /** The racily clean files whose times, as listed, are no longer recent: a pass now would read and trust them. */
+  private List<FileAttrs> settled() {
+    long before = (clock.millis() - racyMillis) * 1_000_000L;
+    return racy.stream().map(written::get)
+        .filter(a -> a != null && a.ctime() < before && a.mtime() < before).toList();
+  }
+
+  /** How long reading {@code these} files would take at the rate {@code last} read. */
+  private static long readMillis(List<FileAttrs> these, Pass last) {
+    if (these.isEmpty() || last.filesRead() == 0) {
+      return 0;
+    }
+    long bytes = these.stream().mapToLong(FileAttrs::size).sum();
+    double share = Math.max((double) these.size() / last.filesRead(),
+        last.bytesRead() == 0 ? 0 : (double) bytes / last.bytesRead());
+    return (long) (share * (last.totalMillis() - last.listMillis()));
   }
 
   public Pass pass(TreeFiles<H> files, CaptureContext ctx, ExecutorService pool) throws Exception {
