@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * The reference group — two 128 MiB counter guests on QEMU, one LUN on istgt, one NFS export on
@@ -326,10 +327,10 @@ public final class ReferenceBench {
     return String.format("%d.%03d", t.getEpochSecond(), t.getNano() / 1_000_000);
   }
 
-  /** What the export's final pass did inside the pause, from its notes. */
+  /** What the export's pre-copy passes and final pass did, from its notes. */
   private static String finalPass(Checkpoint cp) {
-    return cp.member("export").stream().flatMap(m -> m.notes().stream()).filter(n -> n.startsWith("final pass"))
-        .findFirst().orElse("no final pass");
+    return cp.member("export").stream().flatMap(m -> m.notes().stream())
+        .filter(n -> n.startsWith("pre-copy in") || n.startsWith("final pass")).collect(Collectors.joining("; "));
   }
 
   /** Each member's calls that ended inside the pause, in ms: where a long pause went. */
