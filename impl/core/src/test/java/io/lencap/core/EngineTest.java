@@ -425,6 +425,53 @@ class EngineTest {
   }
 
   @Test
+  void aCutFailingWhileALunIsCopiedInThePauseAbortsTheCopyAndResumesEveryone() throws Exception {
+    java.util.concurrent.CountDownLatch lunCopying = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch vmFailed = new java.util.concurrent.CountDownLatch(1);
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
+          @Override
+          public Cut cut(CaptureContext c) throws Exception {
+            Cut cut = delegate.cut(c);
+            if (c.resource().id().equals("vm")) {
+              assertTrue(lunCopying.await(20, TimeUnit.SECONDS), "the LUN's copy did not start");
+              vmFailed.countDown();
+              throw new IllegalStateException("the hypervisor refused the snapshot");
+            }
+            return cut;
+          }
+
+          @Override
+          public void transfer(Cut cut, CaptureContext c) throws Exception {
+            if (c.resource().id().equals("lun")) {
+              lunCopying.countDown();
+              // Still copying when the VM's cut fails: the abort cancels the copy.
+              assertTrue(vmFailed.await(20, TimeUnit.SECONDS));
+              c.checkCancelled();
+            }
+            delegate.transfer(cut, c);
+          }
+        }))));
+    memory.devices.put("lun", new byte[100_000]);
+    memory.devices.put("vm", new byte[10_000]);
+    memory.inPlace.add("lun");
+    Encapsulation g = Encapsulation.builder("g")
+        .resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
+        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://vm"))
+        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofSeconds(30)).build())
+        .build();
+
+    CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> lencap.capture(g).join());
+
+    CaptureAbortedException aborted = assertInstanceOf(CaptureAbortedException.class, e.getCause());
+    assertEquals("vm", aborted.memberId(), aborted.getMessage());
+    assertTrue(memory.quiesced.isEmpty(), "still quiesced: " + memory.quiesced);
+    assertTrue(lencap.checkpoints("g").join().isEmpty());
+    assertTrue(lencap.verify("g").join().ok());
+  }
+
+  @Test
   void aLunWhoseWritersRedirectTheirWritesIsTransferredAfterResume() {
     Lencap l = open();
     memory.devices.put("lun", new byte[100_000]);
