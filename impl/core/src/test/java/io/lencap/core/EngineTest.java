@@ -385,34 +385,10 @@ class EngineTest {
     // The VM's cut waits for the LUN's copy: it completes only if the copy starts while the VM still cuts.
     java.util.concurrent.CountDownLatch lunCopying = new java.util.concurrent.CountDownLatch(1);
     AtomicBoolean overlapped = new AtomicBoolean();
-    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
-        Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
-          @Override
-          public Cut cut(CaptureContext c) throws Exception {
-            Cut cut = delegate.cut(c);
-            if (c.resource().id().equals("vm")) {
-              overlapped.set(lunCopying.await(20, TimeUnit.SECONDS));
-              memory.calls.add("vm:cut-done");
-            }
-            return cut;
-          }
-
-          @Override
-          public void transfer(Cut cut, CaptureContext c) throws Exception {
-            if (c.resource().id().equals("lun")) {
-              lunCopying.countDown();
-            }
-            delegate.transfer(cut, c);
-          }
-        }))));
-    memory.devices.put("lun", new byte[100_000]);
-    memory.devices.put("vm", new byte[10_000]);
-    memory.inPlace.add("lun");
-    Encapsulation g = Encapsulation.builder("g")
-        .resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
-        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://vm"))
-        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofSeconds(30)).build())
-        .build();
+    Encapsulation g = lunBesideVm(c -> {
+      overlapped.set(lunCopying.await(20, TimeUnit.SECONDS));
+      memory.calls.add("vm:cut-done");
+    }, c -> lunCopying.countDown());
 
     Checkpoint cp = lencap.capture(g).join();
 
@@ -425,41 +401,18 @@ class EngineTest {
   }
 
   @Test
-  void aCutFailingWhileALunIsCopiedInThePauseAbortsTheCopyAndResumesEveryone() throws Exception {
+  void aCutFailingWhileALunIsCopiedInThePauseAbortsTheCopyAndResumesEveryone() {
     java.util.concurrent.CountDownLatch lunCopying = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch vmFailed = new java.util.concurrent.CountDownLatch(1);
-    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
-        Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
-          @Override
-          public Cut cut(CaptureContext c) throws Exception {
-            Cut cut = delegate.cut(c);
-            if (c.resource().id().equals("vm")) {
-              assertTrue(lunCopying.await(20, TimeUnit.SECONDS), "the LUN's copy did not start");
-              vmFailed.countDown();
-              throw new IllegalStateException("the hypervisor refused the snapshot");
-            }
-            return cut;
-          }
-
-          @Override
-          public void transfer(Cut cut, CaptureContext c) throws Exception {
-            if (c.resource().id().equals("lun")) {
-              lunCopying.countDown();
-              // Still copying when the VM's cut fails: the abort cancels the copy.
-              assertTrue(vmFailed.await(20, TimeUnit.SECONDS));
-              c.checkCancelled();
-            }
-            delegate.transfer(cut, c);
-          }
-        }))));
-    memory.devices.put("lun", new byte[100_000]);
-    memory.devices.put("vm", new byte[10_000]);
-    memory.inPlace.add("lun");
-    Encapsulation g = Encapsulation.builder("g")
-        .resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
-        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://vm"))
-        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofSeconds(30)).build())
-        .build();
+    Encapsulation g = lunBesideVm(c -> {
+      assertTrue(lunCopying.await(20, TimeUnit.SECONDS), "the LUN's copy did not start");
+      vmFailed.countDown();
+      throw new IllegalStateException("the hypervisor refused the snapshot");
+    }, c -> {
+      lunCopying.countDown();
+      assertTrue(vmFailed.await(20, TimeUnit.SECONDS)); // still copying when the VM's cut fails
+      c.checkCancelled();
+    });
 
     CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
         () -> lencap.capture(g).join());
@@ -469,6 +422,44 @@ class EngineTest {
     assertTrue(memory.quiesced.isEmpty(), "still quiesced: " + memory.quiesced);
     assertTrue(lencap.checkpoints("g").join().isEmpty());
     assertTrue(lencap.verify("g").join().ok());
+  }
+
+  private interface Hook {
+    void run(CaptureContext c) throws Exception;
+  }
+
+  /**
+   * A LUN copied in the pause and a VM with a live cut, on an engine that runs {@code vmCut} at the end of the VM's
+   * cut and {@code lunCopy} at the start of the LUN's copy.
+   */
+  private Encapsulation lunBesideVm(Hook vmCut, Hook lunCopy) {
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(),
+        Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(memory, d -> new ForwardingDriver(d) {
+          @Override
+          public Cut cut(CaptureContext c) throws Exception {
+            Cut cut = delegate.cut(c);
+            if (c.resource().id().equals("vm")) {
+              vmCut.run(c);
+            }
+            return cut;
+          }
+
+          @Override
+          public void transfer(Cut cut, CaptureContext c) throws Exception {
+            if (c.resource().id().equals("lun")) {
+              lunCopy.run(c);
+            }
+            delegate.transfer(cut, c);
+          }
+        }))));
+    memory.devices.put("lun", new byte[100_000]);
+    memory.devices.put("vm", new byte[10_000]);
+    memory.inPlace.add("lun");
+    return Encapsulation.builder("g")
+        .resource(Resource.of("lun", ResourceType.BLOCK_VOLUME, "mem://lun"))
+        .resource(Resource.of("vm", ResourceType.VIRTUAL_MACHINE, "mem://vm"))
+        .policy(ResiliencyPolicy.builder().pauseBudget(Duration.ofSeconds(30)).build())
+        .build();
   }
 
   @Test
