@@ -11,5 +11,11 @@ public enum Capability {
   /** Restore works onto a target other than the captured one (migration). */
   RESTORE_ELSEWHERE,
   /** Restore writes only what differs from the target's current content. */
-  DIFFERENTIAL_RESTORE
+  DIFFERENTIAL_RESTORE,
+  /**
+   * {@link ResourceDriver#release} of a cut does the same whether its capture commits or not, so the engine may
+   * release it as soon as the member's transfer is done, while the group's commit runs (a VM's overlays merged back).
+   * Without it, release runs after the commit or the abort.
+   */
+  RELEASE_ONCE_TRANSFERRED
 }

@@ -31,6 +31,8 @@ final class CaptureMember {
   volatile boolean transferred;
   volatile Phase busyPhase;
   volatile CompletableFuture<Void> lastCall = CompletableFuture.completedFuture(null);
+  /** The release of the cut once started (null before): a cut is released once. */
+  CompletableFuture<Void> release;
   private volatile long quiesceStartNanos;
   private volatile long pauseNanos;
 

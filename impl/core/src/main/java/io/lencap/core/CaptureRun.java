@@ -10,6 +10,7 @@ import io.lencap.api.LencapTimeoutException;
 import io.lencap.api.Phase;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
+import io.lencap.spi.Capability;
 import io.lencap.spi.Cut;
 import java.io.IOException;
 import java.time.Duration;
@@ -270,7 +271,20 @@ final class CaptureRun {
   /** Transfers with at most the policy's number of members at once. */
   private CompletableFuture<Void> transferAll(List<CaptureMember> todo) {
     return MemberCalls.inLanes(todo, policy.transferConcurrency(), aborted::get,
-        m -> call(m, Phase.TRANSFER, policy.phaseTimeout(), null, () -> transferBody(m)));
+        m -> call(m, Phase.TRANSFER, policy.phaseTimeout(), null, () -> transferBody(m))
+            .thenRun(() -> releaseOnceTransferred(m)));
+  }
+
+  /**
+   * Starts the release of a resumed member whose driver says its release does not depend on the commit, while the
+   * others transfer and the group commits. Not when its cut redirects writes: merging them back would change storage
+   * that another member may still be copying.
+   */
+  private void releaseOnceTransferred(CaptureMember m) {
+    if (!aborted.get() && m.resumed && m.cut.redirects().isEmpty()
+        && m.driver.capabilities().contains(Capability.RELEASE_ONCE_TRANSFERRED)) {
+      release(m);
+    }
   }
 
   private void transferBody(CaptureMember m) throws Exception {
@@ -314,12 +328,25 @@ final class CaptureRun {
         }, run.executor());
   }
 
-  /** Releases a committed member's cut (a VM's overlays merged back, a LUN's snapshot deleted), in the timeline. */
+  /** Releases a member's cut (a VM's overlays merged back, a LUN's snapshot deleted), in the timeline. */
   private CompletableFuture<Void> release(CaptureMember m) {
-    run.events().phase(encapsulation.name(), checkpointId, m.id(), Phase.RELEASE, Status.STARTED, null);
-    return calls.undo(m.id(), Phase.RELEASE, () -> m.driver.release(m.cut)).whenComplete((v, e) -> run.events()
-        .phase(encapsulation.name(), checkpointId, m.id(), Phase.RELEASE, e == null ? Status.COMPLETED : Status.FAILED,
+    return release(m, true);
+  }
+
+  /** Releases a member's cut once, whoever asks first (an early release, the commit, an abort). */
+  private CompletableFuture<Void> release(CaptureMember m, boolean inTimeline) {
+    synchronized (m) {
+      if (m.release == null) {
+        if (inTimeline) {
+          run.events().phase(encapsulation.name(), checkpointId, m.id(), Phase.RELEASE, Status.STARTED, null);
+        }
+        CompletableFuture<Void> r = calls.undo(m.id(), Phase.RELEASE, () -> m.driver.release(m.cut));
+        m.release = !inTimeline ? r : r.whenComplete((v, e) -> run.events().phase(encapsulation.name(), checkpointId,
+            m.id(), Phase.RELEASE, e == null ? Status.COMPLETED : Status.FAILED,
             e == null ? null : Failures.unwrap(e).toString()));
+      }
+      return m.release;
+    }
   }
 
   // ---- abort ----
@@ -350,8 +377,7 @@ final class CaptureRun {
             })))
         // Release every cut, including one that lands late: wait for each member's call to really return.
         .thenCompose(v -> MemberCalls.forAllQuietly(all(), m -> m.settled().thenCompose(x -> m.cut == null
-            ? CompletableFuture.completedFuture(null)
-            : calls.undo(m.id(), Phase.RELEASE, () -> m.driver.release(m.cut)))))
+            ? CompletableFuture.completedFuture(null) : release(m, false))))
         .thenCompose(v -> journal.cutsRecorded().exceptionally(x -> null))
         .thenCompose(v -> commitReturned.copy().completeOnTimeout(null, policy.phaseTimeout().toNanos(),
             TimeUnit.NANOSECONDS)) // an interrupted commit must not write its manifest after it is withdrawn

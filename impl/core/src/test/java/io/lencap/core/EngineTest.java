@@ -424,6 +424,82 @@ class EngineTest {
     assertTrue(lencap.verify("g").join().ok());
   }
 
+  @Test
+  void aCutWhoseReleaseDoesNotDependOnTheCommitIsReleasedBeforeItAndOnce() {
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Map<String, java.util.concurrent.atomic.AtomicInteger> releases = releasingOnceTransferred(memory, events);
+    Encapsulation g = group(CaptureMode.NON_BLOCKING, 2);
+
+    Checkpoint cp = lencap.capture(g).join();
+
+    for (String m : List.of("m0", "m1")) {
+      assertTrue(events.indexOf("RELEASE STARTED " + m) < events.indexOf("COMMIT STARTED null"), events.toString());
+      assertEquals(1, releases.get(m).get(), m + " released more than once");
+    }
+    assertTrue(memory.snapshots.isEmpty(), "cut artefacts left: " + memory.snapshots.keySet());
+    byte[] captured = memory.devices.get("d0").clone();
+    memory.devices.get("d0")[0] ^= 1;
+    lencap.restore(g, cp.id()).join();
+    assertArrayEquals(captured, memory.devices.get("d0"));
+  }
+
+  @Test
+  void aCaptureAbortedAfterAnEarlyReleaseReleasesEachCutOnce() {
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Map<String, java.util.concurrent.atomic.AtomicInteger> releases = releasingOnceTransferred(faulty, events);
+    Encapsulation g = Encapsulation.builder("g").resources(group(CaptureMode.NON_BLOCKING, 2).resources())
+        .policy(ResiliencyPolicy.builder().transferConcurrency(1).build()).build(); // m0 transferred, then m1 fails
+    faulty.inject("m1", Phase.TRANSFER, Fault.FAIL);
+
+    CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
+        () -> lencap.capture(g).join());
+
+    assertEquals("m1", assertInstanceOf(CaptureAbortedException.class, e.getCause()).memberId());
+    assertTrue(events.contains("RELEASE STARTED m0"), "m0 was not released early: " + events);
+    assertEquals(1, releases.get("m0").get(), "m0 released more than once");
+    assertEquals(1, releases.get("m1").get(), "m1 released more than once");
+    assertTrue(memory.snapshots.isEmpty(), "cut artefacts left: " + memory.snapshots.keySet());
+    assertTrue(memory.quiesced.isEmpty());
+    assertTrue(lencap.checkpoints("g").join().isEmpty());
+  }
+
+  /**
+   * Opens {@link #lencap} over {@code inner}'s drivers, each saying {@link io.lencap.spi.Capability#RELEASE_ONCE_TRANSFERRED};
+   * {@code events} receives the release and commit phases; returns each member's count of releases.
+   */
+  private Map<String, java.util.concurrent.atomic.AtomicInteger> releasingOnceTransferred(
+      io.lencap.spi.ResourceProvider inner, List<String> events) {
+    Map<String, java.util.concurrent.atomic.AtomicInteger> releases = new java.util.concurrent.ConcurrentHashMap<>();
+    lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(e -> {
+      if (e instanceof io.lencap.api.LencapEvent.PhaseChanged p
+          && (p.phase() == Phase.RELEASE || p.phase() == Phase.COMMIT)) {
+        events.add(p.phase() + " " + p.status() + " " + p.memberId());
+      }
+    }), Clock.systemUTC()), new ProviderRegistry(List.of(new WrappedProvider(inner, d -> new ForwardingDriver(d) {
+      private volatile String id;
+
+      @Override
+      public void prepare(CaptureContext c) throws Exception {
+        id = c.resource().id();
+        delegate.prepare(c);
+      }
+
+      @Override
+      public java.util.Set<io.lencap.spi.Capability> capabilities() {
+        java.util.Set<io.lencap.spi.Capability> c = java.util.EnumSet.copyOf(delegate.capabilities());
+        c.add(io.lencap.spi.Capability.RELEASE_ONCE_TRANSFERRED);
+        return c;
+      }
+
+      @Override
+      public void release(Cut cut) throws Exception {
+        releases.computeIfAbsent(id, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        delegate.release(cut);
+      }
+    }))));
+    return releases;
+  }
+
   private interface Hook {
     void run(CaptureContext c) throws Exception;
   }

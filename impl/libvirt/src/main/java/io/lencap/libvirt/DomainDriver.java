@@ -58,7 +58,9 @@ final class DomainDriver implements ResourceDriver {
 
   @Override
   public Set<Capability> capabilities() {
-    Set<Capability> c = EnumSet.of(Capability.RESTORE_ELSEWHERE);
+    // Every cut's release (overlays merged back, a save image or memory volume deleted, a backup job ended) is the
+    // same after a commit as after an abort: it may overlap the group's commit.
+    Set<Capability> c = EnumSet.of(Capability.RESTORE_ELSEWHERE, Capability.RELEASE_ONCE_TRANSFERRED);
     if (isQemuUri(resource.locator())) {
       c.add(Capability.LIVE_CUT);
     }
