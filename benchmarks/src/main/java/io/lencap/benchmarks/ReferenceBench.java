@@ -300,7 +300,8 @@ public final class ReferenceBench {
 
   /**
    * Where a capture's wall went, on the group's critical path: until every member was prepared, the group's pause,
-   * the transfers after it, the commit (from the last transfer to the first release) and the releases.
+   * the transfers after it, the commit (from the last transfer to the first release after it) and the releases
+   * after it.
    */
   private static String spans(List<Timeline.Bar> bars, Instant called, Instant returned) {
     Instant start = bars.stream().map(Timeline.Bar::start).min(Comparator.naturalOrder()).orElseThrow();
@@ -309,8 +310,9 @@ public final class ReferenceBench {
     Instant prepared = end.apply(Phase.PREPARE).orElse(start);
     Instant resumed = end.apply(Phase.RESUME).orElse(prepared);
     Instant transferred = end.apply(Phase.TRANSFER).orElse(resumed);
+    // A release that overlaps the commit (a VM's, once transferred) starts before the last transfer ends.
     Instant released = bars.stream().filter(b -> b.phase() == Phase.RELEASE).map(Timeline.Bar::start)
-        .min(Comparator.naturalOrder()).orElse(transferred);
+        .filter(t -> !t.isBefore(transferred)).min(Comparator.naturalOrder()).orElse(transferred);
     Instant done = end.apply(Phase.RELEASE).orElse(released);
     return String.format("before the first phase %d ms, prepare %d ms, pause %d ms, transfer after it %d ms, "
         + "commit %d ms, release %d ms, after it %d ms", Duration.between(called, start).toMillis(),
