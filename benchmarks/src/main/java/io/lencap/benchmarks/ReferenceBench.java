@@ -300,7 +300,7 @@ public final class ReferenceBench {
 
   /**
    * Where a capture's wall went, on the group's critical path: until every member was prepared, the group's pause,
-   * the transfers after it, the commit (from the last transfer to the first release after it) and the releases
+   * the transfers after it, the commit (from the last transfer to the last release's start) and the releases
    * after it.
    */
   private static String spans(List<Timeline.Bar> bars, Instant called, Instant returned) {
@@ -310,9 +310,10 @@ public final class ReferenceBench {
     Instant prepared = end.apply(Phase.PREPARE).orElse(start);
     Instant resumed = end.apply(Phase.RESUME).orElse(prepared);
     Instant transferred = end.apply(Phase.TRANSFER).orElse(resumed);
-    // A release that overlaps the commit (a VM's, once transferred) starts before the last transfer ends.
+    // The releases that wait for the commit start together once it is done; a VM's starts as soon as its transfer
+    // is done, overlapping the commit. So the commit ends at the last release's start.
     Instant released = bars.stream().filter(b -> b.phase() == Phase.RELEASE).map(Timeline.Bar::start)
-        .filter(t -> !t.isBefore(transferred)).min(Comparator.naturalOrder()).orElse(transferred);
+        .filter(t -> !t.isBefore(transferred)).max(Comparator.naturalOrder()).orElse(transferred);
     Instant done = end.apply(Phase.RELEASE).orElse(released);
     return String.format("before the first phase %d ms, prepare %d ms, pause %d ms, transfer after it %d ms, "
         + "commit %d ms, release %d ms, after it %d ms", Duration.between(called, start).toMillis(),
