@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
 /**
  * One capture of one encapsulation, the protocol of DESIGN.md: prepare all; quiesce by levels, writers
  * first; cut all (the recovery line); resume by levels, storage first (a member whose cut is not live
- * is transferred before it resumes, from as soon as it is cut, and its dependents wait); transfer the rest in the background;
- * commit the manifest; release the cuts. Any failure, timeout, exceeded pause budget or cancellation
- * aborts: every quiesced member is resumed, every cut released, nothing committed.
+ * is transferred before it resumes, from as soon as it is cut, and its dependents wait); transfer the
+ * rest in the background; commit the manifest; release the cuts (a cut whose release does not depend
+ * on the commit, as soon as it is transferred). Any failure, timeout, exceeded pause budget or
+ * cancellation aborts: every quiesced member is resumed, every cut released, nothing committed.
  *
  * <p>The pause budget and watchdogs are {@link PauseBudget}'s, the journal record {@link CaptureJournal}'s,
  * the member calls {@link MemberCalls}'.
