@@ -260,7 +260,7 @@ public final class ReferenceBench {
           Checkpoint cp = lencap.capture(group).join();
           first = System.nanoTime() - t0;
           log("round %d, first capture's phases: %s; %s", r, spans(timeline.bars(cp.id()), called, Instant.now()),
-              finalPass(cp));
+              exportPasses(cp));
           memory.add(peaks.describe());
         }
         ScriptedBaseline.Result script = baseline.capture(copy);
@@ -271,7 +271,7 @@ public final class ReferenceBench {
         Checkpoint again = lencap.capture(group).join();
         long next = System.nanoTime() - t1;
         log("round %d, second capture's phases: %s; %s", r, spans(timeline.bars(again.id()), calledAgain,
-            Instant.now()), finalPass(again));
+            Instant.now()), exportPasses(again));
         long restored = restore(guests, istgt, nfs, 200 + r, () -> lencap.restore(group, again.id()).join());
         checkCounting(guests);
         long scripted = restore(guests, istgt, nfs, 300 + r, () -> baseline.restore(script));
@@ -331,7 +331,7 @@ public final class ReferenceBench {
   }
 
   /** What the export's pre-copy passes and final pass did, from its notes. */
-  private static String finalPass(Checkpoint cp) {
+  private static String exportPasses(Checkpoint cp) {
     return cp.member("export").stream().flatMap(m -> m.notes().stream())
         .filter(n -> n.startsWith("pre-copy in") || n.startsWith("final pass")).collect(Collectors.joining("; "));
   }

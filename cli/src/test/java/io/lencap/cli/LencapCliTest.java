@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -97,11 +96,9 @@ class LencapCliTest {
   void aFlippedByteMakesVerifyExitCorruptNamingTheChunk() throws IOException {
     runJson("capture", dir.resolve("g.yaml").toString(), "--json");
     assertEquals(0, run("verify"), err);
-    Path object; // the largest object: a chunk stored alone, or a pack of small chunks
-    try (Stream<Path> files = Stream.concat(walk(dir.resolve("store/chunks")), walk(dir.resolve("store/packs")))) {
-      object = files.filter(Files::isRegularFile).max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length()))
-          .orElseThrow();
-    }
+    // The largest object: a chunk stored alone, or a pack of small chunks.
+    Path object = StoredObjects.of(dir.resolve("store")).stream()
+        .max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length())).orElseThrow();
     byte[] bytes = Files.readAllBytes(object);
     bytes[bytes.length / 2] ^= 0x40;
     Files.write(object, bytes);
@@ -110,17 +107,13 @@ class LencapCliTest {
     assertFalse(report.get("ok").asBoolean());
     String chunk = report.get("problems").get(0).get("chunk").asText();
     assertTrue(chunk.matches("[0-9a-f]{64}"), chunk);
-    if (object.getParent().getParent().getFileName().toString().equals("chunks")) {
+    if (StoredObjects.isWholeChunk(object)) {
       assertEquals(object.getFileName().toString(), chunk);
     }
     assertEquals(ExitStatus.CORRUPT.code, run("verify", "lencap-cli-unit"));
     assertTrue(out.contains("chunk " + chunk), out);
     String last = err.lines().reduce((a, b) -> b).orElse("");
     assertTrue(last.startsWith("lencap: corrupt: ") && last.contains("chunk " + chunk), err);
-  }
-
-  private static Stream<Path> walk(Path dir) throws IOException {
-    return Files.isDirectory(dir) ? Files.walk(dir) : Stream.empty();
   }
 
   @Test

@@ -123,10 +123,8 @@ class LencapLauncherIT {
   void aFlippedByteInAStoredChunkMakesVerifyExitCorruptNamingTheChunk() throws Exception {
     Launcher lencap = new Launcher(env);
     ok(lencap.run("capture", spec.toString(), "--json"));
-    Path object; // the first object: a chunk stored alone, or a pack of small chunks (a flipped last byte: its last)
-    try (Stream<Path> files = Stream.concat(walk(dir.resolve("store/chunks")), walk(dir.resolve("store/packs")))) {
-      object = files.filter(Files::isRegularFile).sorted().findFirst().orElseThrow();
-    }
+    // The first object: a chunk stored alone, or a pack of small chunks (a flipped last byte: its last).
+    Path object = StoredObjects.of(dir.resolve("store")).get(0);
     byte[] bytes = Files.readAllBytes(object);
     bytes[bytes.length - 1] ^= 1;
     Files.write(object, bytes);
@@ -135,17 +133,13 @@ class LencapLauncherIT {
     JsonNode report = json.readTree(r.out());
     String chunk = report.get("problems").get(0).get("chunk").asText();
     assertTrue(chunk.matches("[0-9a-f]{64}"), r.toString());
-    if (object.getParent().getParent().getFileName().toString().equals("chunks")) {
+    if (StoredObjects.isWholeChunk(object)) {
       assertEquals(object.getFileName().toString(), chunk, r.toString());
     }
     assertTrue(r.err().lines().anyMatch(l -> l.startsWith("lencap: corrupt: ") && l.contains(chunk)), r.toString());
     Launcher.Result restore = lencap.run("restore", spec.toString(), "latest");
     assertEquals(5, restore.status(), restore.toString());
     assertTrue(restore.err().contains("chunk " + chunk), restore.toString());
-  }
-
-  private static Stream<Path> walk(Path dir) throws IOException {
-    return Files.isDirectory(dir) ? Files.walk(dir) : Stream.empty();
   }
 
   @Test

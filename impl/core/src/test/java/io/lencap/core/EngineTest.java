@@ -12,6 +12,7 @@ import io.lencap.api.Checkpoint;
 import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
+import io.lencap.api.LencapEvent;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
 import io.lencap.api.Placement;
@@ -20,8 +21,10 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.VerifyReport;
 import io.lencap.api.spi.EngineSettings;
+import io.lencap.spi.Capability;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.Cut;
+import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.tck.FaultInjectingProvider;
 import io.lencap.spi.tck.FaultInjectingProvider.Fault;
@@ -34,14 +37,20 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -383,7 +392,7 @@ class EngineTest {
   @Test
   void aLunCopiedInThePauseOverlapsTheOtherMembersCuts() throws Exception {
     // The VM's cut waits for the LUN's copy: it completes only if the copy starts while the VM still cuts.
-    java.util.concurrent.CountDownLatch lunCopying = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch lunCopying = new CountDownLatch(1);
     AtomicBoolean overlapped = new AtomicBoolean();
     Encapsulation g = lunBesideVm(c -> {
       overlapped.set(lunCopying.await(20, TimeUnit.SECONDS));
@@ -402,8 +411,8 @@ class EngineTest {
 
   @Test
   void aCutFailingWhileALunIsCopiedInThePauseAbortsTheCopyAndResumesEveryone() {
-    java.util.concurrent.CountDownLatch lunCopying = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch vmFailed = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch lunCopying = new CountDownLatch(1);
+    CountDownLatch vmFailed = new CountDownLatch(1);
     Encapsulation g = lunBesideVm(c -> {
       assertTrue(lunCopying.await(20, TimeUnit.SECONDS), "the LUN's copy did not start");
       vmFailed.countDown();
@@ -426,8 +435,8 @@ class EngineTest {
 
   @Test
   void aCutWhoseReleaseDoesNotDependOnTheCommitIsReleasedBeforeItAndOnce() {
-    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-    Map<String, java.util.concurrent.atomic.AtomicInteger> releases = releasingOnceTransferred(memory, events);
+    List<String> events = new CopyOnWriteArrayList<>();
+    Map<String, AtomicInteger> releases = releasingOnceTransferred(memory, events);
     Encapsulation g = group(CaptureMode.NON_BLOCKING, 2);
 
     Checkpoint cp = lencap.capture(g).join();
@@ -445,8 +454,8 @@ class EngineTest {
 
   @Test
   void aCaptureAbortedAfterAnEarlyReleaseReleasesEachCutOnce() {
-    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-    Map<String, java.util.concurrent.atomic.AtomicInteger> releases = releasingOnceTransferred(faulty, events);
+    List<String> events = new CopyOnWriteArrayList<>();
+    Map<String, AtomicInteger> releases = releasingOnceTransferred(faulty, events);
     Encapsulation g = Encapsulation.builder("g").resources(group(CaptureMode.NON_BLOCKING, 2).resources())
         .policy(ResiliencyPolicy.builder().transferConcurrency(1).build()).build(); // m0 transferred, then m1 fails
     faulty.inject("m1", Phase.TRANSFER, Fault.FAIL);
@@ -464,14 +473,14 @@ class EngineTest {
   }
 
   /**
-   * Opens {@link #lencap} over {@code inner}'s drivers, each saying {@link io.lencap.spi.Capability#RELEASE_ONCE_TRANSFERRED};
+   * Opens {@link #lencap} over {@code inner}'s drivers, each saying {@link Capability#RELEASE_ONCE_TRANSFERRED};
    * {@code events} receives the release and commit phases; returns each member's count of releases.
    */
-  private Map<String, java.util.concurrent.atomic.AtomicInteger> releasingOnceTransferred(
-      io.lencap.spi.ResourceProvider inner, List<String> events) {
-    Map<String, java.util.concurrent.atomic.AtomicInteger> releases = new java.util.concurrent.ConcurrentHashMap<>();
+  private Map<String, AtomicInteger> releasingOnceTransferred(
+      ResourceProvider inner, List<String> events) {
+    Map<String, AtomicInteger> releases = new ConcurrentHashMap<>();
     lencap = Engine.open(new EngineSettings(store.toUri(), Map.of(), Map.of(), Optional.empty(), List.of(e -> {
-      if (e instanceof io.lencap.api.LencapEvent.PhaseChanged p
+      if (e instanceof LencapEvent.PhaseChanged p
           && (p.phase() == Phase.RELEASE || p.phase() == Phase.COMMIT)) {
         events.add(p.phase() + " " + p.status() + " " + p.memberId());
       }
@@ -485,15 +494,15 @@ class EngineTest {
       }
 
       @Override
-      public java.util.Set<io.lencap.spi.Capability> capabilities() {
-        java.util.Set<io.lencap.spi.Capability> c = java.util.EnumSet.copyOf(delegate.capabilities());
-        c.add(io.lencap.spi.Capability.RELEASE_ONCE_TRANSFERRED);
+      public Set<Capability> capabilities() {
+        Set<Capability> c = EnumSet.copyOf(delegate.capabilities());
+        c.add(Capability.RELEASE_ONCE_TRANSFERRED);
         return c;
       }
 
       @Override
       public void release(Cut cut) throws Exception {
-        releases.computeIfAbsent(id, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        releases.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
         delegate.release(cut);
       }
     }))));

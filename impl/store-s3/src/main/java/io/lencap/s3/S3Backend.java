@@ -350,9 +350,6 @@ final class S3Backend implements BlobBackend {
     try {
       return Optional.of(ranged(b -> b.key(config.prefix() + name).range(range), name, range, offset, length));
     } catch (IOException e) {
-      if (status(e) == 416) { // the range starts at or past the object's end
-        return Optional.of(new byte[0]);
-      }
       if (status(e) != 404) {
         throw e;
       }
@@ -364,21 +361,23 @@ final class S3Backend implements BlobBackend {
     if (newest.isEmpty()) {
       return Optional.empty();
     }
+    return Optional.of(ranged(b -> b.key(config.prefix() + name).versionId(newest.get().versionId()).range(range),
+        name, range, offset, length));
+  }
+
+  /** A ranged GET's bytes: none when the range starts at or past the object's end (416). */
+  private byte[] ranged(java.util.function.Consumer<GetObjectRequest.Builder> request, String name, String range,
+      long offset, int length) throws IOException {
+    ResponseBytes<GetObjectResponse> got;
     try {
-      return Optional.of(ranged(b -> b.key(config.prefix() + name).versionId(newest.get().versionId()).range(range),
-          name, range, offset, length));
+      got = await(client.getObject(b -> request.accept(b.bucket(config.bucket())),
+          AsyncResponseTransformer.toBytes()), "get " + name + " " + range);
     } catch (IOException e) {
       if (status(e) == 416) {
-        return Optional.of(new byte[0]);
+        return new byte[0];
       }
       throw e;
     }
-  }
-
-  private byte[] ranged(java.util.function.Consumer<GetObjectRequest.Builder> request, String name, String range,
-      long offset, int length) throws IOException {
-    ResponseBytes<GetObjectResponse> got = await(client.getObject(b -> request.accept(b.bucket(config.bucket())),
-        AsyncResponseTransformer.toBytes()), "get " + name + " " + range);
     byte[] bytes = got.asByteArrayUnsafe();
     if (got.response().contentRange() == null && bytes.length > length) { // the whole object: the range ignored
       return java.util.Arrays.copyOfRange(bytes, (int) Math.min(offset, bytes.length),
