@@ -67,6 +67,16 @@ public interface BlobBackend extends AutoCloseable {
   }
 
   /**
+   * Chunks of fewer bytes than this are written into packs of a few MiB instead of an object each: below it, an
+   * object of its own costs more than its bytes do. The default suits a local file system, where a file per chunk
+   * of 128 KiB or more costs little; a backend that pays a round trip or a NameNode transaction per object packs
+   * every chunk.
+   */
+  default int packBelow() {
+    return 128 << 10;
+  }
+
+  /**
    * Makes every object written so far durable. The store calls it before it commits a manifest. A
    * backend whose writes are durable on return (HDFS, S3) does nothing.
    */

@@ -255,14 +255,14 @@ final class CheckpointCopy {
         // is unreadable): a collection there would keep the recorded base and delete the real one. Send the
         // chunk whole instead: reads try the whole chunk first, and the recorded base is among the chunks sent.
         Chunk whole = new Chunk(c.getKey(), c.getValue(), false);
-        missing.add(() -> sendOne(m, whole));
+        missing.add(() -> sendOne(m, slots, whole));
       } else if (size != null && (delta ? size > 0 : source.codec().plausibleSize(c.getValue(), size))) {
         if (!look) {
           chunksPresent.incrementAndGet();
         }
       } else {
         Chunk chunk = new Chunk(c.getKey(), c.getValue(), delta);
-        missing.add(() -> sendOne(m, chunk));
+        missing.add(() -> sendOne(m, slots, chunk));
       }
     }
     // A sliding window: a chunk starts as soon as one ends, never more than the target's concurrency in
@@ -308,7 +308,7 @@ final class CheckpointCopy {
   }
 
   /** Reads a chunk's stored bytes from the source, verifies them, writes them to the target, reads them back. */
-  private void sendOne(Manifest m, Chunk ref) throws IOException {
+  private void sendOne(Manifest m, Map<String, ChunkPacks.Slot> slots, Chunk ref) throws IOException {
     String member = memberOf(m, ref.id());
     String key = ref.delta() ? ChunkStore.deltaKey(ref.id()) : ChunkStore.key(ref.id());
     byte[] stored = source.backend().get(key).orElse(null);
@@ -319,7 +319,8 @@ final class CheckpointCopy {
     if (stored == null && !ref.delta()) { // stored only as a delta in the source: send it whole, rebuilt
       stored = source.backend().get(ChunkStore.deltaKey(ref.id())).orElse(null);
       if (stored != null) {
-        byte[] raw = source.chunks().fromStoredDelta(new ChunkRef(ref.id(), 0, ref.length()), stored, m.id(), member);
+        byte[] raw = source.chunks().fromStoredDelta(new ChunkRef(ref.id(), 0, ref.length()), stored, slots, m.id(),
+            member);
         stored = source.codec().encode(key, raw);
       }
     }
@@ -328,7 +329,7 @@ final class CheckpointCopy {
           + source.describe());
     }
     if (key.startsWith(ChunkStore.DELTAS)) { // the bytes sent, rebuilt on their base and hashed as a read does
-      source.chunks().fromStoredDelta(new ChunkRef(ref.id(), 0, ref.length()), stored, m.id(), member);
+      source.chunks().fromStoredDelta(new ChunkRef(ref.id(), 0, ref.length()), stored, slots, m.id(), member);
     } else {
       try {
         byte[] raw = source.codec().decode(key, stored, ref.length());

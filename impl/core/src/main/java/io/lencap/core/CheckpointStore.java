@@ -249,10 +249,10 @@ final class CheckpointStore implements AutoCloseable, Journal {
           + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
     }
     ManifestLimits.check(key, m);
-    if (m.format() > Manifest.FORMAT_PACKS) { // restore, sync and collection (which then stops) all read here
+    if (m.format() > Manifest.NEWEST) { // restore, sync and collection (which then stops) all read here
       throw new LencapException("store " + describe() + ", checkpoint " + m.id() + " of " + m.encapsulation()
           + " is in manifest format " + m.format() + ", newer than this version reads (up to "
-          + Manifest.FORMAT_PACKS + "): restore, sync or collect it with a newer Lencap");
+          + Manifest.NEWEST + "): restore, sync or collect it with a newer Lencap");
     }
     manifestCache.put(key, m);
     return Optional.of(m);
@@ -306,12 +306,15 @@ final class CheckpointStore implements AutoCloseable, Journal {
       m.entries().forEach(e -> e.chunks().stream().filter(c -> !slots.containsKey(c.id()))
           .forEach(c -> out.put(c.id(), c.length())));
     }
-    manifest.members().forEach(m -> m.deltas().forEach((id, base) -> {
-      Integer length = out.get(id);
-      if (length != null) {
-        out.putIfAbsent(base, length);
-      }
-    }));
+    manifest.members().forEach(m -> {
+      Map<String, ChunkPacks.Slot> slots = m.packs().isEmpty() ? Map.of() : m.slots();
+      m.deltas().forEach((id, base) -> {
+        Integer length = out.get(id);
+        if (length != null && !slots.containsKey(base)) { // a base in a pack is read there
+          out.putIfAbsent(base, length);
+        }
+      });
+    });
     return out;
   }
 

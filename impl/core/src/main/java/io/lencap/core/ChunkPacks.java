@@ -17,25 +17,25 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A capture's packs: small chunks, encoded as they would be stored alone, written one after the
- * other into objects of about {@link #TARGET} bytes ({@code packs/ab/abcd...}, named by the hash of their bytes)
- * instead of one object each. A local store spent about 40% of an NFS tree's capture creating one file per chunk
- * (docs/bench/nfs-profile.md); an object store pays a request per chunk. A pack has no header or index of its own:
+ * A capture's packs: chunks smaller than the backend's {@link io.lencap.spi.BlobBackend#packBelow}, encoded as they
+ * would be stored alone, written one after the other into objects of about {@link #TARGET} bytes
+ * ({@code packs/ab/abcd...}, named by the hash of their bytes) instead of one object each. A local store spent about
+ * 40% of an NFS tree's capture creating one file per chunk (docs/bench/nfs-profile.md); an object store pays a
+ * request per chunk, HDFS a NameNode transaction and a pipeline. A pack has no header or index of its own:
  * the manifest says where each chunk is ({@link Manifest.Member#packs}), and a read checks the chunk's hash, as for
  * a chunk stored alone.
  *
  * <p>The members of a capture share its packs, so that a chunk two of them hold (two guests' memory images) is
  * stored once. A chunk is added once per capture; each member's manifest entry lists where the chunks it names are,
- * whether a member wrote them or they are in packs written before (its parent's, or this process's). At most
- * {@link #WRITING} packs are written at once: adding waits for room, which bounds a capture's packs to about 12 MiB
- * of memory.
+ * whether a member wrote them or they are in packs written before (its parent's, or this process's). A few packs
+ * are written at once ({@link #WRITING}, more on a backend that overlaps many requests): adding waits for room, which
+ * bounds a capture's packs to a few times {@link #TARGET} of memory.
  */
 final class ChunkPacks {
   static final String PREFIX = "packs/";
   /** Bytes of a pack: a few MiB, as a backend's objects are. */
   static final int TARGET = 4 << 20;
-  /** Chunks of fewer raw bytes go into packs; larger ones amortise their object themselves. */
-  static final int CHUNK_BELOW = 128 << 10;
+  /** Packs written at once at least; a backend that overlaps many requests gets one per four of them. */
   private static final int WRITING = 2;
 
   /** Where a packed chunk is: its pack's id, and its encoded bytes' offset and size there. */
@@ -43,7 +43,7 @@ final class ChunkPacks {
 
   private final ChunkStore chunks;
   private final Executor io;
-  private final Semaphore writing = new Semaphore(WRITING);
+  private final Semaphore writing;
   /** Where the capture's packed chunks are, written or named. */
   private final Map<String, Slot> slots = new ConcurrentHashMap<>();
   private final Set<String> named = ConcurrentHashMap.newKeySet();
@@ -56,6 +56,7 @@ final class ChunkPacks {
   ChunkPacks(ChunkStore chunks, Executor io) {
     this.chunks = chunks;
     this.io = io;
+    this.writing = new Semaphore(Math.max(WRITING, chunks.concurrency() / 4));
   }
 
   static String key(String packId) {
@@ -80,7 +81,7 @@ final class ChunkPacks {
     }
     synchronized (this) {
       if (used + encoded.length > open.length) {
-        open = Arrays.copyOf(open, Math.max(used + encoded.length, Math.min(TARGET + CHUNK_BELOW, 2 * open.length
+        open = Arrays.copyOf(open, Math.max(used + encoded.length, Math.min(TARGET, 2 * open.length
             + encoded.length)));
       }
       System.arraycopy(encoded, 0, open, used, encoded.length);

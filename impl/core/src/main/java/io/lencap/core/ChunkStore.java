@@ -78,11 +78,12 @@ final class ChunkStore {
   }
 
   /**
-   * Whether captures put small chunks into packs (the store option {@code packs}, on by default). Off, each chunk
-   * is an object of its own and manifests stay in a format that versions before packs read.
+   * Chunks of fewer bytes than this go into packs: the backend's {@link BlobBackend#packBelow}, or 0 with the store
+   * option {@code packs=false}, where each chunk is an object of its own and manifests stay in a format that versions
+   * before packs read.
    */
-  boolean packing() {
-    return packing;
+  int packBelow() {
+    return packing ? backend.packBelow() : 0;
   }
 
   void packing(boolean on) {
@@ -208,23 +209,32 @@ final class ChunkStore {
   }
 
   /**
-   * A full chunk's content, verified, to compute a delta against; empty when it is absent, stored only as a
-   * delta, or damaged (the caller then stores its chunk whole).
+   * A full chunk's content, verified, to compute a delta against: from the pack at {@code slot} when it is not null,
+   * else its object. Empty when it is absent, stored only as a delta, or damaged (the caller then stores its chunk
+   * whole).
    */
-  Optional<byte[]> readWhole(String id, int length) throws IOException {
-    Optional<byte[]> stored = backend.get(key(id));
+  Optional<byte[]> readWhole(String id, ChunkPacks.@Nullable Slot slot, int length) throws IOException {
+    Optional<byte[]> stored = slot == null ? backend.get(key(id))
+        : backend.getRange(ChunkPacks.key(slot.pack()), slot.offset(), slot.size()).filter(b -> b.length == slot.size());
+    Runnable damage = slot == null ? () -> damagedWhole(id) : () -> damagedPacked(id);
     if (stored.isEmpty()) {
+      if (slot != null) {
+        damage.run(); // its pack is missing or too short
+      }
       return Optional.empty();
     }
     try {
       byte[] raw = codec.decode(key(id), stored.get(), length);
       if (raw.length == length && codec.id(raw, 0, raw.length).equals(id)) {
+        if (slot != null) {
+          knownPacked.put(id, slot); // read and verified: proven
+        }
         return Optional.of(raw);
       }
     } catch (ChunkCodec.UnreadableException e) {
       log.debug("chunk {} is unreadable ({}): not a delta base", id, e.getMessage());
     }
-    damagedWhole(id);
+    damage.run();
     return Optional.empty();
   }
 
@@ -347,14 +357,13 @@ final class ChunkStore {
     return Math.max(1, backend.concurrency());
   }
 
-  /** A chunk's raw bytes after verifying its hash; errors name the checkpoint, member and chunk. */
-  ByteBuffer read(ChunkRef ref, String checkpointId, String memberId) throws IOException {
-    return read(ref, null, checkpointId, memberId);
-  }
-
-  /** As {@link #read(ChunkRef, String, String)}, from the pack at {@code slot} when it is not null. */
-  ByteBuffer read(ChunkRef ref, ChunkPacks.@Nullable Slot slot, String checkpointId, String memberId)
+  /**
+   * A chunk's raw bytes after verifying its hash; errors name the checkpoint, member and chunk. {@code slots} says
+   * where the member's packed chunks are: the chunk itself, or the base of its delta.
+   */
+  ByteBuffer read(ChunkRef ref, Map<String, ChunkPacks.Slot> slots, String checkpointId, String memberId)
       throws IOException {
+    ChunkPacks.Slot slot = slots.get(ref.id());
     if (slot != null) {
       return fromPack(ref, slot, checkpointId, memberId);
     }
@@ -364,7 +373,7 @@ final class ChunkStore {
       if (delta.isEmpty()) {
         throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "chunk missing from the store");
       }
-      return ByteBuffer.wrap(fromDelta(ref, delta.get(), checkpointId, memberId)).asReadOnlyBuffer();
+      return ByteBuffer.wrap(fromDelta(ref, delta.get(), slots, checkpointId, memberId)).asReadOnlyBuffer();
     }
     return verified(ref, stored.get(), "", () -> damagedWhole(ref.id()), checkpointId, memberId);
   }
@@ -414,18 +423,23 @@ final class ChunkStore {
    * fails is marked damaged, as a damaged whole chunk is: a later capture then stores that content whole instead of
    * naming the delta again.
    */
-  private byte[] fromDelta(ChunkRef ref, byte[] stored, String checkpointId, String memberId) throws IOException {
+  private byte[] fromDelta(ChunkRef ref, byte[] stored, Map<String, ChunkPacks.Slot> slots, String checkpointId,
+      String memberId) throws IOException {
     try {
-      return rebuild(ref, stored, checkpointId, memberId);
+      return rebuild(ref, stored, slots, checkpointId, memberId);
     } catch (CorruptCheckpointException e) {
       damagedDelta(ref.id());
       throw e;
     }
   }
 
-  /** A chunk rebuilt from the given stored bytes of its delta (and its base here), verified as a read is. */
-  byte[] fromStoredDelta(ChunkRef ref, byte[] storedDelta, String checkpointId, String memberId) throws IOException {
-    return fromDelta(ref, storedDelta, checkpointId, memberId);
+  /**
+   * A chunk rebuilt from the given stored bytes of its delta and its base here (in a pack when {@code slots} says
+   * so), verified as a read is.
+   */
+  byte[] fromStoredDelta(ChunkRef ref, byte[] storedDelta, Map<String, ChunkPacks.Slot> slots, String checkpointId,
+      String memberId) throws IOException {
+    return fromDelta(ref, storedDelta, slots, checkpointId, memberId);
   }
 
   /** The base that this store's delta of a chunk of {@code length} bytes names; empty when absent or unreadable. */
@@ -454,7 +468,8 @@ final class ChunkStore {
     known.remove(id);
   }
 
-  private byte[] rebuild(ChunkRef ref, byte[] stored, String checkpointId, String memberId) throws IOException {
+  private byte[] rebuild(ChunkRef ref, byte[] stored, Map<String, ChunkPacks.Slot> slots, String checkpointId,
+      String memberId) throws IOException {
     ChunkDelta.Parsed delta;
     try {
       delta = ChunkDelta.parse(codec.decodeAtMost(deltaKey(ref.id()), stored, ChunkDelta.maxRawSize(ref.length())),
@@ -463,24 +478,29 @@ final class ChunkStore {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "its delta is damaged: " + e.getMessage());
     }
     String baseKey = key(delta.baseId());
-    Optional<byte[]> base = backend.get(baseKey);
+    ChunkPacks.Slot baseSlot = slots.get(delta.baseId());
+    Optional<byte[]> base = baseSlot == null ? backend.get(baseKey)
+        : backend.getRange(ChunkPacks.key(baseSlot.pack()), baseSlot.offset(), baseSlot.size())
+            .filter(b -> b.length == baseSlot.size());
+    String where = baseSlot == null ? "" : " (in pack " + baseSlot.pack() + ")";
+    Runnable baseDamaged = baseSlot == null ? () -> damagedWhole(delta.baseId()) : () -> damagedPacked(delta.baseId());
     if (base.isEmpty()) {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
-          + delta.baseId() + ", is missing from the store");
+          + delta.baseId() + where + ", is missing from the store");
     }
     byte[] raw;
     try {
       byte[] baseRaw = codec.decode(baseKey, base.get(), ref.length());
       if (!codec.id(baseRaw, 0, baseRaw.length).equals(delta.baseId())) {
-        damagedWhole(delta.baseId());
+        baseDamaged.run();
         throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
-            + delta.baseId() + ", does not match its hash");
+            + delta.baseId() + where + ", does not match its hash");
       }
       raw = delta.apply(baseRaw);
     } catch (ChunkCodec.UnreadableException e) {
-      damagedWhole(delta.baseId()); // which of the two is unreadable is not known here: neither is used again
+      baseDamaged.run(); // which of the two is unreadable is not known here: neither is used again
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
-          + delta.baseId() + ", or the delta is damaged: " + e.getMessage());
+          + delta.baseId() + where + ", or the delta is damaged: " + e.getMessage());
     }
     if (!codec.id(raw, 0, raw.length).equals(ref.id())) {
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "content rebuilt from its delta on chunk "

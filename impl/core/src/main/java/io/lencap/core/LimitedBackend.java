@@ -179,6 +179,11 @@ final class LimitedBackend implements BlobBackend {
   }
 
   @Override
+  public int packBelow() {
+    return delegate.packBelow();
+  }
+
+  @Override
   public void flush() throws IOException {
     delegate.flush();
   }

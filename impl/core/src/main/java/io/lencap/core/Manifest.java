@@ -23,6 +23,13 @@ record Manifest(int format, String id, String encapsulation, String parent, Capt
   static final int FORMAT_DELTAS = 2;
   /** Format 3: some chunks stored in packs ({@link Member#packs}); readers of formats 1 and 2 cannot restore those. */
   static final int FORMAT_PACKS = 3;
+  /**
+   * Format 4: some deltas apply to a chunk in a pack (listed in the member's {@link Member#packs}); readers of format 3
+   * look for a base only in an object of its own.
+   */
+  static final int FORMAT_PACKED_BASES = 4;
+  /** The newest format this version reads. */
+  static final int NEWEST = FORMAT_PACKED_BASES;
 
   /**
    * One member's stored state and figures. Locator and properties, never secrets. {@code deltas} maps each of
@@ -51,6 +58,10 @@ record Manifest(int format, String id, String encapsulation, String parent, Capt
 
   /** The format a manifest of these members is written in: the oldest that can restore it. */
   static int formatOf(List<Member> members) {
+    if (members.stream().anyMatch(m -> !m.packs().isEmpty() && m.deltas().values().stream().anyMatch(
+        m.slots()::containsKey))) {
+      return FORMAT_PACKED_BASES;
+    }
     if (members.stream().anyMatch(m -> !m.packs().isEmpty())) {
       return FORMAT_PACKS;
     }

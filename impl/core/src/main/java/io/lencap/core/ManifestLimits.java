@@ -41,6 +41,7 @@ final class ManifestLimits {
               + " that is not a content address");
         }
       }
+      named.addAll(member.deltas().values()); // a delta's base may be in a pack (format 4)
       for (Map.Entry<String, java.util.List<Manifest.Packed>> p : member.packs().entrySet()) {
         if (p.getKey() == null || !CHUNK_ID.matcher(p.getKey()).matches() || p.getValue() == null) {
           throw refused(key, "member " + member.id() + " names a pack that is not a content address");
@@ -48,7 +49,7 @@ final class ManifestLimits {
         for (Manifest.Packed c : p.getValue()) {
           if (c == null || !named.contains(c.id()) || c.offset() < 0 || c.size() <= 0
               || c.size() > Chunking.MAX_CHUNK + PACK_SLACK || c.offset() > Integer.MAX_VALUE - c.size()) {
-            throw refused(key, "member " + member.id() + " places a chunk it does not name in pack " + p.getKey()
+            throw refused(key, "member " + member.id() + " places a chunk it does not name (nor apply a delta to) in pack " + p.getKey()
                 + ", or outside 0 to 2 GiB, or with an impossible size");
           }
         }

@@ -34,9 +34,10 @@ import org.jspecify.annotations.Nullable;
  * read back from the store and verified, when a quarter of its blocks or less changed. Set the system property
  * {@code lencap.store.deltas} to {@code false} to store every chunk whole.
  *
- * <p>A chunk of fewer than {@link ChunkPacks#CHUNK_BELOW} bytes goes into the capture's {@link ChunkPacks packs},
- * unless it could be a delta base (a fixed-size chunk of an entry that takes deltas: bases stay whole) or the
- * parent names it whole. The store option {@code packs=false} stores each chunk in its own object.
+ * <p>A chunk of fewer bytes than the backend's {@link io.lencap.spi.BlobBackend#packBelow} goes into the capture's
+ * {@link ChunkPacks packs}, unless the parent names it whole; a delta's base may be such a chunk, and a member that
+ * names the delta lists where its base is. The store option {@code packs=false} stores each chunk in its own
+ * object.
  */
 final class StateWriter implements StateSink {
   /** Chunks of one entry in flight at least (hashing, encoding or writing). */
@@ -185,6 +186,17 @@ final class StateWriter implements StateSink {
   private void deltaUsed(String id, String base, int length) {
     deltas.put(id, base);
     referenced.put(base, length);
+    ChunkPacks.Slot slot = packedSlot(base);
+    if (slot != null) { // its readers find it there; its pack is proven at commit and kept by a collection
+      packs.reuse(base, slot);
+      packed.add(base);
+    }
+  }
+
+  /** Where a chunk is in a pack, as the parent or this process knows it; null when it is stored whole. */
+  private ChunkPacks.@Nullable Slot packedSlot(String id) {
+    ChunkPacks.Slot slot = parentSlot(id);
+    return slot != null ? slot : store.chunks().knownPacked(id).orElse(null);
   }
 
   /** Of the chunks stored as deltas, those the entries name: id to base id. */
@@ -255,8 +267,8 @@ final class StateWriter implements StateSink {
     private final Chunker chunker;
     /** The parent's chunks of this entry by offset, when its chunks are fixed-size: delta bases. */
     private final Map<Long, ChunkRef> bases;
-    /** Whether this entry's small chunks go into packs: not when they may serve as delta bases. */
-    private final boolean packable;
+    /** Chunks of fewer bytes go into packs. */
+    private final int packBelow;
     private final List<CompletableFuture<ChunkRef>> chunks = new ArrayList<>();
     private final Semaphore inFlight;
     private final int permits;
@@ -271,7 +283,7 @@ final class StateWriter implements StateSink {
       this.chunker = new Chunker(chunking, this::store);
       this.bases = new HashMap<>();
       boolean deltaBases = chunking.kind() == Chunking.Kind.FIXED && ChunkDelta.worthTrying(chunking.max());
-      this.packable = store.chunks().packing() && !(deltasOn && deltaBases);
+      this.packBelow = store.chunks().packBelow();
       if (deltasOn && parent != null && deltaBases) {
         StoredEntry e = parentEntry(path);
         if (e != null) {
@@ -393,7 +405,7 @@ final class StateWriter implements StateSink {
       String baseId = parent.deltas().getOrDefault(before.id(), before.id()); // bases are whole chunks
       return CompletableFuture.supplyAsync(() -> {
         try {
-          return store.chunks().readWhole(baseId, length);
+          return store.chunks().readWhole(baseId, packedSlot(baseId), length);
         } catch (IOException e) {
           throw new CompletionException(e);
         }
@@ -420,7 +432,7 @@ final class StateWriter implements StateSink {
      * that stays raw is written from {@code framed} itself.
      */
     private CompletableFuture<ChunkRef> whole(ChunkRef ref, byte[] framed) {
-      boolean small = packable && ref.length() < ChunkPacks.CHUNK_BELOW;
+      boolean small = ref.length() < packBelow;
       if (small && parentNamesWhole(ref.id()) && !store.chunks().damaged(ref.id())) {
         referenced.put(ref.id(), ref.length());
         return CompletableFuture.completedFuture(ref);

@@ -26,7 +26,7 @@ final class StoreVerification {
     // A chunk is read once where it is stored: whole (or as a delta), or in each pack that holds it.
     Map<String, String> firstUse = new LinkedHashMap<>(); // where -> "checkpoint\0member"
     Map<String, ChunkRef> refs = new LinkedHashMap<>();
-    Map<String, ChunkPacks.Slot> slots = new HashMap<>();
+    Map<String, Map<String, ChunkPacks.Slot>> slots = new HashMap<>(); // where -> its member's packed chunks
     for (Manifest m : manifests) {
       for (Manifest.Member member : m.members()) {
         Map<String, ChunkPacks.Slot> packed = member.slots();
@@ -35,9 +35,7 @@ final class StoreVerification {
             String where = where(c.id(), packed.get(c.id()));
             if (firstUse.putIfAbsent(where, m.id() + "\0" + member.id()) == null) {
               refs.put(where, c);
-              if (packed.containsKey(c.id())) {
-                slots.put(where, packed.get(c.id()));
-              }
+              slots.put(where, packed);
             }
           }
         }
@@ -48,7 +46,7 @@ final class StoreVerification {
     for (Map.Entry<String, ChunkRef> r : refs.entrySet()) {
       String[] use = firstUse.get(r.getKey()).split("\0", 2);
       try {
-        chunks.read(r.getValue(), slots.get(r.getKey()), use[0], use[1]);
+        chunks.read(r.getValue(), slots.get(r.getKey()), use[0], use[1]); // a delta's base too, where it is
       } catch (CorruptCheckpointException e) {
         bad.add(r.getKey());
         problems.add(new VerifyReport.Problem(use[0], use[1], r.getValue().id(), e.getMessage()));

@@ -60,7 +60,7 @@ final class StoredStateView implements StoredState {
 
   @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
-    return store.chunks().read(chunk, slots.get(chunk.id()), checkpointId, member.id());
+    return store.chunks().read(chunk, slots, checkpointId, member.id());
   }
 
   @Override

@@ -303,9 +303,10 @@ class BlockDeltaTest {
     rewriteOnePercent(first);
     Checkpoint c2 = source.capture(group()).join();
     String delta = deltasOf(source, c2).keySet().iterator().next();
-    io.lencap.spi.ChunkRef ref = source.store().manifest("g", c2.id()).members().get(0).entries().get(0).chunks()
-        .stream().filter(c -> c.id().equals(delta)).findFirst().orElseThrow();
-    java.nio.ByteBuffer whole = source.store().chunks().read(ref, c2.id(), "m0");
+    Manifest.Member member = source.store().manifest("g", c2.id()).members().get(0);
+    io.lencap.spi.ChunkRef ref = member.entries().get(0).chunks().stream().filter(c -> c.id().equals(delta))
+        .findFirst().orElseThrow();
+    java.nio.ByteBuffer whole = source.store().chunks().read(ref, member.slots(), c2.id(), "m0");
     byte[] raw = new byte[whole.remaining()];
     whole.get(raw);
     source.store().chunks().put(delta, raw); // the source holds the chunk whole as well, intact

@@ -106,7 +106,7 @@ class StateWriterTest {
       assertEquals(CHUNKS_EACH, e.chunks().size());
       byte[] last = new byte[CHUNK];
       System.arraycopy(content, content.length - CHUNK, last, 0, CHUNK);
-      assertArrayEquals(last, open(gate).chunks().readWhole(e.chunks().get(CHUNKS_EACH - 1).id(), CHUNK).orElseThrow());
+      assertArrayEquals(last, open(gate).chunks().readWhole(e.chunks().get(CHUNKS_EACH - 1).id(), null, CHUNK).orElseThrow());
     }
   }
 

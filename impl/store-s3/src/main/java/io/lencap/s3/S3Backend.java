@@ -244,6 +244,12 @@ final class S3Backend implements BlobBackend {
     return 32;
   }
 
+  /** Every chunk: each object is a request, billed and paid in latency, however small. */
+  @Override
+  public int packBelow() {
+    return Integer.MAX_VALUE;
+  }
+
   @Override
   public String describe() {
     return "s3://" + config.bucket() + "/" + config.prefix()

@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * The volume's first half is new in every round, its second half the same in every worker (chunks
  * shared across encapsulations): when a worker pauses mid-transfer, its new chunks are in the store but
- * no manifest names them yet, which is what another process's collection must spare. Arguments: store URI, encapsulation name, volume path, keepLast. S3
+ * no manifest names them yet, which is what another process's collection must spare. Arguments: store URI, encapsulation name, volume path, keepLast, then store options as {@code key=value}. S3
  * endpoint and keys come in the environment (S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY).
  */
 public final class CaptureWorker {
@@ -61,12 +61,16 @@ public final class CaptureWorker {
         .resource(Resource.of("volume", ResourceType.BLOCK_VOLUME, FileVolumeProvider.SCHEME + "://" + volume))
         .policy(ResiliencyPolicy.builder().keepLast(keepLast).build())
         .build();
-    try (Lencap lencap = Lencap.builder().store(store)
+    Lencap.Builder builder = Lencap.builder().store(store)
         .storeOption("s3.endpoint", System.getenv("S3_ENDPOINT"))
         .storeOption("s3.region", System.getenv("S3_REGION"))
         .storeSecret("s3.accessKey", Secret.of(System.getenv("S3_ACCESS_KEY")))
-        .storeSecret("s3.secretKey", Secret.of(System.getenv("S3_SECRET_KEY")))
-        .build()) {
+        .storeSecret("s3.secretKey", Secret.of(System.getenv("S3_SECRET_KEY")));
+    for (int i = 4; i < args.length; i++) {
+      String[] option = args[i].split("=", 2);
+      builder.storeOption(option[0], option[1]);
+    }
+    try (Lencap lencap = builder.build()) {
       say("ready");
       for (int round = 0; ; round++) {
         String command = commands.take();

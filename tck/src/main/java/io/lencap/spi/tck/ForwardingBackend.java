@@ -74,6 +74,11 @@ public class ForwardingBackend implements BlobBackend {
   }
 
   @Override
+  public int packBelow() {
+    return delegate.packBelow();
+  }
+
+  @Override
   public void flush() throws IOException {
     delegate.flush();
   }
