@@ -129,4 +129,23 @@ public final class FileVolumeProvider implements ResourceProvider {
     Path file = Path.of(r.locator().getPath());
     return () -> Files.isRegularFile(file) ? Health.healthy() : Health.failed("no file " + file);
   }
+
+  /**
+   * Rewrites {@code percent} % of a volume file's 4 KiB blocks, chosen at random (what databases and file systems do
+   * between two checkpoints), with random bytes; returns the bytes written.
+   */
+  public static long rewriteScattered(Path file, int percent, long seed) throws java.io.IOException {
+    java.util.Random random = new java.util.Random(seed);
+    long blocks = Files.size(file) / 4096;
+    long n = Math.max(1, blocks * percent / 100);
+    byte[] block = new byte[4096];
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      for (long i = 0; i < n; i++) {
+        random.nextBytes(block);
+        ch.write(java.nio.ByteBuffer.wrap(block), (long) (random.nextDouble() * blocks) * 4096);
+      }
+    }
+    return n * 4096;
+  }
 }

@@ -54,15 +54,19 @@ final class CaptureCommit {
     }
     List<Manifest.Member> stored = new ArrayList<>();
     Map<String, Integer> referenced = new HashMap<>(); // stored whole or as deltas
-    Map<String, Integer> referencedPacked = new HashMap<>();
     Map<String, String> deltas = new HashMap<>();
-    Map<String, ChunkPacks.Slot> packed = new HashMap<>();
+    // Each member's packed chunks with their slots: two members may hold one content in different slots (whole, and
+    // as one's own delta), and each is proven where that member reads it.
+    List<Map<String, Integer>> referencedPacked = new ArrayList<>();
+    List<Map<String, ChunkPacks.Slot>> packed = new ArrayList<>();
     for (CaptureMember m : members) {
       Map<String, ChunkPacks.Slot> slots = ChunkPacks.slots(m.writer.packs());
-      m.writer.referencedChunks().forEach((id, length) -> (slots.containsKey(id) ? referencedPacked : referenced)
+      Map<String, Integer> inPacks = new HashMap<>();
+      m.writer.referencedChunks().forEach((id, length) -> (slots.containsKey(id) ? inPacks : referenced)
           .put(id, length)); // each as the member that names it will read it
       deltas.putAll(m.writer.deltas());
-      packed.putAll(slots);
+      referencedPacked.add(inPacks);
+      packed.add(slots);
       long pauseNanos = m.pauseNanos(); // first: it notes a pause the provider measured
       stored.add(new Manifest.Member(m.id(), m.resource.type(), m.resource.locator().toString(),
           m.resource.properties(), m.provider.name(), pauseNanos, m.writer.logicalBytes(),
@@ -81,7 +85,9 @@ final class CaptureCommit {
       // Name the manifest's chunks in the journal first, so that a collection from now on spares them.
       journal.nameChunks(CheckpointStore.namedObjects(manifest));
       Set<String> damaged = new java.util.HashSet<>(run.store().chunks().unproven(referenced, deltas, false));
-      damaged.addAll(run.store().chunks().unproven(referencedPacked, Map.of(), packed, false));
+      for (int i = 0; i < packed.size(); i++) {
+        damaged.addAll(run.store().chunks().unproven(referencedPacked.get(i), Map.of(), packed.get(i), false));
+      }
       if (!damaged.isEmpty()) {
         throw new CaptureAbortedException(null, Phase.COMMIT, "chunk " + damaged.iterator().next() + " ("
             + damaged.size() + " in all) that this capture reuses from " + (parent == null ? "the store" : "checkpoint "

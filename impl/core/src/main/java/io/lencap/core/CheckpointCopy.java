@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -230,11 +231,21 @@ final class CheckpointCopy {
   private int send(Manifest m, Map<String, Integer> chunks, boolean look) throws IOException {
     List<IoTask> missing = new ArrayList<>();
     Map<String, String> deltas = CheckpointStore.deltasOf(m);
-    Map<String, ChunkPacks.Slot> slots = CheckpointStore.slotsOf(m);
-    Map<String, Map<String, ChunkPacks.Slot>> packs = new HashMap<>();
-    slots.forEach((id, slot) -> packs.computeIfAbsent(slot.pack(), p -> new HashMap<>()).put(id, slot));
-    for (Map.Entry<String, Map<String, ChunkPacks.Slot>> p : packs.entrySet()) {
-      long end = p.getValue().values().stream().mapToLong(s -> s.offset() + s.size()).max().orElse(0);
+    // Every member's packed chunks by pack and offset (one content may be whole in one slot and a member's own delta
+    // in another), and where the whole ones are: the bases of deltas.
+    Map<String, ChunkPacks.Slot> slots = new HashMap<>();
+    Map<String, Map<Long, InPack>> packs = new HashMap<>();
+    for (Manifest.Member member : m.members()) {
+      member.packs().forEach((pack, in) -> in.forEach(p -> {
+        ChunkPacks.Slot slot = new ChunkPacks.Slot(pack, p.offset(), p.size(), p.base());
+        packs.computeIfAbsent(pack, k -> new HashMap<>()).putIfAbsent(p.offset(), new InPack(p.id(), slot));
+        if (p.base() == null) {
+          slots.put(p.id(), slot);
+        }
+      }));
+    }
+    for (Map.Entry<String, Map<Long, InPack>> p : packs.entrySet()) {
+      long end = p.getValue().values().stream().mapToLong(c -> c.slot().offset() + c.slot().size()).max().orElse(0);
       Long size = look ? target.backend().stat(ChunkPacks.key(p.getKey())).map(BlobInfo::size).orElse(null)
           : targetChunks.get(PACK + p.getKey());
       if (size != null && size >= end) {
@@ -242,7 +253,7 @@ final class CheckpointCopy {
           chunksPresent.addAndGet(p.getValue().size());
         }
       } else {
-        missing.add(() -> sendPack(m, p.getKey(), p.getValue(), chunks));
+        missing.add(() -> sendPack(m, p.getKey(), p.getValue().values(), chunks, slots));
       }
     }
     for (Map.Entry<String, Integer> c : CheckpointStore.unpackedChunksOf(m).entrySet()) { // packed: sent above
@@ -359,35 +370,39 @@ final class CheckpointCopy {
   }
 
   /**
-   * Reads a pack from the source, verifies each of the checkpoint's chunks in it (by its hash, as a read does),
-   * writes it to the target and reads it back.
+   * Reads a pack from the source, verifies each of the checkpoint's chunks in it (by its hash, as a read does; a
+   * delta rebuilt on its base, found in {@code slots} or alone), writes it to the target and reads it back.
    */
-  private void sendPack(Manifest m, String pack, Map<String, ChunkPacks.Slot> in, Map<String, Integer> lengths)
-      throws IOException {
+  private void sendPack(Manifest m, String pack, Collection<InPack> in, Map<String, Integer> lengths,
+      Map<String, ChunkPacks.Slot> slots) throws IOException {
     String key = ChunkPacks.key(pack);
     Optional<byte[]> read = source.backend().get(key);
     if (read.isEmpty()) {
-      String first = in.keySet().iterator().next();
+      String first = in.iterator().next().id();
       throw new CorruptCheckpointException(m.id(), memberOf(m, first), first, "its pack " + pack
           + " is missing from the source " + source.describe());
     }
     byte[] stored = read.get();
-    for (Map.Entry<String, ChunkPacks.Slot> c : in.entrySet()) {
-      ChunkPacks.Slot slot = c.getValue();
+    for (InPack c : in) {
+      ChunkPacks.Slot slot = c.slot();
       if (slot.offset() + slot.size() > stored.length) {
-        throw new CorruptCheckpointException(m.id(), memberOf(m, c.getKey()), c.getKey(), "its pack " + pack + " is too short in"
+        throw new CorruptCheckpointException(m.id(), memberOf(m, c.id()), c.id(), "its pack " + pack + " is too short in"
             + " the source " + source.describe());
       }
-      int length = lengths.get(c.getKey());
+      int length = lengths.get(c.id());
+      byte[] bytes = Arrays.copyOfRange(stored, (int) slot.offset(), (int) slot.offset() + slot.size());
+      if (slot.base() != null) {
+        source.chunks().fromStoredDelta(new ChunkRef(c.id(), 0, length), bytes, slots, m.id(), memberOf(m, c.id()));
+        continue;
+      }
       try {
-        byte[] raw = source.codec().decode(ChunkStore.key(c.getKey()),
-            Arrays.copyOfRange(stored, (int) slot.offset(), (int) slot.offset() + slot.size()), length);
-        if (raw.length != length || !source.codec().id(raw, 0, raw.length).equals(c.getKey())) {
-          throw new CorruptCheckpointException(m.id(), memberOf(m, c.getKey()), c.getKey(), "content in pack " + pack
+        byte[] raw = source.codec().decode(ChunkStore.key(c.id()), bytes, length);
+        if (raw.length != length || !source.codec().id(raw, 0, raw.length).equals(c.id())) {
+          throw new CorruptCheckpointException(m.id(), memberOf(m, c.id()), c.id(), "content in pack " + pack
               + " does not match its hash in " + source.describe());
         }
       } catch (ChunkCodec.UnreadableException e) {
-        throw new CorruptCheckpointException(m.id(), memberOf(m, c.getKey()), c.getKey(), "in pack " + pack + ": " + e.getMessage());
+        throw new CorruptCheckpointException(m.id(), memberOf(m, c.id()), c.id(), "in pack " + pack + ": " + e.getMessage());
       }
     }
     BlobBackend to = target.backend();
@@ -410,6 +425,9 @@ final class CheckpointCopy {
   }
 
   private record Chunk(String id, int length, boolean delta) {}
+
+  /** A chunk in a pack: whole, or a member's delta of it ({@link ChunkPacks.Slot#base}). */
+  private record InPack(String id, ChunkPacks.Slot slot) {}
 
   private static String memberOf(Manifest m, String chunk) {
     return m.members().stream().filter(x -> x.entries().stream().anyMatch(e -> e.chunks().stream()

@@ -320,22 +320,18 @@ final class CheckpointStore implements AutoCloseable, Journal {
 
   /** Of a manifest's chunks, those missing or damaged in the store, each looked up where its members read it. */
   Set<String> unproven(Manifest manifest) throws IOException {
-    Map<String, ChunkPacks.Slot> slots = slotsOf(manifest);
-    Map<String, Integer> packed = new HashMap<>();
-    chunksOf(manifest).forEach((id, length) -> {
-      if (slots.containsKey(id)) {
-        packed.put(id, length);
-      }
-    });
+    Map<String, Integer> all = chunksOf(manifest);
     Set<String> out = new HashSet<>(chunks.unproven(unpackedChunksOf(manifest), deltasOf(manifest), false));
-    out.addAll(chunks.unproven(packed, Map.of(), slots, false));
-    return out;
-  }
-
-  /** Where a manifest's packed chunks are: id to slot. */
-  static Map<String, ChunkPacks.Slot> slotsOf(Manifest manifest) {
-    Map<String, ChunkPacks.Slot> out = new HashMap<>();
-    manifest.members().forEach(m -> out.putAll(m.slots()));
+    for (Manifest.Member m : manifest.members()) { // each where that member reads it (see CaptureCommit)
+      Map<String, ChunkPacks.Slot> slots = m.slots();
+      Map<String, Integer> packed = new HashMap<>();
+      all.forEach((id, length) -> {
+        if (slots.containsKey(id)) {
+          packed.put(id, length);
+        }
+      });
+      out.addAll(chunks.unproven(packed, Map.of(), slots, false));
+    }
     return out;
   }
 

@@ -5,6 +5,7 @@ import java.io.InterruptedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -13,6 +14,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
@@ -38,20 +40,29 @@ final class ChunkPacks {
   /** Packs written at once at least; a backend that overlaps many requests gets one per four of them. */
   private static final int WRITING = 2;
 
-  /** Where a packed chunk is: its pack's id, and its encoded bytes' offset and size there. */
-  record Slot(String pack, long offset, int size) {}
+  /**
+   * Where a packed chunk is: its pack's id, and its encoded bytes' offset and size there; with a {@code base}, those
+   * bytes are its delta against that chunk.
+   */
+  record Slot(String pack, long offset, int size, @Nullable String base) {
+    Slot(String pack, long offset, int size) {
+      this(pack, offset, size, null);
+    }
+  }
 
   private final ChunkStore chunks;
   private final Executor io;
   private final Semaphore writing;
-  /** Where the capture's packed chunks are, written or named. */
+  /** Where the capture's packed chunks are, written or named, by name ({@link #deltaName} for a delta). */
   private final Map<String, Slot> slots = new ConcurrentHashMap<>();
+  private final AtomicInteger owners = new AtomicInteger();
   private final Set<String> named = ConcurrentHashMap.newKeySet();
   private final List<CompletableFuture<Void>> writes = new ArrayList<>();
   private final AtomicReference<@Nullable Throwable> failed = new AtomicReference<>();
   private byte[] open = new byte[0];
   private int used;
-  private List<Manifest.Packed> inOpen = new ArrayList<>();
+  /** The open pack's chunks, by name. */
+  private Map<String, Manifest.Packed> inOpen = new LinkedHashMap<>();
 
   ChunkPacks(ChunkStore chunks, Executor io) {
     this.chunks = chunks;
@@ -66,8 +77,21 @@ final class ChunkPacks {
   /** Every chunk of these packs by id, with its slot. */
   static Map<String, Slot> slots(Map<String, List<Manifest.Packed>> packs) {
     Map<String, Slot> out = new HashMap<>();
-    packs.forEach((pack, in) -> in.forEach(p -> out.put(p.id(), new Slot(pack, p.offset(), p.size()))));
+    packs.forEach((pack, in) -> in.forEach(p -> out.put(p.id(), new Slot(pack, p.offset(), p.size(), p.base()))));
     return out;
+  }
+
+  /** A new name for one member's deltas: {@link #deltaName}. */
+  String owner() {
+    return Integer.toString(owners.incrementAndGet());
+  }
+
+  /**
+   * The name a member's delta of a chunk is packed under. A delta is its member's own, never shared: another member
+   * may hold the same content whole, or as a delta on another base.
+   */
+  static String deltaName(String id, String owner) {
+    return id + "/" + owner;
   }
 
   /**
@@ -75,8 +99,17 @@ final class ChunkPacks {
    * when it is full. Returns the bytes added.
    */
   long add(String id, byte[] encoded) throws IOException {
+    return add(id, id, encoded, null);
+  }
+
+  /** Adds a member's delta of chunk {@code id} on {@code base} ({@code encoded}) under {@code name}. */
+  long addDelta(String name, String id, byte[] encoded, String base) throws IOException {
+    return add(name, id, encoded, base);
+  }
+
+  private long add(String name, String id, byte[] encoded, @Nullable String base) throws IOException {
     throwIfFailed();
-    if (!named.add(id)) {
+    if (!named.add(name)) {
       return 0;
     }
     synchronized (this) {
@@ -85,7 +118,7 @@ final class ChunkPacks {
             + encoded.length)));
       }
       System.arraycopy(encoded, 0, open, used, encoded.length);
-      inOpen.add(new Manifest.Packed(id, used, encoded.length));
+      inOpen.put(name, new Manifest.Packed(id, used, encoded.length, base));
       used += encoded.length;
       if (used >= TARGET) {
         write();
@@ -94,10 +127,10 @@ final class ChunkPacks {
     return encoded.length;
   }
 
-  /** Names a chunk stored in a pack before this capture. */
-  void reuse(String id, Slot slot) {
-    if (named.add(id)) {
-      slots.put(id, slot);
+  /** Names a chunk stored in a pack before this capture, by its id or its {@link #deltaName}. */
+  void reuse(String name, Slot slot) {
+    if (named.add(name)) {
+      slots.put(name, slot);
     }
   }
 
@@ -119,16 +152,20 @@ final class ChunkPacks {
     throwIfFailed();
   }
 
-  /** Where these chunks are, by pack (see {@link Manifest.Member#packs}), once {@link #finish} returned. */
-  Map<String, List<Manifest.Packed>> packsOf(Set<String> ids) {
+  /**
+   * Where these chunks are, by pack (see {@link Manifest.Member#packs}), once {@link #finish} returned; named by id
+   * or {@link #deltaName}.
+   */
+  Map<String, List<Manifest.Packed>> packsOf(Set<String> names) {
     Map<String, List<Manifest.Packed>> out = new HashMap<>();
-    for (String id : ids) {
-      Slot slot = slots.get(id);
+    for (String name : names) {
+      Slot slot = slots.get(name);
       if (slot == null) {
-        throw new IllegalStateException("chunk " + id + " is in no pack of this capture: its packs are not finished");
+        throw new IllegalStateException("chunk " + name + " is in no pack of this capture: its packs are not finished");
       }
+      String id = name.substring(0, name.indexOf('/') < 0 ? name.length() : name.indexOf('/'));
       out.computeIfAbsent(slot.pack(), p -> new ArrayList<>()).add(new Manifest.Packed(id, slot.offset(),
-          slot.size()));
+          slot.size(), slot.base()));
     }
     return out;
   }
@@ -142,14 +179,14 @@ final class ChunkPacks {
       throw new InterruptedIOException("interrupted while writing a pack");
     }
     byte[] bytes = Arrays.copyOf(open, used); // the open buffer is filled again meanwhile
-    List<Manifest.Packed> in = inOpen;
+    Map<String, Manifest.Packed> in = inOpen;
     used = 0;
-    inOpen = new ArrayList<>();
+    inOpen = new LinkedHashMap<>();
     writes.add(CompletableFuture.runAsync(() -> {
       try {
         String id = chunks.codec().digest(bytes, 0, bytes.length);
-        chunks.storePack(id, bytes, in);
-        in.forEach(p -> slots.put(p.id(), new Slot(id, p.offset(), p.size())));
+        chunks.storePack(id, bytes, List.copyOf(in.values()));
+        in.forEach((name, p) -> slots.put(name, new Slot(id, p.offset(), p.size(), p.base())));
       } catch (IOException | RuntimeException e) {
         failed.compareAndSet(null, e);
         throw new CompletionException(e);

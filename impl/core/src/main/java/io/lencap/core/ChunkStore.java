@@ -154,8 +154,10 @@ final class ChunkStore {
     createOrReplaceDamaged("pack", packId, ChunkPacks.key(packId), bytes);
     packSizes.put(packId, (long) bytes.length);
     for (Manifest.Packed p : in) {
-      knownPacked.put(p.id(), new ChunkPacks.Slot(packId, p.offset(), p.size()));
-      damaged.remove(p.id());
+      if (p.base() == null) { // a delta is its member's own: see ChunkPacks.deltaName
+        knownPacked.put(p.id(), new ChunkPacks.Slot(packId, p.offset(), p.size()));
+        damaged.remove(p.id());
+      }
     }
   }
 
@@ -193,13 +195,18 @@ final class ChunkStore {
     return Optional.ofNullable(knownDeltas.get(id));
   }
 
+  /** A chunk's delta encoded as it is stored, alone or in a pack. */
+  byte[] encodeDelta(String id, byte[] deltaRaw) {
+    return codec.encode(deltaKey(id), deltaRaw);
+  }
+
   /**
-   * Stores a chunk as a delta against {@code baseId} unless a delta of it exists; returns the bytes added, or -1
-   * when a delta of it is present already (its base unknown here: the caller stores the chunk whole instead).
+   * Stores a chunk's encoded delta against {@code baseId} as an object unless a delta of it exists; returns the
+   * bytes added, or -1 when a delta of it is present already (its base unknown here: the caller stores the chunk
+   * whole instead).
    */
-  long storeDelta(String id, String baseId, byte[] deltaRaw) throws IOException {
+  long storeDelta(String id, String baseId, byte[] bytes) throws IOException {
     String key = deltaKey(id);
-    byte[] bytes = codec.encode(key, deltaRaw);
     if (!backend.putIfAbsent(key, bytes)) {
       return -1;
     }
@@ -303,7 +310,7 @@ final class ChunkStore {
         bad.add(id);
         knownPacked.remove(id);
         damaged.add(id);
-      } else {
+      } else if (slot.base() == null) {
         knownPacked.put(id, slot);
       }
     });
@@ -365,7 +372,7 @@ final class ChunkStore {
       throws IOException {
     ChunkPacks.Slot slot = slots.get(ref.id());
     if (slot != null) {
-      return fromPack(ref, slot, checkpointId, memberId);
+      return fromPack(ref, slot, slots, checkpointId, memberId);
     }
     Optional<byte[]> stored = backend.get(key(ref.id()));
     if (stored.isEmpty()) {
@@ -400,13 +407,21 @@ final class ChunkStore {
     return raw.asReadOnlyBuffer();
   }
 
-  private ByteBuffer fromPack(ChunkRef ref, ChunkPacks.Slot slot, String checkpointId, String memberId)
-      throws IOException {
+  private ByteBuffer fromPack(ChunkRef ref, ChunkPacks.Slot slot, Map<String, ChunkPacks.Slot> slots,
+      String checkpointId, String memberId) throws IOException {
     byte[] stored = backend.getRange(ChunkPacks.key(slot.pack()), slot.offset(), slot.size()).orElse(null);
     if (stored == null || stored.length != slot.size()) {
       damagedPacked(ref.id());
       throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "its pack " + slot.pack()
           + (stored == null ? " is missing from the store" : " ends before the chunk does"));
+    }
+    if (slot.base() != null) { // its delta
+      try {
+        return ByteBuffer.wrap(fromDelta(ref, stored, slots, checkpointId, memberId)).asReadOnlyBuffer();
+      } catch (CorruptCheckpointException e) {
+        damagedPacked(ref.id());
+        throw e;
+      }
     }
     return verified(ref, stored, " (in pack " + slot.pack() + ")", () -> damagedPacked(ref.id()), checkpointId,
         memberId);

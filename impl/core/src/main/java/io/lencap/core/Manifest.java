@@ -1,5 +1,6 @@
 package io.lencap.core;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.MemberCheckpoint;
@@ -10,6 +11,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A committed checkpoint as stored: JSON under {@code checkpoints/<encapsulation>/<id>}. Its presence
@@ -28,8 +30,10 @@ record Manifest(int format, String id, String encapsulation, String parent, Capt
    * look for a base only in an object of its own.
    */
   static final int FORMAT_PACKED_BASES = 4;
+  /** Format 5: some deltas are in packs ({@link Packed#base}); readers of format 4 read a packed chunk as whole. */
+  static final int FORMAT_PACKED_DELTAS = 5;
   /** The newest format this version reads. */
-  static final int NEWEST = FORMAT_PACKED_BASES;
+  static final int NEWEST = FORMAT_PACKED_DELTAS;
 
   /**
    * One member's stored state and figures. Locator and properties, never secrets. {@code deltas} maps each of
@@ -53,11 +57,22 @@ record Manifest(int format, String id, String encapsulation, String parent, Capt
     }
   }
 
-  /** A chunk in a pack: its id, and its encoded bytes' offset and size in the pack. */
-  record Packed(String id, long offset, int size) {}
+  /**
+   * A chunk in a pack: its id, and its encoded bytes' offset and size in the pack. With a {@code base} (format 5),
+   * those bytes are the chunk's {@link ChunkDelta} against that chunk, encoded as a delta stored alone would be.
+   */
+  record Packed(String id, long offset, int size, @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String base) {
+    Packed(String id, long offset, int size) {
+      this(id, offset, size, null);
+    }
+  }
 
   /** The format a manifest of these members is written in: the oldest that can restore it. */
   static int formatOf(List<Member> members) {
+    if (members.stream().anyMatch(m -> m.packs().values().stream().anyMatch(in -> in.stream().anyMatch(
+        p -> p.base() != null)))) {
+      return FORMAT_PACKED_DELTAS;
+    }
     if (members.stream().anyMatch(m -> !m.packs().isEmpty() && m.deltas().values().stream().anyMatch(
         m.slots()::containsKey))) {
       return FORMAT_PACKED_BASES;

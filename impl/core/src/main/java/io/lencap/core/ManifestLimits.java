@@ -47,6 +47,10 @@ final class ManifestLimits {
           throw refused(key, "member " + member.id() + " names a pack that is not a content address");
         }
         for (Manifest.Packed c : p.getValue()) {
+          if (c != null && c.base() != null && !c.base().equals(member.deltas().get(c.id()))) {
+            throw refused(key, "member " + member.id() + " places a delta of chunk " + c.id() + " in pack "
+                + p.getKey() + " on another base than its deltas name");
+          }
           if (c == null || !named.contains(c.id()) || c.offset() < 0 || c.size() <= 0
               || c.size() > Chunking.MAX_CHUNK + PACK_SLACK || c.offset() > Integer.MAX_VALUE - c.size()) {
             throw refused(key, "member " + member.id() + " places a chunk it does not name (nor apply a delta to) in pack " + p.getKey()

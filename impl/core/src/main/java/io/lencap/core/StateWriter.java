@@ -74,8 +74,12 @@ final class StateWriter implements StateSink {
   private final boolean deltasOn = !"false".equals(System.getProperty("lencap.store.deltas"));
   /** The capture's packs, which its members share. */
   private final ChunkPacks packs;
-  /** The chunks this member names in packs. */
+  /** The chunks this member names in packs: by id, or by {@link ChunkPacks#deltaName} for its deltas. */
   private final java.util.Set<String> packed = ConcurrentHashMap.newKeySet();
+  /** This member's deltas in packs: chunk id to base id. */
+  private final Map<String, String> packedDeltas = new ConcurrentHashMap<>();
+  /** This member's name for its deltas in the capture's packs. */
+  private final String owner;
   /** The parent's packed chunks by id, indexed on first use. */
   private volatile Map<String, ChunkPacks.Slot> parentSlots;
   /** The chunks the parent names stored whole (not in a pack, not as a delta), indexed on first use. */
@@ -95,6 +99,7 @@ final class StateWriter implements StateSink {
     this.cancelCheck = cancelCheck;
     this.progress = progress;
     this.packs = packs;
+    this.owner = packs.owner();
   }
 
   /**
@@ -174,12 +179,21 @@ final class StateWriter implements StateSink {
     referenced.put(c.id(), c.length());
     ChunkPacks.Slot slot = parentSlot(c.id());
     if (slot != null) {
-      packs.reuse(c.id(), slot);
-      packed.add(c.id());
+      reusePacked(c.id(), slot, c.length());
     }
     String base = parent == null ? null : parent.deltas().get(c.id());
     if (base != null) {
       deltaUsed(c.id(), base, c.length());
+    }
+  }
+
+  /** Names a chunk in a pack written before: whole, or this member's delta of it, whose base it names too. */
+  private void reusePacked(String id, ChunkPacks.Slot slot, int length) {
+    String name = slot.base() == null ? id : ChunkPacks.deltaName(id, owner);
+    packs.reuse(name, slot);
+    packed.add(name);
+    if (slot.base() != null) {
+      deltaUsed(id, slot.base(), length);
     }
   }
 
@@ -193,10 +207,16 @@ final class StateWriter implements StateSink {
     }
   }
 
-  /** Where a chunk is in a pack, as the parent or this process knows it; null when it is stored whole. */
+  /**
+   * Where a delta's base is in a pack, as the parent or this process knows it; null when it is stored whole. A base
+   * is a whole chunk: a slot of a delta of the same content does not serve.
+   */
   private ChunkPacks.@Nullable Slot packedSlot(String id) {
     ChunkPacks.Slot slot = parentSlot(id);
-    return slot != null ? slot : store.chunks().knownPacked(id).orElse(null);
+    if (slot != null && slot.base() == null) {
+      return slot;
+    }
+    return store.chunks().knownPacked(id).orElse(null); // whole chunks only
   }
 
   /** Of the chunks stored as deltas, those the entries name: id to base id. */
@@ -381,10 +401,10 @@ final class StateWriter implements StateSink {
       if (slot == null) {
         slot = store.chunks().knownPacked(id).orElse(null);
       }
-      if (slot != null && !store.chunks().damaged(id)) { // in a pack already: name it, prove its pack at commit
+      if (slot != null && !store.chunks().damaged(id)
+          && (slot.base() == null || !store.chunks().damaged(slot.base()))) { // in a pack: name it, prove it at commit
         referenced.put(id, length);
-        packs.reuse(id, slot);
-        packed.add(id);
+        reusePacked(id, slot, length);
         return CompletableFuture.completedFuture(ref);
       }
       String existing = parent == null ? null : parent.deltas().get(id);
@@ -413,7 +433,17 @@ final class StateWriter implements StateSink {
               b -> ChunkDelta.encode(baseId, b, java.util.Arrays.copyOfRange(framed, 1, framed.length)))
           .map(delta -> CompletableFuture.supplyAsync(() -> {
             try {
-              long added = store.chunks().storeDelta(id, baseId, delta);
+              byte[] encoded = store.chunks().encodeDelta(id, delta);
+              if (encoded.length < packBelow) {
+                if (packedDeltas.putIfAbsent(id, baseId) == null) { // else this member packed it already
+                  String name = ChunkPacks.deltaName(id, owner);
+                  storedBytes.addAndGet(packs.addDelta(name, id, encoded, baseId));
+                  packed.add(name);
+                  deltaUsed(id, baseId, length);
+                }
+                return ref;
+              }
+              long added = store.chunks().storeDelta(id, baseId, encoded);
               if (added < 0) {
                 return null; // a delta of it exists on another base: store it whole
               }

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Fixed-size chunks stored as block deltas against the parent's chunk: a scattered 4 KiB write costs about
  * 4 KiB, restores are bit-identical, damage to a delta or its base is caught naming the chunk, and collection,
- * sync and encryption keep every base a delta needs.
+ * sync and encryption keep every base a delta needs. Each delta here is an object of its own ({@code packs=false},
+ * as in stores written before packs); {@link PackedDeltaBaseTest} has deltas and bases in packs.
  */
 class BlockDeltaTest {
   static final int SIZE = 16 << 20;
@@ -59,7 +60,7 @@ class BlockDeltaTest {
 
   Engine open(String store, Map<String, Secret> secrets) {
     Engine e = Engine.open(new EngineSettings(dir.resolve(store).toUri(), Map.of("workDirectory",
-        dir.resolve("work").toString()), secrets, Optional.empty(), List.of(), Clock.systemUTC()),
+        dir.resolve("work").toString(), "packs", "false"), secrets, Optional.empty(), List.of(), Clock.systemUTC()),
         new ProviderRegistry(List.of(memory)));
     open.add(e);
     return e;

@@ -2,6 +2,7 @@ package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Checkpoint;
@@ -61,7 +62,11 @@ class Format2StoreTest {
       // The second chunk as a delta against the first capture's: the header (86 bytes: magic, version, the base's
       // id, length, block size, a bitmap of 64 blocks), its two changed 4 KiB blocks, and the codec's byte.
       assertEquals(86 + 2 * 4096 + 1, third.members().get(0).storedBytes(), "the new capture reused the old chunks");
-      assertEquals(Manifest.FORMAT_DELTAS, e.store().manifest("g", third.id()).format());
+      // That delta goes into a pack now (format 5); its base stays the old store's whole chunk.
+      Manifest.Member stored = e.store().manifest("g", third.id()).members().get(0);
+      assertEquals(Manifest.FORMAT_PACKED_DELTAS, e.store().manifest("g", third.id()).format());
+      assertEquals(1, stored.packs().values().stream().flatMap(List::stream).filter(p -> p.base() != null).count());
+      assertFalse(stored.slots().containsKey(stored.deltas().values().iterator().next()));
       e.delete("g", cps.get(0).id()).join();
       e.collect().join();
       assertTrue(e.verify("g").join().ok());

@@ -87,6 +87,8 @@ class PackTest {
     assertEquals(1, files("packs").size());
     Manifest m = e.store().manifest("g", cp.id());
     assertEquals(Manifest.FORMAT_PACKS, m.format());
+    assertFalse(new String(Json.write(m), java.nio.charset.StandardCharsets.UTF_8).contains("\"base\""),
+        "a whole chunk's slot names no base: readers of format 3 see what they know");
     assertEquals(SIZE / 4096, m.members().get(0).slots().size());
     assertTrue(e.verify("g").join().ok());
     memory.devices.put("d0", new byte[0]);

@@ -32,10 +32,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A delta whose base is a chunk in a pack (manifest format 4): fixed-size chunks below the backend's
- * {@code packBelow} go into packs and still serve as delta bases. The member that names a delta lists where its base
- * is; restore, verification, a sync and a collection read or keep the base there, and a damaged base is detected,
- * never reused.
+ * Deltas and their bases in packs (manifest format 5): fixed-size chunks below the backend's {@code packBelow} go
+ * into packs and still serve as delta bases, and so do the deltas. The member that names a delta lists where it and
+ * its base are; restore, verification, a sync and a collection read or keep them there, and a damaged delta or base
+ * is detected, never reused.
  */
 class PackedDeltaBaseTest {
   static final int CHUNK = 64 << 10; // under the local store's 128 KiB: packed
@@ -118,7 +118,9 @@ class PackedDeltaBaseTest {
     Manifest.Member m = e.store().manifest("g", cp2.id()).members().get(0);
     assertEquals(3, m.deltas().size(), "each changed chunk is a delta on the parent's packed chunk");
     assertTrue(m.slots().keySet().containsAll(m.deltas().values()), "the member lists where its bases are");
-    assertEquals(Manifest.FORMAT_PACKED_BASES, e.store().manifest("g", cp2.id()).format());
+    assertEquals(m.deltas(), Map.copyOf(packedDeltas(m)), "the deltas are in packs too");
+    assertEquals(List.of(), files("s", "deltas"));
+    assertEquals(Manifest.FORMAT_PACKED_DELTAS, e.store().manifest("g", cp2.id()).format());
     assertTrue(cp2.members().get(0).storedBytes() < 3 * CHUNK / 4, "stored " + cp2.members().get(0).storedBytes());
     assertTrue(e.verify("g").join().ok());
 
@@ -137,8 +139,86 @@ class PackedDeltaBaseTest {
     assertTrue(e.verify("g").join().ok());
   }
 
+  /** The member's deltas in packs: chunk id to base. */
+  static Map<String, String> packedDeltas(Manifest.Member m) {
+    Map<String, String> out = new java.util.HashMap<>();
+    m.packs().values().forEach(in -> in.stream().filter(p -> p.base() != null).forEach(p -> out.put(p.id(), p.base())));
+    return out;
+  }
+
   @Test
-  void aParentWhoseChunksAreWholeStillServesAsBaseAndTheManifestKeepsItsFormat() throws IOException {
+  void scatteredFourKibWritesStoreAboutWhatChangedAndRestore() {
+    Engine e = open("s");
+    byte[] data = device();
+    e.capture(group()).join();
+    Random random = new Random(5);
+    int blocks = SIZE / 4096 / 100 + 1;
+    for (int i = 0; i < blocks; i++) { // 1% of the 4 KiB blocks, at random
+      byte[] block = new byte[4096];
+      random.nextBytes(block);
+      System.arraycopy(block, 0, data, random.nextInt(SIZE / 4096) * 4096, 4096);
+    }
+    Checkpoint second = e.capture(group()).join();
+    long stored = second.members().get(0).storedBytes();
+    assertTrue(stored <= SIZE * 3L / 100, "stored " + stored + " of " + SIZE);
+    assertTrue(stored >= blocks * 4096L / 2, "stored too little to hold the change: " + stored);
+    restoreAndCompare(e, second, data);
+  }
+
+  @Test
+  void twoMembersWithTheSameChangeEachPackTheirOwnDeltaAndBothRestoreAfterASync() throws IOException {
+    byte[] data = device();
+    memory.devices.put("d1", data.clone());
+    Encapsulation two = Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .resource(Resource.of("m1", ResourceType.BLOCK_VOLUME, "mem://d1")).build();
+    Engine source = open("s");
+    Engine target = open("t");
+    source.capture(two).join();
+    rewrite(data, 9);
+    memory.devices.put("d1", data.clone());
+    Checkpoint second = source.capture(two).join();
+    Manifest m = source.store().manifest("g", second.id());
+    assertEquals(packedDeltas(m.members().get(0)), packedDeltas(m.members().get(1)));
+    assertEquals(1, packedDeltas(m.members().get(0)).size());
+    assertTrue(source.verify("g").join().ok());
+    source.sync("g", target).join();
+    assertTrue(target.verify("g").join().ok());
+    memory.devices.put("d0", new byte[0]);
+    memory.devices.put("d1", new byte[0]);
+    target.restore(two, second.id()).join();
+    assertArrayEquals(data, memory.devices.get("d0"));
+    assertArrayEquals(data, memory.devices.get("d1"));
+  }
+
+  @Test
+  void aDamagedPackedDeltaFailsItsRestoreAndIsStoredWholeAgain() throws IOException {
+    Engine e = open("s");
+    byte[] data = device();
+    e.capture(group()).join();
+    rewrite(data, 12);
+    Checkpoint second = e.capture(group()).join();
+    Manifest.Member m = e.store().manifest("g", second.id()).members().get(0);
+    Manifest.Packed delta = m.packs().values().stream().flatMap(List::stream).filter(p -> p.base() != null)
+        .findFirst().orElseThrow();
+    String pack = m.packs().entrySet().stream().filter(p -> p.getValue().contains(delta)).findFirst().orElseThrow()
+        .getKey();
+    Path file = dir.resolve("s").resolve(ChunkPacks.key(pack));
+    byte[] b = Files.readAllBytes(file);
+    b[(int) delta.offset() + delta.size() - 1] ^= 0x01;
+    Files.write(file, b);
+
+    VerifyReport report = e.verify("g").join();
+    assertEquals(List.of(delta.id()), report.problems().stream().map(VerifyReport.Problem::chunkId).toList());
+    Checkpoint third = e.capture(group()).join();
+    assertFalse(e.store().manifest("g", third.id()).members().get(0).deltas().containsKey(delta.id()));
+    assertTrue(third.members().get(0).storedBytes() >= CHUNK, "the damaged delta's content was not stored again");
+    restoreAndCompare(e, third, data);
+    CompletionException failed = assertThrows(CompletionException.class, () -> e.restore(group(), second.id()).join());
+    assertEquals(delta.id(), assertInstanceOf(CorruptCheckpointException.class, failed.getCause()).chunkId());
+  }
+
+  @Test
+  void aParentWhoseChunksAreWholeStillServesAsBase() throws IOException {
     Engine before = open("s", Map.of("packs", "false")); // chunks whole, as stores written before packs hold them
     byte[] data = device();
     Checkpoint first = before.capture(group()).join();
@@ -146,10 +226,11 @@ class PackedDeltaBaseTest {
     Engine e = open("s");
     rewrite(data, 4);
     Checkpoint second = e.capture(group()).join();
-    Manifest m = e.store().manifest("g", second.id());
-    assertEquals(1, m.members().get(0).deltas().size());
-    assertEquals(Manifest.FORMAT_DELTAS, m.format(), "no base is in a pack: readers of format 2 restore it");
-    assertEquals(List.of(), files("s", "packs"), "a chunk the parent names whole was packed again");
+    Manifest.Member m = e.store().manifest("g", second.id()).members().get(0);
+    assertEquals(1, m.deltas().size());
+    assertEquals(m.deltas(), packedDeltas(m), "the delta is in a pack");
+    assertFalse(m.slots().containsKey(m.deltas().values().iterator().next()), "its base is the parent's whole chunk");
+    assertEquals(1, m.packs().size(), "a chunk the parent names whole was packed again");
     restoreAndCompare(e, second, data);
     assertTrue(first.members().get(0).storedBytes() >= SIZE);
   }
