@@ -221,8 +221,7 @@ final class ChunkStore {
    * whole).
    */
   Optional<byte[]> readWhole(String id, ChunkPacks.@Nullable Slot slot, int length) throws IOException {
-    Optional<byte[]> stored = slot == null ? backend.get(key(id))
-        : backend.getRange(ChunkPacks.key(slot.pack()), slot.offset(), slot.size()).filter(b -> b.length == slot.size());
+    Optional<byte[]> stored = stored(id, slot);
     Runnable damage = slot == null ? () -> damagedWhole(id) : () -> damagedPacked(id);
     if (stored.isEmpty()) {
       if (slot != null) {
@@ -243,6 +242,15 @@ final class ChunkStore {
     }
     damage.run();
     return Optional.empty();
+  }
+
+  /** A chunk's stored bytes: its slot of a pack (empty when the pack is missing or too short), else its object. */
+  private Optional<byte[]> stored(String id, ChunkPacks.@Nullable Slot slot) throws IOException {
+    if (slot == null) {
+      return backend.get(key(id));
+    }
+    return backend.getRange(ChunkPacks.key(slot.pack()), slot.offset(), slot.size())
+        .filter(b -> b.length == slot.size());
   }
 
   /** Whether a chunk was found damaged and not written again since. */
@@ -494,9 +502,7 @@ final class ChunkStore {
     }
     String baseKey = key(delta.baseId());
     ChunkPacks.Slot baseSlot = slots.get(delta.baseId());
-    Optional<byte[]> base = baseSlot == null ? backend.get(baseKey)
-        : backend.getRange(ChunkPacks.key(baseSlot.pack()), baseSlot.offset(), baseSlot.size())
-            .filter(b -> b.length == baseSlot.size());
+    Optional<byte[]> base = stored(delta.baseId(), baseSlot);
     String where = baseSlot == null ? "" : " (in pack " + baseSlot.pack() + ")";
     Runnable baseDamaged = baseSlot == null ? () -> damagedWhole(delta.baseId()) : () -> damagedPacked(delta.baseId());
     if (base.isEmpty()) {
