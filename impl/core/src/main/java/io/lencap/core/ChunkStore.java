@@ -46,6 +46,8 @@ final class ChunkStore {
   private final Set<String> known = ConcurrentHashMap.newKeySet();
   private volatile String generation = "";
   private volatile boolean packing = true;
+  /** Chunks below this go into packs whatever the backend says: see {@link #packAtLeastBelow}. */
+  private volatile int packFloor;
   /** Chunks found damaged and not written again since. */
   private final Set<String> damaged = ConcurrentHashMap.newKeySet();
   /** Chunks this process stored or proved as deltas since {@link #generation}: id to its base's id. */
@@ -83,7 +85,15 @@ final class ChunkStore {
    * before packs read.
    */
   int packBelow() {
-    return packing ? backend.packBelow() : 0;
+    return packing ? Math.max(backend.packBelow(), packFloor) : 0;
+  }
+
+  /**
+   * Packs chunks of fewer bytes than this too: a local tier packs as its durable tier would, because its chunks
+   * and packs are copied there as they are stored.
+   */
+  void packAtLeastBelow(int bytes) {
+    packFloor = bytes;
   }
 
   void packing(boolean on) {

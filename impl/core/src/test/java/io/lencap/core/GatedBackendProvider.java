@@ -27,6 +27,8 @@ final class GatedBackendProvider implements BlobBackendProvider {
   final CountDownLatch held = new CountDownLatch(1);
   /** When set, the store cannot be asked whether it has an object. */
   volatile boolean down;
+  /** When not negative, the backend's {@code packBelow}, as a remote store's would be. */
+  volatile int packBelow = -1;
   private final Path dir;
   private final String what;
 
@@ -70,6 +72,11 @@ final class GatedBackendProvider implements BlobBackendProvider {
           }
         }
         return super.putIfAbsent(key, data);
+      }
+
+      @Override
+      public int packBelow() {
+        return packBelow < 0 ? super.packBelow() : packBelow;
       }
 
       @Override

@@ -2,6 +2,7 @@ package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -134,6 +135,34 @@ class TiersTest {
     assertEquals(cp.id(), next(LencapEvent.Replicated.class).checkpointId());
     assertEquals(Map.of(cp.id(), Durability.REPLICATED), durability(tiers));
     assertTrue(tiers.durable().verify("g").join().ok());
+  }
+
+  @Test
+  void aLocalTierPacksAsItsDurableTierWouldSoItsCopyIsFewObjects() throws Exception {
+    memory.chunking = io.lencap.spi.Chunking.blocks(); // 256 KiB: a local directory alone stores each as a file
+    gate = new GatedBackendProvider(durableDir, "the durable store");
+    gate.packBelow = Integer.MAX_VALUE; // as S3's and HDFS's
+    TieredEngine tiers = tiered();
+    byte[] data = device(9);
+    Checkpoint cp = tiers.capture(group(0)).get(60, TimeUnit.SECONDS);
+    assertEquals(cp.id(), next(LencapEvent.Replicated.class).checkpointId());
+    for (Path tier : List.of(localDir, durableDir)) {
+      assertFalse(holdsFiles(tier.resolve("chunks")), tier + " holds chunks of their own");
+      assertTrue(holdsFiles(tier.resolve("packs")), tier + " holds no pack");
+    }
+    deleteTree(localDir);
+    memory.devices.put("d0", new byte[0]);
+    tiers.restore(group(0), cp.id()).get(60, TimeUnit.SECONDS);
+    assertArrayEquals(data, memory.devices.get("d0"));
+  }
+
+  static boolean holdsFiles(Path dir) throws java.io.IOException {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      return s.anyMatch(Files::isRegularFile);
+    }
   }
 
   @Test
