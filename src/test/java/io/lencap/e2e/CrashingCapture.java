@@ -16,7 +16,8 @@ public final class CrashingCapture {
   public static void main(String[] args) {
     Path store = Path.of(args[0]);
     Path file = Path.of(args[1]);
-    Lencap lencap = Lencap.builder().store(store).build();
+    // A chunk per file, as CrashRepairIT counts them.
+    Lencap lencap = Lencap.builder().store(store).storeOption("packs", "false").build();
     ResiliencyPolicy patient = ResiliencyPolicy.builder().pauseBudget(Duration.ofMinutes(5)).build();
     Resource r = Resource.of("disk", ResourceType.BLOCK_VOLUME, "testfile://" + file);
     lencap.capture(Encapsulation.builder("crash").resource(r).policy(patient).build()).join();
