@@ -10,11 +10,15 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicReference;
@@ -55,8 +59,9 @@ final class DomainTransfer {
       if (memory.isEmpty()) {
         storeDefinition(domain, ctx);
       }
-      // The memory image and the disks are independent entries: the image is chunked on a second core while the
-      // disks are read, and a failure on either side stops the other before the transfer fails.
+      // The memory image and the disks are independent entries: the image is chunked on a thread of its own, and the
+      // disks are read two at a time, so that one disk's fixed costs (qemu-img, qemu-nbd) overlap another's reads. A
+      // failure on any side stops the others before the transfer fails.
       AtomicReference<Throwable> failed = new AtomicReference<>();
       Runnable check = () -> {
         checkAlive(stopped);
@@ -64,29 +69,33 @@ final class DomainTransfer {
           throw new CancellationException("stopped: the transfer failed (" + failed.get() + ")");
         }
       };
-      FutureTask<Void> image = memory.isEmpty() ? null : new FutureTask<>(() -> {
-        try {
+      Queue<DomainXml.Disk> disks = new ConcurrentLinkedQueue<>(captured);
+      Callable<Void> readDisks = () -> {
+        for (DomainXml.Disk d = disks.poll(); d != null; d = disks.poll()) {
+          transferDisk(d, ctx, check);
+        }
+        return null;
+      };
+      List<FutureTask<Void>> others = new ArrayList<>();
+      if (memory.isPresent()) {
+        others.add(start("lencap-memory-" + domain.name(), failed, () -> {
           StateFiles.capture(memory.get(), withoutSecrets(memory.get(), ctx), DomainDriver.MEMORY,
               Map.of("format", "libvirt-save-image"), DomainDriver.MEMORY_CHUNKING, ctx, check);
           return null;
-        } catch (Exception | Error e) {
-          failed.compareAndSet(null, e);
-          throw e;
-        }
-      });
-      if (image != null) {
-        Thread t = new Thread(image, "lencap-memory-" + domain.name());
-        t.setDaemon(true);
-        t.start();
+        }));
+      }
+      if (captured.size() > 1) {
+        others.add(start("lencap-disks-" + domain.name(), failed, readDisks));
       }
       try {
-        transferDisks(captured, ctx, check);
+        readDisks.call();
       } catch (Exception | Error e) {
         failed.compareAndSet(null, e);
-        awaitQuietly(image);
-        throw first(failed.get()); // the image's own failure when it stopped the disks, not the stop
       }
-      awaitImage(image, failed);
+      awaitAll(others, failed);
+      if (failed.get() != null) {
+        throw first(failed.get()); // the failure that stopped the others, not their stop
+      }
       ctx.state().attribute("disks", captured.stream().map(DomainXml.Disk::dev).collect(Collectors.joining(",")));
       if (tracking.isPresent()) {
         tracking.get().record(ctx);
@@ -102,38 +111,34 @@ final class DomainTransfer {
     }
   }
 
-  private void transferDisks(List<DomainXml.Disk> captured, CaptureContext ctx, Runnable check) throws Exception {
-    for (DomainXml.Disk d : captured) {
-      Path file = d.source().orElseThrow();
-      Map<String, String> attrs = new TreeMap<>();
-      attrs.put("dev", d.dev());
-      attrs.put("path", file.toString());
-      attrs.put("format", d.format().orElse("raw"));
-      String entry = DomainDriver.DISKS + d.dev();
-      if (tracking.isPresent() && tracking.get().tracks(d.dev())) {
-        tracking.get().capture(d, entry, attrs, ctx, check);
-      } else if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
-        StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, check);
-      }
+  private void transferDisk(DomainXml.Disk d, CaptureContext ctx, Runnable check) throws Exception {
+    Path file = d.source().orElseThrow();
+    Map<String, String> attrs = new TreeMap<>();
+    attrs.put("dev", d.dev());
+    attrs.put("path", file.toString());
+    attrs.put("format", d.format().orElse("raw"));
+    String entry = DomainDriver.DISKS + d.dev();
+    if (tracking.isPresent() && tracking.get().tracks(d.dev())) {
+      tracking.get().capture(d, entry, attrs, ctx, check);
+    } else if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
+      StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, check);
     }
   }
 
-  /** Waits for the memory image's transfer; its failure is thrown as it was, not wrapped. */
-  private static void awaitImage(FutureTask<Void> image, AtomicReference<Throwable> failed) throws Exception {
-    if (image == null) {
-      return;
-    }
-    try {
-      image.get();
-    } catch (InterruptedException e) {
-      failed.compareAndSet(null, e); // the image stops at its next buffer
-      throw e;
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof Exception x) {
-        throw x;
+  /** Runs {@code body} on a daemon thread of its own; its failure, if first, is the transfer's. */
+  private static FutureTask<Void> start(String name, AtomicReference<Throwable> failed, Callable<Void> body) {
+    FutureTask<Void> task = new FutureTask<>(() -> {
+      try {
+        return body.call();
+      } catch (Exception | Error e) {
+        failed.compareAndSet(null, e);
+        throw e;
       }
-      throw (Error) e.getCause();
-    }
+    });
+    Thread t = new Thread(task, name);
+    t.setDaemon(true);
+    t.start();
+    return task;
   }
 
   private static Exception first(Throwable failure) {
@@ -143,15 +148,18 @@ final class DomainTransfer {
     return (Exception) failure;
   }
 
-  /** After the disks failed, waits until the memory image's transfer has stopped: nothing writes after a failure. */
-  private static void awaitQuietly(FutureTask<Void> image) throws InterruptedException {
-    if (image == null) {
-      return;
-    }
-    try {
-      image.get();
-    } catch (ExecutionException | CancellationException stopped) {
-      // the disks' failure is the one reported
+  /** Waits until the other sides of the transfer have ended: nothing writes after the transfer returns or fails. */
+  private static void awaitAll(List<FutureTask<Void>> sides, AtomicReference<Throwable> failed)
+      throws InterruptedException {
+    for (FutureTask<Void> side : sides) {
+      try {
+        side.get();
+      } catch (InterruptedException e) {
+        failed.compareAndSet(null, e); // the sides stop at their next buffer
+        throw e;
+      } catch (ExecutionException | CancellationException e) {
+        // the side put its failure in failed, unless another's came first
+      }
     }
   }
 
