@@ -1,21 +1,13 @@
 package io.lencap.core;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Checkpoint;
-import io.lencap.api.Encapsulation;
-import io.lencap.api.Resource;
-import io.lencap.api.ResourceType;
-import io.lencap.api.spi.EngineSettings;
 import io.lencap.spi.Chunking;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,8 +25,6 @@ class Format2StoreTest {
 
   @Test
   void restoresAndExtendsAStoreOfTheSecondFormat() throws Exception {
-    Path store = dir.resolve("store");
-    Format1StoreTest.copy(Path.of(Format2StoreTest.class.getResource("/format2-store").toURI()), store);
     byte[] first = new byte[512 << 10];
     new Random(23).nextBytes(first);
     byte[] second = first.clone();
@@ -42,23 +32,18 @@ class Format2StoreTest {
 
     MemoryProvider memory = new MemoryProvider();
     memory.chunking = Chunking.blocks();
-    Encapsulation g = Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
-        .build();
-    try (Engine e = Engine.open(new EngineSettings(store.toUri(), Map.of("workDirectory", dir.resolve("w").toString()),
-        Map.of(), Optional.empty(), List.of(), Clock.systemUTC()), new ProviderRegistry(List.of(memory)))) {
+    try (Engine e = OldStores.open("format2-store", dir, memory)) {
       List<Checkpoint> cps = e.checkpoints("g").join();
       assertEquals(2, cps.size());
       assertEquals(Manifest.FORMAT, e.store().manifest("g", cps.get(0).id()).format());
       assertEquals(Manifest.FORMAT_DELTAS, e.store().manifest("g", cps.get(1).id()).format());
       assertTrue(e.verify("g").join().ok());
-      e.restore(g, cps.get(0).id()).join();
-      assertArrayEquals(first, memory.devices.get("d0"));
-      e.restore(g, cps.get(1).id()).join();
-      assertArrayEquals(second, memory.devices.get("d0"));
+      OldStores.assertRestores(e, memory, cps.get(0).id(), first);
+      OldStores.assertRestores(e, memory, cps.get(1).id(), second);
 
       second[400 * 1024] ^= 1;
       memory.devices.put("d0", second.clone());
-      Checkpoint third = e.capture(g).join();
+      Checkpoint third = e.capture(OldStores.GROUP).join();
       // The second chunk as a delta against the first capture's: the header (86 bytes: magic, version, the base's
       // id, length, block size, a bitmap of 64 blocks), its two changed 4 KiB blocks, and the codec's byte.
       assertEquals(86 + 2 * 4096 + 1, third.members().get(0).storedBytes(), "the new capture reused the old chunks");
@@ -70,17 +55,13 @@ class Format2StoreTest {
       e.delete("g", cps.get(0).id()).join();
       e.collect().join();
       assertTrue(e.verify("g").join().ok());
-      memory.devices.put("d0", new byte[0]);
-      e.restore(g, third.id()).join();
-      assertArrayEquals(second, memory.devices.get("d0"));
+      OldStores.assertRestores(e, memory, third.id(), second);
 
       e.delete("g", cps.get(1).id()).join();
       e.collect().join();
       assertEquals(List.of(third.id()), e.checkpoints("g").join().stream().map(Checkpoint::id).toList());
       assertTrue(e.verify("g").join().ok());
-      memory.devices.put("d0", new byte[0]);
-      e.restore(g, third.id()).join();
-      assertArrayEquals(second, memory.devices.get("d0"));
+      OldStores.assertRestores(e, memory, third.id(), second);
     }
   }
 }

@@ -1,20 +1,12 @@
 package io.lencap.core;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.api.Checkpoint;
-import io.lencap.api.Encapsulation;
-import io.lencap.api.Resource;
-import io.lencap.api.ResourceType;
-import io.lencap.api.spi.EngineSettings;
 import io.lencap.spi.Chunking;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,8 +23,6 @@ class Format3StoreTest {
 
   @Test
   void restoresAndExtendsAStoreOfTheThirdFormat() throws Exception {
-    Path store = dir.resolve("store");
-    Format1StoreTest.copy(Path.of(Format3StoreTest.class.getResource("/format3-store").toURI()), store);
     byte[] first = new byte[512 << 10];
     new Random(29).nextBytes(first);
     byte[] second = first.clone();
@@ -40,33 +30,26 @@ class Format3StoreTest {
 
     MemoryProvider memory = new MemoryProvider();
     memory.chunking = Chunking.fixed(4096);
-    Encapsulation g = Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
-        .build();
-    try (Engine e = Engine.open(new EngineSettings(store.toUri(), Map.of("workDirectory", dir.resolve("w").toString()),
-        Map.of(), Optional.empty(), List.of(), Clock.systemUTC()), new ProviderRegistry(List.of(memory)))) {
+    try (Engine e = OldStores.open("format3-store", dir, memory)) {
       List<Checkpoint> cps = e.checkpoints("g").join();
       assertEquals(2, cps.size());
       for (Checkpoint cp : cps) {
         assertEquals(Manifest.FORMAT_PACKS, e.store().manifest("g", cp.id()).format());
       }
       assertTrue(e.verify("g").join().ok());
-      e.restore(g, cps.get(0).id()).join();
-      assertArrayEquals(first, memory.devices.get("d0"));
-      e.restore(g, cps.get(1).id()).join();
-      assertArrayEquals(second, memory.devices.get("d0"));
+      OldStores.assertRestores(e, memory, cps.get(0).id(), first);
+      OldStores.assertRestores(e, memory, cps.get(1).id(), second);
 
       second[100 * 1024] ^= 1;
       memory.devices.put("d0", second.clone());
-      Checkpoint third = e.capture(g).join();
+      Checkpoint third = e.capture(OldStores.GROUP).join();
       assertEquals(4096 + 1, third.members().get(0).storedBytes(), "the new capture reused the old packs");
       assertEquals(Manifest.FORMAT_PACKS, e.store().manifest("g", third.id()).format());
       e.delete("g", cps.get(0).id()).join();
       e.delete("g", cps.get(1).id()).join();
       e.collect().join();
       assertTrue(e.verify("g").join().ok());
-      memory.devices.put("d0", new byte[0]);
-      e.restore(g, third.id()).join();
-      assertArrayEquals(second, memory.devices.get("d0"));
+      OldStores.assertRestores(e, memory, third.id(), second);
     }
   }
 }

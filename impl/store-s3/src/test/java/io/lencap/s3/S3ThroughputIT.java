@@ -124,11 +124,8 @@ class S3ThroughputIT {
     URI store = URI.create("s3://" + bucket + "/twice-" + UUID.randomUUID());
     Encapsulation group = Encapsulation.builder("bench").resource(Resource.builder("v").type(ResourceType.BLOCK_VOLUME)
         .locator(FileVolumeProvider.SCHEME + "://" + volume).build()).build();
-    Lencap.Builder b = Lencap.builder().store(store);
-    options.forEach(b::storeOption);
-    secrets.forEach(b::storeSecret);
     double[] seconds = new double[2];
-    try (Lencap lencap = b.build()) {
+    try (Lencap lencap = open(store, options, secrets)) {
       long t = System.nanoTime();
       lencap.capture(group).get(10, TimeUnit.MINUTES);
       seconds[0] = (System.nanoTime() - t) / 1e9;
@@ -138,11 +135,7 @@ class S3ThroughputIT {
       seconds[1] = (System.nanoTime() - t) / 1e9;
       assertTrue(cp.storedBytes() < 3 * written, "stored " + cp.storedBytes() + " for " + written + " written");
     }
-    try (BlobBackend backend = new S3BackendProvider().open(store, options, secrets)) {
-      for (BlobInfo o : backend.list("")) {
-        backend.delete(o.key());
-      }
-    }
+    empty(store, options, secrets);
     return seconds;
   }
 
@@ -153,11 +146,8 @@ class S3ThroughputIT {
     Encapsulation group = Encapsulation.builder("bench").resource(Resource.builder("v").type(ResourceType.BLOCK_VOLUME)
         .locator(FileVolumeProvider.SCHEME + "://" + volume).property("chunkBytes", Integer.toString(chunkBytes))
         .build()).build();
-    Lencap.Builder b = Lencap.builder().store(store);
-    options.forEach(b::storeOption);
-    secrets.forEach(b::storeSecret);
     double[] speed = new double[2];
-    try (Lencap lencap = b.build()) {
+    try (Lencap lencap = open(store, options, secrets)) {
       long t = System.nanoTime();
       Checkpoint cp = lencap.capture(group).get(10, TimeUnit.MINUTES);
       speed[0] = mibPerSecond(System.nanoTime() - t);
@@ -167,12 +157,24 @@ class S3ThroughputIT {
       speed[1] = mibPerSecond(System.nanoTime() - t);
       assertArrayEquals(data, Files.readAllBytes(volume));
     }
+    empty(store, options, secrets);
+    return speed;
+  }
+
+  private static Lencap open(URI store, Map<String, String> options, Map<String, Secret> secrets) {
+    Lencap.Builder b = Lencap.builder().store(store);
+    options.forEach(b::storeOption);
+    secrets.forEach(b::storeSecret);
+    return b.build();
+  }
+
+  /** Deletes every object of a store: the next round starts from nothing, and the bucket does not fill. */
+  private static void empty(URI store, Map<String, String> options, Map<String, Secret> secrets) throws Exception {
     try (BlobBackend backend = new S3BackendProvider().open(store, options, secrets)) {
       for (BlobInfo o : backend.list("")) {
         backend.delete(o.key());
       }
     }
-    return speed;
   }
 
   private static double mibPerSecond(long nanos) {
