@@ -8,6 +8,7 @@ import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.benchmarks.reference.Ganesha;
 import io.lencap.benchmarks.reference.NfsReader;
+import io.lencap.benchmarks.reference.NfsWriter;
 import io.lencap.benchmarks.reference.Sh;
 import io.lencap.benchmarks.reference.Workload;
 import java.net.URI;
@@ -33,6 +34,8 @@ import java.util.Map;
  */
 public final class NfsTreeBench {
   private static final int READER_THREADS = 8;
+  /** As many calls in flight as the member's default {@code threads}, which its restore uses. */
+  private static final int WRITER_THREADS = 16;
 
   private NfsTreeBench() {}
 
@@ -68,10 +71,15 @@ public final class NfsTreeBench {
         Path restoredApart = Files.createDirectories(nfs.dir().resolve("restore-apart-" + r));
         double restoreApartS = restore(work.resolve("store-apart-" + r), group, apart,
             nfs.locator() + "/restore-apart-" + r, "false");
+        Path written = Files.createDirectories(nfs.dir().resolve("write-" + r));
+        NfsWriter writer = new NfsWriter("127.0.0.1", nfs.dir().toString(), WRITER_THREADS);
+        double writeS = time(() -> writer.writeAll(tree, written.getFileName().toString()));
         Path untarred = Files.createDirectories(nfs.dir().resolve("untar-" + r));
         double untarS = time(() -> Sh.run("tar", "-C", untarred.toString(), "-xf", tar.toString()));
         Sh.run("diff", "-r", "-q", tree.toString(), restored.toString()); // the restore is whole
         Sh.run("diff", "-r", "-q", tree.toString(), restoredApart.toString());
+        Sh.run("diff", "-r", "-q", tree.toString(), written.toString());
+        Workload.deleteTree(written);
         Workload.deleteTree(restored);
         Workload.deleteTree(restoredApart);
         Workload.deleteTree(work.resolve("store-apart-" + r));
@@ -81,6 +89,7 @@ public final class NfsTreeBench {
         add(rates, "NFS client (nfs-client, " + READER_THREADS + " in flight, read only)", mib / nfsS);
         add(rates, "Lencap capture (warm, local store)", mib / c.seconds);
         add(rates, "tar -x on the server, into an empty directory", mib / untarS);
+        add(rates, "NFS client (nfs-client, " + WRITER_THREADS + " in flight, create + write + setattr)", mib / writeS);
         add(rates, "Lencap restore into an empty directory", mib / restoreS);
         add(rates, "Lencap capture, a chunk per object (packs=false)", mib / apart.seconds);
         add(rates, "Lencap restore, a chunk per object (packs=false)", mib / restoreApartS);
@@ -88,11 +97,13 @@ public final class NfsTreeBench {
         add(ratios, "capture / NFS client", nfsS / c.seconds);
         add(ratios, "capture / min(tar, NFS client)", Math.max(tarS, nfsS) / c.seconds);
         add(ratios, "restore / tar -x", untarS / restoreS);
+        add(ratios, "restore / NFS client write", writeS / restoreS);
         add(ratios, "capture: packs / a chunk per object", apart.seconds / c.seconds);
         add(ratios, "restore: packs / a chunk per object", restoreApartS / restoreS);
-        System.err.printf("round %d: tar %.2f s, NFS client %.2f s, capture %.2f s, restore %.2f s, untar %.2f s,"
-            + " a chunk per object: capture %.2f s, restore %.2f s%n", r + 1, tarS, nfsS, c.seconds, restoreS, untarS,
-            apart.seconds, restoreApartS);
+        System.err.printf("round %d: tar %.2f s, NFS client %.2f s, capture %.2f s, restore %.2f s, NFS write %.2f s,"
+            + " untar %.2f s, a chunk per object: capture %.2f s, restore %.2f s%n", r + 1, tarS, nfsS, c.seconds,
+            restoreS, writeS,
+            untarS, apart.seconds, restoreApartS);
       }
       System.out.printf("NFS tree of %,d files, %.1f MiB (1-8 KiB in 100 directories), Ganesha on loopback, %d cores, "
           + "%d interleaved rounds, member threads %s%n", files, mib, Runtime.getRuntime().availableProcessors(),
