@@ -77,6 +77,15 @@ public interface BlobBackend extends AutoCloseable {
   }
 
   /**
+   * The bytes a pack is filled to before it is written. The default, 4 MiB, suits a local file system and an object
+   * store; a backend whose every object costs a sync on several machines (HDFS) writes larger ones. A capture holds a
+   * few packs in memory while they are written.
+   */
+  default int packSize() {
+    return 4 << 20;
+  }
+
+  /**
    * Makes every object written so far durable. The store calls it before it commits a manifest. A
    * backend whose writes are durable on return (HDFS, S3) does nothing.
    */

@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A capture's packs: chunks smaller than the backend's {@link io.lencap.spi.BlobBackend#packBelow}, encoded as they
- * would be stored alone, written one after the other into objects of about {@link #TARGET} bytes
+ * would be stored alone, written one after the other into objects of about the backend's
+ * {@link io.lencap.spi.BlobBackend#packSize} (4 MiB, 16 MiB on HDFS)
  * ({@code packs/ab/abcd...}, named by the hash of their bytes) instead of one object each. A local store spent about
  * 40% of an NFS tree's capture creating one file per chunk (docs/bench/nfs-profile.md); an object store pays a
  * request per chunk, HDFS a NameNode transaction and a pipeline. A pack has no header or index of its own:
@@ -31,12 +32,10 @@ import org.jspecify.annotations.Nullable;
  * stored once. A chunk is added once per capture; each member's manifest entry lists where the chunks it names are,
  * whether a member wrote them or they are in packs written before (its parent's, or this process's). A few packs
  * are written at once ({@link #WRITING}, more on a backend that overlaps many requests): adding waits for room, which
- * bounds a capture's packs to a few times {@link #TARGET} of memory.
+ * bounds a capture's packs to a few times that size of memory.
  */
 final class ChunkPacks {
   static final String PREFIX = "packs/";
-  /** Bytes of a pack: a few MiB, as a backend's objects are. */
-  static final int TARGET = 4 << 20;
   /** Packs written at once at least; a backend that overlaps many requests gets one per four of them. */
   private static final int WRITING = 2;
 
@@ -53,6 +52,8 @@ final class ChunkPacks {
   private final ChunkStore chunks;
   private final Executor io;
   private final Semaphore writing;
+  /** The bytes a pack is filled to. */
+  private final int size;
   /** Where the capture's packed chunks are, written or named, by name ({@link #deltaName} for a delta). */
   private final Map<String, Slot> slots = new ConcurrentHashMap<>();
   private final AtomicInteger owners = new AtomicInteger();
@@ -68,6 +69,7 @@ final class ChunkPacks {
     this.chunks = chunks;
     this.io = io;
     this.writing = new Semaphore(Math.max(WRITING, chunks.concurrency() / 4));
+    this.size = chunks.packSize();
   }
 
   static String key(String packId) {
@@ -114,13 +116,13 @@ final class ChunkPacks {
     }
     synchronized (this) {
       if (used + encoded.length > open.length) {
-        open = Arrays.copyOf(open, Math.max(used + encoded.length, Math.min(TARGET, 2 * open.length
+        open = Arrays.copyOf(open, Math.max(used + encoded.length, Math.min(size, 2 * open.length
             + encoded.length)));
       }
       System.arraycopy(encoded, 0, open, used, encoded.length);
       inOpen.put(name, new Manifest.Packed(id, used, encoded.length, base));
       used += encoded.length;
-      if (used >= TARGET) {
+      if (used >= size) {
         write();
       }
     }

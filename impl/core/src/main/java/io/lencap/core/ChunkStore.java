@@ -46,8 +46,10 @@ final class ChunkStore {
   private final Set<String> known = ConcurrentHashMap.newKeySet();
   private volatile String generation = "";
   private volatile boolean packing = true;
-  /** Chunks below this go into packs whatever the backend says: see {@link #packAtLeastBelow}. */
+  /** Chunks below this go into packs whatever the backend says: see {@link #packAs}. */
   private volatile int packFloor;
+  /** When positive, the size packs are filled to whatever the backend says: see {@link #packAs}. */
+  private volatile int packSizeOf;
   /** Chunks found damaged and not written again since. */
   private final Set<String> damaged = ConcurrentHashMap.newKeySet();
   /** Chunks this process stored or proved as deltas since {@link #generation}: id to its base's id. */
@@ -88,12 +90,18 @@ final class ChunkStore {
     return packing ? Math.max(backend.packBelow(), packFloor) : 0;
   }
 
+  /** The bytes a pack is filled to before it is written: the backend's {@link BlobBackend#packSize}. */
+  int packSize() {
+    return packSizeOf > 0 ? packSizeOf : backend.packSize();
+  }
+
   /**
-   * Packs chunks of fewer bytes than this too: a local tier packs as its durable tier would, because its chunks
-   * and packs are copied there as they are stored.
+   * Packs at least the chunks {@code durable} packs, into packs of its size: a local tier packs as its durable tier
+   * would, because its chunks and packs are copied there as they are stored.
    */
-  void packAtLeastBelow(int bytes) {
-    packFloor = bytes;
+  void packAs(ChunkStore durable) {
+    packFloor = durable.packBelow();
+    packSizeOf = durable.packSize();
   }
 
   void packing(boolean on) {

@@ -184,6 +184,11 @@ final class LimitedBackend implements BlobBackend {
   }
 
   @Override
+  public int packSize() {
+    return delegate.packSize();
+  }
+
+  @Override
   public void flush() throws IOException {
     delegate.flush();
   }

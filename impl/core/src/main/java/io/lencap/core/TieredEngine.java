@@ -98,7 +98,7 @@ final class TieredEngine implements Lencap {
       Engine durable = Engine.open(new EngineSettings(tier.store(), tier.storeOptions(), secrets, settings.executor(),
           List.of(), settings.clock()), durableProviders);
       // Copies are sent as they are stored: pack what the durable tier would pack (on S3, every chunk).
-      local.store().chunks().packAtLeastBelow(durable.store().chunks().packBelow());
+      local.store().chunks().packAs(durable.store().chunks());
       return new TieredEngine(local, durable, tier.retention());
     } catch (RuntimeException e) {
       local.close();

@@ -29,6 +29,8 @@ final class GatedBackendProvider implements BlobBackendProvider {
   volatile boolean down;
   /** When not negative, the backend's {@code packBelow}, as a remote store's would be. */
   volatile int packBelow = -1;
+  /** When not negative, the backend's {@code packSize}. */
+  volatile int packSize = -1;
   private final Path dir;
   private final String what;
 
@@ -77,6 +79,11 @@ final class GatedBackendProvider implements BlobBackendProvider {
       @Override
       public int packBelow() {
         return packBelow < 0 ? super.packBelow() : packBelow;
+      }
+
+      @Override
+      public int packSize() {
+        return packSize < 0 ? super.packSize() : packSize;
       }
 
       @Override

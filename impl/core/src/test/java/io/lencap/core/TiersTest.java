@@ -142,18 +142,25 @@ class TiersTest {
     memory.chunking = io.lencap.spi.Chunking.blocks(); // 256 KiB: a local directory alone stores each as a file
     gate = new GatedBackendProvider(durableDir, "the durable store");
     gate.packBelow = Integer.MAX_VALUE; // as S3's and HDFS's
+    gate.packSize = 512 << 10; // two of the four chunks a pack (4 MiB by default: one)
     TieredEngine tiers = tiered();
     byte[] data = device(9);
     Checkpoint cp = tiers.capture(group(0)).get(60, TimeUnit.SECONDS);
     assertEquals(cp.id(), next(LencapEvent.Replicated.class).checkpointId());
     for (Path tier : List.of(localDir, durableDir)) {
       assertFalse(holdsFiles(tier.resolve("chunks")), tier + " holds chunks of their own");
-      assertTrue(holdsFiles(tier.resolve("packs")), tier + " holds no pack");
+      assertEquals(2, files(tier.resolve("packs")), tier + " holds packs of another size");
     }
     deleteTree(localDir);
     memory.devices.put("d0", new byte[0]);
     tiers.restore(group(0), cp.id()).get(60, TimeUnit.SECONDS);
     assertArrayEquals(data, memory.devices.get("d0"));
+  }
+
+  static long files(Path dir) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      return s.filter(Files::isRegularFile).count();
+    }
   }
 
   static boolean holdsFiles(Path dir) throws java.io.IOException {

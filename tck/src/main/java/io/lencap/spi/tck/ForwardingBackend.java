@@ -79,6 +79,11 @@ public class ForwardingBackend implements BlobBackend {
   }
 
   @Override
+  public int packSize() {
+    return delegate.packSize();
+  }
+
+  @Override
   public void flush() throws IOException {
     delegate.flush();
   }
