@@ -248,18 +248,11 @@ final class BitmapTracking {
    */
   static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, BitSet zero, String entry,
       Map<String, String> attrs, CaptureContext ctx, Runnable check) throws IOException {
-    int blocks = (int) ((size + BLOCK - 1) / BLOCK);
-    BitSet wanted = new BitSet(blocks);
-    wanted.set(0, blocks);
-    if (!parent.isEmpty()) {
-      wanted.and(dirty);
-    }
-    wanted.andNot(zero);
-    BlockReads reads = new BlockReads(export, size, BLOCK, wanted);
     EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
     boolean written = false;
     long read = 0;
     try {
+      ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
       int i = 0;
       for (long off = 0; off < size; off += BLOCK, i++) {
         ctx.checkCancelled();
@@ -268,11 +261,14 @@ final class BitmapTracking {
           out.reuse(parent.get(i));
           continue;
         }
+        int length = (int) Math.min(BLOCK, size - off);
         if (zero.get(i)) {
-          out.write(ZEROS, 0, (int) Math.min(BLOCK, size - off));
+          out.write(ZEROS, 0, length);
           continue;
         }
-        ByteBuffer buf = reads.block(i);
+        buf.clear().limit(length);
+        export.read(buf, off);
+        buf.flip();
         read += buf.remaining();
         out.write(buf);
       }

@@ -7,19 +7,15 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
  * A client of one NBD export through libnbd: its size, the extents a metadata context flags (a
  * {@code qemu:dirty-bitmap:NAME}), and reads. Over a Unix socket here; {@link #tcp} reaches an export on another
- * host (a libvirt backup job's), the same way. One thread at a time; several reads may be in flight
- * ({@link #startRead}). A read that passes its deadline leaves its command in flight and the connection in an unknown
- * state: the export is then broken, and every later call fails at once naming it (a connection that passes its
- * deadline is closed before it is handed out). A buffer a read fills stays referenced here until that read completed
- * or the handle is closed, so that libnbd never writes into memory that was freed.
+ * host (a libvirt backup job's), the same way. One thread at a time. A read that passes its deadline leaves its
+ * command in flight and the connection in an unknown state: the export is then broken, and every later call fails at
+ * once naming it (a connection that passes its deadline is closed before it is handed out).
  */
 final class NbdExport implements AutoCloseable {
   /** Block status is asked for at most this much at once (the protocol's lengths are 32-bit). */
@@ -33,11 +29,6 @@ final class NbdExport implements AutoCloseable {
   private volatile Optional<Duration> timeout = Optional.empty();
   /** Why the handle must not be used any more (a read passed its deadline), once it is so. */
   private volatile Optional<String> broken = Optional.empty();
-  /** The reads started and not completed, by cookie. */
-  private final Map<Long, Read> reading = new HashMap<>();
-
-  /** A read in flight: the buffer libnbd fills, and where from. */
-  private record Read(ByteBuffer buffer, long offset) {}
 
   private NbdExport(Libnbd nbd, Pointer h, String what, Optional<String> context) {
     this.nbd = nbd;
@@ -194,57 +185,15 @@ final class NbdExport implements AutoCloseable {
 
   /** Fills the direct buffer's remaining bytes from the export at {@code offset}. */
   void read(ByteBuffer direct, long offset) throws IOException {
-    awaitRead(startRead(direct, offset));
-  }
-
-  /**
-   * Starts filling the direct buffer's remaining bytes from the export at {@code offset}; returns the read's cookie
-   * for {@link #awaitRead}. The buffer must not be touched until then.
-   */
-  long startRead(ByteBuffer direct, long offset) throws IOException {
     usable();
     Pointer p = Native.getDirectBufferPointer(direct).share(direct.position());
-    long cookie = nbd.nbd_aio_pread(h, p, direct.remaining(), offset, new Libnbd.Completion.ByValue(), 0);
-    if (cookie < 0) {
-      throw error();
+    Optional<Duration> limit = timeout;
+    if (limit.isEmpty()) {
+      check(nbd.nbd_pread(h, p, direct.remaining(), offset, 0));
+    } else {
+      readWithin(p, direct.remaining(), offset, limit.get());
     }
-    reading.put(cookie, new Read(direct, offset));
-    return cookie;
-  }
-
-  /**
-   * Waits for a read {@link #startRead} started; its buffer's position is then at its limit. A local export waits as
-   * long as its server takes; a remote one at most its timeout without an answer, after which the export is broken.
-   */
-  void awaitRead(long cookie) throws IOException {
-    Read read = reading.get(cookie);
-    if (read == null) {
-      throw new IllegalStateException("no read " + cookie + " in flight");
-    }
-    long deadline = timeout.map(t -> System.nanoTime() + t.toNanos()).orElse(Long.MAX_VALUE);
-    while (true) {
-      int done = nbd.nbd_aio_command_completed(h, cookie);
-      if (done != 0) {
-        reading.remove(cookie); // retired: libnbd no longer writes into it
-        if (done < 0) {
-          throw error();
-        }
-        read.buffer.position(read.buffer.limit());
-        return;
-      }
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        String why = "no answer from the NBD server within " + seconds(timeout.orElseThrow()) + " (a read of "
-            + read.buffer.remaining() + " bytes at offset " + read.offset + "): the host or the link to it is gone";
-        broken = Optional.of(why);
-        throw new IOException(what + ": " + why);
-      }
-      if (nbd.nbd_poll(h, timeout.isEmpty() ? -1 : (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
-        IOException e = error();
-        broken = Optional.of(e.getMessage());
-        throw e;
-      }
-    }
+    direct.position(direct.limit());
   }
 
   /** Writes the direct buffer's remaining bytes to a writable local export at {@code offset}. */
@@ -260,6 +209,40 @@ final class NbdExport implements AutoCloseable {
   /** Has the server make every write so far durable. */
   void flush() throws IOException {
     check(nbd.nbd_flush(h, 0));
+  }
+
+  /**
+   * A read through {@code nbd_aio_pread}, polled until it completes or the deadline passes. After a timeout the
+   * command stays in flight on a handle that is good only for closing (the caller's try-with-resources does), so
+   * the buffer is never written after this returns.
+   */
+  private void readWithin(Pointer buf, long count, long offset, Duration limit) throws IOException {
+    long cookie = nbd.nbd_aio_pread(h, buf, count, offset, new Libnbd.Completion.ByValue(), 0);
+    if (cookie < 0) {
+      throw error();
+    }
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (true) {
+      int done = nbd.nbd_aio_command_completed(h, cookie);
+      if (done == 1) {
+        return;
+      }
+      if (done < 0) {
+        throw error();
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        String why = "no answer from the NBD server within " + seconds(limit) + " (a read of " + count
+            + " bytes at offset " + offset + "): the host or the link to it is gone";
+        broken = Optional.of(why);
+        throw new IOException(what + ": " + why);
+      }
+      if (nbd.nbd_poll(h, (int) Math.min(1000, Math.max(1, left / 1_000_000))) < 0) {
+        IOException e = error();
+        broken = Optional.of(e.getMessage());
+        throw e;
+      }
+    }
   }
 
   /** Fails at once when an earlier call left the connection in an unknown state. */
@@ -284,6 +267,5 @@ final class NbdExport implements AutoCloseable {
   @Override
   public void close() {
     nbd.nbd_close(h);
-    reading.clear(); // the handle is gone: nothing writes into these any more
   }
 }

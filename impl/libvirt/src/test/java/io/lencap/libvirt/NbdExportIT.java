@@ -17,8 +17,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -91,47 +89,6 @@ class NbdExportIT {
     try (QemuNbd server = QemuNbd.serve(image, Optional.of("b1"), tmp.resolve("s"), "test");
         NbdExport e = NbdExport.unix(server.socket(), Optional.of("qemu:dirty-bitmap:b1"), "test")) {
       check(e);
-    }
-  }
-
-  /**
-   * {@link BlockReads} hands out the wanted blocks of an export in order while the next runs are read: blocks of
-   * 96 KiB over 64 KiB granules that each hold their own byte, runs longer than {@link BlockReads#RUN}, gaps, and a
-   * last block shorter than the others.
-   */
-  @Test
-  void blockReadsHandOutEachWantedBlockWhole() throws Exception {
-    Path distinct = tmp.resolve("distinct.qcow2");
-    HostCommand.run("qemu-img", "create", "-q", "-f", "qcow2", distinct.toString(), Integer.toString(SIZE));
-    List<String> writes = new ArrayList<>(List.of("qemu-io"));
-    for (int g = 0; g < SIZE / 65536; g++) {
-      writes.addAll(List.of("-c", "write -P " + (g + 1) + " " + g * 65536 + " 64k"));
-    }
-    writes.add(distinct.toString());
-    HostCommand.run(writes.toArray(String[]::new));
-    int block = 96 << 10;
-    int blocks = (SIZE + block - 1) / block; // 43, the last of 64 KiB
-    BitSet wanted = new BitSet();
-    wanted.set(0, 20);
-    wanted.set(25);
-    wanted.set(30, blocks);
-    wanted.clear(40);
-    try (QemuNbd server = QemuNbd.serve(distinct, Optional.empty(), tmp.resolve("s"), "test");
-        NbdExport e = NbdExport.unix(server.socket(), Optional.empty(), "test")) {
-      BlockReads reads = new BlockReads(e, SIZE, block, wanted);
-      for (int i = wanted.nextSetBit(0); i >= 0; i = wanted.nextSetBit(i + 1)) {
-        ByteBuffer b = reads.block(i);
-        byte[] got = new byte[b.remaining()];
-        b.get(got);
-        byte[] want = new byte[Math.min(block, SIZE - i * block)];
-        for (int k = 0; k < want.length; k++) {
-          want[k] = (byte) ((i * block + k) / 65536 + 1);
-        }
-        assertArrayEquals(want, got, "block " + i);
-      }
-      BlockReads again = new BlockReads(e, SIZE, block, wanted);
-      assertThrows(IllegalStateException.class, () -> again.block(22), "a block not asked for");
-      // and the export closes with that one's reads in flight
     }
   }
 
