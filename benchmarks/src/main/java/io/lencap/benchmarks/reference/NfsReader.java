@@ -22,7 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class NfsReader {
   private static final int READ = 1 << 20;
-  private static final int JUKEBOX = 10008;
   private final Nfs3 nfs;
   private final int threads;
 
@@ -93,26 +92,9 @@ public final class NfsReader {
     }
   }
 
-  /**
-   * One READ; NFS3ERR_JUKEBOX ("try again later", which Ganesha answers when its open files run short) is
-   * retried after a pause, as NFS clients do, up to 50 times.
-   */
+  /** One READ, retried while the server asks to wait ({@link Jukebox}). */
   private com.emc.ecs.nfsclient.nfs.NfsReadResponse readOnce(byte[] fh, long off, byte[] buf) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return nfs.wrapped_getRead(nfs.makeReadRequest(fh, off, buf.length), buf, 0);
-      } catch (com.emc.ecs.nfsclient.nfs.NfsException e) {
-        if (attempt == 50 || e.getStatus() == null || e.getStatus().getValue() != JUKEBOX) {
-          throw e;
-        }
-        try {
-          Thread.sleep(20);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while the server asked to wait");
-        }
-      }
-    }
+    return Jukebox.retried(() -> nfs.wrapped_getRead(nfs.makeReadRequest(fh, off, buf.length), buf, 0));
   }
 
   private long read(byte[] fh, long size) throws IOException {

@@ -24,11 +24,11 @@ import java.util.stream.Stream;
  * The restore's counterpart of {@link NfsReader}: the same NFSv3 library writes a local tree of small files into an
  * empty directory of the export with the calls a file needs to come back whole and durable — MKDIR for each
  * directory, then for each file CREATE (mode set), one WRITE the server makes stable (FILE_SYNC) and SETATTR of its
- * times — {@code threads} calls in flight on one connection. No store, no hashing, no decompression: what the
- * protocol and the server cost for those files here.
+ * times — {@code threads} calls in flight on one connection, each retried while the server asks to wait
+ * ({@link Jukebox}). No store, no hashing, no decompression: what the protocol and the server cost for those files
+ * here.
  */
 public final class NfsWriter {
-  private static final int JUKEBOX = 10008;
   private final Nfs3 nfs;
   private final int threads;
 
@@ -38,7 +38,10 @@ public final class NfsWriter {
     this.threads = threads;
   }
 
-  /** Writes the tree under {@code source} into {@code into} (an existing empty directory of the export's root). */
+  /**
+   * Writes the files in the directories under {@code source} (one level, as {@link Workload#makeTree} makes them)
+   * into {@code into}, an existing empty directory of the export's root; returns the bytes written.
+   */
   public long writeAll(Path source, String into) throws Exception {
     byte[] root = nfs.wrapped_getLookup(nfs.makeLookupRequest(nfs.getRootFileHandle(), into)).getFileHandle();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -49,7 +52,7 @@ public final class NfsWriter {
       }
       List<Future<byte[]>> made = new ArrayList<>();
       for (Path d : dirs) {
-        made.add(pool.submit(() -> retried(() -> nfs.wrapped_sendMkdir(nfs.makeMkdirRequest(root,
+        made.add(pool.submit(() -> Jukebox.retried(() -> nfs.wrapped_sendMkdir(nfs.makeMkdirRequest(root,
             d.getFileName().toString(), attributes(Files.readAttributes(d, PosixFileAttributes.class), false)))
             .getFileHandle())));
       }
@@ -75,13 +78,13 @@ public final class NfsWriter {
   private int write(byte[] dir, Path file) throws IOException {
     PosixFileAttributes a = Files.readAttributes(file, PosixFileAttributes.class);
     byte[] data = Files.readAllBytes(file);
-    byte[] fh = retried(() -> nfs.wrapped_sendCreate(nfs.makeCreateRequest(NfsCreateMode.GUARDED, dir,
+    byte[] fh = Jukebox.retried(() -> nfs.wrapped_sendCreate(nfs.makeCreateRequest(NfsCreateMode.GUARDED, dir,
         file.getFileName().toString(), attributes(a, false), null)).getFileHandle());
     if (data.length > 0) {
-      List<ByteBuffer> payload = new ArrayList<>(List.of(ByteBuffer.wrap(data))); // nfs-client appends to it
-      retried(() -> nfs.wrapped_sendWrite(nfs.makeWriteRequest(fh, 0, payload, NfsWriteRequest.FILE_SYNC)));
+      Jukebox.retried(() -> nfs.wrapped_sendWrite(nfs.makeWriteRequest(fh, 0,
+          new ArrayList<>(List.of(ByteBuffer.wrap(data))), NfsWriteRequest.FILE_SYNC))); // a list nfs-client may extend
     }
-    retried(() -> nfs.wrapped_setAttr(nfs.makeSetAttrRequest(fh, attributes(a, true), null)));
+    Jukebox.retried(() -> nfs.wrapped_setAttr(nfs.makeSetAttrRequest(fh, attributes(a, true), null)));
     return data.length;
   }
 
@@ -99,28 +102,5 @@ public final class NfsWriter {
       s.setMode(mode);
     }
     return s;
-  }
-
-  private interface Call<T> {
-    T run() throws IOException;
-  }
-
-  /** One call; NFS3ERR_JUKEBOX is retried after a pause, as {@link NfsReader} does. */
-  private static <T> T retried(Call<T> call) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return call.run();
-      } catch (com.emc.ecs.nfsclient.nfs.NfsException e) {
-        if (attempt == 50 || e.getStatus() == null || e.getStatus().getValue() != JUKEBOX) {
-          throw e;
-        }
-        try {
-          Thread.sleep(20);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while the server asked to wait");
-        }
-      }
-    }
   }
 }
