@@ -50,6 +50,13 @@ final class HdfsBackend implements BlobBackend {
    * lets the write finish on the two DataNodes left.
    */
   private static final EnumSet<CreateFlag> WRITE_FLAGS = EnumSet.of(CreateFlag.CREATE, CreateFlag.SYNC_BLOCK);
+  /**
+   * Packs of 16 MiB: each is a file whose blocks every DataNode syncs when it closes ({@code SYNC_BLOCK}). A capture
+   * in packs of 4 MiB ran at 0.42–0.61 of one such file of the same bytes (median 0.50), in packs of 16 MiB at
+   * 0.46–1.02 (median 0.69): HdfsThroughputIT, 256 MiB, 2026-12-04. Four are written at once: up to 80 MiB of a
+   * capture's memory.
+   */
+  static final int PACK_SIZE = 16 << 20;
   private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*");
 
   private final DistributedFileSystem fs;
@@ -98,15 +105,9 @@ final class HdfsBackend implements BlobBackend {
     return Integer.MAX_VALUE;
   }
 
-  /**
-   * 16 MiB: each pack is a file whose blocks every DataNode syncs when it closes ({@code SYNC_BLOCK}). A capture in
-   * packs of 4 MiB ran at 0.42–0.61 of one such file of the same bytes (median 0.50), in packs of 16 MiB at
-   * 0.46–1.02 (median 0.69): HdfsThroughputIT, 256 MiB, 2026-12-04. Four are written at once: up to 80 MiB of a
-   * capture's memory.
-   */
   @Override
   public int packSize() {
-    return 16 << 20;
+    return PACK_SIZE;
   }
 
   @Override

@@ -45,7 +45,7 @@ class HdfsThroughputIT {
   private static final int BYTES = Integer.getInteger("lencap.bench.mib", 32) << 20;
   private static final int ROUNDS = Integer.getInteger("lencap.bench.rounds", 1);
   /** A pack's size, and how many the store writes at once to HDFS (a quarter of its 16 requests in flight). */
-  private static final int PACK = 4 << 20;
+  private static final int PACK = HdfsBackend.PACK_SIZE;
   private static final int PACKS_AT_ONCE = 4;
   private static MiniHdfs hdfs;
 
