@@ -48,8 +48,8 @@ final class ChunkStore {
   private volatile boolean packing = true;
   /** Chunks below this go into packs whatever the backend says: see {@link #packAs}. */
   private volatile int packFloor;
-  /** When positive, the size packs are filled to whatever the backend says: see {@link #packAs}. */
-  private volatile int packSizeOf;
+  /** When positive, the durable tier's pack size, which this local tier's packs take: see {@link #packAs}. */
+  private volatile int durablePackSize;
   /** Chunks found damaged and not written again since. */
   private final Set<String> damaged = ConcurrentHashMap.newKeySet();
   /** Chunks this process stored or proved as deltas since {@link #generation}: id to its base's id. */
@@ -92,7 +92,7 @@ final class ChunkStore {
 
   /** The bytes a pack is filled to before it is written: the backend's {@link BlobBackend#packSize}. */
   int packSize() {
-    return packSizeOf > 0 ? packSizeOf : backend.packSize();
+    return durablePackSize > 0 ? durablePackSize : backend.packSize();
   }
 
   /**
@@ -101,7 +101,7 @@ final class ChunkStore {
    */
   void packAs(ChunkStore durable) {
     packFloor = durable.packBelow();
-    packSizeOf = durable.packSize();
+    durablePackSize = durable.packSize();
   }
 
   void packing(boolean on) {
