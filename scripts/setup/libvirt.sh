@@ -8,8 +8,9 @@ LOG_DIR=${LENCAP_LOG_DIR:-/var/log/lencap}
 WAIT=${LENCAP_LIBVIRT_WAIT:-180}
 URI=qemu:///system
 # qemu-block-extra: QEMU's own iSCSI initiator (block-iscsi), for guests whose disk is a LUN.
-# libnbd0: the NBD client changed-block tracking reads frozen disk images and their dirty bitmaps through.
-PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-block-extra libvirt0 libnbd0)
+# libnbd0: the NBD client changed-block tracking reads frozen disk images and their dirty bitmaps through;
+# libnbd-bin: nbdcopy, the reference NBD reader of VmTransferBench.
+PACKAGES=(libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils qemu-block-extra libvirt0 libnbd0 libnbd-bin)
 
 die() { echo "libvirt.sh: $*" >&2; exit 1; }
 answers() { timeout 20 virsh -q -c "$URI" version >/dev/null 2>&1; }

@@ -55,6 +55,15 @@ public final class ChangedBlocksBench {
       }
     }
 
+    /** How long {@code what} (a phase, {@code "group "} before a group's) took in the last capture. */
+    synchronized Duration took(String what) {
+      Duration d = took.get(what);
+      if (d == null) {
+        throw new IllegalStateException("no " + what + " phase ended: " + took.keySet());
+      }
+      return d;
+    }
+
     synchronized void clear() {
       started.clear();
       took.clear();
