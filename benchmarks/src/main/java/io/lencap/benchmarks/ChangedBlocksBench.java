@@ -16,7 +16,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
@@ -42,6 +44,7 @@ public final class ChangedBlocksBench {
   static final class PhaseTimes implements LencapListener {
     private final Map<String, Instant> started = new LinkedHashMap<>();
     private final Map<String, Duration> took = new LinkedHashMap<>();
+    private final List<String> details = new ArrayList<>();
 
     @Override
     public synchronized void onEvent(LencapEvent event) {
@@ -51,6 +54,9 @@ public final class ChangedBlocksBench {
           started.put(what, p.at());
         } else if (started.containsKey(what)) {
           took.put(what, Duration.between(started.get(what), p.at()));
+        }
+        if (p.detail() != null) {
+          details.add(p.detail());
         }
       }
     }
@@ -64,9 +70,15 @@ public final class ChangedBlocksBench {
       return d;
     }
 
+    /** The details of the phase events since the last clear (a restore's notes are its phase's detail). */
+    synchronized List<String> notes() {
+      return List.copyOf(details);
+    }
+
     synchronized void clear() {
       started.clear();
       took.clear();
+      details.clear();
     }
 
     @Override

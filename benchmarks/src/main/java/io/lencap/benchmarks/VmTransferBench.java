@@ -6,6 +6,7 @@ import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
 import io.lencap.api.MemberCheckpoint;
 import io.lencap.api.Phase;
+import io.lencap.api.Placement;
 import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
@@ -13,6 +14,7 @@ import io.lencap.testing.CounterGuest;
 import io.lencap.testing.CounterGuests;
 import io.lencap.testing.HostCommand;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,6 +42,8 @@ import java.util.stream.Stream;
  * written, counted rounds after a first, cold one).
  */
 public final class VmTransferBench {
+  private static final Pattern RESTORED =
+      Pattern.compile("disk vdb: restored whole \\((\\d+) bytes into a new image, (\\d+) ms\\)");
   private static final Pattern WHOLE =
       Pattern.compile("disk (vd[a-z]): read whole \\((\\d+) bytes\\) as the guest sees it(?: but for (\\d+) bytes)?");
 
@@ -83,13 +87,22 @@ public final class VmTransferBench {
         step(rate, busy, "JDK SHA-256, 1 thread", data, () -> StoreIngestBench.jdkSha256(raw));
         step(rate, busy, "zstd -1 (zstd-jni), 1 thread", data, () -> StoreIngestBench.zstd(raw));
         step(rate, busy, "raw write + fsync", data, () -> StoreIngestBench.rawWrite(raw, work.resolve("out.raw")));
+        Path store = work.resolve("store-" + r);
         CpuTicks before = CpuTicks.now();
-        Transfer t = capture(job, work.resolve("store-" + r));
+        Transfer t = capture(job, store);
         busy.put("Lencap transfer (first capture)", before.busyCores());
         rate.put("Lencap transfer (first capture)", t.mib() / t.seconds());
-        System.out.printf("round %d%s: transfer %.0f ms, %.1f MiB (memory image %.1f, disks %s); %s%n", r,
-            r == 0 ? " (cold: the JVM's first capture)" : "", t.seconds() * 1000, t.mib(), t.memory / 1048576.0,
-            t.disks, rate.keySet().stream().map(k -> String.format("%.0f", rate.get(k))).toList());
+        before = CpuTicks.now();
+        Restore back = restore(guests, job, store);
+        busy.put("Lencap restore of the data disk", before.busyCores());
+        try (Stream<Path> files = Files.walk(store)) {
+          files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        rate.put("Lencap restore of the data disk", data / back.diskSeconds());
+        System.out.printf("round %d%s: transfer %.0f ms, %.1f MiB (memory image %.1f, disks %s); restore elsewhere "
+            + "%.0f ms, of it the data disk %.0f ms; %s%n", r, r == 0 ? " (cold: the JVM's first capture)" : "",
+            t.seconds() * 1000, t.mib(), t.memory / 1048576.0, t.disks, back.seconds() * 1000,
+            back.diskSeconds() * 1000, rate.keySet().stream().map(k -> String.format("%.0f", rate.get(k))).toList());
         if (r == 0) {
           continue;
         }
@@ -107,6 +120,8 @@ public final class VmTransferBench {
         add(ratios, "Lencap / raw write", lencap / write);
         add(ratios, "Lencap / min(NBD read, SHA-256, zstd -1, raw write)",
             lencap / Math.min(Math.min(nbd, sha), Math.min(zstd, write)));
+        add(ratios, "restore of the data disk / min(SHA-256, raw write)",
+            rate.get("Lencap restore of the data disk") / Math.min(sha, write));
       }
       System.out.printf("VM data path: counter guest, qcow2 data disk of %d MiB (%d MiB written), %d cores, %d "
           + "interleaved warm rounds%n", mib, dataMib, Runtime.getRuntime().availableProcessors(), rounds);
@@ -132,6 +147,32 @@ public final class VmTransferBench {
     }
   }
 
+  /** How long a restore elsewhere took, and of it the data disk's write (its note). */
+  record Restore(double seconds, double diskSeconds) {}
+
+  /**
+   * Restores the store's checkpoint as a new domain with its disks in a guest directory of its own: each disk is
+   * written whole (the new images hold no bitmap to restore differentially against). Removes the new domain and its
+   * files after.
+   */
+  private static Restore restore(CounterGuests guests, Encapsulation job, Path store) throws Exception {
+    String copy = "lencap-bench-vmx-copy";
+    Path directory = guests.directory(copy);
+    ChangedBlocksBench.PhaseTimes phases = new ChangedBlocksBench.PhaseTimes();
+    try (Lencap lencap = Lencap.builder().store(store).listener(phases).build()) {
+      String id = lencap.checkpoints(job.name()).join().get(0).id();
+      Placement there = Placement.builder().move("vm", URI.create(guests.uri()), Map.of("domain", copy,
+          "restore.directory", directory.toString())).build();
+      lencap.restore(job, id, there).join();
+      List<String> notes = phases.notes();
+      Matcher m = notes.stream().map(RESTORED::matcher).filter(Matcher::find).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no note on the data disk's whole restore in " + notes));
+      return new Restore(phases.took(Phase.RESTORE.toString()).toNanos() / 1e9, Long.parseLong(m.group(2)) / 1e3);
+    } finally {
+      guests.remove(copy);
+    }
+  }
+
   private static Transfer capture(Encapsulation job, Path store) throws Exception {
     ChangedBlocksBench.PhaseTimes phases = new ChangedBlocksBench.PhaseTimes();
     try (Lencap lencap = Lencap.builder().store(store).listener(phases).build()) {
@@ -152,10 +193,6 @@ public final class VmTransferBench {
       }
       Duration transfer = phases.took(Phase.TRANSFER.toString());
       return new Transfer(transfer.toNanos() / 1e9, m.logicalBytes() - virtual, disks);
-    } finally {
-      try (Stream<Path> s = Files.walk(store)) {
-        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
     }
   }
 

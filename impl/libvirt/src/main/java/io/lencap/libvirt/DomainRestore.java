@@ -7,10 +7,12 @@ import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -160,14 +162,15 @@ final class DomainRestore {
           }
           restoreWhole(s, e, dev, stage, done, total, ctx, whyNot[0]);
         } else {
-          StateFiles.restore(s, e, stage, done, total, ctx);
+          StateFiles.restore(s, e, stage, true, done, total, ctx);
         }
         finals.put(dev, target);
         staged.put(stage, target);
       }
       if (s.entry(DomainDriver.MEMORY).isPresent()) {
         memory = domain.workDirectory().resolve(MemberDomain.tag(ctx.checkpointId()) + "-" + member + ".mem");
-        StateFiles.restore(s, s.entry(DomainDriver.MEMORY).get(), memory, done, total, ctx);
+        // Read once by the restore that follows and deleted after it: nothing to make durable.
+        StateFiles.restore(s, s.entry(DomainDriver.MEMORY).get(), memory, false, done, total, ctx);
       }
       // 2. The configuration to start: the image's own XML (or the stored definition), rewritten and checked.
       // The domain replaced keeps its UUID; a new one elsewhere gets a fresh one; in place with none, the stored.
@@ -364,20 +367,28 @@ final class DomainRestore {
   }
 
   /**
-   * A disk stored as the guest sees it (changed-block tracking): its bytes go into a raw file, then into a new
-   * image of its format. The new image holds no bitmap, so the next capture reads it whole.
+   * A disk stored as the guest sees it (changed-block tracking) into a new image of its format, zero chunks left
+   * unallocated. The new image holds no bitmap, so the next capture reads it whole. A qcow2 image is converted from a
+   * raw file that need not reach the disk: {@code qemu-img convert} writes it through the page cache at several
+   * times the rate {@code qemu-nbd} takes writes here (BENCHMARKS.md), and only the image is made durable.
    */
   private static void restoreGuestView(StoredState s, StoredEntry e, Path stage, long[] done, long total,
       RestoreContext ctx) throws IOException {
+    if (!e.attribute("format").orElse("raw").equals("qcow2")) {
+      StateFiles.restore(s, e, stage, true, done, total, ctx);
+      return;
+    }
     Path raw = stage.resolveSibling(stage.getFileName() + ".raw");
     try {
-      StateFiles.restore(s, e, raw, done, total, ctx);
+      StateFiles.restore(s, e, raw, false, done, total, ctx);
       Files.deleteIfExists(stage);
-      if (e.attribute("format").orElse("raw").equals("qcow2")) {
-        QemuImg.rawToQcow2(raw, stage);
-      } else {
-        Files.move(raw, stage);
+      QemuImg.rawToQcow2(raw, stage);
+      try (FileChannel image = FileChannel.open(stage, StandardOpenOption.WRITE)) {
+        image.force(true); // qemu-img convert leaves its output in the page cache
       }
+    } catch (IOException | RuntimeException x) {
+      Files.deleteIfExists(stage);
+      throw x;
     } finally {
       Files.deleteIfExists(raw);
     }

@@ -9,6 +9,7 @@ import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
@@ -16,12 +17,14 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 
 /** Moves whole files (memory images, disk images) into a capture's entries and back out of a stored state. */
 final class StateFiles {
   private static final int BUFFER = 1 << 20;
+  private static final byte[] ZEROS = new byte[64 << 10];
 
   private StateFiles() {}
 
@@ -151,19 +154,24 @@ final class StateFiles {
   }
 
   /**
-   * Writes an entry into a new file, chunk by chunk, each verified by the store before its bytes are
-   * written. All-zero chunks are skipped, so sparse images stay sparse.
+   * Writes an entry into a new file, each chunk verified by the store before its bytes are written. All-zero chunks
+   * are skipped, so sparse images stay sparse. Made durable before it returns if {@code durable}.
    */
-  static void restore(StoredState state, StoredEntry entry, Path target, long[] done, long total,
+  static void restore(StoredState state, StoredEntry entry, Path target, boolean durable, long[] done, long total,
       RestoreContext ctx) throws IOException {
     Files.deleteIfExists(target);
-    try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        InputStream in = state.open(entry)) { // the store reads and verifies several chunks ahead on its threads
+      int largest = entry.chunks().stream().mapToInt(ChunkRef::length).max().orElse(0);
+      byte[] chunk = new byte[largest];
       for (ChunkRef c : entry.chunks()) {
         ctx.checkCancelled();
-        ByteBuffer b = state.read(c);
-        if (!allZero(b)) {
-          long pos = c.offset();
-          while (b.hasRemaining()) {
+        if (in.readNBytes(chunk, 0, c.length()) != c.length()) {
+          throw new IOException(entry.path() + ": the stored entry ended before its chunk at " + c.offset());
+        }
+        if (!allZero(chunk, c.length())) {
+          ByteBuffer b = ByteBuffer.wrap(chunk, 0, c.length());
+          for (long pos = c.offset(); b.hasRemaining(); ) {
             pos += out.write(b, pos);
           }
         }
@@ -174,19 +182,18 @@ final class StateFiles {
       if (out.size() < entry.size()) {
         out.write(ByteBuffer.allocate(1), entry.size() - 1); // extend a file that ends in a hole
       }
-      out.force(true);
+      if (durable) {
+        out.force(true);
+      }
     }
   }
 
-  private static boolean allZero(ByteBuffer b) {
-    ByteBuffer d = b.duplicate();
-    while (d.remaining() >= 8) {
-      if (d.getLong() != 0) {
-        return false;
-      }
-    }
-    while (d.hasRemaining()) {
-      if (d.get() != 0) {
+
+  /** Whether the first {@code length} bytes are all zero (a vectorised compare, a block at a time). */
+  static boolean allZero(byte[] data, int length) {
+    for (int at = 0; at < length; at += ZEROS.length) {
+      int n = Math.min(ZEROS.length, length - at);
+      if (Arrays.mismatch(data, at, at + n, ZEROS, 0, n) >= 0) {
         return false;
       }
     }
