@@ -34,8 +34,10 @@ import java.util.stream.Stream;
  * copier, several requests in flight, and one 256 KiB request at a time as the capture reads), the JDK's SHA-256,
  * zstd -1 and a raw write + fsync into the store's file system. The capture's rate is the bytes its transfer moved
  * (memory image and both disks' reads) over the transfer phase; each reference's is the data disk's bytes over its
- * time; each ratio is taken within its round. Beside each step, how many of the machine's cores were busy (all
- * processes: the guest and qemu-nbd included).
+ * time; each ratio is taken within its round. Each round then restores its checkpoint as a new domain, which writes
+ * the data disk whole into a new image: the restore's rate is the disk's written bytes over the time the restore's
+ * note gives for it, against SHA-256 and the raw write. Beside each step, how many of the machine's cores were busy
+ * (all processes: the guest and qemu-nbd included; for the restore, the whole restore, the new domain's start too).
  *
  * <p>Run (after {@code scripts/setup/libvirt.sh} and {@code scripts/setup/guest.sh}): {@code mvn -q -pl benchmarks
  * exec:java -Dexec.mainClass=io.lencap.benchmarks.VmTransferBench -Dexec.args="4096 2048 3"} (disk MiB, MiB
@@ -95,9 +97,7 @@ public final class VmTransferBench {
         before = CpuTicks.now();
         Restore back = restore(guests, job, store);
         busy.put("Lencap restore of the data disk", before.busyCores());
-        try (Stream<Path> files = Files.walk(store)) {
-          files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        deleteTree(store);
         rate.put("Lencap restore of the data disk", data / back.diskSeconds());
         System.out.printf("round %d%s: transfer %.0f ms, %.1f MiB (memory image %.1f, disks %s); restore elsewhere "
             + "%.0f ms, of it the data disk %.0f ms; %s%n", r, r == 0 ? " (cold: the JVM's first capture)" : "",
@@ -114,7 +114,8 @@ public final class VmTransferBench {
         double zstd = rate.get("zstd -1 (zstd-jni), 1 thread");
         double write = rate.get("raw write + fsync");
         add(ratios, "Lencap / NBD read (nbdcopy)", lencap / nbd);
-        add(ratios, "Lencap / NBD read, one request at a time", lencap / rate.get("NBD read, nbdcopy (one 256 KiB request)"));
+        add(ratios, "Lencap / NBD read, one request at a time",
+            lencap / rate.get("NBD read, nbdcopy (one 256 KiB request)"));
         add(ratios, "Lencap / JDK SHA-256", lencap / sha);
         add(ratios, "Lencap / zstd -1", lencap / zstd);
         add(ratios, "Lencap / raw write", lencap / write);
@@ -134,9 +135,13 @@ public final class VmTransferBench {
       if (Files.exists(pid)) {
         ProcessHandle.of(Long.parseLong(Files.readString(pid).trim())).ifPresent(ProcessHandle::destroy);
       }
-      try (Stream<Path> s = Files.walk(work)) {
-        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      deleteTree(work);
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> s = Files.walk(root)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
 
