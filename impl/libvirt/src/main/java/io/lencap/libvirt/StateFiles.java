@@ -188,9 +188,8 @@ final class StateFiles {
     }
   }
 
-
   /** Whether the first {@code length} bytes are all zero (a vectorised compare, a block at a time). */
-  static boolean allZero(byte[] data, int length) {
+  private static boolean allZero(byte[] data, int length) {
     for (int at = 0; at < length; at += ZEROS.length) {
       int n = Math.min(ZEROS.length, length - at);
       if (Arrays.mismatch(data, at, at + n, ZEROS, 0, n) >= 0) {
