@@ -1,5 +1,7 @@
 package io.lencap.benchmarks;
 
+import static io.lencap.benchmarks.Samples.add;
+
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
@@ -14,7 +16,6 @@ import io.lencap.benchmarks.reference.Workload;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -149,10 +150,6 @@ public final class NfsTreeBench {
     long t0 = System.nanoTime();
     step.run();
     return (System.nanoTime() - t0) / 1e9;
-  }
-
-  private static void add(Map<String, List<Double>> m, String key, double v) {
-    m.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
   }
 
   private static void row(String name, List<Double> values) {

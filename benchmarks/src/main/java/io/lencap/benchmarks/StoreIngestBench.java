@@ -1,5 +1,7 @@
 package io.lencap.benchmarks;
 
+import static io.lencap.benchmarks.Samples.add;
+
 import com.github.luben.zstd.Zstd;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
@@ -15,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -138,15 +139,8 @@ public final class StoreIngestBench {
     }
   }
 
-  private static void add(Map<String, List<Double>> m, String key, double v) {
-    m.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
-  }
-
   private static void row(String name, List<Double> values, String format) {
-    List<Double> s = values.stream().sorted().toList();
-    double median = s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
-    System.out.printf("  %-44s " + format + " " + format + " " + format + "%n", name, s.get(0), median,
-        s.get(s.size() - 1));
+    System.out.printf("  %-44s %s%n", name, Samples.spread(values, format));
   }
 
   interface Step {

@@ -1,5 +1,7 @@
 package io.lencap.benchmarks;
 
+import static io.lencap.benchmarks.Samples.add;
+
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
@@ -127,9 +129,10 @@ public final class VmTransferBench {
       System.out.printf("VM data path: counter guest, qcow2 data disk of %d MiB (%d MiB written), %d cores, %d "
           + "interleaved warm rounds%n", mib, dataMib, Runtime.getRuntime().availableProcessors(), rounds);
       System.out.printf("  %-52s %8s %8s %8s   busy cores (median)%n", "MiB/s", "min", "median", "max");
-      rates.forEach((k, v) -> System.out.printf("  %-52s %s   %.2f%n", k, row(v, "%8.0f"), median(cores.get(k))));
+      rates.forEach((k, v) -> System.out.printf("  %-52s %s   %.2f%n", k, Samples.spread(v, "%8.0f"),
+          Samples.median(cores.get(k))));
       System.out.printf("  %-52s %8s %8s %8s%n", "ratio, per round", "min", "median", "max");
-      ratios.forEach((k, v) -> System.out.printf("  %-52s %s%n", k, row(v, "%8.2f")));
+      ratios.forEach((k, v) -> System.out.printf("  %-52s %s%n", k, Samples.spread(v, "%8.2f")));
     } finally {
       Path pid = work.resolve("nbd.pid");
       if (Files.exists(pid)) {
@@ -163,7 +166,7 @@ public final class VmTransferBench {
   private static Restore restore(CounterGuests guests, Encapsulation job, Path store) throws Exception {
     String copy = "lencap-bench-vmx-copy";
     Path directory = guests.directory(copy);
-    ChangedBlocksBench.PhaseTimes phases = new ChangedBlocksBench.PhaseTimes();
+    PhaseTimes phases = new PhaseTimes();
     try (Lencap lencap = Lencap.builder().store(store).listener(phases).build()) {
       String id = lencap.checkpoints(job.name()).join().get(0).id();
       Placement there = Placement.builder().move("vm", URI.create(guests.uri()), Map.of("domain", copy,
@@ -179,7 +182,7 @@ public final class VmTransferBench {
   }
 
   private static Transfer capture(Encapsulation job, Path store) throws Exception {
-    ChangedBlocksBench.PhaseTimes phases = new ChangedBlocksBench.PhaseTimes();
+    PhaseTimes phases = new PhaseTimes();
     try (Lencap lencap = Lencap.builder().store(store).listener(phases).build()) {
       Checkpoint cp = lencap.capture(job).join();
       MemberCheckpoint m = cp.member("vm").orElseThrow();
@@ -232,19 +235,5 @@ public final class VmTransferBench {
       CpuTicks now = now();
       return (double) (now.busy - busy) / Math.max(1, now.total - total) * Runtime.getRuntime().availableProcessors();
     }
-  }
-
-  private static void add(Map<String, List<Double>> m, String key, double v) {
-    m.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> s = values.stream().sorted().toList();
-    return s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
-  }
-
-  private static String row(List<Double> values, String format) {
-    List<Double> s = values.stream().sorted().toList();
-    return String.format(format + " " + format + " " + format, s.get(0), median(values), s.get(s.size() - 1));
   }
 }
