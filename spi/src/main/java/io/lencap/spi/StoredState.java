@@ -25,7 +25,10 @@ public interface StoredState {
   /** One chunk's bytes, verified. */
   ByteBuffer read(ChunkRef chunk) throws IOException;
 
-  /** An entry's content as a stream, each chunk verified before its bytes are returned. */
+  /**
+   * An entry's content as a stream, each chunk verified before its bytes are returned. The stream reads the chunks
+   * the entry lists, in order, so an entry made of some of a stored entry's chunks streams just those.
+   */
   InputStream open(StoredEntry entry) throws IOException;
 
   /** Whether {@code content} (its remaining bytes) is exactly the chunk: differential restore skips it then. */

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 final class IscsiSession implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(IscsiSession.class);
-  /** Bytes per READ command in {@link #stream}, rounded down to whole pieces. */
+  /** Bytes per READ command in {@link #stream}, rounded down to whole pieces; the most per WRITE in {@link #write}. */
   private static final int READ_BYTES = 1 << 20;
   /** The largest block size accepted: disks use 512 or 4096 bytes; 64 KiB leaves room, not a buffer size to abuse. */
   static final int MAX_BLOCK_SIZE = 64 * 1024;
@@ -56,6 +56,12 @@ final class IscsiSession implements AutoCloseable {
   @FunctionalInterface
   interface BlockSink {
     void accept(long byteOffset, ByteBuffer data) throws IOException;
+  }
+
+  /** Supplies written data in order: fills {@code data}'s remaining bytes, those for byte {@code byteOffset} on. */
+  @FunctionalInterface
+  interface BlockSource {
+    void fill(long byteOffset, ByteBuffer data) throws IOException;
   }
 
   private final LunAddress address;
@@ -231,6 +237,77 @@ final class IscsiSession implements AutoCloseable {
     });
   }
 
+  /**
+   * Writes ranges {offset, length} (ascending, apart, whole blocks) with up to {@link Options#queueDepth()} WRITEs
+   * in flight, taking their bytes from {@code source} in order. Adjacent ranges share a WRITE of up to 1 MiB, as
+   * reads do: istgt spends much of its CPU per command.
+   */
+  void write(List<long[]> ranges, BlockSource source) throws IOException {
+    locked(() -> {
+      checkRanges(ranges);
+      int depth = Math.max(1, options.queueDepth());
+      ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
+      ArrayDeque<ScsiTask> queue = new ArrayDeque<>();
+      ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>(); // each queued task's whole buffer (its own is a slice)
+      for (List<long[]> run : writeRuns(ranges, READ_BYTES)) {
+        long offset = run.get(0)[0];
+        int n = (int) run.stream().mapToLong(r -> r[1]).sum();
+        if (queue.size() == depth) {
+          requireGood(window.await(queue.poll()));
+          free.add(buffers.poll());
+        }
+        ByteBuffer buffer = free.isEmpty() ? ByteBuffer.allocate(READ_BYTES) : free.poll();
+        buffer.clear().limit(n);
+        for (long[] r : run) { // the source sees each range on its own, as it was given
+          ByteBuffer part = buffer.slice(buffer.position(), (int) r[1]);
+          source.fill(r[0], part);
+          if (part.hasRemaining()) { // else the WRITE would carry a reused buffer's stale bytes
+            throw new IllegalStateException("the source left " + part.remaining() + " bytes at " + r[0] + " unfilled");
+          }
+          buffer.position(buffer.position() + (int) r[1]);
+        }
+        buffer.flip();
+        buffers.add(buffer);
+        queue.add(window.submit(Cdb.write(offset / blockSize, n / blockSize), address.lunField(), buffer, true));
+        channel.flush();
+      }
+      while (!queue.isEmpty()) {
+        requireGood(window.await(queue.poll()));
+      }
+    });
+  }
+
+  /**
+   * Groups ranges into the runs one WRITE each covers: contiguous ranges, at most {@code most} bytes together; a
+   * range longer than that is cut into pieces of {@code most} bytes.
+   */
+  static List<List<long[]>> writeRuns(List<long[]> ranges, int most) {
+    List<List<long[]>> runs = new ArrayList<>();
+    List<long[]> run = new ArrayList<>();
+    long runEnd = -1;
+    long runBytes = 0;
+    for (long[] r : ranges) {
+      for (long at = r[0]; at < r[0] + r[1]; ) {
+        long n = Math.min(most, r[0] + r[1] - at);
+        if (at != runEnd || runBytes + n > most) {
+          if (!run.isEmpty()) {
+            runs.add(run);
+          }
+          run = new ArrayList<>();
+          runBytes = 0;
+        }
+        run.add(new long[] {at, n});
+        runBytes += n;
+        at += n;
+        runEnd = at;
+      }
+    }
+    if (!run.isEmpty()) {
+      runs.add(run);
+    }
+    return runs;
+  }
+
   /** Flushes the target's write cache (SYNCHRONIZE CACHE). */
   void synchronizeCache() throws IOException {
     locked(this::synchronizeCacheLocked);
@@ -302,14 +379,7 @@ final class IscsiSession implements AutoCloseable {
     if (pieceBytes <= 0 || pieceBytes % blockSize != 0) {
       throw new IllegalArgumentException("piece size " + pieceBytes + " is not a multiple of block size " + blockSize);
     }
-    long last = 0;
-    for (long[] r : ranges) {
-      if (r[0] < last || r[1] < 0 || r[0] % blockSize != 0 || r[1] % blockSize != 0) {
-        throw new IllegalArgumentException("ranges must be ascending, apart, in multiples of block size " + blockSize);
-      }
-      checkRange(r[0] / blockSize, r[1]);
-      last = r[0] + r[1];
-    }
+    checkRanges(ranges);
     int depth = Math.max(1, options.queueDepth());
     // Each READ covers several pieces: istgt spends much of its CPU per command, so 1 MiB READs (libiscsi's
     // iscsi-perf size) move more bytes per target CPU second than one READ per 256 KiB piece.
@@ -349,6 +419,17 @@ final class IscsiSession implements AutoCloseable {
         sink.accept(head.offset + at, head.buffer.slice(at, n));
       }
       free.add(buffers.poll());
+    }
+  }
+
+  private void checkRanges(List<long[]> ranges) {
+    long last = 0;
+    for (long[] r : ranges) {
+      if (r[0] < last || r[1] < 0 || r[0] % blockSize != 0 || r[1] % blockSize != 0) {
+        throw new IllegalArgumentException("ranges must be ascending, apart, in multiples of block size " + blockSize);
+      }
+      checkRange(r[0] / blockSize, r[1]);
+      last = r[0] + r[1];
     }
   }
 

@@ -29,9 +29,7 @@ final class LunDiscard implements Discarder {
           }
         });
         byte[] zeros = new byte[piece];
-        for (long[] w : written) {
-          s.write(w[0] / s.blockSize(), ByteBuffer.wrap(zeros, 0, (int) w[1]));
-        }
+        s.write(written, (offset, data) -> data.put(zeros, 0, data.remaining()));
         s.synchronizeCache();
       }
     });

@@ -2,13 +2,19 @@ package io.lencap.iscsi;
 
 import io.lencap.api.Placement;
 import io.lencap.api.Resource;
+import io.lencap.spi.ResourceDriver;
+import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,20 +29,27 @@ public final class IscsiBenchmark {
 
   /** Warm passes per figure; their median is printed. */
   static final int PASSES = Integer.getInteger("passes", 3);
-  /** istgt's login handler sleeps one second unconditionally (istgt_iscsi_drop_old_conns). */
-  static final double ISTGT_LOGIN_SLEEP = 1.0;
 
   /** One timed stream over the whole LUN: MB/s, and CPU seconds per GB of this thread and of istgt. */
   record Pass(double mbps, double ourCpu, double istgtCpu) {
     static Pass run(IscsiSession s, long bytes, long istgtPid, IscsiSession.BlockSink sink) throws Exception {
+      return time(bytes, istgtPid, () -> s.stream(0, bytes, 256 * 1024, sink));
+    }
+
+    /** Times {@code body}, which moves {@code bytes}. */
+    static Pass time(long bytes, long istgtPid, Body body) throws Exception {
       long cpu = threadCpuNanos();
       long target = processTicks(istgtPid);
       long t0 = System.nanoTime();
-      s.stream(0, bytes, 256 * 1024, sink);
+      body.run();
       double seconds = (System.nanoTime() - t0) / 1e9;
       double gb = bytes / 1e9;
       return new Pass(bytes / seconds / 1e6, (threadCpuNanos() - cpu) / 1e9 / gb,
         (processTicks(istgtPid) - target) / 100.0 / gb);
+    }
+
+    interface Body {
+      void run() throws Exception;
     }
 
     static Pass median(List<Pass> passes) {
@@ -72,7 +85,7 @@ public final class IscsiBenchmark {
       long opened = System.nanoTime();
       try (IscsiSession s = LunSpec.of(lun).connect()) {
         double login = (System.nanoTime() - opened) / 1e9;
-        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
         // The first pass runs cold (interpreted, then JIT-compiled); a capture service runs warm, so the figures
         // below are medians of warm passes. CPU seconds per GB are robust against the neighbours' load.
         Pass coldRead = Pass.run(s, bytes, pid, (offset, piece) -> { });
@@ -93,14 +106,13 @@ public final class IscsiBenchmark {
         System.out.printf("CPU per GB read: our reading thread %.2f s, istgt %.2f s; with SHA-256 our thread %.2f s%n",
           read.ourCpu(), read.istgtCpu(), hashed.ourCpu());
       }
+      writesAndRestore(lun, other, bytes, pid);
       MemoryState.Chunks chunks = new MemoryState.Chunks();
       IscsiLunIT.capture(lun, new MemoryState.Chunks(), "warmup", Optional.empty());
       IscsiLunIT.Captured first = IscsiLunIT.capture(lun, chunks, "cp1", Optional.empty());
       double capture = bytes / first.seconds() / 1e6;
-      System.out.printf("capture incl. ~1 s istgt login (read + SHA-256 + TCK in-memory store): %.0f MB/s; libiscsi iscsi-perf raw read: %.0f MB/s;"
-        + " ratio %.2f%n", capture, raw, capture / raw);
-      double transfer = bytes / Math.max(1e-3, first.seconds() - ISTGT_LOGIN_SLEEP) / 1e6;
-      System.out.printf("capture without istgt's 1 s login sleep: %.0f MB/s (ratio %.2f)%n", transfer, transfer / raw);
+      System.out.printf("capture (read + SHA-256 + TCK in-memory store; the provider's session is kept, so no login):"
+        + " %.0f MB/s; libiscsi iscsi-perf raw read: %.0f MB/s; ratio %.2f%n", capture, raw, capture / raw);
 
       IscsiLunIT.rewriteOnePercent(lun, 256 * 1024, 3);
       IscsiLunIT.Captured second = IscsiLunIT.capture(lun, chunks, "cp2", Optional.of(first.state()));
@@ -111,6 +123,82 @@ public final class IscsiBenchmark {
       System.out.printf("restore after 1%% change: differential %.2f s, full %.2f s (%.2fx)%n", differential, full,
         full / differential);
     }
+  }
+
+  /**
+   * A LUN's whole restore against its limits, in interleaved rounds: our initiator's raw write of the LUN from
+   * memory (1 MiB WRITEs one at a time, and with commands in flight), the JDK's SHA-256 of the same bytes, and the
+   * provider's restore of a checkpoint in the TCK's in-memory store onto a LUN where every chunk differs (its
+   * restore phase alone: istgt's login is not in it). The restore reads the target LUN to compare, verifies every
+   * stored chunk (SHA-256), and writes what differs, reading (and verifying) it again.
+   */
+  static void writesAndRestore(Resource lun, Resource other, long bytes, long pid) throws Exception {
+    byte[] data = new byte[1 << 20];
+    new Random(7).nextBytes(data);
+    IscsiLunIT.Captured captured = IscsiLunIT.capture(lun, new MemoryState.Chunks(), "restore-source",
+        Optional.empty());
+    List<Double> one = new ArrayList<>();
+    List<Double> inFlight = new ArrayList<>();
+    List<Double> sha = new ArrayList<>();
+    List<Double> restore = new ArrayList<>();
+    List<Double> ratio = new ArrayList<>();
+    MessageDigest digest = MessageDigest.getInstance("SHA-256");
+    for (int round = 0; round <= PASSES; round++) { // round 0 warms up and is not counted
+      double a;
+      double b;
+      try (IscsiSession s = LunSpec.of(other).connect()) {
+        a = Pass.time(bytes, pid, () -> {
+          for (long at = 0; at < bytes; at += data.length) {
+            s.write(at / s.blockSize(), ByteBuffer.wrap(data));
+          }
+          s.synchronizeCache();
+        }).mbps();
+        b = Pass.time(bytes, pid, () -> {
+          s.write(List.<long[]>of(new long[] {0, bytes}), (offset, d) -> d.put(data, 0, d.remaining()));
+          s.synchronizeCache();
+        }).mbps();
+      }
+      long t0 = System.nanoTime();
+      for (long at = 0; at < bytes; at += data.length) {
+        digest.update(data);
+      }
+      digest.digest();
+      double c = bytes / ((System.nanoTime() - t0) / 1e9) / 1e6;
+      double d = bytes / restorePhase(lun, other, captured.state()) / 1e6; // every chunk differs from `data`'s
+      if (round > 0) {
+        one.add(a);
+        inFlight.add(b);
+        sha.add(c);
+        restore.add(d);
+        ratio.add(d / Math.min(b, c));
+      }
+    }
+    System.out.printf("raw write, 1 MiB WRITEs one at a time: %s MB/s%n", spread(one));
+    System.out.printf("raw write, 1 MiB WRITEs, %d in flight: %s MB/s%n", IscsiSession.Options.defaults().queueDepth(),
+        spread(inFlight));
+    System.out.printf("SHA-256 (JDK), one core: %s MB/s%n", spread(sha));
+    System.out.printf("whole restore (every chunk differs): %s MB/s; restore / min(raw write in flight, SHA-256): %s"
+        + " [min / median / max of %d rounds]%n", spread(restore), spread(ratio), PASSES);
+  }
+
+  /** Seconds of the restore phase of {@code captured}'s state onto {@code target}. */
+  static double restorePhase(Resource captured, Resource target, StoredState state) throws Exception {
+    try (ResourceDriver d = IscsiLunIT.provider.open(target, IscsiLunIT.context())) {
+      var ctx = IscsiLunIT.Phases.restoreContext(captured, target, state);
+      d.prepareRestore(ctx);
+      long t0 = System.nanoTime();
+      d.restore(ctx);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      d.resume();
+      return seconds;
+    }
+  }
+
+  static String spread(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    return String.format("%.2f / %.2f / %.2f", sorted.get(0), sorted.get(sorted.size() / 2),
+        sorted.get(sorted.size() - 1)).replaceAll("\\.00", "");
   }
 
   /** MB/s of {@code iscsi-perf} (1 MiB requests, 8 in flight, 5 s) on the same LUN. */

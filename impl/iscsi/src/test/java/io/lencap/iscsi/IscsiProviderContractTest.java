@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.lencap.api.Resource;
 import io.lencap.spi.ResourceProvider;
 import io.lencap.spi.tck.ResourceProviderContract;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,12 +64,20 @@ class IscsiProviderContractTest extends ResourceProviderContract {
 
   @Override
   protected Resource resource() {
-    return Resource.builder("lun").type("block").locator(target.locator(0)).build();
+    return lun(target.locator(0));
   }
 
   @Override
   protected Optional<Resource> sandbox(Resource original) {
-    return Optional.of(Resource.builder("lun").type("block").locator(sandboxTarget.locator(0)).build());
+    return Optional.of(lun(sandboxTarget.locator(0)));
+  }
+
+  /**
+   * One command in flight: jSCSI's target runs a WRITE's data phase to its end before it reads the next command, so
+   * a second WRITE sent meanwhile breaks its session (istgt and tgt take several, as RFC 7143 allows).
+   */
+  private static Resource lun(URI locator) {
+    return Resource.builder("lun").type("block").locator(locator).property(LunSpec.QUEUE_DEPTH, "1").build();
   }
 
   /** A discarded LUN stays (the target's to delete) but holds nothing: every byte read back through iSCSI is 0. */

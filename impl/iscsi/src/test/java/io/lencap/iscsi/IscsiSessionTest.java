@@ -2,6 +2,7 @@ package io.lencap.iscsi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +40,13 @@ class IscsiSessionTest {
 
   private static IscsiSession open(int lun) throws IscsiException {
     return IscsiSession.open(LunAddress.parse(target.locator(lun)), Optional.empty(), IscsiSession.Options.defaults());
+  }
+
+  /** One command in flight: jSCSI's target cannot take a WRITE while another's data phase runs. */
+  private static IscsiSession openOneAtATime(int lun) throws IscsiException {
+    IscsiSession.Options d = IscsiSession.Options.defaults();
+    return IscsiSession.open(LunAddress.parse(target.locator(lun)), Optional.empty(),
+        new IscsiSession.Options(d.initiatorName(), d.maxRecvDataSegmentLength(), d.maxBurstLength(), d.timeout(), 1));
   }
 
   @Test
@@ -151,5 +159,64 @@ class IscsiSessionTest {
       }
       assertEquals(expected, offsets);
     }
+  }
+
+  /**
+   * Scattered ranges, some adjacent (sharing a WRITE): each range's bytes land where it says, the bytes between
+   * them are untouched, and the source is asked for each range in order. With commands in flight against istgt:
+   * {@code IscsiLunIT}.
+   */
+  @Test
+  void writesScatteredRangesWithCommandsInFlight() throws Exception {
+    byte[] before = new byte[(int) SIZE];
+    new Random(44).nextBytes(before);
+    byte[] after = new byte[(int) SIZE];
+    new Random(45).nextBytes(after);
+    int chunk = 256 << 10;
+    List<long[]> ranges = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      ranges.add(new long[] {(long) i * 2 * chunk, chunk}); // apart
+    }
+    for (long at = 12L * chunk; at < SIZE - chunk; at += chunk) {
+      ranges.add(new long[] {at, chunk}); // adjacent: several share one WRITE
+    }
+    ranges.add(new long[] {SIZE - 4096, 0});
+    ranges.add(new long[] {SIZE - 4096, 4096});
+    byte[] expected = before.clone();
+    for (long[] r : ranges) {
+      System.arraycopy(after, (int) r[0], expected, (int) r[0], (int) r[1]);
+    }
+    try (IscsiSession s = openOneAtATime(0)) {
+      for (int off = 0; off < before.length; off += 1 << 20) {
+        s.write(off / 512, ByteBuffer.wrap(before, off, 1 << 20));
+      }
+      List<Long> asked = new ArrayList<>();
+      s.write(ranges, (offset, d) -> {
+        asked.add(offset);
+        d.put(after, (int) offset, d.remaining());
+      });
+      assertEquals(ranges.stream().filter(r -> r[1] > 0).map(r -> r[0]).toList(), asked);
+      byte[] back = new byte[before.length];
+      s.stream(0, SIZE, 1 << 20, (offset, piece) -> piece.get(back, (int) offset, piece.remaining()));
+      assertArrayEquals(expected, back);
+    }
+  }
+
+  @Test
+  void aSourceThatLeavesBytesUnfilledFailsTheWrite() throws Exception {
+    try (IscsiSession s = open(0)) {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> s.write(List.of(new long[] {0, 4096}), (offset, d) -> d.put(new byte[512])));
+      assertTrue(e.getMessage().contains("3584 bytes at 0 unfilled"), e.getMessage());
+      assertFalse(s.reusable(), "a failed call leaves the session faulted");
+    }
+  }
+
+  @Test
+  void writeRunsJoinAdjacentRangesUpToTheLimit() {
+    List<List<long[]>> runs = IscsiSession.writeRuns(List.of(new long[] {0, 512}, new long[] {512, 512},
+        new long[] {1024, 512}, new long[] {4096, 512}, new long[] {8192, 2560}), 1024);
+    assertEquals("[[0+512, 512+512], [1024+512], [4096+512], [8192+1024], [9216+1024], [10240+512]]",
+        runs.stream().map(run -> run.stream().map(r -> r[0] + "+" + r[1]).toList()).toList().toString());
   }
 }
