@@ -110,8 +110,8 @@ public final class IscsiProvider implements ResourceProvider {
         PropertySpec.property(LunTracking.PROPERTY, "diff", "diff: where the LUN's StorageSnapshot can tell what "
             + "changed between two snapshots, keep each capture's snapshot until the next commits and read only the "
             + "chunks changed since; none: read the LUN whole and keep no snapshot"),
-        PropertySpec.property(LunSpec.QUEUE_DEPTH, String.valueOf(defaults.queueDepth()), "commands in flight "
-            + "per session, 1..128"),
+        PropertySpec.property(LunSpec.QUEUE_DEPTH, String.valueOf(defaults.queueDepth()), "READs or WRITEs in "
+            + "flight per session, 1..128 (1 for a target that takes one command at a time)"),
         PropertySpec.property(LunSpec.TIMEOUT_SECONDS, String.valueOf(defaults.timeout().toSeconds()), "seconds a "
             + "target may take to answer before the session fails, 1..3600"));
   }

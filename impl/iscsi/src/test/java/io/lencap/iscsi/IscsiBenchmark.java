@@ -106,7 +106,6 @@ public final class IscsiBenchmark {
         System.out.printf("CPU per GB read: our reading thread %.2f s, istgt %.2f s; with SHA-256 our thread %.2f s%n",
           read.ourCpu(), read.istgtCpu(), hashed.ourCpu());
       }
-      writesAndRestore(lun, other, bytes, pid);
       MemoryState.Chunks chunks = new MemoryState.Chunks();
       IscsiLunIT.capture(lun, new MemoryState.Chunks(), "warmup", Optional.empty());
       IscsiLunIT.Captured first = IscsiLunIT.capture(lun, chunks, "cp1", Optional.empty());
@@ -122,6 +121,7 @@ public final class IscsiBenchmark {
       double full = IscsiLunIT.restore(lun, other, first.state()); // LUN 1 is all zeros: every chunk differs
       System.out.printf("restore after 1%% change: differential %.2f s, full %.2f s (%.2fx)%n", differential, full,
         full / differential);
+      writesAndRestore(lun, other, bytes, pid); // last: it writes over LUN 1
     }
   }
 

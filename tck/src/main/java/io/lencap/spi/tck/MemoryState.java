@@ -18,7 +18,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Enumeration;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,14 +134,21 @@ public final class MemoryState implements StateSink {
 
       @Override
       public InputStream open(StoredEntry entry) {
-        List<InputStream> parts = new ArrayList<>();
-        for (ChunkRef c : entry.chunks()) {
-          ByteBuffer b = read(c);
-          byte[] a = new byte[b.remaining()];
-          b.get(a);
-          parts.add(new ByteArrayInputStream(a));
-        }
-        return new SequenceInputStream(Collections.enumeration(parts));
+        Iterator<ChunkRef> refs = entry.chunks().iterator();
+        return new SequenceInputStream(new Enumeration<InputStream>() { // one chunk read at a time, when reached
+          @Override
+          public boolean hasMoreElements() {
+            return refs.hasNext();
+          }
+
+          @Override
+          public InputStream nextElement() {
+            ByteBuffer b = read(refs.next());
+            byte[] a = new byte[b.remaining()];
+            b.get(a);
+            return new ByteArrayInputStream(a);
+          }
+        });
       }
 
       @Override
