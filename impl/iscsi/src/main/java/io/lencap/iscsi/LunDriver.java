@@ -18,11 +18,7 @@ import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.StoredEntry;
-import io.lencap.spi.StoredState;
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -43,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * it after the group resumes; where the storage can tell what changed since the parent's snapshot, only those
  * chunks ({@link LunTracking}). A plain iSCSI target cannot snapshot, so there the cut is in place: the engine copies
  * the LUN before it resumes the group (unless the LUN's writers redirect their writes), and the capture says so.
- * Restore reads the target LUN, writes only the chunks that differ.
+ * Restore reads the target LUN, writes only the chunks that differ ({@link LunRestore}).
  */
 final class LunDriver implements ResourceDriver {
 
@@ -269,67 +265,9 @@ final class LunDriver implements ResourceDriver {
   @Override
   public void restore(RestoreContext context) {
     StoredEntry entry = storedLun(context);
-    StoredState state = context.state();
     IscsiSession s = session();
-    run(() -> {
-      // 1. Compare and verify in one pass, before the first write: the LUN is read with READs in flight while the
-      //    store reads and verifies its chunks ahead on its threads. A corrupt checkpoint is reported (even where
-      //    the LUN already matches) and leaves the LUN untouched; a chunk whose verified bytes the LUN already
-      //    holds is not written. Comparing bytes, not hashes, leaves the cores to the store's verification.
-      long started = System.nanoTime();
-      List<ChunkRef> differing = new ArrayList<>();
-      var chunks = entry.chunks().iterator();
-      int piece = entry.chunks().isEmpty() ? spec.chunkSize() : entry.chunks().get(0).length();
-      try (InputStream stored = state.open(entry)) {
-        byte[] expected = new byte[piece];
-        s.stream(0, entry.size(), piece, (offset, current) -> {
-          context.checkCancelled();
-          while (current.hasRemaining()) {
-            ChunkRef chunk = chunks.next();
-            if (chunk.offset() != offset + current.position() || chunk.length() > current.remaining()
-                || chunk.length() > expected.length) {
-              throw new CorruptCheckpointException(context.checkpointId(), spec.id(), chunk.id(),
-                "chunk at " + chunk.offset() + " does not follow the LUN's chunking");
-            }
-            readFully(stored, expected, 0, chunk.length(), chunk.offset(), context);
-            if (!ByteBuffer.wrap(expected, 0, chunk.length()).equals(current.slice(current.position(),
-                chunk.length()))) {
-              differing.add(chunk);
-            }
-            current.position(current.position() + chunk.length());
-          }
-        });
-      }
-      long compared = System.nanoTime();
-      // 2. Write what differs: the store reads and verifies chunks ahead while WRITEs are in flight.
-      long total = differing.stream().mapToLong(ChunkRef::length).sum();
-      List<long[]> ranges = differing.stream().map(c -> new long[] {c.offset(), c.length()}).toList();
-      try (InputStream stored = state.open(new StoredEntry(ENTRY, EntryKind.FILE, total, Map.of(),
-          differing))) {
-        long[] done = {0};
-        s.write(ranges, (offset, data) -> {
-          context.checkCancelled();
-          int n = data.remaining();
-          readFully(stored, data.array(), data.arrayOffset() + data.position(), n, offset, context);
-          data.position(data.limit());
-          done[0] += n;
-          context.progress(done[0], total);
-        });
-      }
-      s.synchronizeCache();
-      LOG.info("{}: restored {} of {} chunks ({} bytes) onto {}: compared and verified in {} ms, written in {} ms",
-        spec.id(), differing.size(), entry.chunks().size(), total, spec.address(),
-        (compared - started) / 1_000_000, (System.nanoTime() - compared) / 1_000_000);
-    });
-  }
-
-  /** Reads the next {@code n} verified bytes of a stored stream, those of the LUN's byte {@code offset} on. */
-  private void readFully(InputStream stored, byte[] into, int at, int n, long offset, RestoreContext context)
-      throws IOException {
-    if (stored.readNBytes(into, at, n) != n) {
-      throw new CorruptCheckpointException(context.checkpointId(), spec.id(),
-        "the stored LUN ended before its bytes at " + offset);
-    }
+    int piece = entry.chunks().isEmpty() ? spec.chunkSize() : entry.chunks().get(0).length();
+    run(() -> new LunRestore(s, context, entry, spec.id()).run(piece));
   }
 
   /**
