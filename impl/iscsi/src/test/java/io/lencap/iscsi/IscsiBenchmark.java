@@ -152,8 +152,7 @@ public final class IscsiBenchmark {
     for (int round = 0; round <= PASSES; round++) { // round 0 warms up and is not counted
       double fastest = 0;
       for (int i = 0; i < DEPTHS.length; i++) {
-        Resource deep = Resource.builder(other.id()).type(other.type()).locator(other.locator())
-            .property(LunSpec.QUEUE_DEPTH, Integer.toString(DEPTHS[i])).build();
+        Resource deep = other.toBuilder().property(LunSpec.QUEUE_DEPTH, Integer.toString(DEPTHS[i])).build();
         try (IscsiSession s = LunSpec.of(deep).connect()) {
           double mbps = Pass.time(bytes, pid, () -> {
             s.write(List.<long[]>of(new long[] {0, bytes}), (offset, d) -> d.put(data, 0, d.remaining()));

@@ -72,12 +72,10 @@ class IscsiProviderContractTest extends ResourceProviderContract {
     return Optional.of(lun(sandboxTarget.locator(0)));
   }
 
-  /**
-   * One command in flight: jSCSI's target runs a WRITE's data phase to its end before it reads the next command, so
-   * a second WRITE sent meanwhile breaks its session (istgt and tgt take several, as RFC 7143 allows).
-   */
+  /** With {@link JscsiTarget#QUEUE_DEPTH} commands in flight. */
   private static Resource lun(URI locator) {
-    return Resource.builder("lun").type("block").locator(locator).property(LunSpec.QUEUE_DEPTH, "1").build();
+    return Resource.builder("lun").type("block").locator(locator).property(LunSpec.QUEUE_DEPTH,
+        Integer.toString(JscsiTarget.QUEUE_DEPTH)).build();
   }
 
   /** A discarded LUN stays (the target's to delete) but holds nothing: every byte read back through iSCSI is 0. */

@@ -42,11 +42,12 @@ class IscsiSessionTest {
     return IscsiSession.open(LunAddress.parse(target.locator(lun)), Optional.empty(), IscsiSession.Options.defaults());
   }
 
-  /** One command in flight: jSCSI's target cannot take a WRITE while another's data phase runs. */
+  /** A session within {@link JscsiTarget#QUEUE_DEPTH}, for the tests that write through {@code write(ranges, ...)}. */
   private static IscsiSession openOneAtATime(int lun) throws IscsiException {
     IscsiSession.Options d = IscsiSession.Options.defaults();
     return IscsiSession.open(LunAddress.parse(target.locator(lun)), Optional.empty(),
-        new IscsiSession.Options(d.initiatorName(), d.maxRecvDataSegmentLength(), d.maxBurstLength(), d.timeout(), 1));
+        new IscsiSession.Options(d.initiatorName(), d.maxRecvDataSegmentLength(), d.maxBurstLength(), d.timeout(),
+            JscsiTarget.QUEUE_DEPTH));
   }
 
   @Test

@@ -23,6 +23,12 @@ import org.jscsi.target.storage.IStorageModule;
 final class JscsiTarget implements AutoCloseable {
 
   static final String IQN = "iqn.2024-01.io.lencap.test:jscsi";
+  /**
+   * Commands in flight for a session that writes to it: one. jSCSI's target runs a WRITE's data phase to its end
+   * before it reads the next command, so a second WRITE sent meanwhile breaks its session (istgt and tgt take
+   * several, as RFC 7143 allows).
+   */
+  static final int QUEUE_DEPTH = 1;
 
   private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "jscsi-target");

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An in-memory chunk store for the TCK: a {@link StateSink} to capture into and, once
@@ -36,6 +37,12 @@ public final class MemoryState implements StateSink {
   /** A pool of chunks by id, shared by the states of one test. */
   public static final class Chunks {
     final Map<String, byte[]> byId = new ConcurrentHashMap<>();
+    private final AtomicLong bytesRead = new AtomicLong();
+
+    /** Bytes read (and verified) from this pool so far, by any state of it: what a restore fetched. */
+    public long bytesRead() {
+      return bytesRead.get();
+    }
 
     /** Flips one byte of the stored chunk (fault injection). */
     public void corrupt(String chunkId) {
@@ -129,6 +136,7 @@ public final class MemoryState implements StateSink {
         if (!sha256(b, 0, b.length).equals(chunk.id())) {
           throw new CorruptCheckpointException(checkpointId, "tck", chunk.id(), "hash mismatch");
         }
+        chunks.bytesRead.addAndGet(b.length);
         return ByteBuffer.wrap(b.clone()).asReadOnlyBuffer();
       }
 
