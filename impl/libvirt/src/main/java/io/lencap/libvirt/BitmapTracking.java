@@ -1,5 +1,6 @@
 package io.lencap.libvirt;
 
+import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.spi.CaptureContext;
 import io.lencap.spi.ChunkRef;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,16 +25,19 @@ import java.util.TreeMap;
  * Changed-block tracking of a snapshot cut's qcow2 disks. Each capture leaves a libvirt checkpoint
  * ({@code lencap-TAG}, a persistent dirty bitmap per disk) made in its prepare, before the group is quiesced, so
  * the bitmap marks at least every write since the cut; the next capture reads, from the disk's frozen base after its
- * own cut, only the 256 KiB blocks that bitmap marks and takes every other block from the parent's chunks. The disk
- * is stored as the guest sees it (its virtual bytes, attribute {@code view=guest}), where bitmap offsets mean
- * something.
+ * own cut, only the granules that bitmap marks (the image's clusters, 64 KiB by default) and takes the rest from the
+ * parent's chunks: a 256 KiB block left clean is the parent's chunk, a block marked in part is the parent's chunk
+ * with the marked granules read over it. Scattered 4 KiB writes, one per block, so cost a granule's read each, not a
+ * block's. The disk is stored as the guest sees it (its virtual bytes, attribute {@code view=guest}), where bitmap
+ * offsets mean something.
  *
  * <p>The bitmap is used only when it provably covers the interval since the parent: the parent records the
  * checkpoint's name, the disk file is the same file (device and inode: a restore writes a new one), QEMU has run
  * without a restart since (the domain id), libvirt still knows the checkpoint, the bitmap is in the frozen image,
  * stored consistently and recording, and the parent's copy has the same size in whole blocks. Otherwise the disk is
  * read whole and the member's notes say why. A bitmap may mark more than changed (a checkpoint made before the cut,
- * bitmaps merged when older checkpoints are deleted): that costs reads, never correctness.
+ * bitmaps merged when older checkpoints are deleted): that costs reads, never correctness. A parent's chunk is read
+ * from the store verified; one that fails is not patched, the block is read whole.
  */
 final class BitmapTracking {
   /** The member property choosing it: {@code bitmap} (the default) or {@code none}. */
@@ -210,12 +215,7 @@ final class BitmapTracking {
           parent = p.chunks();
         }
       }
-      BitSet dirty = new BitSet();
-      if (!parent.isEmpty()) {
-        for (long[] r : export.flagged(0, size, Libnbd.DIRTY)) {
-          dirty.set((int) (r[0] / BLOCK), (int) ((r[1] + BLOCK - 1) / BLOCK));
-        }
-      }
+      List<long[]> dirty = parent.isEmpty() ? List.of() : export.flagged(0, size, Libnbd.DIRTY);
       BitSet zero = new BitSet();
       if (bitmap.isEmpty()) {
         for (long[] r : export.flagged(0, size, Libnbd.ZERO)) {
@@ -226,14 +226,19 @@ final class BitmapTracking {
           }
         }
       }
-      long read = copy(export, size, parent, dirty, zero, entry, attrs, ctx, check);
+      Copied copied = copy(export, size, new Parent(ctx.parent(), parent, dirty), zero, entry, attrs, ctx, check);
+      long read = copied.read();
+      if (copied.unverified() > 0) {
+        ctx.note("disk " + d.dev() + ": " + copied.unverified() + " of the parent's chunks failed verification: their "
+            + "blocks were read whole");
+      }
       ctx.state().attribute(READ + d.dev(), Long.toString(read));
       ctx.note(parent.isEmpty()
           ? "disk " + d.dev() + ": read whole (" + size + " bytes) as the guest sees it"
               + (read < size ? " but for " + (size - read) + " bytes of unallocated or zero clusters" : "") + ": "
               + reason.orElse("?")
-          : String.format("disk %s: read %d of %d bytes (%.2f%%), the blocks dirty bitmap %s marks; the rest is the "
-              + "parent's", d.dev(), read, size, size == 0 ? 0.0 : 100.0 * read / size, bitmap.get()));
+          : String.format("disk %s: read %d of %d bytes (%.2f%%), the granules dirty bitmap %s marks; the rest is "
+              + "the parent's", d.dev(), read, size, size == 0 ? 0.0 : 100.0 * read / size, bitmap.get()));
       return read;
     } finally {
       Files.deleteIfExists(dir.resolve("s"));
@@ -242,31 +247,66 @@ final class BitmapTracking {
   }
 
   /**
-   * Copies the export into a new entry in blocks: a block the bitmap leaves clean is the parent's chunk, a block in
-   * {@code zero} is zeros without a read, every other block is read (all of them when there is no parent). Returns
-   * the bytes read.
+   * What a tracked copy takes from the parent: its state, its chunks of the entry (one per block, empty when the disk
+   * is read whole) and the ranges the bitmap marks since, in order.
    */
-  static long copy(NbdExport export, long size, List<ChunkRef> parent, BitSet dirty, BitSet zero, String entry,
-      Map<String, String> attrs, CaptureContext ctx, Runnable check) throws IOException {
+  record Parent(Optional<StoredState> state, List<ChunkRef> chunks, List<long[]> dirty) {
+    static final Parent NONE = new Parent(Optional.empty(), List.of(), List.of());
+  }
+
+  /** The bytes a copy read from the image, and how many of the parent's chunks it could not patch (corrupt). */
+  record Copied(long read, int unverified) {}
+
+  /**
+   * Copies the export into a new entry in blocks: a block the bitmap leaves clean is the parent's chunk; a block it
+   * marks in part is the parent's chunk, read from the store, with the marked ranges read over it; a block in
+   * {@code zero} is zeros without a read; every other block is read whole (all of them when there is no parent).
+   */
+  static Copied copy(NbdExport export, long size, Parent parent, BitSet zero, String entry, Map<String, String> attrs,
+      CaptureContext ctx, Runnable check) throws IOException {
     EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
     boolean written = false;
     long read = 0;
+    int unverified = 0;
     try {
       ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
+      List<long[]> dirty = parent.dirty();
+      int next = 0; // the first dirty range that may reach into the current block
       int i = 0;
       for (long off = 0; off < size; off += BLOCK, i++) {
         ctx.checkCancelled();
         check.run();
-        if (!parent.isEmpty() && !dirty.get(i)) {
-          out.reuse(parent.get(i));
-          continue;
-        }
         int length = (int) Math.min(BLOCK, size - off);
+        buf.clear().limit(length);
+        if (!parent.chunks().isEmpty()) {
+          while (next < dirty.size() && dirty.get(next)[1] <= off) {
+            next++;
+          }
+          List<long[]> marked = within(dirty, next, off, off + length);
+          if (marked.isEmpty()) {
+            out.reuse(parent.chunks().get(i));
+            continue;
+          }
+          long markedBytes = marked.stream().mapToLong(r -> r[1] - r[0]).sum();
+          if (markedBytes < length) {
+            Optional<ByteBuffer> base = verified(parent.state().orElseThrow(), parent.chunks().get(i));
+            if (base.isPresent()) {
+              buf.put(base.get());
+              for (long[] r : marked) {
+                buf.limit((int) (r[1] - off)).position((int) (r[0] - off));
+                export.read(buf, r[0]);
+              }
+              read += markedBytes;
+              out.write(buf.clear().limit(length));
+              continue;
+            }
+            unverified++;
+          }
+        }
         if (zero.get(i)) {
           out.write(ZEROS, 0, length);
           continue;
         }
-        buf.clear().limit(length);
         export.read(buf, off);
         buf.flip();
         read += buf.remaining();
@@ -284,7 +324,25 @@ final class BitmapTracking {
         }
       }
     }
-    return read;
+    return new Copied(read, unverified);
+  }
+
+  /** The parts of the ranges, from index {@code from} on, that fall in {@code [start, end)}. */
+  private static List<long[]> within(List<long[]> ranges, int from, long start, long end) {
+    List<long[]> out = new ArrayList<>(2);
+    for (int k = from; k < ranges.size() && ranges.get(k)[0] < end; k++) {
+      out.add(new long[] {Math.max(ranges.get(k)[0], start), Math.min(ranges.get(k)[1], end)});
+    }
+    return out;
+  }
+
+  /** A parent's chunk as the store verified it, or empty when it fails (the block is then read whole). */
+  private static Optional<ByteBuffer> verified(StoredState parent, ChunkRef chunk) throws IOException {
+    try {
+      return Optional.of(parent.read(chunk).duplicate());
+    } catch (CorruptCheckpointException e) {
+      return Optional.empty();
+    }
   }
 
   /** The member attributes the next capture proves its bitmap against. */

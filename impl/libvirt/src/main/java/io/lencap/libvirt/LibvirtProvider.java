@@ -90,8 +90,8 @@ public final class LibvirtProvider implements ResourceProvider {
             + "members that name them otherwise (a host name instead of an address): their writes go to an overlay "
             + "and the LUNs transfer after resume"),
         PropertySpec.property(BitmapTracking.PROPERTY, "bitmap", "bitmap: a live or paused capture leaves a libvirt "
-            + "checkpoint (a dirty bitmap in each qcow2 disk) and the next reads only the blocks it marks, whenever it "
-            + "can prove them complete; none: every capture reads and hashes each disk image whole"),
+            + "checkpoint (a dirty bitmap in each qcow2 disk) and the next reads only the granules it marks, whenever "
+            + "it can prove them complete; none: every capture reads and hashes each disk image whole"),
         PropertySpec.property(DiskTargets.DIRECTORY, "", "where a restore puts disks and console files when no "
             + "domain of that name is replaced (never a path read from the store)"),
         PropertySpec.property(HostPassthrough.OPT_IN, "false", "true lets a restore start stored XML that reaches "

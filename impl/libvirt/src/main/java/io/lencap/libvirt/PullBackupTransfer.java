@@ -118,6 +118,7 @@ final class PullBackupTransfer {
   /** Every block of the export into the entry: a tracked copy with no parent to take blocks from. */
   private static long copy(NbdExport nbd, String entry, Map<String, String> attrs, CaptureContext ctx)
       throws IOException {
-    return BitmapTracking.copy(nbd, nbd.size(), List.of(), new BitSet(), new BitSet(), entry, attrs, ctx, () -> {});
+    return BitmapTracking.copy(nbd, nbd.size(), BitmapTracking.Parent.NONE, new BitSet(), entry, attrs, ctx, () -> {})
+        .read();
   }
 }
