@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.common.hash.HashCode;
 import io.lencap.api.CaptureMode;
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
@@ -19,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -159,12 +161,16 @@ class ChangedBlocksIT {
     scenario(name, between, why, -1);
   }
 
-  /** The same where the proof holds: the second capture reads {@code read} bytes of vdb, the granules marked. */
-  void incremental(String name, Between between, long read) throws Exception {
-    scenario(name, between, null, read);
+  /**
+   * The same where the proof holds: the second capture reads {@code read} bytes of vdb, the granules marked; returns
+   * its member checkpoint.
+   */
+  MemberCheckpoint incremental(String name, Between between, long read) throws Exception {
+    return scenario(name, between, null, read);
   }
 
-  private void scenario(String name, Between between, String why, long incrementalRead) throws Exception {
+  private MemberCheckpoint scenario(String name, Between between, String why, long incrementalRead)
+      throws Exception {
     // Half the disk never written: a whole read skips those unallocated clusters, and restores them as zeros.
     try (CounterGuest g = QemuSystem.guests().define(name, 2L * SMALL, SMALL, "qcow2")) {
       g.start();
@@ -196,6 +202,7 @@ class ChangedBlocksIT {
         QemuSystem.domain(g).destroy();
         CounterGuestIT.await(lencap.restore(job, second.id()));
         assertArrayEquals(expected, guestView(g.dataImage(), tmp), "vdb restored as it was at the second cut");
+        return m;
       }
     }
   }
@@ -257,6 +264,29 @@ class ChangedBlocksIT {
       CounterGuestIT.await(l.delete(job.name(), c.id()));
       CounterGuestIT.await(l.delete(job.name(), b.id()));
     }, "libvirt no longer knows the parent's checkpoint");
+  }
+
+  /**
+   * A block marked in part is the parent's chunk with the marked granules read over it, but only a parent's chunk the
+   * store verifies: with the chunk of the written block damaged in the store, that block is read whole instead.
+   */
+  @Test
+  void aDamagedParentChunkIsNotPatchedItsBlockIsReadWhole() throws Exception {
+    MemberCheckpoint m = incremental("lencap-it-cbt-damaged", (g, l, job, first, expected) -> {
+      int block = (int) (WRITTEN / EXTENT);
+      String id = HashCode.fromBytes(MessageDigest.getInstance("SHA-256")
+          .digest(Arrays.copyOfRange(expected, block * EXTENT, (block + 1) * EXTENT))).toString();
+      Path chunk;
+      try (var files = Files.walk(tmp.resolve("store"))) {
+        chunk = files.filter(f -> f.getFileName().toString().equals(id)).findFirst()
+            .orElseThrow(() -> new AssertionError("no object of chunk " + id + " in the store"));
+      }
+      byte[] stored = Files.readAllBytes(chunk);
+      stored[stored.length / 2] ^= 1;
+      Files.write(chunk, stored);
+    }, EXTENT);
+    assertTrue(m.notes().stream().anyMatch(n -> n.contains("vdb: 1 of the parent's chunks failed verification")),
+        m.notes().toString());
   }
 
   /**
