@@ -37,7 +37,7 @@ final class CaptureMember {
   private volatile long pauseNanos;
 
   CaptureMember(RunContext run, Encapsulation encapsulation, String checkpointId, Resource resource,
-      ResourceProvider provider, Manifest parent, ChunkPacks packs) {
+      ResourceProvider provider, Manifest parent, ChunkPacks packs, RecentChunks recent) {
     this.run = run;
     this.policy = encapsulation.policy();
     this.resource = resource;
@@ -48,9 +48,9 @@ final class CaptureMember {
     Optional<Manifest.Member> intact = stored.map(this::withoutDamaged);
     this.writer = new StateWriter(run.store(), run.chunkPool(), run.storePool(), this::checkCancelled,
         (done, total) -> run.events().progress(encapsulation.name(), checkpointId, resource.id(), done, total),
-        intact.orElse(null), packs);
+        intact.orElse(null), packs, recent);
     Optional<StoredState> parentState = intact.map(pm -> new StoredStateView(run.store(), run.storePool(),
-        parent.id(), pm));
+        parent.id(), pm, Optional.of(recent)));
     this.context = new MemberCaptureContext(encapsulation.name(), checkpointId, policy.mode(), resource, writer,
         parentState);
     int readAgain = stored.map(pm -> pm.entries().size()).orElse(0) - intact.map(pm -> pm.entries().size()).orElse(0);

@@ -57,6 +57,8 @@ final class CaptureRun {
   private final CaptureJournal journal;
   /** Small chunks of every member, packed together: written out before the commit. */
   private final ChunkPacks packs;
+  /** The parents' chunks the members' drivers just read, shared so that the group's heap holds a bounded amount. */
+  private final RecentChunks recent;
   private final AtomicBoolean aborted = new AtomicBoolean();
   private final Result result = new Result();
   private final CompletableFuture<Void> settled = new CompletableFuture<>();
@@ -89,6 +91,7 @@ final class CaptureRun {
     this.budget = new PauseBudget(policy.pauseBudget(), policy.pauseGrace(), run.ticker(), run.scheduler());
     this.journal = new CaptureJournal(run.store());
     this.packs = new ChunkPacks(run.store().chunks(), run.storePool());
+    this.recent = new RecentChunks();
   }
 
   /** The capture's future: cancelling it aborts the capture, and it completes once all is undone. */
@@ -168,7 +171,7 @@ final class CaptureRun {
     }
     for (Resource r : encapsulation.resources()) {
       members.put(r.id(), new CaptureMember(run, encapsulation, checkpointId, r, run.providers().providerFor(r),
-          parent, packs));
+          parent, packs, recent));
     }
     order = new Order(encapsulation, r -> members.get(r.id()).provider.role(r));
     try {

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -67,6 +68,8 @@ final class StateWriter implements StateSink {
   private final Map<String, Integer> referenced = new ConcurrentHashMap<>();
   /** Chunks of this member stored as deltas (by this capture or before it): id to its base's id. */
   private final Map<String, String> deltas = new ConcurrentHashMap<>();
+  /** The parent's chunks its driver just read, verified: delta bases found there are not read again. */
+  private final RecentChunks recent;
   /** The parent's state of this member (null without one): bases for deltas. */
   private final Manifest.Member parent;
   /** The parent's entries by path, indexed on first use: a tree of many entries must not scan it per entry. */
@@ -91,7 +94,8 @@ final class StateWriter implements StateSink {
   private volatile long lastReport;
 
   StateWriter(CheckpointStore store, Executor chunkPool, Executor storePool, Runnable cancelCheck,
-      Progress progress, Manifest.Member parent, ChunkPacks packs) {
+      Progress progress, Manifest.Member parent, ChunkPacks packs, RecentChunks recent) {
+    this.recent = recent;
     this.parent = parent;
     this.store = store;
     this.chunkPool = chunkPool;
@@ -425,7 +429,8 @@ final class StateWriter implements StateSink {
       String baseId = parent.deltas().getOrDefault(before.id(), before.id()); // bases are whole chunks
       return CompletableFuture.supplyAsync(() -> {
         try {
-          return store.chunks().readWhole(baseId, packedSlot(baseId), length);
+          Optional<byte[]> known = recent.take(baseId, length);
+          return known.isPresent() ? known : store.chunks().readWhole(baseId, packedSlot(baseId), length);
         } catch (IOException e) {
           throw new CompletionException(e);
         }

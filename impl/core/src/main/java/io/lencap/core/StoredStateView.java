@@ -29,13 +29,21 @@ final class StoredStateView implements StoredState {
   private final String checkpointId;
   private final Manifest.Member member;
   private final Map<String, ChunkPacks.Slot> slots;
+  /** Where the chunks read are also kept for a capture's writer, when this is a capture's parent. */
+  private final Optional<RecentChunks> recent;
 
   StoredStateView(CheckpointStore store, Executor storePool, String checkpointId, Manifest.Member member) {
+    this(store, storePool, checkpointId, member, Optional.empty());
+  }
+
+  StoredStateView(CheckpointStore store, Executor storePool, String checkpointId, Manifest.Member member,
+      Optional<RecentChunks> recent) {
     this.store = store;
     this.storePool = storePool;
     this.checkpointId = checkpointId;
     this.member = member;
     this.slots = member.slots();
+    this.recent = recent;
   }
 
   @Override
@@ -60,7 +68,9 @@ final class StoredStateView implements StoredState {
 
   @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
-    return store.chunks().read(chunk, slots, checkpointId, member.id());
+    ByteBuffer content = store.chunks().read(chunk, slots, checkpointId, member.id());
+    recent.ifPresent(r -> r.verified(chunk.id(), content));
+    return content;
   }
 
   @Override

@@ -163,6 +163,39 @@ class BlockDeltaTest {
     Files.write(file, b);
   }
 
+  /**
+   * A driver that reads the parent's chunk before writing its block anew (a tracked VM disk patching the granules its
+   * bitmap marks) hands the writer its delta base: the writer takes it as the store verified it moments before, and
+   * does not read it again. The proof: the bases are damaged in the store between the driver's read and the write,
+   * and the capture still stores deltas against them.
+   */
+  @Test
+  void aDeltaTakesItsBaseFromTheParentChunkTheDriverJustRead() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    Checkpoint c1 = e.capture(group()).join();
+    List<Path> bases = e.store().manifest("g", c1.id()).members().get(0).entries().get(0).chunks().stream()
+        .map(c -> dir.resolve("s").resolve(ChunkStore.key(c.id()))).toList();
+    memory.afterReadingParent = () -> bases.forEach(BlockDeltaTest::flipLastByteUnchecked);
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    memory.afterReadingParent = null;
+    bases.forEach(BlockDeltaTest::flipLastByteUnchecked); // mended: the restore reads them
+
+    long stored = c2.members().get(0).storedBytes();
+    assertTrue(stored <= SIZE * 3L / 100, "stored " + stored + " bytes: the damaged bases were read again");
+    assertFalse(deltasOf(e, c2).isEmpty());
+    assertRestores(e, c2, second);
+  }
+
+  static void flipLastByteUnchecked(Path file) {
+    try {
+      flipLastByte(file);
+    } catch (IOException x) {
+      throw new java.io.UncheckedIOException(x);
+    }
+  }
+
   @Test
   void aDamagedDeltaOrBaseFailsTheRestoreNamingTheChunk() throws IOException {
     Engine e = open("s", Map.of());

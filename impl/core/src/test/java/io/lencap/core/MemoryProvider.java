@@ -33,6 +33,11 @@ final class MemoryProvider implements ResourceProvider {
   volatile boolean liveCut = true;
   /** How devices are chunked: 4 KiB by default, {@link Chunking#blocks()} as block devices are. */
   volatile Chunking chunking = Chunking.fixed(4096);
+  /**
+   * When set, a transfer first reads each of the parent's chunks of its entry, as a driver that patches changes onto
+   * them does, then runs this.
+   */
+  volatile Runnable afterReadingParent;
   /** Devices whose cut is in place (transferred in the pause unless frozen by their writers). */
   final Set<String> inPlace = ConcurrentHashMap.newKeySet();
   /** Device -> storage locator whose writes its cut redirects. */
@@ -105,6 +110,13 @@ final class MemoryProvider implements ResourceProvider {
         calls.add(key + ":transfer");
         byte[] data = cut.live() ? snapshots.get(cut.artefacts().get("snapshot")) : device();
         c.state().attribute("length", Integer.toString(data.length));
+        Runnable afterParent = afterReadingParent;
+        if (afterParent != null && c.parent().isPresent()) {
+          for (io.lencap.spi.ChunkRef chunk : c.parent().get().entry("data").orElseThrow().chunks()) {
+            c.parent().get().read(chunk);
+          }
+          afterParent.run();
+        }
         try (EntryWriter w = c.state().create("data", EntryKind.FILE, Map.of(), chunking)) {
           w.write(data, 0, data.length);
         }

@@ -68,7 +68,7 @@ class StateWriterTest {
     };
     CheckpointStore store = open(gate);
     StateWriter writer = new StateWriter(store, chunkPool, storePool, () -> {}, (done, total) -> {}, null,
-        new ChunkPacks(store.chunks(), storePool));
+        new ChunkPacks(store.chunks(), storePool), new RecentChunks());
     byte[][] contents = new byte[ENTRIES][];
     List<Future<?>> writes = new ArrayList<>();
     for (int i = 0; i < ENTRIES; i++) {

@@ -10,6 +10,7 @@ import io.lencap.spi.EntryWriter;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -264,14 +265,21 @@ final class BitmapTracking {
    */
   static Copied copy(NbdExport export, long size, Parent parent, BitSet zero, String entry, Map<String, String> attrs,
       CaptureContext ctx, Runnable check) throws IOException {
+    List<ChunkRef> patched = new ArrayList<>(); // the parent's chunks of the blocks marked in part, in order
+    Marks scan = new Marks(parent.dirty());
+    for (int i = 0; i < parent.chunks().size(); i++) {
+      long off = (long) i * BLOCK;
+      long marked = bytes(scan.in(off, Math.min(off + BLOCK, size)));
+      if (marked > 0 && marked < Math.min(BLOCK, size - off)) {
+        patched.add(parent.chunks().get(i));
+      }
+    }
+    Marks marks = new Marks(parent.dirty());
     EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
     boolean written = false;
-    long read = 0;
-    int unverified = 0;
-    try {
+    try (Bases bases = new Bases(parent.state(), entry, patched)) {
       ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
-      List<long[]> dirty = parent.dirty();
-      int next = 0; // the first dirty range that may reach into the current block
+      long read = 0;
       int i = 0;
       for (long off = 0; off < size; off += BLOCK, i++) {
         ctx.checkCancelled();
@@ -279,28 +287,21 @@ final class BitmapTracking {
         int length = (int) Math.min(BLOCK, size - off);
         buf.clear().limit(length);
         if (!parent.chunks().isEmpty()) {
-          while (next < dirty.size() && dirty.get(next)[1] <= off) {
-            next++;
-          }
-          List<long[]> marked = within(dirty, next, off, off + length);
-          if (marked.isEmpty()) {
+          List<long[]> ranges = marks.in(off, off + length);
+          if (ranges.isEmpty()) {
             out.reuse(parent.chunks().get(i));
             continue;
           }
-          long markedBytes = marked.stream().mapToLong(r -> r[1] - r[0]).sum();
-          if (markedBytes < length) {
-            Optional<ByteBuffer> base = verified(parent.state().orElseThrow(), parent.chunks().get(i));
-            if (base.isPresent()) {
-              buf.put(base.get());
-              for (long[] r : marked) {
-                buf.limit((int) (r[1] - off)).position((int) (r[0] - off));
-                export.read(buf, r[0]);
-              }
-              read += markedBytes;
-              out.write(buf.clear().limit(length));
-              continue;
+          Optional<ByteBuffer> base = bytes(ranges) < length ? bases.next() : Optional.empty();
+          if (base.isPresent()) {
+            buf.put(base.get());
+            for (long[] r : ranges) {
+              buf.limit((int) (r[1] - off)).position((int) (r[0] - off));
+              export.read(buf, r[0]);
             }
-            unverified++;
+            read += bytes(ranges);
+            out.write(buf.clear().limit(length));
+            continue;
           }
         }
         if (zero.get(i)) {
@@ -313,6 +314,7 @@ final class BitmapTracking {
         out.write(buf);
       }
       written = true;
+      return new Copied(read, bases.unverified);
     } finally {
       if (written) {
         out.close();
@@ -324,24 +326,80 @@ final class BitmapTracking {
         }
       }
     }
-    return new Copied(read, unverified);
   }
 
-  /** The parts of the ranges, from index {@code from} on, that fall in {@code [start, end)}. */
-  private static List<long[]> within(List<long[]> ranges, int from, long start, long end) {
-    List<long[]> out = new ArrayList<>(2);
-    for (int k = from; k < ranges.size() && ranges.get(k)[0] < end; k++) {
-      out.add(new long[] {Math.max(ranges.get(k)[0], start), Math.min(ranges.get(k)[1], end)});
+  /** Sorted, disjoint ranges, asked for their parts in successive windows. */
+  static final class Marks {
+    private final List<long[]> ranges;
+    private int next; // the first range that may reach into the next window
+
+    Marks(List<long[]> ranges) {
+      this.ranges = ranges;
     }
-    return out;
+
+    /** The parts of the ranges in {@code [start, end)}; each call's window must start at or after the last's end. */
+    List<long[]> in(long start, long end) {
+      while (next < ranges.size() && ranges.get(next)[1] <= start) {
+        next++;
+      }
+      List<long[]> out = new ArrayList<>(2);
+      for (int k = next; k < ranges.size() && ranges.get(k)[0] < end; k++) {
+        out.add(new long[] {Math.max(ranges.get(k)[0], start), Math.min(ranges.get(k)[1], end)});
+      }
+      return out;
+    }
   }
 
-  /** A parent's chunk as the store verified it, or empty when it fails (the block is then read whole). */
-  private static Optional<ByteBuffer> verified(StoredState parent, ChunkRef chunk) throws IOException {
-    try {
-      return Optional.of(parent.read(chunk).duplicate());
-    } catch (CorruptCheckpointException e) {
-      return Optional.empty();
+  private static long bytes(List<long[]> ranges) {
+    return ranges.stream().mapToLong(r -> r[1] - r[0]).sum();
+  }
+
+  /**
+   * The parent's chunks of the blocks a copy patches, in order, streamed with the store's read-ahead and each verified
+   * by it. A chunk that fails verification is skipped (its block is then read whole) and the stream opened again
+   * after it.
+   */
+  private static final class Bases implements java.io.Closeable {
+    private final Optional<StoredState> parent;
+    private final String entry;
+    private final List<ChunkRef> chunks;
+    private int next;
+    private InputStream in;
+    int unverified;
+
+    Bases(Optional<StoredState> parent, String entry, List<ChunkRef> chunks) {
+      this.parent = parent;
+      this.entry = entry;
+      this.chunks = chunks;
+    }
+
+    /** The next chunk's content, or empty when the store could not verify it. */
+    Optional<ByteBuffer> next() throws IOException {
+      ChunkRef c = chunks.get(next++);
+      if (in == null) {
+        List<ChunkRef> rest = chunks.subList(next - 1, chunks.size());
+        in = parent.orElseThrow().open(new StoredEntry(entry, EntryKind.FILE,
+            rest.stream().mapToLong(ChunkRef::length).sum(), Map.of(), rest));
+      }
+      byte[] content = new byte[c.length()];
+      try {
+        if (in.readNBytes(content, 0, content.length) != content.length) {
+          throw new IOException("the parent's copy of " + entry + " ended before chunk " + c.id());
+        }
+        return Optional.of(ByteBuffer.wrap(content));
+      } catch (CorruptCheckpointException e) {
+        close();
+        unverified++;
+        return Optional.empty();
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (in != null) {
+        in.close();
+        in = null;
+      }
     }
   }
 

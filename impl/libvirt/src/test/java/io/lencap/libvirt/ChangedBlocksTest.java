@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The parts of changed-block tracking that need no QEMU: checkpoint XML, and judging a bitmap from qemu-img. */
+/**
+ * The parts of changed-block tracking that need no QEMU: checkpoint XML, judging a bitmap from qemu-img, and cutting
+ * the bitmap's ranges at block boundaries.
+ */
 class ChangedBlocksTest {
   static String info(String bitmaps) {
     return "{\n    \"virtual-size\": 268435456,\n    \"format-specific\": {\n        \"type\": \"qcow2\",\n"
@@ -35,6 +38,21 @@ class ChangedBlocksTest {
     assertTrue(QemuImg.bitmapProblem(info(bitmap("lencap-ab", "auto")), "lencap-a", "d.qcow2").orElseThrow()
         .contains("holds no bitmap lencap-a"));
     assertTrue(QemuImg.bitmapProblem("{\"format\": \"qcow2\"}", "lencap-a", "d.qcow2").isPresent());
+  }
+
+  @Test
+  void marksAreCutAtEachWindowAndAskedInOrder() {
+    BitmapTracking.Marks marks = new BitmapTracking.Marks(List.of(new long[] {100, 300}, new long[] {350, 360},
+        new long[] {600, 1000}));
+    assertEquals("[100-256]", ranges(marks.in(0, 256)));
+    assertEquals("[256-300, 350-360]", ranges(marks.in(256, 512)));
+    assertEquals("[600-768]", ranges(marks.in(512, 768)));
+    assertEquals("[768-1000]", ranges(marks.in(768, 1024)));
+    assertEquals("[]", ranges(marks.in(1024, 1280)));
+  }
+
+  static String ranges(List<long[]> ranges) {
+    return ranges.stream().map(r -> r[0] + "-" + r[1]).toList().toString();
   }
 
   @Test
