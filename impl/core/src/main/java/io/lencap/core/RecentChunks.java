@@ -19,7 +19,7 @@ final class RecentChunks {
       .<String, ByteBuffer>weigher((id, bytes) -> bytes.remaining()).build();
 
   /** Remembers a chunk's content, verified against its id by the caller. */
-  void verified(String id, ByteBuffer content) {
+  void keep(String id, ByteBuffer content) {
     verified.put(id, content.asReadOnlyBuffer());
   }
 

@@ -69,7 +69,7 @@ final class StoredStateView implements StoredState {
   @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
     ByteBuffer content = store.chunks().read(chunk, slots, checkpointId, member.id());
-    recent.ifPresent(r -> r.verified(chunk.id(), content));
+    recent.ifPresent(r -> r.keep(chunk.id(), content));
     return content;
   }
 

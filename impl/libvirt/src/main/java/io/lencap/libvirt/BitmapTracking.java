@@ -9,6 +9,7 @@ import io.lencap.spi.EntryKind;
 import io.lencap.spi.EntryWriter;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -269,8 +270,9 @@ final class BitmapTracking {
     Marks scan = new Marks(parent.dirty());
     for (int i = 0; i < parent.chunks().size(); i++) {
       long off = (long) i * BLOCK;
-      long marked = bytes(scan.in(off, Math.min(off + BLOCK, size)));
-      if (marked > 0 && marked < Math.min(BLOCK, size - off)) {
+      long length = Math.min(BLOCK, size - off);
+      List<long[]> ranges = scan.in(off, off + length);
+      if (!ranges.isEmpty() && inPart(ranges, length)) {
         patched.add(parent.chunks().get(i));
       }
     }
@@ -292,7 +294,7 @@ final class BitmapTracking {
             out.reuse(parent.chunks().get(i));
             continue;
           }
-          Optional<ByteBuffer> base = bytes(ranges) < length ? bases.next() : Optional.empty();
+          Optional<ByteBuffer> base = inPart(ranges, length) ? bases.next() : Optional.empty();
           if (base.isPresent()) {
             buf.put(base.get());
             for (long[] r : ranges) {
@@ -354,12 +356,17 @@ final class BitmapTracking {
     return ranges.stream().mapToLong(r -> r[1] - r[0]).sum();
   }
 
+  /** Whether marked ranges leave part of a block of {@code length} bytes unmarked: it is then patched. */
+  private static boolean inPart(List<long[]> ranges, long length) {
+    return bytes(ranges) < length;
+  }
+
   /**
    * The parent's chunks of the blocks a copy patches, in order, streamed with the store's read-ahead and each verified
    * by it. A chunk that fails verification is skipped (its block is then read whole) and the stream opened again
    * after it.
    */
-  private static final class Bases implements java.io.Closeable {
+  private static final class Bases implements Closeable {
     private final Optional<StoredState> parent;
     private final String entry;
     private final List<ChunkRef> chunks;
