@@ -9,8 +9,10 @@ import io.lencap.api.ResiliencyPolicy;
 import io.lencap.api.Resource;
 import io.lencap.testing.CounterGuest;
 import io.lencap.testing.CounterGuests;
+import io.lencap.testing.HostCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Random;
@@ -23,7 +25,9 @@ import java.util.regex.Pattern;
  * qcow2 data disk of N MiB whose first M MiB are random bytes (M = N unless given); after the first capture 1% of
  * the disk is rewritten through QEMU with random bytes as 256 KiB extents, captured, then 1% again as scattered 4 KiB blocks, captured.
  * Prints wall time, bytes read and stored, the group's pause, and the ratios against the first capture and against
- * the untracked run. Memory images are measured on their own by {@link MemoryImageBench}.
+ * the untracked run. A third argument sets the data image's qcow2 cluster size in KiB (64 unless given): QEMU's dirty
+ * bitmaps mark whole clusters, so smaller ones read less after scattered writes. Memory images are measured on their
+ * own by {@link MemoryImageBench}.
  * Run: {@code mvn -q -pl benchmarks exec:java -Dexec.mainClass=io.lencap.benchmarks.ChangedBlocksBench
  * -Dexec.args="4096 2048"}
  */
@@ -39,11 +43,12 @@ public final class ChangedBlocksBench {
   public static void main(String[] args) throws Exception {
     int mib = args.length > 0 ? Integer.parseInt(args[0]) : 256;
     int dataMib = args.length > 1 ? Integer.parseInt(args[1]) : mib;
+    int clusterKib = args.length > 2 ? Integer.parseInt(args[2]) : 64;
     CounterGuests guests = CounterGuests.inProject();
-    System.out.printf("changed-block tracking: counter guest, qcow2 data disk of %d MiB (%d MiB written), %d cores%n",
-        mib, dataMib, Runtime.getRuntime().availableProcessors());
-    Figures[] none = run(guests, mib, dataMib, "none");
-    Figures[] bitmap = run(guests, mib, dataMib, "bitmap");
+    System.out.printf("changed-block tracking: counter guest, qcow2 data disk of %d MiB (%d MiB written) in clusters "
+        + "of %d KiB, %d cores%n", mib, dataMib, clusterKib, Runtime.getRuntime().availableProcessors());
+    Figures[] none = run(guests, mib, dataMib, clusterKib, "none");
+    Figures[] bitmap = run(guests, mib, dataMib, clusterKib, "bitmap");
     String[] what = {"first capture", "after 1% in 256 KiB extents", "after 1% in scattered 4 KiB blocks"};
     for (int i = 0; i < 3; i++) {
       System.out.printf("%-36s tracking: %6d ms, read %11d B, stored %11d B, pause %4d ms | none: %6d ms, read %11d B,"
@@ -60,10 +65,18 @@ public final class ChangedBlocksBench {
         (double) bitmap[2].stored / ((long) mib << 20), (double) none[2].stored / ((long) mib << 20));
   }
 
-  private static Figures[] run(CounterGuests guests, int mib, int dataMib, String tracking) throws Exception {
+  private static Figures[] run(CounterGuests guests, int mib, int dataMib, int clusterKib, String tracking)
+      throws Exception {
     String name = "lencap-bench-cbt";
     Path store = Files.createTempDirectory("lencap-cbt-bench");
     try (CounterGuest g = guests.define(name, (long) mib << 20, (long) dataMib << 20, "qcow2")) {
+      if (clusterKib != 64) {
+        Path image = g.dataImage();
+        Path other = image.resolveSibling("clusters.qcow2");
+        HostCommand.run("qemu-img", "convert", "-q", "-f", "qcow2", "-O", "qcow2", "-o", "cluster_size="
+            + clusterKib * 1024, image.toString(), other.toString());
+        Files.move(other, image, StandardCopyOption.REPLACE_EXISTING);
+      }
       g.start();
       g.awaitCounter(n -> n >= 1, Duration.ofMinutes(2));
       Resource vm = Resource.builder("vm").type(io.lencap.api.ResourceType.VIRTUAL_MACHINE).locator(guests.uri())
@@ -94,7 +107,10 @@ public final class ChangedBlocksBench {
         for (int i = 0; i < blocks.length; i++) {
           blocks[i] = (r.nextLong() & Long.MAX_VALUE) % (size / 4096) * 4096;
         }
+        long t = System.nanoTime();
         g.writesThroughQemu("vdb", blocks, 4096, source);
+        System.out.printf("  the guest's %d scattered 4 KiB writes: %d ms%n", blocks.length,
+            (System.nanoTime() - t) / 1_000_000);
         out[2] = capture(lencap, job, g, phases);
       }
       return out;

@@ -14,6 +14,7 @@ import io.lencap.spi.Chunking;
 import io.lencap.spi.Cut;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.EntryWriter;
+import io.lencap.spi.IncrementalCopy;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StorageSnapshot;
@@ -173,7 +174,7 @@ final class LunDriver implements ResourceDriver {
     }
   }
 
-  /** Copies the LUN in fixed chunks: those the plan marks dirty (all when it has no parent), the rest reused. */
+  /** Copies the LUN in fixed chunks: whole, or the plan's changed ranges over the parent's copy. */
   private void transfer(IscsiSession s, CaptureContext context, LunTracking.Plan plan) {
     long size = s.sizeBytes();
     Map<String, String> attributes = Map.of(ATTR_BYTES, Long.toString(size),
@@ -181,33 +182,36 @@ final class LunDriver implements ResourceDriver {
     attributes.forEach(context.state()::attribute);
     context.state().attribute(LunTracking.LOCATOR, spec.address().toUri().toString());
     int chunk = spec.chunkSize();
-    int chunks = Math.toIntExact((size + chunk - 1) / chunk);
-    // The runs of chunks to read, all in one stream so that scattered runs are read with commands in flight.
-    List<long[]> ranges = new ArrayList<>();
-    for (int i = plan.whole() ? 0 : plan.dirty().nextSetBit(0); i >= 0 && i < chunks; ) {
-      int end = plan.whole() ? chunks : Math.min(chunks, plan.dirty().nextClearBit(i));
-      ranges.add(new long[] {(long) i * chunk, Math.min(size, (long) end * chunk) - (long) i * chunk});
-      i = plan.whole() ? chunks : plan.dirty().nextSetBit(end);
-    }
     long[] read = {0};
-    int[] next = {0}; // the next chunk the entry needs
+    int[] unverified = {0};
     run(() -> {
       EntryWriter writer = context.state().create(ENTRY, EntryKind.FILE, attributes, Chunking.fixed(chunk));
-      s.stream(ranges, chunk, (offset, data) -> {
-        context.checkCancelled();
-        for (; next[0] < offset / chunk; next[0]++) {
-          writer.reuse(plan.parent().get(next[0])); // a clean chunk before this one: the parent's
+      if (plan.whole()) {
+        s.stream(0, size, chunk, (offset, data) -> {
+          context.checkCancelled();
+          read[0] += data.remaining();
+          writer.write(data);
+        });
+      } else {
+        try (IncrementalCopy copy = new IncrementalCopy(writer, context.parent().orElseThrow(), plan.parent().get(),
+            chunk, plan.changed(), (offset, dst) -> s.read(offset / s.blockSize(), dst))) {
+          // All the ranges in one stream, so that scattered ones are read with commands in flight.
+          s.stream(copy.reads().stream().map(e -> new long[] {e.offset(), e.length()}).toList(), chunk,
+              (offset, data) -> {
+                context.checkCancelled();
+                copy.accept(offset, data);
+              });
+          copy.finish();
+          read[0] = copy.read();
+          unverified[0] = copy.unverified();
         }
-        read[0] += data.remaining();
-        writer.write(data);
-        next[0]++;
-      });
-      for (; next[0] < chunks; next[0]++) {
-        writer.reuse(plan.parent().get(next[0]));
       }
       writer.close(); // only a complete copy: an entry left open is not part of the checkpoint
     });
     context.state().attribute(LunTracking.READ, Long.toString(read[0]));
+    if (unverified[0] > 0) {
+      context.note(unverified[0] + " of the parent's chunks failed verification: their chunks were read whole");
+    }
     context.note(plan.whole() ? "LUN read whole (" + size + " bytes): " + plan.why()
         : String.format("LUN read %d of %d bytes (%.2f%%), %s; the rest is the parent's", read[0], size,
             size == 0 ? 0.0 : 100.0 * read[0] / size, plan.why()));

@@ -3,12 +3,12 @@ package io.lencap.iscsi;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.api.Resource;
 import io.lencap.spi.CaptureContext;
-import io.lencap.spi.ChunkRef;
+import io.lencap.spi.IncrementalCopy;
 import io.lencap.spi.StorageSnapshot;
 import io.lencap.spi.StorageSnapshot.Extent;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
-import java.util.BitSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,8 +18,9 @@ import java.util.TreeSet;
 /**
  * Changed-block tracking of a LUN through its storage's snapshot diff ({@link StorageSnapshot#changed}). A capture
  * whose cut is a storage snapshot keeps that image after it commits instead of deleting it; the next capture asks
- * the storage what changed between that image and its own, reads only the chunks those ranges touch and takes every
- * other chunk from the parent checkpoint. Once the next capture commits, the older image is deleted.
+ * the storage what changed between that image and its own and reads only those ranges, in whole blocks of the LUN:
+ * the rest comes from the parent checkpoint's chunks ({@link IncrementalCopy}). Once the next capture commits, the
+ * older image is deleted.
  *
  * <p>The diff is used only when it provably covers the interval since the parent's cut: the parent records the
  * image it read ({@link #KEPT}), which is the parent's own cut (named after the parent's id), the LUN has the same
@@ -57,17 +58,17 @@ final class LunTracking {
   /**
    * What a capture from image {@code name} reads.
    *
-   * @param parent the parent's chunks, one per chunk of the LUN; empty when the LUN is read whole
-   * @param dirty the chunks to read when {@code parent} is not empty
+   * @param parent the parent's copy of the LUN, in whole chunks; empty when the LUN is read whole
+   * @param changed the ranges to read when {@code parent} is present, in whole blocks of the LUN, ascending and apart
    * @param why what the member's notes say of it
    */
-  record Plan(List<ChunkRef> parent, BitSet dirty, String why) {
+  record Plan(Optional<StoredEntry> parent, List<Extent> changed, String why) {
     boolean whole() {
       return parent.isEmpty();
     }
 
     static Plan whole(String reason) {
-      return new Plan(List.of(), new BitSet(), reason);
+      return new Plan(Optional.empty(), List.of(), reason);
     }
   }
 
@@ -97,7 +98,7 @@ final class LunTracking {
     }
     int chunk = spec.chunkSize();
     Optional<StoredEntry> entry = parent.get().entry(LunDriver.ENTRY);
-    if (entry.isEmpty() || entry.get().size() != size || !wholeChunks(entry.get(), chunk)) {
+    if (entry.isEmpty() || entry.get().size() != size || !IncrementalCopy.inWholeBlocks(entry.get(), chunk)) {
       return Plan.whole("the parent's copy is not in whole " + chunk + "-byte chunks of the same LUN");
     }
     Optional<List<Extent>> changed;
@@ -110,28 +111,24 @@ final class LunTracking {
       return Plan.whole("the storage cannot tell what changed since snapshot " + base
           + " (deleted, its image replaced, or no diff)");
     }
-    BitSet dirty = new BitSet();
+    List<Extent> ranges = new ArrayList<>(); // rounded out to whole blocks: a READ reads nothing less
+    long after = 0;
     for (Extent e : changed.get()) {
-      if (e.end() > size) {
-        return Plan.whole("the storage reported a change at " + e + ", beyond the LUN's " + size + " bytes");
+      if (e.end() > size || e.offset() < after) {
+        return Plan.whole("the storage reported a change at " + e + ", " + (e.end() > size ? "beyond the LUN's "
+            + size + " bytes" : "before the end of the previous one (" + after + ")"));
       }
-      dirty.set(Math.toIntExact(e.offset() / chunk), Math.toIntExact((e.end() + chunk - 1) / chunk));
-    }
-    return new Plan(entry.get().chunks(), dirty, "the chunks " + base + ".." + name + " changed");
-  }
-
-  private static boolean wholeChunks(StoredEntry e, int chunk) {
-    List<ChunkRef> chunks = e.chunks();
-    if (chunks.size() != (e.size() + chunk - 1) / chunk) {
-      return false;
-    }
-    for (int i = 0; i < chunks.size(); i++) {
-      ChunkRef c = chunks.get(i);
-      if (c.offset() != (long) i * chunk || c.length() != Math.min(chunk, e.size() - (long) i * chunk)) {
-        return false;
+      after = e.end();
+      long start = e.offset() / blockSize * blockSize;
+      long end = Math.min(size, (e.end() + blockSize - 1) / blockSize * blockSize);
+      Extent last = ranges.isEmpty() ? null : ranges.get(ranges.size() - 1);
+      if (last != null && start <= last.end()) { // two changes in one block, or next to each other
+        ranges.set(ranges.size() - 1, new Extent(last.offset(), end - last.offset()));
+      } else {
+        ranges.add(new Extent(start, end - start));
       }
     }
-    return true;
+    return new Plan(entry, ranges, "the ranges " + base + ".." + name + " changed");
   }
 
   /**

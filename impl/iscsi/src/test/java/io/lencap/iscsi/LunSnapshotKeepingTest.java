@@ -1,5 +1,6 @@
 package io.lencap.iscsi;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,14 +9,18 @@ import io.lencap.api.Resource;
 import io.lencap.spi.Cut;
 import io.lencap.spi.ResourceDriver;
 import io.lencap.spi.StorageSnapshot;
+import io.lencap.spi.StorageSnapshot.Extent;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
 import io.lencap.spi.tck.ResourceProviderContract.TckCaptureContext;
+import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -38,7 +43,8 @@ class LunSnapshotKeepingTest {
   static Path dir;
   static JscsiTarget target;
   static Resource lun;
-  static final MemoryState.Chunks CHUNKS = new MemoryState.Chunks();
+  /** This test's chunks. */
+  final MemoryState.Chunks chunks = new MemoryState.Chunks();
   /** This test's Lencap work directory, where the driver remembers the images it took. */
   Path work;
 
@@ -58,10 +64,11 @@ class LunSnapshotKeepingTest {
     target.close();
   }
 
-  /** Records deletes; every image is the LUN itself; a diff from an image not deleted: the first 4 KiB changed. */
+  /** Records deletes; every image is the LUN itself; a diff from an image not deleted: {@code changes}. */
   static final class Storage implements StorageSnapshot {
     final List<String> deleted = new CopyOnWriteArrayList<>();
     final Set<String> gone = ConcurrentHashMap.newKeySet();
+    volatile List<Extent> changes = List.of(new Extent(0, 4096));
 
     @Override
     public boolean supports(Resource resource) {
@@ -86,7 +93,7 @@ class LunSnapshotKeepingTest {
 
     @Override
     public Optional<List<Extent>> changed(Resource resource, String base, String name) {
-      return gone.contains(base) ? Optional.empty() : Optional.of(List.of(new Extent(0, 4096)));
+      return gone.contains(base) ? Optional.empty() : Optional.of(changes);
     }
   }
 
@@ -94,7 +101,7 @@ class LunSnapshotKeepingTest {
 
   /** One capture of {@code id} through release; {@code abort} cancels it before the release, as the engine does. */
   Captured capture(Storage storage, String id, Optional<StoredState> parent, boolean abort) throws Exception {
-    MemoryState sink = new MemoryState(CHUNKS, id);
+    MemoryState sink = new MemoryState(chunks, id);
     TckCaptureContext ctx = (TckCaptureContext) IscsiLunIT.Phases.captureContext(lun, CaptureMode.NON_BLOCKING, id,
         parent, sink);
     try (ResourceDriver d = new LunDriver(lun, LunSpec.of(lun), Optional.of(storage), work)) {
@@ -123,7 +130,7 @@ class LunSnapshotKeepingTest {
     Captured b = capture(storage, "b", Optional.of(a.state()), false);
     assertEquals(List.of("lencap-a"), storage.deleted, "the parent's image goes when the child commits");
     assertEquals("lencap-a", b.state().attributes().get(LunTracking.PREVIOUS));
-    assertEquals(Integer.toString(256 << 10), b.state().attributes().get(LunTracking.READ), "one chunk read");
+    assertEquals("4096", b.state().attributes().get(LunTracking.READ), "only the 4 KiB the diff reports");
 
     storage.deleted.clear();
     capture(storage, "c", Optional.of(b.state()), true);
@@ -147,7 +154,7 @@ class LunSnapshotKeepingTest {
     Storage storage = new Storage();
     Captured a = capture(storage, "a", Optional.empty(), false);
     // b committed, then its process died before its release: repair releases its cut on a new driver.
-    MemoryState sink = new MemoryState(CHUNKS, "b");
+    MemoryState sink = new MemoryState(chunks, "b");
     TckCaptureContext ctx = (TckCaptureContext) IscsiLunIT.Phases.captureContext(lun, CaptureMode.NON_BLOCKING, "b",
         Optional.of(a.state()), sink);
     Cut cut;
@@ -167,5 +174,53 @@ class LunSnapshotKeepingTest {
     assertTrue(c.ctx().notes().contains("LUN read whole (" + SIZE + " bytes): the storage cannot tell what changed "
         + "since snapshot lencap-b (deleted, its image replaced, or no diff)"), c.ctx().notes().toString());
     assertEquals(List.of("lencap-a", "lencap-b"), storage.deleted, "the next commit deletes what b's would have");
+  }
+
+  @Test
+  void scatteredChangesAreReadOverTheParentsChunksAndACorruptOneIsReadWhole() throws Exception {
+    Storage storage = new Storage();
+    byte[] lunBytes = new byte[(int) SIZE];
+    new Random(7).nextBytes(lunBytes);
+    write(0, lunBytes);
+    Captured a = capture(storage, "a", Optional.empty(), false);
+    // 4 KiB at two places in the first chunk, 512 bytes across the second's end, the third chunk whole.
+    int chunk = 256 << 10;
+    List<Extent> changes = List.of(new Extent(4096, 4096), new Extent(65536, 4096), new Extent(2L * chunk - 512,
+        1024), new Extent(2L * chunk + 512, chunk - 512));
+    for (Extent e : changes) {
+      byte[] b = new byte[(int) e.length()];
+      new Random(e.offset()).nextBytes(b);
+      System.arraycopy(b, 0, lunBytes, (int) e.offset(), b.length);
+      write(e.offset(), b);
+    }
+    storage.changes = changes;
+    Captured b = capture(storage, "b", Optional.of(a.state()), false);
+    assertArrayEquals(lunBytes, content(b.state()), "the parent's chunks with the changed ranges over them");
+    assertEquals(Long.toString(changes.stream().mapToLong(Extent::length).sum()),
+        b.state().attributes().get(LunTracking.READ), "the changed ranges and nothing else");
+
+    chunks.corrupt(b.state().entry(LunDriver.ENTRY).orElseThrow().chunks().get(0).id());
+    byte[] again = new byte[512];
+    new Random(8).nextBytes(again);
+    System.arraycopy(again, 0, lunBytes, 4096, again.length);
+    write(4096, again);
+    storage.changes = List.of(new Extent(4096, 512));
+    Captured c = capture(storage, "c", Optional.of(b.state()), false);
+    assertArrayEquals(lunBytes, content(c.state()), "a corrupt parent chunk is not patched");
+    assertEquals(Long.toString(512 + chunk), c.state().attributes().get(LunTracking.READ), "its chunk read whole");
+    assertTrue(c.ctx().notes().contains("1 of the parent's chunks failed verification: their chunks were read whole"),
+        c.ctx().notes().toString());
+  }
+
+  static void write(long offset, byte[] bytes) throws Exception {
+    try (IscsiSession s = LunSpec.of(lun).connect()) {
+      s.write(offset / s.blockSize(), ByteBuffer.wrap(bytes));
+    }
+  }
+
+  static byte[] content(StoredState state) throws Exception {
+    try (InputStream in = state.open(state.entry(LunDriver.ENTRY).orElseThrow())) {
+      return in.readAllBytes();
+    }
   }
 }

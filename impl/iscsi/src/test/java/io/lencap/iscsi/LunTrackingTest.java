@@ -17,7 +17,6 @@ import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.MemoryState;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,16 +88,14 @@ class LunTrackingTest {
   static final Optional<List<Extent>> SOME = Optional.of(List.of(new Extent(100, 10)));
 
   @Test
-  void aProvenDiffMarksEveryChunkAChangedRangeTouches() throws Exception {
+  void aProvenDiffReadsTheChangedRangesInWholeBlocksOfTheLun() throws Exception {
     LunTracking.Plan p = plan(Optional.of(parent(SIZE, CHUNK, a -> {})), Optional.of(List.of(new Extent(0, 1),
-        new Extent(3L * CHUNK - 1, 2), new Extent(9L * CHUNK, CHUNK))));
-    BitSet expected = new BitSet();
-    expected.set(0);
-    expected.set(2, 4);
-    expected.set(9);
-    assertEquals(expected, p.dirty());
-    assertEquals(10, p.parent().size());
-    assertEquals(new BitSet(), plan(Optional.of(parent(SIZE, CHUNK, a -> {})), Optional.of(List.of())).dirty(),
+        new Extent(100, 10), new Extent(3L * CHUNK - 1, 2), new Extent(3L * CHUNK + 511, 2), new Extent(9L * CHUNK,
+        CHUNK))));
+    assertEquals(List.of(new Extent(0, 512), new Extent(3L * CHUNK - 512, 1024 + 512), new Extent(9L * CHUNK, CHUNK)),
+        p.changed(), "two changes in one block read it once; changes in adjacent blocks read together");
+    assertEquals(10, p.parent().orElseThrow().chunks().size());
+    assertEquals(List.of(), plan(Optional.of(parent(SIZE, CHUNK, a -> {})), Optional.of(List.of())).changed(),
         "nothing changed: every chunk is the parent's");
   }
 
@@ -118,6 +115,8 @@ class LunTrackingTest {
         + "snapshot " + BASE));
     assertTrue(whyWhole(parent(SIZE, CHUNK, a -> {}), Optional.of(List.of(new Extent(SIZE - 1, 2))))
         .contains("beyond the LUN"));
+    assertTrue(whyWhole(parent(SIZE, CHUNK, a -> {}), Optional.of(List.of(new Extent(100, 10), new Extent(50, 1))))
+        .contains("before the end of the previous one"));
   }
 
   @Test

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Changed-block tracking of a LUN through the storage's snapshot diff, on a tgt gateway over Ceph RBD: the second
- * capture reads only the chunks {@code rbd diff} reports changed since the first's snapshot, restores bit-identical,
+ * capture reads only the ranges {@code rbd diff} reports changed since the first's snapshot, restores bit-identical,
  * and every case where that diff is not proven (its base deleted, the parent checkpoint deleted) reads the LUN
  * whole, says why, and restores bit-identical too.
  */
@@ -68,27 +68,30 @@ class SnapshotDiffIT {
     return cp.member("lun").orElseThrow();
   }
 
-  /** Rewrites a known ~1% of the LUN through the target: scattered 4 KiB blocks and one contiguous 512 KiB run. */
+  /**
+   * Rewrites a known ~1% of the LUN through the target: scattered 4 KiB blocks and one contiguous 512 KiB run.
+   * Returns the 4 KiB blocks written, by index.
+   */
   static TreeSet<Long> rewriteOnePercent(long seed) throws Exception {
     Random random = new Random(seed);
-    TreeSet<Long> chunks = new TreeSet<>();
+    TreeSet<Long> blocks = new TreeSet<>();
     try (IscsiSession s = LunSpec.of(lun).connect()) {
       byte[] block = new byte[4096];
       for (int i = 0; i < 48; i++) {
         long at = random.nextLong(SIZE / block.length) * block.length;
         random.nextBytes(block);
         s.write(at / s.blockSize(), ByteBuffer.wrap(block));
-        chunks.add(at / CHUNK);
+        blocks.add(at / block.length);
       }
       byte[] run = new byte[512 << 10];
       random.nextBytes(run);
       long at = SIZE / 3 / 4096 * 4096 + 4096; // not on the chunk grid: spans three chunks
       s.write(at / s.blockSize(), ByteBuffer.wrap(run));
-      for (long c = at / CHUNK; c <= (at + run.length - 1) / CHUNK; c++) {
-        chunks.add(c);
+      for (long b = at / 4096; b < (at + run.length) / 4096; b++) {
+        blocks.add(b);
       }
     }
-    return chunks;
+    return blocks;
   }
 
   static long timed(long[] nanos, Runnable r) {
@@ -143,13 +146,14 @@ class SnapshotDiffIT {
       Matcher read = READ.matcher(note(member(second), "LUN read "));
       assertTrue(read.find(), member(second).notes().toString());
       long bytesRead = Long.parseLong(read.group(1));
-      System.out.printf("LUN of %d MiB, %d chunks of %d KiB changed: first capture read %d bytes in %d ms, "
-          + "second read %d bytes (%.2f%%) in %d ms (%.2f of the first's time), stored %d bytes%n", SIZE >> 20,
-          changed.size(), CHUNK >> 10, SIZE, t1[0] / 1_000_000, bytesRead, 100.0 * bytesRead / SIZE,
+      long chunks = changed.stream().map(b -> b * 4096 / CHUNK).distinct().count();
+      System.out.printf("LUN of %d MiB, %d blocks of 4 KiB in %d chunks of %d KiB changed: first capture read %d "
+          + "bytes in %d ms, second read %d bytes (%.2f%%) in %d ms (%.2f of the first's time), stored %d bytes%n",
+          SIZE >> 20, changed.size(), chunks, CHUNK >> 10, SIZE, t1[0] / 1_000_000, bytesRead, 100.0 * bytesRead / SIZE,
           t2[0] / 1_000_000, (double) t2[0] / t1[0], second.storedBytes());
       System.out.println("first capture's phases (ms): " + phases(events, first.id()));
       System.out.println("second capture's phases (ms): " + phases(events, second.id()));
-      assertEquals(changed.size() * (long) CHUNK, bytesRead, "exactly the chunks the writes touched: "
+      assertEquals(changed.size() * 4096L, bytesRead, "exactly the 4 KiB blocks written, not their chunks: "
           + member(second).notes());
       assertEquals(List.of(StorageSnapshot.imageName(second.id())), gateway.snapshots(image),
           "the first snapshot was deleted once the second capture committed");

@@ -1,17 +1,15 @@
 package io.lencap.libvirt;
 
-import io.lencap.api.CorruptCheckpointException;
 import io.lencap.api.InvalidSpecException;
 import io.lencap.spi.CaptureContext;
-import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.EntryWriter;
+import io.lencap.spi.IncrementalCopy;
+import io.lencap.spi.StorageSnapshot.Extent;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
-import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,25 +128,10 @@ final class BitmapTracking {
     if (e.isEmpty() || !GUEST.equals(e.get().attributes().get(VIEW))) {
       return Optional.of("the parent did not store it as the guest sees it");
     }
-    if (!wholeBlocks(e.get())) {
+    if (!IncrementalCopy.inWholeBlocks(e.get(), BLOCK)) {
       return Optional.of("the parent's copy is not in whole " + BLOCK + "-byte blocks");
     }
     return Optional.empty();
-  }
-
-  /** Whether a stored copy is in whole blocks at fixed offsets, as a tracked capture writes it. */
-  static boolean wholeBlocks(StoredEntry e) {
-    List<ChunkRef> chunks = e.chunks();
-    if (chunks.size() != (e.size() + BLOCK - 1) / BLOCK) {
-      return false;
-    }
-    for (int i = 0; i < chunks.size(); i++) {
-      ChunkRef c = chunks.get(i);
-      if (c.offset() != (long) i * BLOCK || c.length() != Math.min(BLOCK, e.size() - (long) i * BLOCK)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /** The device and inode of a file: a restore writes a new file, a merge writes into the same one. */
@@ -208,16 +191,21 @@ final class BitmapTracking {
     try (QemuNbd server = QemuNbd.serve(image, bitmap, dir.resolve("s"), what);
         NbdExport export = NbdExport.unix(server.socket(), context, what)) {
       long size = export.size();
-      List<ChunkRef> parent = List.of();
+      Optional<StoredEntry> parent = Optional.empty();
       if (bitmap.isPresent()) {
         StoredEntry p = ctx.parent().orElseThrow().entry(entry).orElseThrow();
         if (p.size() != size) {
           reason = Optional.of("its virtual size changed from " + p.size() + " to " + size + " bytes");
         } else {
-          parent = p.chunks();
+          parent = Optional.of(p);
         }
       }
-      List<long[]> dirty = parent.isEmpty() ? List.of() : export.flagged(0, size, Libnbd.DIRTY);
+      List<Extent> dirty = new ArrayList<>();
+      if (parent.isPresent()) {
+        for (long[] r : export.flagged(0, size, Libnbd.DIRTY)) {
+          dirty.add(new Extent(r[0], r[1] - r[0]));
+        }
+      }
       BitSet zero = new BitSet();
       if (bitmap.isEmpty()) {
         for (long[] r : export.flagged(0, size, Libnbd.ZERO)) {
@@ -249,74 +237,57 @@ final class BitmapTracking {
   }
 
   /**
-   * What a tracked copy takes from the parent: its state, its chunks of the entry (one per block, empty when the disk
-   * is read whole) and the ranges the bitmap marks since, in order.
+   * What a tracked copy takes from the parent: its state, its copy of the entry (empty when the disk is read whole)
+   * and the ranges the bitmap marks since, in order.
    */
-  record Parent(Optional<StoredState> state, List<ChunkRef> chunks, List<long[]> dirty) {
-    static final Parent NONE = new Parent(Optional.empty(), List.of(), List.of());
+  record Parent(Optional<StoredState> state, Optional<StoredEntry> entry, List<Extent> dirty) {
+    static final Parent NONE = new Parent(Optional.empty(), Optional.empty(), List.of());
   }
 
   /** The bytes a copy read from the image, and how many of the parent's chunks it could not patch (corrupt). */
   record Copied(long read, int unverified) {}
 
   /**
-   * Copies the export into a new entry in blocks: a block the bitmap leaves clean is the parent's chunk; a block it
-   * marks in part is the parent's chunk, read from the store, with the marked ranges read over it; a block in
-   * {@code zero} is zeros without a read; every other block is read whole (all of them when there is no parent).
+   * Copies the export into a new entry in blocks: from the parent's copy and the marked ranges when there is a parent
+   * ({@link IncrementalCopy}); otherwise whole, but for the blocks in {@code zero}, which are zeros without a read.
    */
   static Copied copy(NbdExport export, long size, Parent parent, BitSet zero, String entry, Map<String, String> attrs,
       CaptureContext ctx, Runnable check) throws IOException {
-    List<ChunkRef> patched = new ArrayList<>(); // the parent's chunks of the blocks marked in part, in order
-    Marks scan = new Marks(parent.dirty());
-    for (int i = 0; i < parent.chunks().size(); i++) {
-      long off = (long) i * BLOCK;
-      long length = Math.min(BLOCK, size - off);
-      List<long[]> ranges = scan.in(off, off + length);
-      if (!ranges.isEmpty() && inPart(ranges, length)) {
-        patched.add(parent.chunks().get(i));
-      }
-    }
-    Marks marks = new Marks(parent.dirty());
     EntryWriter out = ctx.state().create(entry, EntryKind.FILE, attrs, Chunking.blocks());
     boolean written = false;
-    try (Bases bases = new Bases(parent.state(), entry, patched)) {
+    try {
       ByteBuffer buf = ByteBuffer.allocateDirect(BLOCK);
-      long read = 0;
-      int i = 0;
-      for (long off = 0; off < size; off += BLOCK, i++) {
-        ctx.checkCancelled();
-        check.run();
-        int length = (int) Math.min(BLOCK, size - off);
-        buf.clear().limit(length);
-        if (!parent.chunks().isEmpty()) {
-          List<long[]> ranges = marks.in(off, off + length);
-          if (ranges.isEmpty()) {
-            out.reuse(parent.chunks().get(i));
+      Copied copied;
+      if (parent.entry().isPresent()) {
+        try (IncrementalCopy copy = new IncrementalCopy(out, parent.state().orElseThrow(), parent.entry().get(), BLOCK,
+            parent.dirty(), (offset, dst) -> {
+              ctx.checkCancelled();
+              check.run();
+              export.read(buf.clear().limit(dst.remaining()), offset);
+              dst.put(buf.flip());
+            })) {
+          copy.readFromSource();
+          copied = new Copied(copy.read(), copy.unverified());
+        }
+      } else {
+        long read = 0;
+        int i = 0;
+        for (long off = 0; off < size; off += BLOCK, i++) {
+          ctx.checkCancelled();
+          check.run();
+          int length = (int) Math.min(BLOCK, size - off);
+          if (zero.get(i)) {
+            out.write(ZEROS, 0, length);
             continue;
           }
-          Optional<ByteBuffer> base = inPart(ranges, length) ? bases.next() : Optional.empty();
-          if (base.isPresent()) {
-            buf.put(base.get());
-            for (long[] r : ranges) {
-              buf.limit((int) (r[1] - off)).position((int) (r[0] - off));
-              export.read(buf, r[0]);
-            }
-            read += bytes(ranges);
-            out.write(buf.clear().limit(length));
-            continue;
-          }
+          export.read(buf.clear().limit(length), off);
+          read += length;
+          out.write(buf.flip());
         }
-        if (zero.get(i)) {
-          out.write(ZEROS, 0, length);
-          continue;
-        }
-        export.read(buf, off);
-        buf.flip();
-        read += buf.remaining();
-        out.write(buf);
+        copied = new Copied(read, 0);
       }
       written = true;
-      return new Copied(read, bases.unverified);
+      return copied;
     } finally {
       if (written) {
         out.close();
@@ -326,86 +297,6 @@ final class BitmapTracking {
         } catch (IOException | RuntimeException ignored) {
           // the copy already failed and is propagating
         }
-      }
-    }
-  }
-
-  /** Sorted, disjoint ranges, asked for their parts in successive windows. */
-  static final class Marks {
-    private final List<long[]> ranges;
-    private int next; // the first range that may reach into the next window
-
-    Marks(List<long[]> ranges) {
-      this.ranges = ranges;
-    }
-
-    /** The parts of the ranges in {@code [start, end)}; each call's window must start at or after the last's end. */
-    List<long[]> in(long start, long end) {
-      while (next < ranges.size() && ranges.get(next)[1] <= start) {
-        next++;
-      }
-      List<long[]> out = new ArrayList<>(2);
-      for (int k = next; k < ranges.size() && ranges.get(k)[0] < end; k++) {
-        out.add(new long[] {Math.max(ranges.get(k)[0], start), Math.min(ranges.get(k)[1], end)});
-      }
-      return out;
-    }
-  }
-
-  private static long bytes(List<long[]> ranges) {
-    return ranges.stream().mapToLong(r -> r[1] - r[0]).sum();
-  }
-
-  /** Whether marked ranges leave part of a block of {@code length} bytes unmarked: it is then patched. */
-  private static boolean inPart(List<long[]> ranges, long length) {
-    return bytes(ranges) < length;
-  }
-
-  /**
-   * The parent's chunks of the blocks a copy patches, in order, streamed with the store's read-ahead and each verified
-   * by it. A chunk that fails verification is skipped (its block is then read whole) and the stream opened again
-   * after it.
-   */
-  private static final class Bases implements Closeable {
-    private final Optional<StoredState> parent;
-    private final String entry;
-    private final List<ChunkRef> chunks;
-    private int next;
-    private InputStream in;
-    int unverified;
-
-    Bases(Optional<StoredState> parent, String entry, List<ChunkRef> chunks) {
-      this.parent = parent;
-      this.entry = entry;
-      this.chunks = chunks;
-    }
-
-    /** The next chunk's content, or empty when the store could not verify it. */
-    Optional<ByteBuffer> next() throws IOException {
-      ChunkRef c = chunks.get(next++);
-      if (in == null) {
-        List<ChunkRef> rest = chunks.subList(next - 1, chunks.size());
-        in = parent.orElseThrow().open(new StoredEntry(entry, EntryKind.FILE,
-            rest.stream().mapToLong(ChunkRef::length).sum(), Map.of(), rest));
-      }
-      byte[] content = new byte[c.length()];
-      try {
-        if (in.readNBytes(content, 0, content.length) != content.length) {
-          throw new IOException("the parent's copy of " + entry + " ended before chunk " + c.id());
-        }
-        return Optional.of(ByteBuffer.wrap(content));
-      } catch (CorruptCheckpointException e) {
-        close();
-        unverified++;
-        return Optional.empty();
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      if (in != null) {
-        in.close();
-        in = null;
       }
     }
   }

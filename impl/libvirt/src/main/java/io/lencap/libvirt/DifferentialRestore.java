@@ -3,6 +3,7 @@ package io.lencap.libvirt;
 import io.lencap.api.LencapException;
 import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
+import io.lencap.spi.IncrementalCopy;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredEntry;
 import io.lencap.spi.StoredState;
@@ -95,7 +96,7 @@ final class DifferentialRestore {
           + "or another format)");
       return Optional.empty();
     }
-    if (!BitmapTracking.wholeBlocks(e)) {
+    if (!IncrementalCopy.inWholeBlocks(e, BLOCK)) {
       whyNot.accept("the checkpoint's copy is not in whole " + BLOCK + "-byte blocks");
       return Optional.empty();
     }
@@ -143,7 +144,7 @@ final class DifferentialRestore {
     if (e.isEmpty() || !BitmapTracking.GUEST.equals(e.get().attributes().get(BitmapTracking.VIEW))) {
       return Optional.of("checkpoint " + earlier.checkpointId() + " did not store the disk as the guest sees it");
     }
-    if (e.get().size() != restored.size() || !BitmapTracking.wholeBlocks(e.get())) {
+    if (e.get().size() != restored.size() || !IncrementalCopy.inWholeBlocks(e.get(), BLOCK)) {
       return Optional.of("checkpoint " + earlier.checkpointId() + " stored " + e.get().size() + " bytes, not "
           + restored.size() + " in whole blocks");
     }

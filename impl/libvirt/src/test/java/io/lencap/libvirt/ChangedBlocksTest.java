@@ -41,21 +41,6 @@ class ChangedBlocksTest {
   }
 
   @Test
-  void marksAreCutAtEachWindowAndAskedInOrder() {
-    BitmapTracking.Marks marks = new BitmapTracking.Marks(List.of(new long[] {100, 300}, new long[] {350, 360},
-        new long[] {600, 1000}));
-    assertEquals("[100-256]", ranges(marks.in(0, 256)));
-    assertEquals("[256-300, 350-360]", ranges(marks.in(256, 512)));
-    assertEquals("[600-768]", ranges(marks.in(512, 768)));
-    assertEquals("[768-1000]", ranges(marks.in(768, 1024)));
-    assertEquals("[]", ranges(marks.in(1024, 1280)));
-  }
-
-  static String ranges(List<long[]> ranges) {
-    return ranges.stream().map(r -> r[0] + "-" + r[1]).toList().toString();
-  }
-
-  @Test
   void checkpointXmlGivesTrackedDisksABitmapAndOthersNone() {
     assertEquals("<domaincheckpoint><name>lencap-a&apos;b</name><disks><disk name='vda' checkpoint='bitmap'/>"
         + "<disk name='vdb' checkpoint='no'/></disks></domaincheckpoint>",
