@@ -36,20 +36,30 @@ final class ChunkDelta {
    * blocks changed (or none did: then the two are the same chunk).
    */
   static Optional<byte[]> encode(String baseId, byte[] base, byte[] content) {
-    if (base.length != content.length) {
-      throw new IllegalArgumentException("base of " + base.length + " bytes for a chunk of " + content.length);
+    return encode(baseId, ByteBuffer.wrap(base), content, 0, content.length);
+  }
+
+  /**
+   * The same for the content {@code content[offset, offset + length)} against the base's remaining bytes, read in
+   * place: neither is copied but for the changed blocks.
+   */
+  static Optional<byte[]> encode(String baseId, ByteBuffer base, byte[] content, int offset, int length) {
+    if (base.remaining() != length) {
+      throw new IllegalArgumentException("base of " + base.remaining() + " bytes for a chunk of " + length);
     }
-    int blocks = blocks(content.length);
+    ByteBuffer was = base.slice();
+    ByteBuffer now = ByteBuffer.wrap(content, offset, length).slice();
+    int blocks = blocks(length);
     byte[] bitmap = new byte[(blocks + 7) / 8];
     int changed = 0;
     long changedBytes = 0;
     for (int b = 0; b < blocks; b++) {
       int from = b * BLOCK;
-      int to = Math.min(content.length, from + BLOCK);
-      if (Arrays.mismatch(base, from, to, content, from, to) >= 0) {
+      int n = Math.min(length, from + BLOCK) - from;
+      if (was.slice(from, n).mismatch(now.slice(from, n)) >= 0) {
         bitmap[b >>> 3] |= (byte) (1 << (b & 7));
         changed++;
-        changedBytes += to - from;
+        changedBytes += n;
         if (changed > blocks / MAX_CHANGED_DIVISOR) {
           return Optional.empty();
         }
@@ -60,11 +70,11 @@ final class ChunkDelta {
     }
     byte[] id = baseId.getBytes(StandardCharsets.US_ASCII);
     ByteBuffer out = ByteBuffer.allocate(header(id.length, bitmap.length) + (int) changedBytes);
-    out.putInt(MAGIC).put(VERSION).put((byte) id.length).put(id).putInt(content.length).putInt(BLOCK).put(bitmap);
+    out.putInt(MAGIC).put(VERSION).put((byte) id.length).put(id).putInt(length).putInt(BLOCK).put(bitmap);
     for (int b = 0; b < blocks; b++) {
       if ((bitmap[b >>> 3] & (1 << (b & 7))) != 0) {
         int from = b * BLOCK;
-        out.put(content, from, Math.min(content.length, from + BLOCK) - from);
+        out.put(content, offset + from, Math.min(length, from + BLOCK) - from);
       }
     }
     return Optional.of(out.array());

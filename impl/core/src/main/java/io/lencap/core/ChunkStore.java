@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -396,9 +397,15 @@ final class ChunkStore {
    */
   ByteBuffer read(ChunkRef ref, Map<String, ChunkPacks.Slot> slots, String checkpointId, String memberId)
       throws IOException {
+    return read(ref, slots, checkpointId, memberId, null);
+  }
+
+  /** The same, telling {@code bases} the base of a delta it read, once verified (a capture may need it again). */
+  ByteBuffer read(ChunkRef ref, Map<String, ChunkPacks.Slot> slots, String checkpointId, String memberId,
+      @Nullable BiConsumer<String, ByteBuffer> bases) throws IOException {
     ChunkPacks.Slot slot = slots.get(ref.id());
     if (slot != null) {
-      return fromPack(ref, slot, slots, checkpointId, memberId);
+      return fromPack(ref, slot, slots, checkpointId, memberId, bases);
     }
     Optional<byte[]> stored = backend.get(key(ref.id()));
     if (stored.isEmpty()) {
@@ -406,7 +413,7 @@ final class ChunkStore {
       if (delta.isEmpty()) {
         throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "chunk missing from the store");
       }
-      return ByteBuffer.wrap(fromDelta(ref, delta.get(), slots, checkpointId, memberId)).asReadOnlyBuffer();
+      return ByteBuffer.wrap(fromDelta(ref, delta.get(), slots, checkpointId, memberId, bases)).asReadOnlyBuffer();
     }
     return verified(ref, stored.get(), "", () -> damagedWhole(ref.id()), checkpointId, memberId);
   }
@@ -434,7 +441,7 @@ final class ChunkStore {
   }
 
   private ByteBuffer fromPack(ChunkRef ref, ChunkPacks.Slot slot, Map<String, ChunkPacks.Slot> slots,
-      String checkpointId, String memberId) throws IOException {
+      String checkpointId, String memberId, @Nullable BiConsumer<String, ByteBuffer> bases) throws IOException {
     byte[] stored = backend.getRange(ChunkPacks.key(slot.pack()), slot.offset(), slot.size()).orElse(null);
     if (stored == null || stored.length != slot.size()) {
       damagedPacked(ref.id());
@@ -443,7 +450,7 @@ final class ChunkStore {
     }
     if (slot.base() != null) { // its delta
       try {
-        return ByteBuffer.wrap(fromDelta(ref, stored, slots, checkpointId, memberId)).asReadOnlyBuffer();
+        return ByteBuffer.wrap(fromDelta(ref, stored, slots, checkpointId, memberId, bases)).asReadOnlyBuffer();
       } catch (CorruptCheckpointException e) {
         damagedPacked(ref.id());
         throw e;
@@ -465,9 +472,9 @@ final class ChunkStore {
    * naming the delta again.
    */
   private byte[] fromDelta(ChunkRef ref, byte[] stored, Map<String, ChunkPacks.Slot> slots, String checkpointId,
-      String memberId) throws IOException {
+      String memberId, @Nullable BiConsumer<String, ByteBuffer> bases) throws IOException {
     try {
-      return rebuild(ref, stored, slots, checkpointId, memberId);
+      return rebuild(ref, stored, slots, checkpointId, memberId, bases);
     } catch (CorruptCheckpointException e) {
       damagedDelta(ref.id());
       throw e;
@@ -480,7 +487,7 @@ final class ChunkStore {
    */
   byte[] fromStoredDelta(ChunkRef ref, byte[] storedDelta, Map<String, ChunkPacks.Slot> slots, String checkpointId,
       String memberId) throws IOException {
-    return fromDelta(ref, storedDelta, slots, checkpointId, memberId);
+    return fromDelta(ref, storedDelta, slots, checkpointId, memberId, null);
   }
 
   /** The base that this store's delta of a chunk of {@code length} bytes names; empty when absent or unreadable. */
@@ -510,7 +517,7 @@ final class ChunkStore {
   }
 
   private byte[] rebuild(ChunkRef ref, byte[] stored, Map<String, ChunkPacks.Slot> slots, String checkpointId,
-      String memberId) throws IOException {
+      String memberId, @Nullable BiConsumer<String, ByteBuffer> bases) throws IOException {
     ChunkDelta.Parsed delta;
     try {
       delta = ChunkDelta.parse(codec.decodeAtMost(deltaKey(ref.id()), stored, ChunkDelta.maxRawSize(ref.length())),
@@ -534,6 +541,9 @@ final class ChunkStore {
         baseDamaged.run();
         throw new CorruptCheckpointException(checkpointId, memberId, ref.id(), "the base of its delta, chunk "
             + delta.baseId() + where + ", does not match its hash");
+      }
+      if (bases != null) {
+        bases.accept(delta.baseId(), ByteBuffer.wrap(baseRaw).asReadOnlyBuffer()); // apply copies it
       }
       raw = delta.apply(baseRaw);
     } catch (ChunkCodec.UnreadableException e) {

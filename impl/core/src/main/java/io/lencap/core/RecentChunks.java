@@ -23,14 +23,12 @@ final class RecentChunks {
     verified.put(id, content.asReadOnlyBuffer());
   }
 
-  /** A copy of the chunk's content when it is still here and of that length; it is then forgotten. */
-  Optional<byte[]> take(String id, int length) {
+  /**
+   * The chunk's content, read-only and not copied, when it is still here and of that length; it is then forgotten
+   * (the driver may still be reading the same bytes: neither writes them).
+   */
+  Optional<ByteBuffer> take(String id, int length) {
     ByteBuffer b = verified.asMap().remove(id);
-    if (b == null || b.remaining() != length) {
-      return Optional.empty();
-    }
-    byte[] out = new byte[length];
-    b.duplicate().get(out);
-    return Optional.of(out);
+    return b == null || b.remaining() != length ? Optional.empty() : Optional.of(b.duplicate());
   }
 }

@@ -429,13 +429,13 @@ final class StateWriter implements StateSink {
       String baseId = parent.deltas().getOrDefault(before.id(), before.id()); // bases are whole chunks
       return CompletableFuture.supplyAsync(() -> {
         try {
-          Optional<byte[]> known = recent.take(baseId, length);
-          return known.isPresent() ? known : store.chunks().readWhole(baseId, packedSlot(baseId), length);
+          Optional<ByteBuffer> known = recent.take(baseId, length);
+          return known.isPresent() ? known
+              : store.chunks().readWhole(baseId, packedSlot(baseId), length).map(ByteBuffer::wrap);
         } catch (IOException e) {
           throw new CompletionException(e);
         }
-      }, storePool).thenComposeAsync(base -> base.flatMap(
-              b -> ChunkDelta.encode(baseId, b, java.util.Arrays.copyOfRange(framed, 1, framed.length)))
+      }, storePool).thenComposeAsync(base -> base.flatMap(b -> ChunkDelta.encode(baseId, b, framed, 1, framed.length - 1))
           .map(delta -> CompletableFuture.supplyAsync(() -> {
             try {
               byte[] encoded = store.chunks().encodeDelta(id, delta);

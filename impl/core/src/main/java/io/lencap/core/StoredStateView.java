@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
 
 /** A member's state in a committed checkpoint, read through the store with every chunk verified. */
 final class StoredStateView implements StoredState {
@@ -68,7 +69,9 @@ final class StoredStateView implements StoredState {
 
   @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
-    ByteBuffer content = store.chunks().read(chunk, slots, checkpointId, member.id());
+    // A delta's base too: a patched block's delta is taken against the base of the parent's delta, not the delta.
+    BiConsumer<String, ByteBuffer> bases = recent.isPresent() ? recent.get()::keep : null;
+    ByteBuffer content = store.chunks().read(chunk, slots, checkpointId, member.id(), bases);
     recent.ifPresent(r -> r.keep(chunk.id(), content));
     return content;
   }

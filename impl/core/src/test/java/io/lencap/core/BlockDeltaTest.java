@@ -15,6 +15,7 @@ import io.lencap.api.ResourceType;
 import io.lencap.api.Secret;
 import io.lencap.api.SyncReport;
 import io.lencap.api.spi.EngineSettings;
+import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -186,6 +187,40 @@ class BlockDeltaTest {
     assertTrue(stored <= SIZE * 3L / 100, "stored " + stored + " bytes: the damaged bases were read again");
     assertFalse(deltasOf(e, c2).isEmpty());
     assertRestores(e, c2, second);
+  }
+
+  /**
+   * A block changed again: the parent's chunk is itself a delta, and the new delta is taken against that delta's base
+   * (bases are whole chunks), which the store verified as the driver read the parent's chunk: not read again either.
+   */
+  @Test
+  void aDeltaOnAChunkStoredAsADeltaTakesItsBaseFromWhatTheDriverJustRead() throws IOException {
+    Engine e = open("s", Map.of());
+    byte[] first = device();
+    e.capture(group()).join();
+    byte[] second = rewriteOnePercent(first);
+    Checkpoint c2 = e.capture(group()).join();
+    Map<String, String> deltas = deltasOf(e, c2);
+    assertFalse(deltas.isEmpty());
+    byte[] third = second.clone();
+    for (ChunkRef c : e.store().manifest("g", c2.id()).members().get(0).entries().get(0).chunks()) {
+      if (deltas.containsKey(c.id())) {
+        third[(int) c.offset() + 4096 + 7] ^= 1; // one more block of each chunk stored as a delta
+      }
+    }
+    memory.devices.put("d0", third.clone());
+    List<Path> bases = deltas.values().stream().distinct().map(id -> dir.resolve("s").resolve(ChunkStore.key(id)))
+        .toList();
+    memory.afterReadingParent = () -> bases.forEach(BlockDeltaTest::flipLastByteUnchecked);
+    Checkpoint c3 = e.capture(group()).join();
+    memory.afterReadingParent = null;
+    bases.forEach(BlockDeltaTest::flipLastByteUnchecked); // mended: the restore reads them
+
+    long stored = c3.members().get(0).storedBytes();
+    assertTrue(stored < deltas.size() * 32L * 1024, "stored " + stored + " bytes for " + deltas.size()
+        + " chunks changed again: the damaged bases were read again");
+    assertEquals(deltas.size(), deltasOf(e, c3).size(), "each on the base of its parent's delta");
+    assertRestores(e, c3, third);
   }
 
   static void flipLastByteUnchecked(Path file) {

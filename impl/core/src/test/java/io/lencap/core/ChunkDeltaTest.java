@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -30,6 +31,19 @@ class ChunkDeltaTest {
     ChunkDelta.Parsed parsed = ChunkDelta.parse(delta, content.length);
     assertEquals(BASE, parsed.baseId());
     assertArrayEquals(content, parsed.apply(base));
+  }
+
+  @Test
+  void readsAContentSliceAndAReadOnlyBaseInPlace() throws Exception {
+    byte[] base = random(64 * 4096, 4);
+    byte[] framed = new byte[base.length + 1]; // as the writer holds a chunk: one byte of frame before it
+    System.arraycopy(base, 0, framed, 1, base.length);
+    framed[1 + 7 * 4096 + 3] ^= 1;
+    byte[] delta = ChunkDelta.encode(BASE, ByteBuffer.wrap(base).asReadOnlyBuffer(), framed, 1, base.length)
+        .orElseThrow();
+    assertArrayEquals(Arrays.copyOfRange(framed, 1, framed.length), ChunkDelta.parse(delta, base.length).apply(base));
+    assertEquals(Arrays.toString(ChunkDelta.encode(BASE, base, Arrays.copyOfRange(framed, 1, framed.length))
+        .orElseThrow()), Arrays.toString(delta), "the same delta as from a copy");
   }
 
   @Test
