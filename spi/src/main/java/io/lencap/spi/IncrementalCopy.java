@@ -50,6 +50,7 @@ public final class IncrementalCopy implements Closeable {
 
   /**
    * @param out the new entry, empty, written with fixed chunks of {@code block} bytes
+   * @param parentState the parent checkpoint's state, which verifies each chunk it reads
    * @param parentEntry the parent's copy, of the new entry's size, in whole blocks ({@link #inWholeBlocks})
    * @param changed where the content may differ from the parent's copy: ascending, apart, within its size
    * @param source reads the resource, for the blocks whose parent chunk fails verification
@@ -64,7 +65,7 @@ public final class IncrementalCopy implements Closeable {
     this.size = parentEntry.size();
     this.block = block;
     this.source = source;
-    this.reads = merged(changed, size);
+    this.reads = List.copyOf(merged(changed, size));
     List<ChunkRef> bases = new ArrayList<>();
     int b = -1;
     long covered = 0;

@@ -204,10 +204,12 @@ class LunSnapshotKeepingTest {
     new Random(8).nextBytes(again);
     System.arraycopy(again, 0, lunBytes, 4096, again.length);
     write(4096, again);
-    storage.changes = List.of(new Extent(4096, 512));
+    // The diff may report more than changed: two more ranges, whose READs are in flight as the first chunk is read.
+    storage.changes = List.of(new Extent(4096, 512), new Extent(chunk + 8192, 4096), new Extent(3L * chunk, 4096));
     Captured c = capture(storage, "c", Optional.of(b.state()), false);
     assertArrayEquals(lunBytes, content(c.state()), "a corrupt parent chunk is not patched");
-    assertEquals(Long.toString(512 + chunk), c.state().attributes().get(LunTracking.READ), "its chunk read whole");
+    assertEquals(Long.toString(512 + chunk + 2 * 4096), c.state().attributes().get(LunTracking.READ),
+        "its chunk read whole");
     assertTrue(c.ctx().notes().contains("1 of the parent's chunks failed verification: their chunks were read whole"),
         c.ctx().notes().toString());
   }
