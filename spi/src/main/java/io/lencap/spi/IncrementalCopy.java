@@ -153,7 +153,9 @@ public final class IncrementalCopy implements Closeable {
     finish();
   }
 
-  /** Takes the next bytes read: {@code data}'s remaining bytes, from byte {@code offset}, where the last piece ended. */
+  /**
+   * Takes the next bytes read: {@code data}'s remaining bytes, from byte {@code offset}, where the last piece ended.
+   */
   public void accept(long offset, ByteBuffer data) throws IOException {
     if (offset != expected || range >= reads.size() || data.remaining() > reads.get(range).end() - offset) {
       throw new IllegalStateException("pieces must follow reads() in order: got " + data.remaining() + " bytes at "

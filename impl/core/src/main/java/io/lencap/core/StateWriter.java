@@ -435,7 +435,8 @@ final class StateWriter implements StateSink {
         } catch (IOException e) {
           throw new CompletionException(e);
         }
-      }, storePool).thenComposeAsync(base -> base.flatMap(b -> ChunkDelta.encode(baseId, b, framed, 1, framed.length - 1))
+      }, storePool).thenComposeAsync(base -> base
+          .flatMap(b -> ChunkDelta.encode(baseId, b, framed, 1, framed.length - 1))
           .map(delta -> CompletableFuture.supplyAsync(() -> {
             try {
               byte[] encoded = store.chunks().encodeDelta(id, delta);

@@ -109,7 +109,7 @@ public final class IscsiProvider implements ResourceProvider {
             + "chunk, a power of two from 4096; smaller chunks store less of scattered small writes"),
         PropertySpec.property(LunTracking.PROPERTY, "diff", "diff: where the LUN's StorageSnapshot can tell what "
             + "changed between two snapshots, keep each capture's snapshot until the next commits and read only the "
-            + "chunks changed since; none: read the LUN whole and keep no snapshot"),
+            + "ranges changed since; none: read the LUN whole and keep no snapshot"),
         PropertySpec.property(LunSpec.QUEUE_DEPTH, String.valueOf(defaults.queueDepth()), "READs or WRITEs in "
             + "flight per session, 1..128 (1 for a target that takes one command at a time)"),
         PropertySpec.property(LunSpec.TIMEOUT_SECONDS, String.valueOf(defaults.timeout().toSeconds()), "seconds a "
