@@ -33,11 +33,15 @@ import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -139,52 +143,74 @@ class LocalDirectoryCaptureTest {
   @Test
   void aTreeWrittenJustBeforeThePreCopyIsReadAgainBeforeThePauseNotInIt() throws Exception {
     Path root = Files.createDirectories(dir.resolve("t"));
-    java.util.Random random = new java.util.Random(11);
-    for (int i = 0; i < 8; i++) { // reading them takes longer than listing them
-      byte[] data = new byte[2 << 20];
-      random.nextBytes(data);
-      Files.write(root.resolve("f" + i), data);
-    }
-    // Every reading of this clock is 10 s later, from the newest file's change: the files are racily clean when the
-    // first pass reads them, and no longer recent after it.
-    Instant start = Instant.EPOCH;
-    for (int i = 0; i < 8; i++) {
-      Instant changed = ((FileTime) Files.getAttribute(root.resolve("f" + i), "unix:ctime")).toInstant();
-      start = changed.isAfter(start) ? changed : start;
-    }
-    java.util.concurrent.atomic.AtomicInteger readings = new java.util.concurrent.atomic.AtomicInteger();
-    Instant newest = start;
-    Clock ticking = new Clock() {
-      @Override
-      public Instant instant() {
-        return newest.plusSeconds(10L * readings.getAndIncrement());
-      }
-
-      @Override
-      public java.time.ZoneId getZone() {
-        return java.time.ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(java.time.ZoneId zone) {
-        return this;
-      }
-    };
-    Passes ticked = capturePasses(root, ticking);
+    Instant newest = freshFiles(root);
+    // The clock stands at the newest file's change until the first pass has read every file (they are racily clean
+    // when it reads them), then every reading is 10 s later: no longer recent after it.
+    CountingSink sink = new CountingSink(new MemoryState(chunks, "cp"));
+    AtomicInteger readings = new AtomicInteger();
+    Passes ticked = capturePasses(root, sink, clock(() -> sink.createdFiles.size() < FRESH_FILES ? newest
+        : newest.plusSeconds(10L * readings.incrementAndGet())));
     assertTrue(ticked.preCopyNotes().get(0).startsWith("pre-copy in 2 passes: "), ticked.toString());
     assertEquals(List.of(), ticked.finalPassReads());
     // A clock that stands still: the newest files stay recent, another pre-copy could not trust them, the pause
     // reads them.
-    Passes still = capturePasses(root, Clock.fixed(start, java.time.ZoneOffset.UTC));
+    Passes still = capturePasses(root, new CountingSink(new MemoryState(chunks, "cp")),
+        Clock.fixed(newest, ZoneOffset.UTC));
     assertEquals(List.of(), still.preCopyNotes());
     assertFalse(still.finalPassReads().isEmpty(), still.toString());
   }
 
+  @Test
+  void aFileReadLongAfterItsLastChangeIsTrustedThoughThePassBeganSoonAfterIt() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("t"));
+    Instant newest = freshFiles(root);
+    // The pass begins at the newest change; every later reading, each file's read among them, is 10 s on.
+    AtomicInteger readings = new AtomicInteger();
+    Passes passes = capturePasses(root, new CountingSink(new MemoryState(chunks, "cp")),
+        clock(() -> newest.plusSeconds(10L * readings.getAndIncrement())));
+    assertEquals(List.of(), passes.preCopyNotes(), "read twice although each read came long after the change");
+    assertEquals(List.of(), passes.finalPassReads());
+  }
+
+  private static final int FRESH_FILES = 8;
+
+  /** Files that take longer to read than to list, written now; returns the newest one's change. */
+  private static Instant freshFiles(Path root) throws IOException {
+    java.util.Random random = new java.util.Random(11);
+    Instant newest = Instant.EPOCH;
+    for (int i = 0; i < FRESH_FILES; i++) {
+      byte[] data = new byte[2 << 20];
+      random.nextBytes(data);
+      Path f = Files.write(root.resolve("f" + i), data);
+      Instant changed = ((FileTime) Files.getAttribute(f, "unix:ctime")).toInstant();
+      newest = changed.isAfter(newest) ? changed : newest;
+    }
+    return newest;
+  }
+
+  private static Clock clock(Supplier<Instant> readings) {
+    return new Clock() {
+      @Override
+      public Instant instant() {
+        return readings.get();
+      }
+
+      @Override
+      public ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        return this;
+      }
+    };
+  }
+
   private record Passes(List<String> preCopyNotes, List<String> finalPassReads) {}
 
-  private Passes capturePasses(Path root, Clock clock) throws Exception {
+  private Passes capturePasses(Path root, CountingSink sink, Clock clock) throws Exception {
     Resource r = tree(root);
-    CountingSink sink = new CountingSink(new MemoryState(chunks, "cp"));
     TckCaptureContext ctx = new TckCaptureContext(r, CaptureMode.NON_BLOCKING, "cp", Optional.empty(), sink);
     try (ResourceDriver d = new LocalDirectoryDriver(r, LocalDirectoryProvider.root(r), false, 4, clock)) {
       d.prepare(ctx);

@@ -121,12 +121,12 @@ public final class TreeCapture<H> {
 
   public Pass pass(TreeFiles<H> files, CaptureContext ctx, ExecutorService pool) throws Exception {
     long start = System.nanoTime();
-    long racyAfterNanos = (clock.millis() - racyMillis) * 1_000_000L;
+    long trustedBefore = (clock.millis() - racyMillis) * 1_000_000L; // the next capture: no later change
     StateSink sink = ctx.state();
     FileAttrs root = files.getattr(files.root(), "");
     sink.attribute(TreeAttributes.FORMAT, TreeAttributes.FORMAT_VALUE);
     sink.attribute(TreeAttributes.FSID, Long.toString(root.fsid()));
-    sink.attribute(TreeAttributes.SEEN, Long.toString(racyAfterNanos));
+    sink.attribute(TreeAttributes.SEEN, Long.toString(trustedBefore));
     TreeAttributes.of(root).forEach((k, v) -> sink.attribute(TreeAttributes.ROOT + k, v));
 
     List<TreeNode<H>> nodes = TreeWalker.walk(files, pool, ctx::isCancelled);
@@ -183,9 +183,13 @@ public final class TreeCapture<H> {
             fileReads++;
             reads.add(() -> {
               ctx.checkCancelled();
+              // Racy against the moment this file is read, not the pass's start: a change after the read stamps
+              // the file at least then (less the clocks' skew, which the window covers). A tree written just
+              // before a long pass is then not read twice.
+              long racyAfter = (clock.millis() - racyMillis) * 1_000_000L;
               if (copy(files, sink, n, bytesRead)) {
                 written.put(n.path(), a);
-                if (a.ctime() >= racyAfterNanos || a.mtime() >= racyAfterNanos) {
+                if (a.ctime() >= racyAfter || a.mtime() >= racyAfter) {
                   racy.add(n.path());
                 } else {
                   racy.remove(n.path());
