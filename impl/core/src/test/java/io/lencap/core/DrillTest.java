@@ -189,7 +189,7 @@ class DrillTest {
     assertTrue(r.members().get(1).passed(), r.toString());
     assertEquals(Optional.empty(), r.check(), "the check runs only on a sandbox that probed healthy");
     assertTrue(r.removed(), r.toString());
-    assertEquals(List.of("s0:probe"), memory.interrupted, "the hung probe's thread was not interrupted");
+    assertEquals(List.of("s0:probe"), memory.interruptedOnce("s0:probe"), "the hung probe's thread was not interrupted");
   }
 
   @Test
@@ -218,7 +218,7 @@ class DrillTest {
     assertTrue(r.left().get(0).startsWith("vm at mem://s0: member vm in discard took longer than PT1S"),
         r.left().get(0));
     assertEquals(List.of("s1"), memory.discarded, "the storage after the hung writer was not removed");
-    assertEquals(List.of("s0:discard"), memory.interrupted);
+    assertEquals(List.of("s0:discard"), memory.interruptedOnce("s0:discard"));
     assertArrayEquals(d1, memory.devices.get("d1"));
   }
 

@@ -165,9 +165,27 @@ final class MemoryProvider implements ResourceProvider {
       try {
         released.await();
       } catch (InterruptedException e) {
-        interrupted.add(call);
+        synchronized (interrupted) { // the list's own lock
+          interrupted.add(call);
+          interrupted.notifyAll();
+        }
         throw e;
       }
+    }
+  }
+
+  /**
+   * The interrupted calls, once {@code call} is among them or after 30 s: the engine interrupts a hung call's thread
+   * and goes on, so the call records its interruption after the operation that gave up on it has returned.
+   */
+  java.util.List<String> interruptedOnce(String call) throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    synchronized (interrupted) {
+      long left;
+      while (!interrupted.contains(call) && (left = deadline - System.nanoTime()) > 0) {
+        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(interrupted, left);
+      }
+      return java.util.List.copyOf(interrupted);
     }
   }
 
