@@ -9,6 +9,7 @@
 #   scripts/bench.sh rounds=5                         issue 19's ratios over 5 rounds instead of 3 (0: none)
 #   scripts/bench.sh table=no domains=0               those rounds alone, each capture's phases logged; the
 #                                                     recorded results.md is left as it is
+#   scripts/bench.sh table=no domains=0 warmup=yes    the same, Lencap.warmUp() called before the first capture
 #   (also out=DIR for the table and pictures, work=DIR for the daemons' files and stores)
 set -euo pipefail
 cd "$(dirname "$0")/.."

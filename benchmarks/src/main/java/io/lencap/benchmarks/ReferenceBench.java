@@ -64,11 +64,13 @@ public final class ReferenceBench {
 
   /** The store option {@code packs} of every Lencap store the bench opens. */
   private static String packs = "true";
+  /** Whether the goal rounds call {@link Lencap#warmUp} before their first capture (not counted in it). */
+  private static boolean warmUp;
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = new LinkedHashMap<>(Map.of("lun", "512", "files", "20000", "domains", "200",
         "rounds", "3", "out", "docs/bench", "work", "/var/tmp/lencap-bench", "table", "yes",
-        "packs", "true"));
+        "packs", "true", "warmup", "no"));
     for (String a : args) {
       int eq = a.indexOf('=');
       if (eq < 0 || !opt.containsKey(a.substring(0, eq))) {
@@ -82,6 +84,7 @@ public final class ReferenceBench {
     int rounds = Integer.parseInt(opt.get("rounds"));
     boolean table = !opt.get("table").equals("no"); // no: the goal rounds alone, for a quick look
     packs = opt.get("packs"); // false: each chunk an object of its own, as before packs
+    warmUp = opt.get("warmup").equals("yes"); // Lencap.warmUp() before the JVM's first capture
     Path out = Files.createDirectories(Path.of(opt.get("out")).toAbsolutePath());
     Path work = Path.of(opt.get("work")).toAbsolutePath();
     prepareWork(work);
@@ -253,6 +256,11 @@ public final class ReferenceBench {
       Path copy = work.resolve("baseline-round-" + r);
       Timeline timeline = new Timeline();
       try (Lencap lencap = Lencap.builder().store(store).storeOption("packs", packs).listener(timeline).build()) {
+        if (warmUp && r == 1) {
+          long w = System.nanoTime();
+          lencap.warmUp().join();
+          log("warm-up before round 1: %s", ms(System.nanoTime() - w));
+        }
         Instant called = Instant.now();
         long t0 = System.nanoTime();
         long first;

@@ -331,6 +331,11 @@ final class Engine implements Lencap {
   }
 
   @Override
+  public CompletableFuture<Void> warmUp() {
+    return WarmUp.start();
+  }
+
+  @Override
   public CompletableFuture<VerifyReport> verify(String encapsulation) {
     return storeCall("verify " + encapsulation, () -> read(() -> store.verify(encapsulation)));
   }

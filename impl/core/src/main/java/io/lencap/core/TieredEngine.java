@@ -290,6 +290,11 @@ final class TieredEngine implements Lencap {
   }
 
   @Override
+  public CompletableFuture<Void> warmUp() {
+    return local.warmUp();
+  }
+
+  @Override
   public CompletableFuture<VerifyReport> verify(String encapsulation) {
     return local.verify(encapsulation);
   }

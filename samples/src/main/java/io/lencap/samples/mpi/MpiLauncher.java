@@ -61,6 +61,9 @@ public final class MpiLauncher {
               recovered.complete(r);
             }
           }).build()) {
+        // The interval is chosen from the measured cost of checkpoints: compile Lencap's data paths first, so that
+        // the first one is not a cold JVM's.
+        lencap.warmUp().join();
         Protection protection = lencap.protect(job.build());
         Checkpoint first = protection.captureNow().join();
         System.out.printf("interval from MTBF %s and a %d ms pause: %s%n", mtbf, first.pause().toMillis(),
