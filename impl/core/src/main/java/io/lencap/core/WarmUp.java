@@ -36,6 +36,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * {@link io.lencap.api.Lencap#warmUp}: a capture, a second capture after scattered changes and a restore of a
  * synthetic member, through the engine's own protocol, into a temporary local store deleted after. The member holds
  * what real ones put through the data paths: small files (content-defined chunks, packs), a volume in fixed chunks
- * (random and compressible halves, zero blocks), and in its second generation scattered 4 KiB changes (block deltas).
+ * (random, compressible and zero parts), and in its second generation scattered 4 KiB changes (block deltas).
  * Its restore checks every byte against what was captured, so a warm-up that completes has also proved the paths.
  */
 final class WarmUp {
@@ -64,7 +65,7 @@ final class WarmUp {
         run(parent);
         done.complete(null);
       } catch (Throwable e) {
-        done.completeExceptionally(e);
+        done.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
       }
     }, "lencap-warm-up");
     t.setDaemon(true);
