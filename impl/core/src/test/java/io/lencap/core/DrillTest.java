@@ -189,7 +189,8 @@ class DrillTest {
     assertTrue(r.members().get(1).passed(), r.toString());
     assertEquals(Optional.empty(), r.check(), "the check runs only on a sandbox that probed healthy");
     assertTrue(r.removed(), r.toString());
-    assertEquals(List.of("s0:probe"), memory.interruptedOnce("s0:probe"), "the hung probe's thread was not interrupted");
+    assertEquals(List.of("s0:probe"), memory.interruptedOnce("s0:probe"),
+        "the hung probe's thread was not interrupted");
   }
 
   @Test

@@ -110,8 +110,11 @@ public final class IscsiBenchmark {
       IscsiLunIT.capture(lun, new MemoryState.Chunks(), "warmup", Optional.empty());
       IscsiLunIT.Captured first = IscsiLunIT.capture(lun, chunks, "cp1", Optional.empty());
       double capture = bytes / first.seconds() / 1e6;
-      System.out.printf("capture (read + SHA-256 + TCK in-memory store; the provider's session is kept, so no login):"
-        + " %.0f MB/s; libiscsi iscsi-perf raw read: %.0f MB/s; ratio %.2f%n", capture, raw, capture / raw);
+      // The TCK's store is a test double (its chunks copied onto the heap and hashed on the driver's thread):
+      // this line bounds the driver, not the product's store path, which LunMemoryBench measures into a local store.
+      System.out.printf("capture into the TCK's in-memory test store (read + SHA-256 + the double's copies; the "
+        + "provider's session is kept, so no login): %.0f MB/s; libiscsi iscsi-perf raw read: %.0f MB/s; ratio %.2f%n",
+        capture, raw, capture / raw);
 
       IscsiLunIT.rewriteOnePercent(lun, 256 * 1024, 3);
       IscsiLunIT.Captured second = IscsiLunIT.capture(lun, chunks, "cp2", Optional.of(first.state()));
