@@ -169,9 +169,9 @@ public interface Lencap extends AutoCloseable {
 
   /**
    * Compiles Lencap's data paths before a first capture needs them. In a fresh JVM the first capture spends about as
-   * much CPU again on the JIT compiler as on its work (BENCHMARKS.md, "Cold"): a scheduler or launcher that captures
-   * minutes after it starts can call this at start-up. It runs, on a thread of its own, two captures and a restore of
-   * a small synthetic member (16 MiB and 400 small files, about 2 s of CPU) into a temporary store in
+   * much CPU again on the JIT compiler as on its work (BENCHMARKS.md, "Cold start"): a scheduler or launcher that
+   * captures minutes after it starts can call this at start-up. It runs, on a thread of its own, two captures and a
+   * restore of a small synthetic member (16 MiB and 400 small files, about 2 s of CPU) into a temporary store in
    * {@code java.io.tmpdir}, deleted after, and checks every byte restored; the stores and groups of this instance are
    * not touched. Completes when done, or exceptionally if any of it failed. A one-shot command gains nothing from it.
    */

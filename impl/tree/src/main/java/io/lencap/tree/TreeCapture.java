@@ -121,7 +121,7 @@ public final class TreeCapture<H> {
 
   public Pass pass(TreeFiles<H> files, CaptureContext ctx, ExecutorService pool) throws Exception {
     long start = System.nanoTime();
-    long trustedBefore = (clock.millis() - racyMillis) * 1_000_000L; // the next capture: no later change
+    long trustedBefore = (clock.millis() - racyMillis) * 1_000_000L; // by the next capture: nothing changed since
     StateSink sink = ctx.state();
     FileAttrs root = files.getattr(files.root(), "");
     sink.attribute(TreeAttributes.FORMAT, TreeAttributes.FORMAT_VALUE);
