@@ -405,12 +405,18 @@ final class LocalFiles implements TreeFiles<String> {
    * leads elsewhere fails instead of lying.
    */
   private FileAttrs checkedAttrs(SecureDirectoryStream<Path> dir, Path name, String path) throws IOException {
-    Object key = stat(dir, name, path).fileKey();
-    Map<String, Object> u = LocalAttributes.read(absolute(path), path, this::translate);
-    if (!key.equals(u.get("fileKey"))) {
-      throw changedUnder(path);
+    // A name a writer replaced between the two reads (a rename over it, a file become a directory) makes them
+    // differ once; a path that leads elsewhere makes them differ every time.
+    for (int attempt = 1; ; attempt++) {
+      Object key = stat(dir, name, path).fileKey();
+      Map<String, Object> u = LocalAttributes.read(absolute(path), path, this::translate);
+      if (key.equals(u.get("fileKey"))) {
+        return LocalAttributes.of(u);
+      }
+      if (attempt == 3) {
+        throw changedUnder(path);
+      }
     }
-    return LocalAttributes.of(u);
   }
 
   private void madeWhereOpened(SecureDirectoryStream<Path> dir, Path name, Path made, String path)
