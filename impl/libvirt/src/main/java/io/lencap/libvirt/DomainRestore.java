@@ -368,9 +368,8 @@ final class DomainRestore {
 
   /**
    * A disk stored as the guest sees it (changed-block tracking) into a new image of its format, zero chunks left
-   * unallocated. The new image holds no bitmap, so the next capture reads it whole. A qcow2 image is converted from a
-   * raw file that need not reach the disk: {@code qemu-img convert} writes it through the page cache at several
-   * times the rate {@code qemu-nbd} takes writes here (BENCHMARKS.md), and only the image is made durable.
+   * unallocated. The new image holds no bitmap, so the next capture reads it whole. A qcow2 image is written once, as
+   * its bytes come from the store ({@link Qcow2Writer}).
    */
   private static void restoreGuestView(StoredState s, StoredEntry e, Path stage, long[] done, long total,
       RestoreContext ctx) throws IOException {
@@ -378,19 +377,11 @@ final class DomainRestore {
       StateFiles.restore(s, e, stage, true, done, total, ctx);
       return;
     }
-    Path raw = stage.resolveSibling(stage.getFileName() + ".raw");
     try {
-      StateFiles.restore(s, e, raw, false, done, total, ctx);
-      Files.deleteIfExists(stage);
-      QemuImg.rawToQcow2(raw, stage);
-      try (FileChannel image = FileChannel.open(stage, StandardOpenOption.WRITE)) {
-        image.force(true); // qemu-img convert leaves its output in the page cache
-      }
+      StateFiles.restoreQcow2(s, e, stage, done, total, ctx);
     } catch (IOException | RuntimeException x) {
       Files.deleteIfExists(stage);
       throw x;
-    } finally {
-      Files.deleteIfExists(raw);
     }
   }
 }

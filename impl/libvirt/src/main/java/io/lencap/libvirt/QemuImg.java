@@ -73,12 +73,6 @@ final class QemuImg {
         + image);
   }
 
-  /** Converts a raw file into a new qcow2 image. */
-  static void rawToQcow2(Path raw, Path qcow2) throws IOException {
-    run(List.of("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString()),
-        "converting " + raw + " to qcow2");
-  }
-
   /** Runs a command; returns its standard output, or throws with its output. */
   static String run(List<String> command, String what) throws IOException {
     Path out = Files.createTempFile("lencap-qemu", ".log");

@@ -160,8 +160,44 @@ final class StateFiles {
   static void restore(StoredState state, StoredEntry entry, Path target, boolean durable, long[] done, long total,
       RestoreContext ctx) throws IOException {
     Files.deleteIfExists(target);
-    try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        InputStream in = state.open(entry)) { // the store reads and verifies several chunks ahead on its threads
+    try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      read(state, entry, done, total, ctx, (at, chunk, length) -> {
+        if (!allZero(chunk, length)) {
+          ByteBuffer b = ByteBuffer.wrap(chunk, 0, length);
+          for (long pos = at; b.hasRemaining(); ) {
+            pos += out.write(b, pos);
+          }
+        }
+      });
+      out.truncate(entry.size());
+      if (out.size() < entry.size()) {
+        out.write(ByteBuffer.allocate(1), entry.size() - 1); // extend a file that ends in a hole
+      }
+      if (durable) {
+        out.force(true);
+      }
+    }
+  }
+
+  /** The same into a new qcow2 image (always durable), of which the entry is the guest's view. */
+  static void restoreQcow2(StoredState state, StoredEntry entry, Path target, long[] done, long total,
+      RestoreContext ctx) throws IOException {
+    Files.deleteIfExists(target);
+    try (Qcow2Writer image = Qcow2Writer.create(target, entry.size())) {
+      read(state, entry, done, total, ctx, image::write);
+      image.finish();
+    }
+  }
+
+  /** Where {@link #read} hands each chunk: its offset, and its bytes at the start of a buffer reused for the next. */
+  @FunctionalInterface
+  private interface ChunkSink {
+    void accept(long at, byte[] chunk, int length) throws IOException;
+  }
+
+  private static void read(StoredState state, StoredEntry entry, long[] done, long total, RestoreContext ctx,
+      ChunkSink sink) throws IOException {
+    try (InputStream in = state.open(entry)) { // the store reads and verifies several chunks ahead on its threads
       int largest = entry.chunks().stream().mapToInt(ChunkRef::length).max().orElse(0);
       byte[] chunk = new byte[largest];
       for (ChunkRef c : entry.chunks()) {
@@ -169,21 +205,9 @@ final class StateFiles {
         if (in.readNBytes(chunk, 0, c.length()) != c.length()) {
           throw new IOException(entry.path() + ": the stored entry ended before its chunk at " + c.offset());
         }
-        if (!allZero(chunk, c.length())) {
-          ByteBuffer b = ByteBuffer.wrap(chunk, 0, c.length());
-          for (long pos = c.offset(); b.hasRemaining(); ) {
-            pos += out.write(b, pos);
-          }
-        }
+        sink.accept(c.offset(), chunk, c.length());
         done[0] += c.length();
         ctx.progress(done[0], total);
-      }
-      out.truncate(entry.size());
-      if (out.size() < entry.size()) {
-        out.write(ByteBuffer.allocate(1), entry.size() - 1); // extend a file that ends in a hole
-      }
-      if (durable) {
-        out.force(true);
       }
     }
   }
