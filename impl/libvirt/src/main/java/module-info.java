@@ -9,6 +9,7 @@ module io.lencap.libvirt {
   requires java.xml;
   requires libvirt; // libvirt-java 0.5.4, an automatic module named after its jar
   requires com.sun.jna;
+  requires jdk.unsupported; // ExtendedOpenOption.DIRECT, for the images a restore writes (Qcow2Writer)
 
   provides io.lencap.spi.ResourceProvider with io.lencap.libvirt.LibvirtProvider;
 }

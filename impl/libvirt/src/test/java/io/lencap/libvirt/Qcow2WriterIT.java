@@ -1,6 +1,7 @@
 package io.lencap.libvirt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,14 +15,17 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * {@link Qcow2Writer} against qemu's own tools: what it writes passes {@code qemu-img check}, holds the same guest
- * bytes as a raw file written beside it ({@code qemu-img compare}), leaves zero clusters unallocated, and takes
- * qemu's writes afterwards.
+ * {@link Qcow2Writer} against qemu's own tools: what it writes, directly or through the page cache, passes {@code
+ * qemu-img check}, holds the same guest bytes as a raw file written beside it ({@code qemu-img compare}), leaves zero
+ * clusters unallocated, and takes qemu's writes afterwards.
  */
 class Qcow2WriterIT {
   static final long MIB = 1 << 20;
@@ -39,8 +43,9 @@ class Qcow2WriterIT {
     }
   }
 
-  @Test
-  void anImageOfSeveralL2TablesHoldsTheGuestBytesAndPassesQemusCheck() throws Exception {
+  @ParameterizedTest(name = "direct I/O asked: {0}")
+  @ValueSource(booleans = {true, false})
+  void anImageOfSeveralL2TablesHoldsTheGuestBytesAndPassesQemusCheck(boolean direct) throws Exception {
     long size = 1100 * MIB + 512; // three L2 tables, the last cluster partial
     // Data at the start, across the first L2 table's end, across the second's (more than the writer writes between two
     // flushes) and in the last bytes; zeros between them. Chunks of odd lengths, so that clusters straddle them.
@@ -48,7 +53,7 @@ class Qcow2WriterIT {
     Path image = tmp.resolve("d.qcow2");
     Path raw = tmp.resolve("d.raw");
     byte[] chunk = new byte[(3 << 20) + 12_345];
-    try (Qcow2Writer w = Qcow2Writer.create(image, size);
+    try (Qcow2Writer w = Qcow2Writer.create(image, size, direct);
         FileChannel r = FileChannel.open(raw, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       for (long at = 0; at < size; ) {
         int n = (int) Math.min(chunk.length, size - at);
@@ -68,6 +73,12 @@ class Qcow2WriterIT {
       }
       assertEquals(size, r.size(), "the last bytes are data");
       w.finish();
+      String fs = Files.getFileStore(tmp).type();
+      if (!direct) {
+        assertFalse(w.direct(), "through the page cache, as asked");
+      } else if (Set.of("ext4", "xfs", "btrfs").contains(fs)) {
+        assertTrue(w.direct(), "O_DIRECT on " + fs);
+      }
     }
     checkClean(image);
     HostCommand.run("qemu-img", "compare", "-f", "raw", "-F", "qcow2", raw.toString(), image.toString());
