@@ -1,14 +1,9 @@
 package io.lencap.libvirt;
 
-import com.sun.nio.file.ExtendedOpenOption;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
@@ -18,11 +13,7 @@ import java.util.Arrays;
  * of the file is referenced once and the refcounts are known at the end. The metadata the image can need at most
  * (L1 table, refcount table and blocks) comes first, sized from the guest's size.
  *
- * <p>The image is written with {@code O_DIRECT} where its file system takes it: every write is of whole clusters at
- * their place, from buffers aligned on a cluster. The bytes then go to the disk as they are written, without a copy
- * into the page cache (more than half of the restoring thread's time here) nor a flush of gigabytes at the end,
- * which the kernel would otherwise start only once a tenth of the memory is dirty. Elsewhere (tmpfs, file systems
- * without it) it is written through the page cache and flushed at the end.
+ * <p>The image is written with {@code O_DIRECT} where its file system takes it ({@link DirectFile}).
  *
  * <p>Why not {@code qemu-img}: a restore would write the disk twice, a raw file and then its conversion, or send it
  * through {@code qemu-nbd}, which takes writes at half the page cache's rate here (BENCHMARKS.md). Neither qemu nor a
@@ -38,8 +29,7 @@ final class Qcow2Writer implements Closeable {
   private static final int RUN = 16 * CLUSTER; // clusters gathered into one write
   private static final byte[] ZEROS = new byte[CLUSTER];
 
-  private final FileChannel out;
-  private final boolean direct;
+  private final DirectFile file;
   private final long size;
   private final long[] l1;
   private final long l1Offset;
@@ -47,8 +37,7 @@ final class Qcow2Writer implements Closeable {
   private final int refTableClusters;
   private final int refBlocks;
   private final byte[] partial = new byte[CLUSTER];
-  private final ByteBuffer run = ByteBuffer.allocateDirect(RUN + CLUSTER).alignedSlice(CLUSTER);
-  private final ByteBuffer metadata = ByteBuffer.allocateDirect(2 * CLUSTER).alignedSlice(CLUSTER);
+  private final ByteBuffer run = DirectFile.aligned(RUN);
   private int partialLength;
   private long runOffset;
   private long guest; // the guest bytes taken so far
@@ -58,9 +47,8 @@ final class Qcow2Writer implements Closeable {
   private long l2Offset = -1; // where the current L2 table goes, once it maps a cluster
   private final long[] l2 = new long[L2_ENTRIES];
 
-  private Qcow2Writer(FileChannel out, boolean direct, long size) {
-    this.out = out;
-    this.direct = direct;
+  private Qcow2Writer(DirectFile file, long size) {
+    this.file = file;
     this.size = size;
     long guestClusters = (size + CLUSTER - 1) >>> CLUSTER_BITS;
     int l1Size = Math.toIntExact((guestClusters + L2_ENTRIES - 1) / L2_ENTRIES);
@@ -95,23 +83,12 @@ final class Qcow2Writer implements Closeable {
     if (size < 0 || size % 512 != 0) {
       throw new IllegalArgumentException("a qcow2 image's size is a multiple of 512 bytes, not " + size);
     }
-    if (direct) {
-      try {
-        return new Qcow2Writer(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-            ExtendedOpenOption.DIRECT), true, size);
-      } catch (FileAlreadyExistsException e) {
-        throw e;
-      } catch (IOException | UnsupportedOperationException e) {
-        Files.deleteIfExists(path); // open(2) may have created the file before it refused O_DIRECT
-      }
-    }
-    FileChannel buffered = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    return new Qcow2Writer(buffered, false, size);
+    return new Qcow2Writer(DirectFile.create(path, direct), size);
   }
 
   /** Whether the image goes to the disk without the page cache. */
   boolean direct() {
-    return direct;
+    return file.direct();
   }
 
   /** Takes the guest view's next {@code length} bytes, which start at {@code at}. */
@@ -173,12 +150,12 @@ final class Qcow2Writer implements Closeable {
     }
     writeAt(refTable, refTableOffset);
     writeAt(header(), 0);
-    out.force(true);
+    file.finish(next, true);
   }
 
   @Override
   public void close() throws IOException {
-    out.close();
+    file.close();
   }
 
   private ByteBuffer header() {
@@ -238,20 +215,11 @@ final class Qcow2Writer implements Closeable {
     }
   }
 
-  /** Writes whole clusters at {@code position}: a heap buffer's through an aligned one, as direct I/O needs. */
   private void writeAt(ByteBuffer b, long position) throws IOException {
     if (b.isDirect()) {
-      while (b.hasRemaining()) {
-        position += out.write(b, position);
-      }
-      return;
-    }
-    while (b.hasRemaining()) {
-      int n = Math.min(metadata.capacity(), b.remaining());
-      metadata.clear().put(0, b, b.position(), n).limit(n);
-      b.position(b.position() + n);
-      writeAt(metadata, position);
-      position += n;
+      file.writeAligned(b, position);
+    } else {
+      file.write(b.array(), b.arrayOffset() + b.position(), b.remaining(), position);
     }
   }
 

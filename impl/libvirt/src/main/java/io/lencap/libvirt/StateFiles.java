@@ -155,27 +155,21 @@ final class StateFiles {
 
   /**
    * Writes an entry into a new file, each chunk verified by the store before its bytes are written. All-zero chunks
-   * are skipped, so sparse images stay sparse. Made durable before it returns if {@code durable}.
+   * are skipped, so sparse images stay sparse. A durable file is written with {@code O_DIRECT} where it can be
+   * ({@link DirectFile}) and made durable before this returns; any other (a memory image that libvirt reads once,
+   * right after) through the page cache.
    */
   static void restore(StoredState state, StoredEntry entry, Path target, boolean durable, long[] done, long total,
       RestoreContext ctx) throws IOException {
     Files.deleteIfExists(target);
-    try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    boolean aligned = entry.chunks().stream().allMatch(c -> c.offset() % DirectFile.ALIGN == 0);
+    try (DirectFile out = DirectFile.create(target, durable && aligned)) {
       read(state, entry, done, total, ctx, (at, chunk, length) -> {
         if (!allZero(chunk, length)) {
-          ByteBuffer b = ByteBuffer.wrap(chunk, 0, length);
-          for (long pos = at; b.hasRemaining(); ) {
-            pos += out.write(b, pos);
-          }
+          out.write(chunk, 0, length, at);
         }
       });
-      out.truncate(entry.size());
-      if (out.size() < entry.size()) {
-        out.write(ByteBuffer.allocate(1), entry.size() - 1); // extend a file that ends in a hole
-      }
-      if (durable) {
-        out.force(true);
-      }
+      out.finish(entry.size(), durable);
     }
   }
 
