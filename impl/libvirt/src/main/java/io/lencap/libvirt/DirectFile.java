@@ -6,16 +6,18 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
 
 /**
- * A new file that a restore writes in blocks of {@link #ALIGN} at their place: with {@code O_DIRECT} where its file
- * system takes it, else through the page cache. Direct, the disk takes the bytes from the writer's buffer: no copy
- * into fresh page-cache pages (more than half of a restoring thread's time here) and no gigabytes left to flush at
- * the end, which the kernel would otherwise start writing back only once a tenth of the memory is dirty
- * (BENCHMARKS.md, "The restored image written once"). A direct file's writes go through a buffer aligned on
+ * A new file that a restore writes in blocks of {@link #ALIGN} at their place: with {@code O_DIRECT} on a local disk
+ * whose file system takes it, else through the page cache. Direct, the disk takes the bytes from the writer's
+ * buffer: no copy into fresh page-cache pages (more than half of a restoring thread's time here) and no gigabytes
+ * left to flush at the end, which the kernel would otherwise start writing back only once a tenth of the memory is
+ * dirty (BENCHMARKS.md, "The restored image written once"). A direct file's writes go through a buffer aligned on
  * {@link #ALIGN}, as direct I/O needs, the last block padded with zeros that {@link #finish} cuts off.
  */
 final class DirectFile implements Closeable {
@@ -23,6 +25,11 @@ final class DirectFile implements Closeable {
   static final int ALIGN = 64 << 10;
   private static final int STAGING = 16 * ALIGN;
   private static final byte[] ZEROS = new byte[ALIGN];
+  /**
+   * The file systems written directly: local disks. Over NFS each direct write would wait for the server, one at a
+   * time, where the page cache keeps many in flight.
+   */
+  private static final Set<String> LOCAL = Set.of("ext4", "ext3", "xfs", "btrfs", "f2fs");
 
   private final FileChannel out;
   private final boolean direct;
@@ -33,11 +40,12 @@ final class DirectFile implements Closeable {
     this.direct = direct;
   }
 
-  /** A new file at {@code path}, which must not exist; written directly if asked and its file system takes it. */
+  /** A new file at {@code path}, which must not exist; written directly if asked and on a local disk that takes it. */
   static DirectFile create(Path path, boolean direct) throws IOException {
     if (direct) {
       try {
-        if (Files.getFileStore(path.toAbsolutePath().getParent()).getBlockSize() <= ALIGN) {
+        FileStore store = Files.getFileStore(path.toAbsolutePath().getParent());
+        if (LOCAL.contains(store.type()) && store.getBlockSize() <= ALIGN) {
           return new DirectFile(FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
               ExtendedOpenOption.DIRECT), true);
         }
