@@ -1,5 +1,6 @@
 package io.lencap.testing;
 
+import java.io.IOException;
 import java.util.Optional;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
@@ -20,5 +21,14 @@ public final class Components {
       Assertions.fail(missing.get());
     }
     Assumptions.abort(missing.get());
+  }
+
+  /** The same for a host command, found if {@code command --version} runs; {@code installedBy} names its installer. */
+  public static void requireCommand(String command, String installedBy) throws InterruptedException {
+    try {
+      HostCommand.run(command, "--version");
+    } catch (IOException e) {
+      require(Optional.of(command + " is missing (" + installedBy + "): " + e.getMessage()));
+    }
   }
 }

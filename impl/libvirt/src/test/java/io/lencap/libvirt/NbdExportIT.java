@@ -45,12 +45,7 @@ class NbdExportIT {
 
   @BeforeEach
   void image() throws Exception {
-    try {
-      HostCommand.run("qemu-nbd", "--version");
-    } catch (IOException e) {
-      Components.require(Optional.of("qemu-nbd is missing (scripts/setup/libvirt.sh installs qemu-utils): "
-          + e.getMessage()));
-    }
+    Components.requireCommand("qemu-nbd", "scripts/setup/libvirt.sh installs qemu-utils");
     Components.require(NbdExport.unavailable());
     image = tmp.resolve("d.qcow2");
     HostCommand.run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), Integer.toString(SIZE));

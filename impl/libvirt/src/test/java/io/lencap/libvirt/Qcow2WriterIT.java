@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,12 +34,7 @@ class Qcow2WriterIT {
 
   @BeforeEach
   void qemuImg() throws Exception {
-    try {
-      HostCommand.run("qemu-img", "--version");
-    } catch (IOException e) {
-      Components.require(Optional.of("qemu-img is missing (scripts/setup/libvirt.sh installs qemu-utils): "
-          + e.getMessage()));
-    }
+    Components.requireCommand("qemu-img", "scripts/setup/libvirt.sh installs qemu-utils");
   }
 
   @ParameterizedTest(name = "direct I/O asked: {0}")
