@@ -100,7 +100,8 @@ final class DirectFile implements Closeable {
   /** Cuts the file to {@code size}, or extends one that ends in a hole, and makes it durable if asked. */
   void finish(long size, boolean durable) throws IOException {
     if (out.size() < size) {
-      writeAligned(staging.clear().put(ZEROS).flip(), (size - 1) / ALIGN * ALIGN); // a block of zeros over the last byte
+      // A block of zeros over the last byte.
+      writeAligned(staging.clear().put(ZEROS).flip(), (size - 1) / ALIGN * ALIGN);
     }
     out.truncate(size);
     if (durable) {

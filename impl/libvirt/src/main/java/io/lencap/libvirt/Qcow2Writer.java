@@ -27,7 +27,6 @@ final class Qcow2Writer implements Closeable {
   private static final int REFCOUNTS_PER_BLOCK = CLUSTER / Short.BYTES;
   private static final long COPIED = 1L << 63; // the cluster's refcount is exactly one
   private static final int RUN = 16 * CLUSTER; // clusters gathered into one write
-  private static final byte[] ZEROS = new byte[CLUSTER];
 
   private final DirectFile file;
   private final long size;
@@ -173,7 +172,7 @@ final class Qcow2Writer implements Closeable {
 
   private void cluster(byte[] data, int offset) throws IOException {
     long index = clustersTaken++;
-    if (Arrays.mismatch(data, offset, offset + CLUSTER, ZEROS, 0, CLUSTER) < 0) {
+    if (StateFiles.allZero(data, offset, CLUSTER)) {
       return;
     }
     int table = (int) (index / L2_ENTRIES);

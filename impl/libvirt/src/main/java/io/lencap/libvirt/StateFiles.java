@@ -165,7 +165,7 @@ final class StateFiles {
     boolean aligned = entry.chunks().stream().allMatch(c -> c.offset() % DirectFile.ALIGN == 0);
     try (DirectFile out = DirectFile.create(target, durable && aligned)) {
       read(state, entry, done, total, ctx, (at, chunk, length) -> {
-        if (!allZero(chunk, length)) {
+        if (!allZero(chunk, 0, length)) {
           out.write(chunk, 0, length, at);
         }
       });
@@ -206,10 +206,10 @@ final class StateFiles {
     }
   }
 
-  /** Whether the first {@code length} bytes are all zero (a vectorised compare, a block at a time). */
-  private static boolean allZero(byte[] data, int length) {
-    for (int at = 0; at < length; at += ZEROS.length) {
-      int n = Math.min(ZEROS.length, length - at);
+  /** Whether {@code length} bytes from {@code offset} are all zero (a vectorised compare, a block at a time). */
+  static boolean allZero(byte[] data, int offset, int length) {
+    for (int at = offset; at < offset + length; at += ZEROS.length) {
+      int n = Math.min(ZEROS.length, offset + length - at);
       if (Arrays.mismatch(data, at, at + n, ZEROS, 0, n) >= 0) {
         return false;
       }

@@ -80,7 +80,8 @@ class Qcow2WriterIT {
     assertTrue(info.replaceAll("\\s", "").contains("\"virtual-size\":" + size), info);
     // 300.5 MiB of data round up to whole clusters; a few clusters of metadata beside them.
     long allocated = Files.size(image);
-    assertTrue(allocated > 300 * MIB && allocated < 302 * MIB, "zero clusters stay unallocated: " + allocated + " bytes");
+    assertTrue(allocated > 300 * MIB && allocated < 302 * MIB,
+        "zero clusters stay unallocated: " + allocated + " bytes");
 
     // qemu allocates into it afterwards, in an L2 table that was not written and in one that was.
     HostCommand.run("qemu-io", "-f", "qcow2", "-c", "write -P 5 1050M 1M", "-c", "write -P 6 100M 64k",
