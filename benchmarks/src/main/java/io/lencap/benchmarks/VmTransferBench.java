@@ -34,9 +34,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The VM data path: a first capture's transfer of a running counter guest (memory image, boot disk, and a qcow2 data
- * disk of N MiB whose first M MiB are random) into a fresh local store, interleaved in one process with what bounds
- * it on the data disk's bytes: an NBD read of the disk through {@code qemu-nbd} by {@code nbdcopy} (libnbd's own
+ * The VM data path: a first capture's transfer of a running counter guest (memory image, boot disk, and a data disk
+ * of N MiB whose first M MiB are random, qcow2 or raw) into a fresh local store, interleaved in one process with what
+ * bounds it on the data disk's bytes: an NBD read of the disk through {@code qemu-nbd} by {@code nbdcopy} (libnbd's own
  * copier, several requests in flight, and one 256 KiB request at a time as the capture reads), the JDK's SHA-256,
  * zstd -1 and a raw write + fsync into the store's file system (through the page cache as the store writes, and with
  * O_DIRECT as a restored image is written). The capture's rate is the bytes its transfer moved
@@ -48,13 +48,15 @@ import java.util.stream.Stream;
  *
  * <p>Run (after {@code scripts/setup/libvirt.sh} and {@code scripts/setup/guest.sh}): {@code mvn -q -pl benchmarks
  * exec:java -Dexec.mainClass=io.lencap.benchmarks.VmTransferBench -Dexec.args="4096 2048 3"} (disk MiB, MiB
- * written, counted rounds after a first, cold one).
+ * written, counted rounds after a first, cold one, and the data disk's format: {@code qcow2}, the default, or
+ * {@code raw}, a sparse file that every capture reads whole but for its holes).
  */
 public final class VmTransferBench {
   private static final Pattern RESTORED =
       Pattern.compile("disk vdb: restored whole \\((\\d+) bytes into a new image, (\\d+) ms\\)");
   private static final Pattern WHOLE =
-      Pattern.compile("disk (vd[a-z]): read whole \\((\\d+) bytes\\) as the guest sees it(?: but for (\\d+) bytes)?");
+      Pattern.compile("disk (vd[a-z]): read whole \\((\\d+) bytes\\) as (?:the guest sees it|its image file holds them)"
+          + "(?: but for (\\d+) bytes)?");
 
   private VmTransferBench() {}
 
@@ -62,21 +64,23 @@ public final class VmTransferBench {
     int mib = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
     int dataMib = args.length > 1 ? Integer.parseInt(args[1]) : 2048;
     int rounds = Math.max(3, args.length > 2 ? Integer.parseInt(args[2]) : 3);
+    String format = args.length > 3 ? args[3] : "qcow2";
     CounterGuests guests = CounterGuests.inProject();
     Path work = Files.createTempDirectory("lencap-vm-bench");
     String name = "lencap-bench-vmx";
-    try (CounterGuest g = guests.define(name, (long) mib << 20, (long) dataMib << 20, "qcow2")) {
+    try (CounterGuest g = guests.define(name, (long) mib << 20, (long) dataMib << 20, format)) {
       g.start();
       g.awaitCounter(n -> n >= 1, Duration.ofMinutes(2));
       Path raw = work.resolve("vdb.raw"); // the data disk's written bytes, for the references that read a file
-      HostCommand.run("qemu-img", "convert", "-q", "-U", "-f", "qcow2", "-O", "raw", g.dataImage().toString(),
-          raw.toString());
+      Path image = format.equals("raw") ? g.data() : g.dataImage();
+      HostCommand.run("qemu-img", "convert", "-q", "-U", "-f", format, "-O", "raw", image.toString(), raw.toString());
       HostCommand.run("truncate", "-s", Long.toString((long) dataMib << 20), raw.toString());
       HostCommand.run("sync", "-f", raw.toString());
       Path socket = work.resolve("vdb.sock");
       HostCommand.run("qemu-nbd", "--fork", "--persistent", "--pid-file", work.resolve("nbd.pid").toString(), "-r",
-          "-k", socket.toString(), "--image-opts", "driver=qcow2,file.driver=file,file.locking=off,file.filename="
-              + g.dataImage().toString().replace(",", ",,"));
+          "-k", socket.toString(), "--image-opts",
+          "driver=" + format + ",file.driver=file,file.locking=off,file.filename="
+              + image.toString().replace(",", ",,"));
       String uri = "nbd+unix:///?socket=" + socket;
       Resource vm = Resource.builder("vm").type(ResourceType.VIRTUAL_MACHINE).locator(guests.uri())
           .property("domain", name).build();
@@ -136,8 +140,8 @@ public final class VmTransferBench {
         add(ratios, "restore / min(SHA-256, the faster raw write)",
             rate.get("Lencap restore of the data disk") / Math.min(sha, fastestWrite));
       }
-      System.out.printf("VM data path: counter guest, qcow2 data disk of %d MiB (%d MiB written), %d cores, %d "
-          + "interleaved warm rounds%n", mib, dataMib, Runtime.getRuntime().availableProcessors(), rounds);
+      System.out.printf("VM data path: counter guest, %s data disk of %d MiB (%d MiB written), %d cores, %d "
+          + "interleaved warm rounds%n", format, mib, dataMib, Runtime.getRuntime().availableProcessors(), rounds);
       System.out.printf("  %-52s %8s %8s %8s   busy cores (median)%n", "MiB/s", "min", "median", "max");
       rates.forEach((k, v) -> System.out.printf("  %-52s %s   %.2f%n", k, Samples.spread(v, "%8.0f"),
           Samples.median(cores.get(k))));

@@ -18,6 +18,19 @@ public interface EntryWriter extends Closeable {
   }
 
   /**
+   * Appends {@code length} zero bytes, as a hole of a sparse file reads: the store may name whole zero chunks without
+   * copying, hashing or storing their bytes again. By default, writes them.
+   */
+  default void zeros(long length) throws IOException {
+    byte[] zeros = new byte[(int) Math.min(length, 1 << 20)];
+    for (long left = length; left > 0; ) {
+      int n = (int) Math.min(left, zeros.length);
+      write(zeros, 0, n);
+      left -= n;
+    }
+  }
+
+  /**
    * Appends a chunk already in the store (from the parent state) without its bytes: how a driver that
    * tracks changes skips unchanged blocks. Allowed only at a chunk boundary.
    */

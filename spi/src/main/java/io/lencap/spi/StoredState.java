@@ -31,6 +31,14 @@ public interface StoredState {
    */
   InputStream open(StoredEntry entry) throws IOException;
 
+  /**
+   * Whether the chunk's bytes are all zero, known from its id alone (no read): a restore can leave such chunks as
+   * holes in a sparse target instead of streaming them. False by default, which only costs their reads.
+   */
+  default boolean isZero(ChunkRef chunk) {
+    return false;
+  }
+
   /** Whether {@code content} (its remaining bytes) is exactly the chunk: differential restore skips it then. */
   boolean matches(ChunkRef chunk, ByteBuffer content);
 }

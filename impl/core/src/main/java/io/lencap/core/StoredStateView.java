@@ -68,7 +68,17 @@ final class StoredStateView implements StoredState {
   }
 
   @Override
+  public boolean isZero(ChunkRef chunk) {
+    return store.codec().isZero(chunk.id(), chunk.length());
+  }
+
+  @Override
   public ByteBuffer read(ChunkRef chunk) throws IOException {
+    if (isZero(chunk)) {
+      // Its id proves its content: a sparse disk's restore streams thousands of them, each would be a read, a
+      // decompression and a check of the same stored object.
+      return ByteBuffer.allocate(chunk.length()).asReadOnlyBuffer();
+    }
     // A delta's base too: a patched block's delta is taken against the base of the parent's delta, not the delta.
     BiConsumer<String, ByteBuffer> bases = recent.isPresent() ? recent.get()::keep : null;
     ByteBuffer content = store.chunks().read(chunk, slots, checkpointId, member.id(), bases);

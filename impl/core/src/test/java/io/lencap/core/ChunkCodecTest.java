@@ -2,8 +2,10 @@ package io.lencap.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.luben.zstd.Zstd;
 import io.lencap.api.Secret;
@@ -133,6 +135,11 @@ class ChunkCodecTest {
     for (ChunkCodec c : List.of(CODEC, keyed)) {
       assertEquals(c.digest(new byte[size], 0, size), c.id(zeros, 7, size));
       assertEquals(c.id(zeros, 7, size), c.id(zeros, 0, size), "the cached id is by length only");
+      assertTrue(c.isZero(c.id(zeros, 7, size), size));
+      assertFalse(c.isZero(c.id(zeros, 7, size), size + 1), "zeros of another length");
+      byte[] one = new byte[size];
+      one[size - 1] = 1;
+      assertFalse(c.isZero(c.id(one, 0, size), size));
       zeros[7 + size - 1] = 1; // the last byte: the compare must reach it
       assertNotEquals(c.id(zeros, 0, size), c.id(zeros, 7, size));
       assertEquals(c.digest(zeros, 7, size), c.id(zeros, 7, size));

@@ -1,5 +1,6 @@
 package io.lencap.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -13,11 +14,18 @@ import io.lencap.api.Phase;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import io.lencap.api.spi.EngineSettings;
+import io.lencap.spi.ChunkRef;
 import io.lencap.spi.RestoreContext;
 import io.lencap.spi.StoredState;
 import io.lencap.spi.tck.ForwardingDriver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -93,6 +101,43 @@ class RestoreContextTest {
     seen.clear();
     l.restore(g, second.id()).join();
     assertEquals(Optional.empty(), seen.get(0), "deleted");
+  }
+
+  @Test
+  void zeroChunksAreKnownByTheirIdsAndReadAsZeros() throws Exception {
+    Lencap l = open();
+    byte[] device = new byte[16 * 4096]; // 4 KiB chunks: the 3rd and the last hold a byte, the others are zeros
+    device[2 * 4096 + 5] = 1;
+    device[device.length - 1] = 2;
+    memory.devices.put("d0", device);
+    Encapsulation g = Encapsulation.builder("g").resource(Resource.of("m0", ResourceType.BLOCK_VOLUME, "mem://d0"))
+        .build();
+    Checkpoint cp = l.capture(g).join();
+    byte[] changed = device.clone();
+    Arrays.fill(changed, (byte) 9);
+    memory.devices.put("d0", changed);
+    List<Boolean> zero = new CopyOnWriteArrayList<>();
+    List<Boolean> readAsZeros = new CopyOnWriteArrayList<>();
+    onRestore = c -> {
+      for (ChunkRef ref : c.state().entry("data").orElseThrow().chunks()) {
+        zero.add(c.state().isZero(ref));
+        if (c.state().isZero(ref)) {
+          try {
+            ByteBuffer b = c.state().read(ref);
+            readAsZeros.add(b.remaining() == ref.length() && b.equals(ByteBuffer.allocate(ref.length())));
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      }
+    };
+    l.restore(g, cp.id()).join();
+    List<Boolean> expected = new ArrayList<>(Collections.nCopies(16, true));
+    expected.set(2, false);
+    expected.set(15, false);
+    assertEquals(expected, zero);
+    assertEquals(Collections.nCopies(14, true), readAsZeros);
+    assertArrayEquals(device, memory.devices.get("d0"), "restored whole, the zero chunks included");
   }
 
   @Test

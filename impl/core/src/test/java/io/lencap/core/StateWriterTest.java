@@ -110,6 +110,53 @@ class StateWriterTest {
     }
   }
 
+  @Test
+  void zerosMakeTheEntryTheirBytesWould() throws Exception {
+    int chunk = Chunking.DEFAULT_BLOCK_SIZE; // stored whole, not packed
+    byte[] data = new byte[chunk + 100];
+    new Random(9).nextBytes(data);
+    AtomicInteger zeroPuts = new AtomicInteger();
+    BlobBackend counting = new ForwardingBackend(new LocalBackend(dir)) {
+      @Override
+      public boolean putIfAbsent(String key, byte[] bytes) throws IOException {
+        boolean added = super.putIfAbsent(key, bytes);
+        if (added && key.startsWith("chunks/")) {
+          zeroPuts.incrementAndGet();
+        }
+        return added;
+      }
+    };
+    CheckpointStore store = open(counting);
+    StateWriter writer = new StateWriter(store, chunkPool, storePool, () -> {}, (done, total) -> {}, null,
+        new ChunkPacks(store.chunks(), storePool), new RecentChunks());
+    // data ending off a boundary, zeros that finish its chunk then fill 20 whole ones and part of the next, data, and
+    // zeros to the end: the same bytes as the second entry, written as bytes
+    long[] zeros = {3 * chunk / 2 + 20L * chunk, chunk + 7};
+    try (EntryWriter w = writer.create("holes", EntryKind.FILE, Map.of(), Chunking.fixed(chunk))) {
+      w.write(data, 0, data.length);
+      w.zeros(zeros[0]);
+      w.write(data, 0, data.length);
+      w.zeros(zeros[1]);
+    }
+    int stored = zeroPuts.get();
+    try (EntryWriter w = writer.create("bytes", EntryKind.FILE, Map.of(), Chunking.fixed(chunk))) {
+      w.write(data, 0, data.length);
+      w.write(new byte[(int) zeros[0]], 0, (int) zeros[0]);
+      w.write(data, 0, data.length);
+      w.write(new byte[(int) zeros[1]], 0, (int) zeros[1]);
+    }
+    Map<String, StoredEntry> entries = new java.util.HashMap<>();
+    writer.entries().forEach(e -> entries.put(e.path(), e));
+    assertEquals(entries.get("bytes").chunks(), entries.get("holes").chunks(), "the same chunks at the same offsets");
+    assertEquals(2 * data.length + zeros[0] + zeros[1], entries.get("holes").size());
+    assertEquals(stored, zeroPuts.get(), "the second entry's chunks were all stored by the first");
+    assertEquals(entries.get("holes").chunks().stream().map(c -> c.id()).distinct().count(), stored,
+        "an object for each distinct chunk");
+    byte[] whole = new byte[chunk];
+    assertArrayEquals(whole, store.chunks().readWhole(entries.get("holes").chunks().get(10).id(), null, chunk)
+        .orElseThrow(), "a zero chunk named after the first reads as zeros");
+  }
+
   private CheckpointStore open(BlobBackend backend) {
     RecordSeal seal = RecordSeal.withKey(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
     JournalRecord.Owner owner = new JournalRecord.Owner("h", ProcessHandle.current().pid(), Instant.EPOCH);

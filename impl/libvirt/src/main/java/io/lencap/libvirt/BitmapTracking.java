@@ -50,7 +50,6 @@ final class BitmapTracking {
   static final String VIEW = "view";
   static final String GUEST = "guest";
   private static final int BLOCK = Chunking.DEFAULT_BLOCK_SIZE;
-  private static final byte[] ZEROS = new byte[BLOCK];
 
   private final MemberDomain domain;
   private final PreparedDomain prepared;
@@ -277,7 +276,7 @@ final class BitmapTracking {
           check.run();
           int length = (int) Math.min(BLOCK, size - off);
           if (zero.get(i)) {
-            out.write(ZEROS, 0, length);
+            out.zeros(length);
             continue;
           }
           export.read(buf.clear().limit(length), off);

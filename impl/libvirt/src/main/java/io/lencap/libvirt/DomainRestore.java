@@ -160,7 +160,11 @@ final class DomainRestore {
           }
           restoreWhole(s, e, dev, stage, done, total, ctx, whyNot[0]);
         } else {
+          long t0 = System.nanoTime();
           StateFiles.restore(s, e, stage, true, done, total, ctx);
+          ctx.note("disk " + dev + ": restored whole (" + e.size() + " bytes into a new image, "
+              + (System.nanoTime() - t0) / 1_000_000 + " ms): stored as its image file's bytes, which no bitmap "
+              + "tracks");
         }
         finals.put(dev, target);
         staged.put(stage, target);

@@ -121,7 +121,9 @@ final class DomainTransfer {
     if (tracking.isPresent() && tracking.get().tracks(d.dev())) {
       tracking.get().capture(d, entry, attrs, ctx, check);
     } else if (!StateFiles.reuseUnchanged(file, entry, attrs, ctx)) {
-      StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, check);
+      StateFiles.Captured c = StateFiles.capture(file, entry, attrs, Chunking.blocks(), ctx, check);
+      ctx.note("disk " + d.dev() + ": read whole (" + c.bytes() + " bytes) as its image file holds them"
+          + (c.holes() > 0 ? " but for " + c.holes() + " bytes of holes, taken as zeros unread" : ""));
     }
   }
 

@@ -92,12 +92,7 @@ final class Qcow2Writer implements Closeable {
 
   /** Takes the guest view's next {@code length} bytes, which start at {@code at}. */
   void write(long at, byte[] data, int length) throws IOException {
-    if (at != guest) {
-      throw new IOException("guest bytes at " + at + " given where the image's next bytes are at " + guest);
-    }
-    if (length > size - guest) {
-      throw new IOException("more guest bytes than the image's " + size);
-    }
+    checkNext(at, length);
     guest += length;
     int offset = 0;
     while (length > 0) {
@@ -116,6 +111,37 @@ final class Qcow2Writer implements Closeable {
         offset += CLUSTER;
         length -= CLUSTER;
       }
+    }
+  }
+
+  /** Takes the guest view's next {@code length} bytes, from {@code at}, as zeros: their clusters stay unallocated. */
+  void zeros(long at, long length) throws IOException {
+    checkNext(at, length);
+    guest += length;
+    while (length > 0) {
+      if (partialLength > 0 || length < CLUSTER) {
+        int n = (int) Math.min(CLUSTER - partialLength, length);
+        Arrays.fill(partial, partialLength, partialLength + n, (byte) 0);
+        partialLength += n;
+        length -= n;
+        if (partialLength == CLUSTER) {
+          cluster(partial, 0);
+          partialLength = 0;
+        }
+      } else {
+        long whole = length / CLUSTER;
+        clustersTaken += whole; // unallocated: no L2 entry, nothing written
+        length -= whole * CLUSTER;
+      }
+    }
+  }
+
+  private void checkNext(long at, long length) throws IOException {
+    if (at != guest) {
+      throw new IOException("guest bytes at " + at + " given where the image's next bytes are at " + guest);
+    }
+    if (length > size - guest) {
+      throw new IOException("more guest bytes than the image's " + size);
     }
   }
 

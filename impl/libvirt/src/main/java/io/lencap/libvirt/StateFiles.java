@@ -18,6 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -28,12 +29,15 @@ final class StateFiles {
 
   private StateFiles() {}
 
+  /** What a file's capture wrote: its bytes, and of them the holes taken as zeros without a read. */
+  record Captured(long bytes, long holes) {}
+
   /**
-   * Writes a file as an entry. Its identity (size, times, inode) goes into the attributes, so that the
-   * next capture can reuse the parent's entry without reading a file that did not change. {@code check}
-   * runs between buffers and throws to stop the copy.
+   * Writes a file as an entry, its holes as zeros without reading them ({@link FileHoles}). Its identity (size,
+   * times, inode) goes into the attributes, so that the next capture can reuse the parent's entry without reading a
+   * file that did not change. {@code check} runs between buffers and throws to stop the copy.
    */
-  static long capture(Path file, String entry, Map<String, String> attributes, Chunking chunking,
+  static Captured capture(Path file, String entry, Map<String, String> attributes, Chunking chunking,
       CaptureContext ctx, Runnable check) throws IOException {
     return capture(file, null, entry, attributes, chunking, ctx, check);
   }
@@ -42,12 +46,13 @@ final class StateFiles {
    * The same, with the file's first bytes replaced by {@code head} in the entry (a save image whose XML was
    * rewritten for the store, while the file itself stays as libvirt needs it).
    */
-  static long capture(Path file, ByteBuffer head, String entry, Map<String, String> attributes, Chunking chunking,
-      CaptureContext ctx, Runnable check) throws IOException {
+  static Captured capture(Path file, ByteBuffer head, String entry, Map<String, String> attributes,
+      Chunking chunking, CaptureContext ctx, Runnable check) throws IOException {
     Map<String, String> attrs = new TreeMap<>(attributes);
     attrs.put("identity", identity(file));
-    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
-      return capture(in, head, entry, attrs, chunking, ctx, check);
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+        FileHoles in = FileHoles.read(file, channel)) {
+      return new Captured(capture(in, head, entry, attrs, chunking, ctx, check), in.holes());
     } catch (NoSuchFileException e) {
       throw new NoSuchFileException(file.toString(), null, "not readable from this host: run Lencap on the "
           + "hypervisor's host or keep images on storage shared with it");
@@ -65,9 +70,18 @@ final class StateFiles {
     boolean written = false;
     try {
       ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
-      while (in.read(buf) >= 0) {
+      while (true) {
         ctx.checkCancelled();
         check.run();
+        long hole = in instanceof FileHoles f && (head == null || n >= head.limit()) ? f.skipHole() : 0;
+        if (hole > 0) {
+          out.zeros(hole);
+          n += hole;
+          continue;
+        }
+        if (in.read(buf) < 0) {
+          break;
+        }
         buf.flip();
         if (head != null && n < head.limit()) {
           int len = (int) Math.min(buf.remaining(), head.limit() - n);
@@ -155,19 +169,25 @@ final class StateFiles {
 
   /**
    * Writes an entry into a new file, each chunk verified by the store before its bytes are written. All-zero chunks
-   * are skipped, so sparse images stay sparse. A durable file is written with {@code O_DIRECT} where it can be
-   * ({@link DirectFile}) and made durable before this returns; any other (a memory image that libvirt reads once,
-   * right after) through the page cache.
+   * are left as holes (those the store knows by their id are not even read), so sparse images stay sparse. A durable
+   * file is written with {@code O_DIRECT} where it can be ({@link DirectFile}) and made durable before this returns;
+   * any other (a memory image that libvirt reads once, right after) through the page cache.
    */
   static void restore(StoredState state, StoredEntry entry, Path target, boolean durable, long[] done, long total,
       RestoreContext ctx) throws IOException {
     Files.deleteIfExists(target);
     boolean aligned = entry.chunks().stream().allMatch(c -> c.offset() % DirectFile.ALIGN == 0);
     try (DirectFile out = DirectFile.create(target, durable && aligned)) {
-      read(state, entry, done, total, ctx, (at, chunk, length) -> {
-        if (!allZero(chunk, 0, length)) {
-          out.write(chunk, 0, length, at);
+      read(state, entry, done, total, ctx, new ChunkSink() {
+        @Override
+        public void accept(long at, byte[] chunk, int length) throws IOException {
+          if (!allZero(chunk, 0, length)) {
+            out.write(chunk, 0, length, at);
+          }
         }
+
+        @Override
+        public void zeros(long at, long length) {} // a hole: the file's length is set at its end
       });
       out.finish(entry.size(), durable);
     }
@@ -178,28 +198,48 @@ final class StateFiles {
       RestoreContext ctx) throws IOException {
     Files.deleteIfExists(target);
     try (Qcow2Writer image = Qcow2Writer.create(target, entry.size())) {
-      read(state, entry, done, total, ctx, image::write);
+      read(state, entry, done, total, ctx, new ChunkSink() {
+        @Override
+        public void accept(long at, byte[] chunk, int length) throws IOException {
+          image.write(at, chunk, length);
+        }
+
+        @Override
+        public void zeros(long at, long length) throws IOException {
+          image.zeros(at, length);
+        }
+      });
       image.finish();
     }
   }
 
-  /** Where {@link #read} hands each chunk: its offset, and its bytes at the start of a buffer reused for the next. */
-  @FunctionalInterface
+  /** Where {@link #read} hands an entry's bytes, in order. */
   private interface ChunkSink {
+    /** A chunk's offset, and its bytes at the start of a buffer reused for the next. */
     void accept(long at, byte[] chunk, int length) throws IOException;
+
+    /** Zero bytes the store knows from the chunks' ids, not read: a hole to leave. */
+    void zeros(long at, long length) throws IOException;
   }
 
   private static void read(StoredState state, StoredEntry entry, long[] done, long total, RestoreContext ctx,
       ChunkSink sink) throws IOException {
-    try (InputStream in = state.open(entry)) { // the store reads and verifies several chunks ahead on its threads
-      int largest = entry.chunks().stream().mapToInt(ChunkRef::length).max().orElse(0);
+    List<ChunkRef> stored = entry.chunks().stream().filter(c -> !state.isZero(c)).toList();
+    StoredEntry read = new StoredEntry(entry.path(), entry.kind(), entry.size(), entry.attributes(), stored);
+    // the store reads and verifies several chunks ahead on its threads
+    try (InputStream in = state.open(read)) {
+      int largest = stored.stream().mapToInt(ChunkRef::length).max().orElse(0);
       byte[] chunk = new byte[largest];
       for (ChunkRef c : entry.chunks()) {
         ctx.checkCancelled();
-        if (in.readNBytes(chunk, 0, c.length()) != c.length()) {
-          throw new IOException(entry.path() + ": the stored entry ended before its chunk at " + c.offset());
+        if (state.isZero(c)) {
+          sink.zeros(c.offset(), c.length());
+        } else {
+          if (in.readNBytes(chunk, 0, c.length()) != c.length()) {
+            throw new IOException(entry.path() + ": the stored entry ended before its chunk at " + c.offset());
+          }
+          sink.accept(c.offset(), chunk, c.length());
         }
-        sink.accept(c.offset(), chunk, c.length());
         done[0] += c.length();
         ctx.progress(done[0], total);
       }

@@ -41,15 +41,18 @@ class Qcow2WriterIT {
   @ValueSource(booleans = {true, false})
   void anImageOfSeveralL2TablesHoldsTheGuestBytesAndPassesQemusCheck(boolean direct) throws Exception {
     long size = 1100 * MIB + 512; // three L2 tables, the last cluster partial
+    byte[] chunk = new byte[(3 << 20) + 12_345];
     // Data at the start, across the first L2 table's end, across the second's (more than the writer writes between two
-    // flushes) and in the last bytes; zeros between them. Chunks of odd lengths, so that clusters straddle them.
-    long[][] data = {{0, 300 << 10}, {512 * MIB - 70_000, 200_000}, {750 * MIB + 4096, 300 * MIB}, {size - 1000, 1000}};
+    // flushes), at the end of the 100th chunk and in the last bytes; zeros between them. Chunks of odd lengths, so that
+    // clusters straddle them. Every other chunk of zeros is handed over as zeros, not bytes: the 100th's cluster, part
+    // data, is finished by them.
+    long[][] data = {{0, 300 << 10}, {512 * MIB - 70_000, 200_000}, {100L * chunk.length - 5000, 5000},
+        {750 * MIB + 4096, 300 * MIB}, {size - 1000, 1000}};
     Path image = tmp.resolve("d.qcow2");
     Path raw = tmp.resolve("d.raw");
-    byte[] chunk = new byte[(3 << 20) + 12_345];
     try (Qcow2Writer w = Qcow2Writer.create(image, size, direct);
         FileChannel r = FileChannel.open(raw, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-      for (long at = 0; at < size; ) {
+      for (long at = 0, k = 0; at < size; k++) {
         int n = (int) Math.min(chunk.length, size - at);
         Arrays.fill(chunk, (byte) 0);
         for (long[] d : data) {
@@ -62,7 +65,11 @@ class Qcow2WriterIT {
             r.write(ByteBuffer.wrap(chunk, (int) (from - at), (int) (to - from)), from);
           }
         }
-        w.write(at, chunk, n);
+        if (k % 2 == 0 && StateFiles.allZero(chunk, 0, n)) {
+          w.zeros(at, n);
+        } else {
+          w.write(at, chunk, n);
+        }
         at += n;
       }
       assertEquals(size, r.size(), "the last bytes are data");
@@ -119,6 +126,12 @@ class Qcow2WriterIT {
       assertTrue(missing.getMessage().contains("8192 guest bytes ended after 4096"), missing.getMessage());
       IOException tooMany = assertThrows(IOException.class, () -> w.write(4096, new byte[8192], 8192));
       assertTrue(tooMany.getMessage().contains("more guest bytes than the image's 8192"), tooMany.getMessage());
+      IOException tooManyZeros = assertThrows(IOException.class, () -> w.zeros(4096, 8192));
+      assertTrue(tooManyZeros.getMessage().contains("more guest bytes than the image's 8192"),
+          tooManyZeros.getMessage());
+      IOException zerosElsewhere = assertThrows(IOException.class, () -> w.zeros(0, 4096));
+      assertTrue(zerosElsewhere.getMessage().contains("at 0 given where the image's next bytes are at 4096"),
+          zerosElsewhere.getMessage());
     }
     assertThrows(IllegalArgumentException.class, () -> Qcow2Writer.create(tmp.resolve("b.qcow2"), 1000));
   }

@@ -20,6 +20,9 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,7 +39,8 @@ class QemuContractIT extends ResourceProviderContract {
 
   @BeforeAll
   static void bootGuest() throws Exception {
-    guest = QemuSystem.guests().define("lencap-it-tck", 4 << 20);
+    // A sparse raw data disk: 4 MiB of random bytes, then a 4 MiB hole that captures take as zeros unread.
+    guest = QemuSystem.guests().define("lencap-it-tck", 8L << 20, 4L << 20, "raw");
     QemuSystem.domain(guest).create();
     guest.awaitCounter(n -> n >= 1, Duration.ofSeconds(120));
   }
@@ -98,6 +102,38 @@ class QemuContractIT extends ResourceProviderContract {
   @Override
   protected double maxUnchangedRecaptureRatio() {
     return 0.9;
+  }
+
+  /** The sparse data disk's capture steps over its hole, as the file system reports it, and reads the rest. */
+  @Test
+  void aSparseRawDiskIsCapturedWithoutReadingItsHole() throws Exception {
+    Resource r = resource();
+    Capture ctx = new Capture(r, CaptureMode.NON_BLOCKING);
+    try (ResourceDriver driver = PROVIDER.open(r, context())) {
+      driver.prepare(ctx);
+      driver.quiesce();
+      Cut cut;
+      try {
+        cut = driver.cut(ctx);
+      } finally {
+        driver.resume();
+      }
+      try {
+        driver.transfer(cut, ctx);
+      } finally {
+        driver.release(cut);
+      }
+    }
+    String note = ctx.notes().stream().filter(n -> n.startsWith("disk vdb: read whole")).findFirst()
+        .orElseThrow(() -> new AssertionError("no note on vdb's read: " + ctx.notes()));
+    Matcher m = Pattern.compile("\\((\\d+) bytes\\) as its image file holds them(?: but for (\\d+) bytes of holes)?")
+        .matcher(note);
+    assertTrue(m.find(), note);
+    assertEquals(8L << 20, Long.parseLong(m.group(1)), note);
+    if (Set.of("ext4", "xfs", "btrfs", "tmpfs").contains(Files.getFileStore(guest.data()).type())) {
+      // the random 4 MiB and the last block (written to give the file its size) are data
+      assertTrue(m.group(2) != null && Long.parseLong(m.group(2)) >= (4L << 20) - (64 << 10), note);
+    }
   }
 
   /**
