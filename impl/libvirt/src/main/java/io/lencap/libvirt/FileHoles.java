@@ -22,7 +22,7 @@ final class FileHoles implements ReadableByteChannel {
   private static final int SEEK_HOLE = 4;
   private static final int ENXIO = 6;
   private static final int O_CLOEXEC = 0x80000;
-  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
+  private static final ByteBuffer ZEROS = ByteBuffer.allocate(64 << 10).asReadOnlyBuffer();
 
   private interface LibC extends Library {
     LibC INSTANCE = Native.load("c", LibC.class);
@@ -77,6 +77,9 @@ final class FileHoles implements ReadableByteChannel {
           break;
         }
         long end = Math.min(size, LibC.INSTANCE.lseek(fd, start, SEEK_HOLE));
+        if (end <= start) { // not what lseek promises: take the rest as data rather than loop
+          end = size;
+        }
         ranges.add(new long[] {start, end});
         at = end;
       }
