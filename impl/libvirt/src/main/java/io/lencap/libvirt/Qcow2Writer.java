@@ -27,6 +27,7 @@ final class Qcow2Writer implements Closeable {
   private static final int REFCOUNTS_PER_BLOCK = CLUSTER / Short.BYTES;
   private static final long COPIED = 1L << 63; // the cluster's refcount is exactly one
   private static final int RUN = 16 * CLUSTER; // clusters gathered into one write
+  private static final byte[] ZERO_CLUSTER = new byte[CLUSTER];
 
   private final DirectFile file;
   private final long size;
@@ -117,23 +118,16 @@ final class Qcow2Writer implements Closeable {
   /** Takes the guest view's next {@code length} bytes, from {@code at}, as zeros: their clusters stay unallocated. */
   void zeros(long at, long length) throws IOException {
     checkNext(at, length);
-    guest += length;
-    while (length > 0) {
-      if (partialLength > 0 || length < CLUSTER) {
-        int n = (int) Math.min(CLUSTER - partialLength, length);
-        Arrays.fill(partial, partialLength, partialLength + n, (byte) 0);
-        partialLength += n;
-        length -= n;
-        if (partialLength == CLUSTER) {
-          cluster(partial, 0);
-          partialLength = 0;
-        }
-      } else {
-        long whole = length / CLUSTER;
-        clustersTaken += whole; // unallocated: no L2 entry, nothing written
-        length -= whole * CLUSTER;
-      }
+    long end = at + length;
+    if (partialLength > 0) { // the cluster in progress, finished as bytes
+      int n = (int) Math.min(CLUSTER - partialLength, length);
+      write(at, ZERO_CLUSTER, n);
+      at += n;
     }
+    long whole = (end - at) / CLUSTER; // from a cluster's start: no L2 entry, nothing written
+    clustersTaken += whole;
+    guest += whole * CLUSTER;
+    write(at + whole * CLUSTER, ZERO_CLUSTER, (int) (end - at - whole * CLUSTER)); // a last part, as bytes
   }
 
   private void checkNext(long at, long length) throws IOException {
