@@ -2,7 +2,9 @@ package io.lencap.core;
 
 import io.lencap.spi.Chunking;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Cuts a byte stream into chunks: fixed-size, or content-defined with a gear rolling hash and
@@ -18,6 +20,7 @@ import java.util.SplittableRandom;
  */
 final class Chunker {
   private static final long[] GEAR = new long[256];
+  private static final Map<Chunking, Integer> ZERO_CHUNK_LENGTHS = new ConcurrentHashMap<>();
 
   static {
     SplittableRandom random = new SplittableRandom(0x4c656e636170L); // fixed: boundaries must be stable
@@ -58,6 +61,22 @@ final class Chunker {
     // Grown on demand (once per writer, doubling): most entries of a tree are a few KiB, and a window of the
     // largest chunk for each was a third of a small-file capture's allocation.
     this.pending = new byte[1];
+  }
+
+  /**
+   * The length of the chunk that zeros make from a boundary: every such chunk has it, since a chunk's cut depends on
+   * its own bytes alone. Found once per chunking, by cutting zeros.
+   */
+  static int zeroChunkLength(Chunking chunking) {
+    return ZERO_CHUNK_LENGTHS.computeIfAbsent(chunking, c -> {
+      int[] cut = {0};
+      Chunker chunker = new Chunker(c, framed -> cut[0] = framed.length - 1);
+      byte[] zeros = new byte[64 << 10];
+      while (cut[0] == 0) {
+        chunker.write(zeros, 0, zeros.length);
+      }
+      return cut[0];
+    });
   }
 
   /** True when nothing is buffered: the next byte starts a chunk. */

@@ -52,6 +52,8 @@ final class StateWriter implements StateSink {
    * works on 16 files by default), and memory must not grow with that.
    */
   static final int MEMBER_IN_FLIGHT_BYTES = 64 << 20;
+  /** Zeros to feed the chunker from: only ever read. */
+  private static final byte[] ZEROS = new byte[1 << 20];
 
   interface Progress {
     void report(long bytesDone, long totalBytes);
@@ -293,10 +295,13 @@ final class StateWriter implements StateSink {
     private final Map<Long, ChunkRef> bases;
     /** Chunks of fewer bytes go into packs. */
     private final int packBelow;
-    /** The size of every chunk when it is fixed, else 0. */
-    private final int fixed;
+    private final Chunking chunking;
     /** The first whole zero chunk this writer stored: the later ones are named after it ({@link #zeros}). */
     private CompletableFuture<ChunkRef> zeroChunk;
+    /** Whether the bytes the chunker holds (none at a boundary) are zeros that followed a cut. */
+    private boolean heldZeros = true;
+    /** Zeros written and not yet given to the chunker: they follow what it holds. */
+    private long zeroRun;
     private final List<CompletableFuture<ChunkRef>> chunks = new ArrayList<>();
     private final Semaphore inFlight;
     private final int permits;
@@ -312,7 +317,7 @@ final class StateWriter implements StateSink {
       this.bases = new HashMap<>();
       boolean deltaBases = chunking.kind() == Chunking.Kind.FIXED && ChunkDelta.worthTrying(chunking.max());
       this.packBelow = store.chunks().packBelow();
-      this.fixed = chunking.kind() == Chunking.Kind.FIXED ? chunking.max() : 0;
+      this.chunking = chunking;
       if (deltasOn && parent != null && deltaBases) {
         StoredEntry e = parentEntry(path);
         if (e != null) {
@@ -327,26 +332,30 @@ final class StateWriter implements StateSink {
       this.inFlight = new Semaphore(permits);
     }
 
+    /** Bytes of zeros go to {@link #zeros}: a test that stops at the first other byte, so data costs nothing. */
     @Override
     public void write(ByteBuffer data) throws IOException {
       ensureOpen();
       cancelCheck.run();
       int n = data.remaining();
-      try {
-        if (data.hasArray()) {
-          chunker.write(data.array(), data.arrayOffset() + data.position(), n);
-          data.position(data.limit());
-        } else {
-          byte[] copy = new byte[n];
-          data.get(copy);
-          chunker.write(copy, 0, n);
-        }
-      } catch (CompletionException e) {
-        throw unwrap(e);
+      byte[] bytes;
+      int at;
+      if (data.hasArray()) {
+        bytes = data.array();
+        at = data.arrayOffset() + data.position();
+      } else {
+        bytes = new byte[n];
+        data.duplicate().get(bytes);
+        at = 0;
       }
-      size += n;
-      moved(n);
-      failFast();
+      data.position(data.limit());
+      if (n > 0 && ChunkCodec.isZero(bytes, at, n)) {
+        zeros(n);
+      } else {
+        drainZeros(true);
+        append(bytes, at, n);
+        heldZeros = chunker.atBoundary();
+      }
     }
 
     @Override
@@ -354,41 +363,69 @@ final class StateWriter implements StateSink {
       write(ByteBuffer.wrap(data, offset, length));
     }
 
+    private void append(byte[] data, int offset, int length) throws IOException {
+      try {
+        chunker.write(data, offset, length);
+      } catch (CompletionException e) {
+        throw unwrap(e);
+      }
+      size += length;
+      moved(length);
+      failFast();
+    }
+
     /**
-     * A sparse disk's holes: once a whole zero chunk went the usual way, each later one at a chunk boundary is named
-     * after it, with no bytes copied, hashed or stored (a 16 GiB disk holding 512 MiB has 63,000 of them).
+     * Holes and runs of zeros (a sparse disk, a sparse file in a tree, a LUN never written): once a whole zero chunk
+     * went the usual way, each later one that starts at a chunk boundary is named after it, with no bytes copied,
+     * scanned, hashed or stored (a 16 GiB disk holding 512 MiB has 63,000 of them). Zeros cut from a boundary make
+     * chunks of one length ({@link Chunker#zeroChunkLength}), content-defined ones too, so the chunks and their ids
+     * are those the bytes would have made. Zeros are counted, not given to the chunker, until they make such a chunk
+     * or other bytes follow: a reader's buffer is often smaller than a chunk.
      */
     @Override
     public void zeros(long length) throws IOException {
       ensureOpen();
       cancelCheck.run();
-      byte[] zeros = null;
-      for (long left = length; left > 0; ) {
-        long held = size - emitted; // bytes of the chunk the chunker holds, not yet emitted
-        if (fixed > 0 && held == 0 && left >= fixed && zeroChunk != null) {
+      zeroRun += length;
+      drainZeros(false);
+    }
+
+    /** Hands the zeros counted so far on: all of them, or only those that reach a cut. */
+    private void drainZeros(boolean all) throws IOException {
+      int whole = zeroRun == 0 ? 0 : Chunker.zeroChunkLength(chunking);
+      while (zeroRun > 0) {
+        if (heldZeros && chunker.atBoundary() && zeroRun >= whole && zeroChunk != null) {
           long offset = emitted;
-          chunks.add(zeroChunk.thenApply(z -> new ChunkRef(z.id(), offset, fixed)));
-          size += fixed;
-          emitted += fixed;
-          moved(fixed);
-          left -= fixed;
+          chunks.add(zeroChunk.thenApply(z -> new ChunkRef(z.id(), offset, whole)));
+          size += whole;
+          emitted += whole;
+          moved(whole);
+          zeroRun -= whole;
           continue;
         }
-        int n = (int) Math.min(left, fixed > 0 ? fixed - held : 1 << 20); // up to the next boundary
-        if (zeros == null || zeros.length < n) {
-          zeros = new byte[n];
+        long held = size - emitted;
+        long toCut = (heldZeros ? whole : chunking.max()) - held; // where the chunker must cut, at the latest
+        if (zeroRun < toCut && !all) {
+          return; // more zeros may follow and make a whole zero chunk
         }
-        write(zeros, 0, n);
-        if (held == 0 && n == fixed) {
-          zeroChunk = chunks.get(chunks.size() - 1); // the chunk those bytes made, all zeros
+        boolean fromBoundary = held == 0 && heldZeros;
+        int n = (int) Math.min(zeroRun, toCut);
+        int before = chunks.size();
+        for (int done = 0; done < n; done += ZEROS.length) {
+          append(ZEROS, 0, Math.min(ZEROS.length, n - done));
         }
-        left -= n;
+        if (fromBoundary && n == whole) {
+          zeroChunk = chunks.get(chunks.size() - 1); // the one chunk those zeros made
+        }
+        heldZeros |= chunks.size() > before; // a cut among the zeros leaves only zeros held
+        zeroRun -= n;
       }
     }
 
     @Override
     public void reuse(ChunkRef chunk) throws IOException {
       ensureOpen();
+      drainZeros(true);
       if (!chunker.atBoundary()) {
         throw new IllegalStateException("reuse(" + chunk.id() + ") of entry " + path
             + " is not at a chunk boundary (offset " + size + ")");
@@ -544,7 +581,7 @@ final class StateWriter implements StateSink {
 
     @Override
     public long size() {
-      return size;
+      return size + zeroRun;
     }
 
     @Override
@@ -574,9 +611,12 @@ final class StateWriter implements StateSink {
       }
       closed = true;
       try {
+        drainZeros(true);
         chunker.finish();
       } catch (CompletionException e) {
         throw failed(unwrap(e));
+      } catch (IOException e) {
+        throw failed(e);
       }
       List<ChunkRef> refs = new ArrayList<>(chunks.size());
       try {

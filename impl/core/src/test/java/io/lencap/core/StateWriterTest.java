@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lencap.spi.BlobBackend;
+import io.lencap.spi.ChunkRef;
 import io.lencap.spi.Chunking;
 import io.lencap.spi.EntryKind;
 import io.lencap.spi.EntryWriter;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -29,6 +31,8 @@ import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** What one member's writers hold in memory when a driver writes many entries at once. */
 class StateWriterTest {
@@ -110,18 +114,31 @@ class StateWriterTest {
     }
   }
 
-  @Test
-  void zerosMakeTheEntryTheirBytesWould() throws Exception {
-    int chunk = Chunking.DEFAULT_BLOCK_SIZE; // stored whole, not packed
-    byte[] data = new byte[chunk + 100];
+  /** How an entry's zeros reach the writer. */
+  enum ZerosAs {
+    /** {@link EntryWriter#zeros}, as a reader that knows where holes are calls it. */
+    HOLES,
+    /** Bytes of zeros in one write each. */
+    BYTES,
+    /** Bytes of zeros in writes of 64 KiB, smaller than a chunk, as a tree's reader hands them. */
+    SMALL_WRITES
+  }
+
+  @ParameterizedTest(name = "{0} chunks, zeros as {1}")
+  @CsvSource({"FIXED, HOLES", "FIXED, BYTES", "FIXED, SMALL_WRITES", "CONTENT_DEFINED, HOLES",
+      "CONTENT_DEFINED, BYTES", "CONTENT_DEFINED, SMALL_WRITES"})
+  void zerosMakeTheChunksTheirBytesWould(Chunking.Kind kind, ZerosAs as) throws Exception {
+    Chunking chunking = kind == Chunking.Kind.FIXED ? Chunking.blocks() : Chunking.contentDefined();
+    int max = chunking.max();
+    byte[] data = new byte[max + 100];
     new Random(9).nextBytes(data);
-    AtomicInteger zeroPuts = new AtomicInteger();
+    AtomicInteger puts = new AtomicInteger();
     BlobBackend counting = new ForwardingBackend(new LocalBackend(dir)) {
       @Override
       public boolean putIfAbsent(String key, byte[] bytes) throws IOException {
         boolean added = super.putIfAbsent(key, bytes);
         if (added && key.startsWith("chunks/")) {
-          zeroPuts.incrementAndGet();
+          puts.incrementAndGet();
         }
         return added;
       }
@@ -129,32 +146,53 @@ class StateWriterTest {
     CheckpointStore store = open(counting);
     StateWriter writer = new StateWriter(store, chunkPool, storePool, () -> {}, (done, total) -> {}, null,
         new ChunkPacks(store.chunks(), storePool), new RecentChunks());
-    // data ending off a boundary, zeros that finish its chunk then fill 20 whole ones and part of the next, data, and
-    // zeros to the end: the same bytes as the second entry, written as bytes
-    long[] zeros = {3 * chunk / 2 + 20L * chunk, chunk + 7};
-    try (EntryWriter w = writer.create("holes", EntryKind.FILE, Map.of(), Chunking.fixed(chunk))) {
-      w.write(data, 0, data.length);
-      w.zeros(zeros[0]);
-      w.write(data, 0, data.length);
-      w.zeros(zeros[1]);
+    // zeros first, data ending off a boundary, zeros that finish its chunk then fill 20 whole ones and part of the
+    // next, data, and zeros to the end
+    long[] zeros = {max + 3, 3 * max / 2 + 20L * max, max + 7};
+    try (EntryWriter w = writer.create("f", EntryKind.FILE, Map.of(), chunking)) {
+      for (int i = 0; i < zeros.length; i++) {
+        if (i > 0) {
+          w.write(data, 0, data.length);
+        }
+        switch (as) {
+          case HOLES -> w.zeros(zeros[i]);
+          case BYTES -> w.write(new byte[(int) zeros[i]], 0, (int) zeros[i]);
+          case SMALL_WRITES -> {
+            byte[] piece = new byte[64 << 10];
+            for (long left = zeros[i]; left > 0; left -= piece.length) {
+              w.write(piece, 0, (int) Math.min(piece.length, left));
+            }
+          }
+        }
+        assertEquals(Arrays.stream(zeros).limit(i + 1).sum() + (long) i * data.length, w.size());
+      }
     }
-    int stored = zeroPuts.get();
-    try (EntryWriter w = writer.create("bytes", EntryKind.FILE, Map.of(), Chunking.fixed(chunk))) {
-      w.write(data, 0, data.length);
-      w.write(new byte[(int) zeros[0]], 0, (int) zeros[0]);
-      w.write(data, 0, data.length);
-      w.write(new byte[(int) zeros[1]], 0, (int) zeros[1]);
+    // The reference: the same bytes cut by a chunker and named by the codec, one by one.
+    List<ChunkRef> expected = new ArrayList<>();
+    long[] at = {0};
+    Chunker reference = new Chunker(chunking, framed -> {
+      expected.add(new ChunkRef(ChunkCodec.plain().digest(framed, 1, framed.length - 1), at[0], framed.length - 1));
+      at[0] += framed.length - 1;
+    });
+    for (int i = 0; i < zeros.length; i++) {
+      if (i > 0) {
+        reference.write(data, 0, data.length);
+      }
+      byte[] z = new byte[(int) zeros[i]];
+      reference.write(z, 0, z.length);
     }
-    Map<String, StoredEntry> entries = new java.util.HashMap<>();
-    writer.entries().forEach(e -> entries.put(e.path(), e));
-    assertEquals(entries.get("bytes").chunks(), entries.get("holes").chunks(), "the same chunks at the same offsets");
-    assertEquals(2 * data.length + zeros[0] + zeros[1], entries.get("holes").size());
-    assertEquals(stored, zeroPuts.get(), "the second entry's chunks were all stored by the first");
-    assertEquals(entries.get("holes").chunks().stream().map(c -> c.id()).distinct().count(), stored,
-        "an object for each distinct chunk");
-    byte[] whole = new byte[chunk];
-    assertArrayEquals(whole, store.chunks().readWhole(entries.get("holes").chunks().get(10).id(), null, chunk)
-        .orElseThrow(), "a zero chunk named after the first reads as zeros");
+    reference.finish();
+    StoredEntry f = writer.entries().iterator().next();
+    assertEquals(expected, f.chunks(), "the same chunks at the same offsets with the same ids");
+    assertEquals(2L * data.length + Arrays.stream(zeros).sum(), f.size());
+    int packBelow = store.chunks().packBelow(); // smaller chunks share packs
+    assertEquals(expected.stream().filter(c -> c.length() >= packBelow).map(ChunkRef::id).distinct().count(),
+        puts.get(), "an object for each distinct chunk stored whole");
+    int zero = Chunker.zeroChunkLength(chunking);
+    ChunkRef named = f.chunks().stream().filter(c -> c.length() == zero && store.codec().isZero(c.id(), zero))
+        .skip(5).findFirst().orElseThrow();
+    assertArrayEquals(new byte[zero], store.chunks().readWhole(named.id(), null, zero).orElseThrow(),
+        "a zero chunk named after the first reads as zeros");
   }
 
   private CheckpointStore open(BlobBackend backend) {
