@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 final class SparseWrites {
   /** The grain at which zeros are skipped rather than written: a file system block. */
   static final int BLOCK = 4096;
+  private static final ByteBuffer ZERO_BLOCK = ByteBuffer.allocate(BLOCK).asReadOnlyBuffer();
 
   private SparseWrites() {}
 
@@ -52,12 +53,8 @@ final class SparseWrites {
     return false;
   }
 
+  /** A vectorised compare with a block of zeros. */
   private static boolean allZero(ByteBuffer b, int from, int to) {
-    for (int i = from; i < to; i++) {
-      if (b.get(i) != 0) {
-        return false;
-      }
-    }
-    return true;
+    return b.slice(from, to - from).mismatch(ZERO_BLOCK.slice(0, to - from)) < 0;
   }
 }

@@ -186,7 +186,9 @@ public final class TreeRestore<H> {
     Map<String, ChunkRef> distinct = new HashMap<>();
     for (StoredEntry e : plan.entries()) {
       for (ChunkRef c : e.chunks()) {
-        distinct.putIfAbsent(c.id(), c);
+        if (!state.isZero(c)) { // known by its id: there is nothing to read
+          distinct.putIfAbsent(c.id(), c);
+        }
       }
     }
     List<Callable<Void>> reads = new ArrayList<>();
@@ -307,8 +309,10 @@ public final class TreeRestore<H> {
     long end = 0;
     for (ChunkRef c : chunks) {
       ctx.checkCancelled();
-      ByteBuffer data = state.read(c);
-      end = Math.max(end, SparseWrites.writeNonZero(fs, fh, c.offset(), data, e.path()));
+      if (!state.isZero(c)) { // a zero chunk stays a hole: neither read nor scanned
+        ByteBuffer data = state.read(c);
+        end = Math.max(end, SparseWrites.writeNonZero(fs, fh, c.offset(), data, e.path()));
+      }
       bytesWritten.addAndGet(c.length());
       progress(c.length());
     }

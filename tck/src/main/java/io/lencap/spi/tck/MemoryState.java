@@ -37,6 +37,7 @@ public final class MemoryState implements StateSink {
   /** A pool of chunks by id, shared by the states of one test. */
   public static final class Chunks {
     final Map<String, byte[]> byId = new ConcurrentHashMap<>();
+    private final Map<Integer, String> zeroIds = new ConcurrentHashMap<>();
     private final AtomicLong bytesRead = new AtomicLong();
 
     /** Bytes read (and verified) from this pool so far, by any state of it: what a restore fetched. */
@@ -157,6 +158,12 @@ public final class MemoryState implements StateSink {
             return new ByteArrayInputStream(a);
           }
         });
+      }
+
+      /** As in a real store, a chunk of zeros is known by its id: a restore leaves it a hole without reading it. */
+      @Override
+      public boolean isZero(ChunkRef chunk) {
+        return chunk.id().equals(chunks.zeroIds.computeIfAbsent(chunk.length(), n -> sha256(new byte[n], 0, n)));
       }
 
       @Override
