@@ -7,6 +7,7 @@ module io.lencap.localdir {
   requires io.lencap.spi;
   requires io.lencap.tree;
   requires org.slf4j;
+  requires com.sun.jna; // LocalHoles: where a sparse file's data lies
 
   exports io.lencap.localdir;
 

@@ -139,6 +139,11 @@ final class LocalFiles implements TreeFiles<String> {
   }
 
   @Override
+  public long dataFrom(String file, long offset, long size, String path) {
+    return LocalHoles.dataFrom(root, file, offset, size);
+  }
+
+  @Override
   public byte[] readlink(String link, String path) throws IOException {
     Path p = absolute(link);
     try {

@@ -33,6 +33,8 @@ class LocalDirectoryLinksAndHolesTest {
   @TempDir
   Path sandbox;
   private final MemoryState.Chunks chunks = new MemoryState.Chunks();
+  /** The notes of the last {@link #capture}. */
+  private List<String> lastNotes = List.of();
 
   @Test
   void hardLinksAreStoredOnceAndRestoredAsLinks() throws Exception {
@@ -76,9 +78,16 @@ class LocalDirectoryLinksAndHolesTest {
       f.write("hello!".getBytes(StandardCharsets.US_ASCII)); // 6 bytes of data in 64 MiB
     }
     StoredState state = capture(root, "cp1");
+    long holes = lastNotes.stream().filter(n -> n.endsWith(" bytes of holes in sparse files taken as zeros, not read"))
+        .mapToLong(n -> Long.parseLong(n.substring(0, n.indexOf(' ')))).sum();
+    assertTrue(holes >= size - (1 << 20), "the capture read the holes: its notes " + lastNotes);
+    assertEquals(size, state.entry("sparse.bin").orElseThrow().size());
 
     Path elsewhere = sandbox.resolve("elsewhere");
+    long read = chunks.bytesRead();
     restore(root, elsewhere, state);
+    assertTrue(chunks.bytesRead() - read <= 2 << 20, "read " + (chunks.bytesRead() - read)
+        + " bytes from the store: only the one chunk with data, verified then written; zero chunks are not read");
     Path back = elsewhere.resolve("sparse.bin");
     assertEquals(size, Files.size(back));
     try (RandomAccessFile f = new RandomAccessFile(back.toFile(), "r")) {
@@ -106,6 +115,7 @@ class LocalDirectoryLinksAndHolesTest {
       d.transfer(cut, ctx);
       d.release(cut);
     }
+    lastNotes = ctx.notes();
     return sink.seal();
   }
 

@@ -135,6 +135,7 @@ public final class TreeCapture<H> {
     Set<String> seen = new HashSet<>(nodes.size() * 2);
     List<Callable<Void>> reads = new ArrayList<>();
     AtomicLong bytesRead = new AtomicLong();
+    AtomicLong holes = new AtomicLong();
     int changed = 0;
     int reused = 0;
     List<String> special = new ArrayList<>();
@@ -187,7 +188,7 @@ public final class TreeCapture<H> {
               // the file at least then (less the clocks' skew, which the window covers). A tree written just
               // before a long pass is then not read twice.
               long racyAfter = (clock.millis() - racyMillis) * 1_000_000L;
-              if (copy(files, sink, n, bytesRead)) {
+              if (copy(files, sink, n, bytesRead, holes)) {
                 written.put(n.path(), a);
                 if (a.ctime() >= racyAfter || a.mtime() >= racyAfter) {
                   racy.add(n.path());
@@ -214,6 +215,9 @@ public final class TreeCapture<H> {
         forget(sink, path);
         removed++;
       }
+    }
+    if (holes.get() > 0) {
+      ctx.note(holes.get() + " bytes of holes in sparse files taken as zeros, not read");
     }
     if (!special.isEmpty()) {
       ctx.note(special.size() + " special files (devices, FIFOs, sockets) were skipped: " + sample(special));
@@ -270,13 +274,20 @@ public final class TreeCapture<H> {
   }
 
   /** Copies a file's bytes into a new entry; false when it vanished (the entry is then left unclosed). */
-  private static <H> boolean copy(TreeFiles<H> files, StateSink sink, TreeNode<H> n, AtomicLong bytesRead)
-      throws IOException {
+  private static <H> boolean copy(TreeFiles<H> files, StateSink sink, TreeNode<H> n, AtomicLong bytesRead,
+      AtomicLong holes) throws IOException {
     EntryWriter w = sink.create(n.path(), EntryKind.FILE, TreeAttributes.of(n.attrs()), CHUNKING);
     byte[] buf = new byte[(int) Math.min(READ_SIZE, Math.max(4096, n.attrs().size()))];
     long off = 0;
+    long skipped = 0;
     try {
       while (true) {
+        long data = files.dataFrom(n.handle(), off, n.attrs().size(), n.path());
+        if (data > off) {
+          w.zeros(data - off);
+          skipped += data - off;
+          off = data;
+        }
         TreeFiles.Read r = files.read(n.handle(), off, buf, 0, buf.length, n.path());
         if (r.bytes() > 0) {
           w.write(buf, 0, r.bytes());
@@ -293,7 +304,8 @@ public final class TreeCapture<H> {
       throw e;
     }
     w.close();
-    bytesRead.addAndGet(off);
+    bytesRead.addAndGet(off - skipped);
+    holes.addAndGet(skipped);
     return true;
   }
 

@@ -36,6 +36,16 @@ public interface TreeFiles<H> {
   /** Reads up to {@code length} bytes at {@code offset} of a regular file into {@code buffer} at {@code at}. */
   Read read(H file, long offset, byte[] buffer, int at, int length, String path) throws IOException;
 
+  /**
+   * Where data starts at or after {@code offset} in a regular file of {@code size} bytes (as listed): a larger offset
+   * skips a hole, which a capture then takes as zeros without reading it, so that a sparse file costs what it holds.
+   * {@code offset} itself when it is data or when the tree cannot tell (the default); {@code size} when only a hole
+   * is left. It only decides what is read: a file that changes meanwhile is read again like any other.
+   */
+  default long dataFrom(H file, long offset, long size, String path) throws IOException {
+    return offset;
+  }
+
   byte[] readlink(H link, String path) throws IOException;
 
   /** Writes all of {@code data} at {@code offset}; {@link #commit} makes it durable. */
