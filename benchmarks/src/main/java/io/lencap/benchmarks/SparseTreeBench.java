@@ -3,12 +3,12 @@ package io.lencap.benchmarks;
 import static io.lencap.benchmarks.Samples.add;
 import static io.lencap.benchmarks.StoreIngestBench.jdkSha256;
 import static io.lencap.benchmarks.StoreIngestBench.rawWrite;
+import static io.lencap.benchmarks.StoreIngestBench.restore;
 import static io.lencap.benchmarks.StoreIngestBench.time;
 
 import io.lencap.api.Checkpoint;
 import io.lencap.api.Encapsulation;
 import io.lencap.api.Lencap;
-import io.lencap.api.Placement;
 import io.lencap.api.Resource;
 import io.lencap.api.ResourceType;
 import java.io.IOException;
@@ -101,23 +101,6 @@ public final class SparseTreeBench {
       Checkpoint[] done = new Checkpoint[1];
       double t = time(() -> done[0] = lencap.capture(group).join());
       return new Captured(t, done[0].storedBytes());
-    }
-  }
-
-  /** Restores the latest checkpoint into an empty directory and checks the restored file's size. */
-  private static double restore(Path store, Encapsulation group, Path target, Path original) throws Exception {
-    try (Lencap lencap = Lencap.builder().store(store).build()) {
-      String id = lencap.checkpoints(group.name()).join().get(0).id();
-      Placement there = Placement.builder().move("tree", target.toUri()).build();
-      double t = time(() -> lencap.restore(group, id, there).join());
-      Path restored = target.resolve(original.getFileName());
-      if (Files.size(restored) != Files.size(original)) {
-        throw new IllegalStateException("restored " + Files.size(restored) + " bytes of " + Files.size(original));
-      }
-      try (Stream<Path> s = Files.walk(target)) {
-        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-      return t;
     }
   }
 

@@ -123,7 +123,7 @@ public final class StoreIngestBench {
    * SHA-256), decompressed and written, then made durable. The bound is SHA-256 or the raw write, whichever is
    * slower (decompression is several times faster than both here). Checks the restored file's size.
    */
-  private static double restore(Path store, Encapsulation group, Path target, Path original) throws Exception {
+  static double restore(Path store, Encapsulation group, Path target, Path original) throws Exception {
     try (Lencap lencap = Lencap.builder().store(store).build()) {
       String id = lencap.checkpoints(group.name()).join().get(0).id();
       Placement there = Placement.builder().move("tree", target.toUri()).build();
