@@ -48,9 +48,9 @@ final class LocalHoles {
   }
 
   /**
-   * Where data starts at or after {@code offset} in the regular file {@code relative} below {@code root}: {@code
-   * offset} when it is data or when that cannot be told (a name the C library cannot pass as it is included), {@code
-   * size} when only a hole is left before it.
+   * Where data starts at or after {@code offset} in the regular file {@code relative} below {@code root} (a handle of
+   * {@link LocalFiles}): {@code offset} when it is data or when that cannot be told (a handle whose stored form is not
+   * the name on disk included), {@code size} when only a hole is left before it.
    */
   static long dataFrom(Path root, String relative, long offset, long size) {
     if (LIBC.isEmpty() || offset >= size) {
